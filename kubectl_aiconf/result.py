@@ -1,0 +1,98 @@
+"""What a check returns: a status, a one-line message and the evidence behind it."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Status(str, enum.Enum):
+    PASS = "PASS"  # strong evidence: the component exists and is healthy, or a probe ran and passed
+    WARN = "WARN"  # partial evidence (CRDs without a controller, a SHOULD not met, ...)
+    FAIL = "FAIL"  # clearly not met, and the tool could see everything it needed
+    NA = "N/A"  # does not apply, and the message says why
+    UNKNOWN = "UNKNOWN"  # the tool cannot tell: forbidden, not visible, needs --probe, no data
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One concrete object and the fact seen on it, e.g. DaemonSet gpu-operator/nvidia-dcgm-exporter '2/2 ready'."""
+
+    kind: str
+    name: str  # "namespace/name" for namespaced objects, "name" otherwise
+    fact: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}: {self.fact}"
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "fact": self.fact}
+
+
+@dataclass
+class CheckResult:
+    status: Status
+    message: str
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
+class RequirementResult:
+    """A check result bound to the requirement (and its level in the chosen checklist)."""
+
+    id: str
+    category: str
+    level: str
+    description: str
+    status: Status
+    message: str
+    evidence: list[Evidence]
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "category": self.category,
+            "level": self.level,
+            "status": self.status.value,
+            "message": self.message,
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass
+class Report:
+    conformance_version: str
+    kubernetes_version: str | None
+    context: str | None  # None when the view is a snapshot
+    source: str  # "live" or "snapshot"
+    results: list[RequirementResult]
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in Status}
+        for r in self.results:
+            counts[r.status.value] += 1
+        return counts
+
+    def to_dict(self) -> dict:
+        return {
+            "conformanceVersion": self.conformance_version,
+            "kubernetesVersion": self.kubernetes_version,
+            "context": self.context,
+            "source": self.source,
+            "requirements": [r.to_dict() for r in self.results],
+            "summary": self.summary(),
+            "warnings": list(self.warnings),
+        }
+
+    def exit_code(self, unconfirmed_ok: bool = False) -> int:
+        """0: every MUST is PASS or N/A; 1: a MUST failed; 3: a MUST could not be confirmed (UNKNOWN/WARN)."""
+        musts = [r for r in self.results if r.level == "MUST"]
+        if any(r.status is Status.FAIL for r in musts):
+            return 1
+        if any(r.status in (Status.UNKNOWN, Status.WARN) for r in musts):
+            return 0 if unconfirmed_ok else 3
+        return 0
