@@ -1,0 +1,3 @@
+from kubectl_aiconf.cli import main
+
+main()
