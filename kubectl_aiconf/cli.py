@@ -19,6 +19,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Check a Kubernetes cluster against the CNCF Kubernetes AI Conformance checklist."""
+
+
 @app.command()
 def version() -> None:
     """Print the plugin version and the checklist versions it knows."""
