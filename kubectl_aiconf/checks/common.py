@@ -1,0 +1,182 @@
+"""Small readers shared by the checks: names, conditions, workload health, nodes, CRDs."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from kubectl_aiconf.resources import CRDS, DAEMONSETS, DEPLOYMENTS, NODES, STATEFULSETS
+from kubectl_aiconf.result import CheckResult, Evidence, Status
+from kubectl_aiconf.view import ClusterView, Listing
+
+# Extended resources through which device plugins hand out accelerators.
+ACCELERATOR_RESOURCE = re.compile(
+    r"^(nvidia\.com/(gpu|mig-.+)|amd\.com/gpu|gpu\.intel\.com/.+|habana\.ai/gaudi|"
+    r"aws\.amazon\.com/neuron(core|device)?|google\.com/tpu)$"
+)
+# Node labels that mark accelerator nodes even when no device plugin advertises a resource yet.
+ACCELERATOR_NODE_LABELS = (
+    "nvidia.com/gpu.present",
+    "feature.node.kubernetes.io/pci-10de.present",  # NVIDIA PCI vendor id, from Node Feature Discovery
+    "feature.node.kubernetes.io/pci-1002.present",  # AMD
+    "amd.com/gpu.present",
+    "cloud.google.com/gke-accelerator",
+)
+
+
+# names and conditions -------------------------------------------------------------------------------------
+def name_of(obj: dict) -> str:
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace")
+    return f"{ns}/{meta.get('name')}" if ns else str(meta.get("name"))
+
+
+def labels_of(obj: dict) -> dict:
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+def evidence(obj: dict, fact: str) -> Evidence:
+    return Evidence(obj.get("kind", "?"), name_of(obj), fact)
+
+
+def condition(obj: dict, type_: str) -> dict | None:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == type_:
+            return cond
+    return None
+
+
+def condition_true(obj: dict, type_: str) -> bool:
+    cond = condition(obj, type_)
+    return bool(cond) and str(cond.get("status")) == "True"
+
+
+def condition_fact(obj: dict, type_: str) -> str:
+    """'Accepted=True' or 'Accepted=False (reason: message)' or 'no Accepted condition'."""
+    cond = condition(obj, type_)
+    if not cond:
+        return f"no {type_} condition"
+    fact = f"{type_}={cond.get('status')}"
+    why = ": ".join(x for x in (cond.get("reason"), cond.get("message")) if x)
+    return f"{fact} ({why})" if why and str(cond.get("status")) != "True" else fact
+
+
+def name_matches(obj: dict, pattern: str) -> bool:
+    return re.search(pattern, (obj.get("metadata") or {}).get("name") or "") is not None
+
+
+# workloads ------------------------------------------------------------------------------------------------
+def workload_health(obj: dict) -> tuple[bool, str]:
+    """(healthy, fact) for a Deployment, StatefulSet or DaemonSet, from its status."""
+    status = obj.get("status") or {}
+    if obj.get("kind") == "DaemonSet":
+        desired = int(status.get("desiredNumberScheduled") or 0)
+        ready = int(status.get("numberReady") or 0)
+        return desired > 0 and ready >= desired, f"{ready}/{desired} ready"
+    wanted = (obj.get("spec") or {}).get("replicas")
+    wanted = 1 if wanted is None else int(wanted)
+    ready = int(status.get("availableReplicas") or status.get("readyReplicas") or 0)
+    if wanted == 0:
+        return False, "scaled to 0 replicas"
+    return ready >= wanted, f"{ready}/{wanted} available"
+
+
+def workload_images(obj: dict) -> list[str]:
+    spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return [c.get("image", "") for c in spec.get("containers") or []]
+
+
+WORKLOAD_RESOURCES = (DEPLOYMENTS, STATEFULSETS, DAEMONSETS)
+
+
+def find_workloads(view: ClusterView, name: str = "", labels: dict[str, str] | None = None,
+                   image: str = "") -> tuple[list[dict], list[Listing]]:
+    """Deployments, StatefulSets and DaemonSets in any namespace whose name matches the regex `name`, whose
+    labels include `labels`, or one of whose images matches the regex `image`.
+
+    Returns (matches, listings that could not be read): a caller that finds nothing must not say "absent"
+    while the second list is non-empty.
+    """
+    found, blind = [], []
+    for res in WORKLOAD_RESOURCES:
+        listing = view.list(res)
+        if not listing.visible:
+            blind.append(listing)
+        for obj in listing.items:
+            if name and name_matches(obj, name):
+                found.append(obj)
+            elif labels and all(labels_of(obj).get(k) == v for k, v in labels.items()):
+                found.append(obj)
+            elif image and any(re.search(image, i) for i in workload_images(obj)):
+                found.append(obj)
+    return found, blind
+
+
+# nodes ----------------------------------------------------------------------------------------------------
+def node_ready(node: dict) -> bool:
+    return condition_true(node, "Ready") and not (node.get("spec") or {}).get("unschedulable")
+
+
+def accelerator_resources(node: dict) -> dict[str, int]:
+    """Accelerator extended resources in the node's allocatable, with counts > 0."""
+    out = {}
+    for name, qty in ((node.get("status") or {}).get("allocatable") or {}).items():
+        if ACCELERATOR_RESOURCE.match(name):
+            try:
+                count = int(str(qty))
+            except ValueError:
+                continue
+            if count > 0:
+                out[name] = count
+    return out
+
+
+def is_accelerator_node(node: dict) -> bool:
+    labels = labels_of(node)
+    return bool(accelerator_resources(node)) or any(
+        labels.get(key) not in (None, "", "false") for key in ACCELERATOR_NODE_LABELS)
+
+
+def is_simulated_node(node: dict) -> bool:
+    """kwok-managed nodes (and similar fakes) advertise devices that do not exist."""
+    meta = node.get("metadata") or {}
+    return "kwok.x-k8s.io/node" in (meta.get("annotations") or {}) or labels_of(node).get("type") == "kwok"
+
+
+def accelerator_nodes(view: ClusterView) -> tuple[list[dict], Listing]:
+    listing = view.list(NODES)
+    return [n for n in listing.items if is_accelerator_node(n)], listing
+
+
+# CRDs -----------------------------------------------------------------------------------------------------
+def crd_group(crd: dict) -> str:
+    spec = crd.get("spec") or {}
+    return spec.get("group") or name_of(crd).partition(".")[2]
+
+
+def crd_plural(crd: dict) -> str:
+    spec = crd.get("spec") or {}
+    return (spec.get("names") or {}).get("plural") or name_of(crd).partition(".")[0]
+
+
+def crd_established(view: ClusterView, crd: dict) -> bool:
+    """Established per its condition when the object carries status, else per discovery (the API server
+    serves a CRD's resource only once the CRD is Established)."""
+    if condition(crd, "Established") is not None:
+        return condition_true(crd, "Established")
+    return view.serves(crd_group(crd), crd_plural(crd))
+
+
+def crds_of_group(view: ClusterView, group: str) -> list[dict]:
+    return [c for c in view.list(CRDS).items if crd_group(c) == group]
+
+
+def crd_evidence(view: ClusterView, crds: Iterable[dict]) -> list[Evidence]:
+    return [evidence(c, "Established" if crd_established(view, c) else "not Established") for c in crds]
+
+
+# results --------------------------------------------------------------------------------------------------
+def unknown(what: str, blind: Iterable[Listing], found: Iterable[Evidence] = ()) -> CheckResult:
+    """UNKNOWN because some listings could not be read; names every missing permission or gap."""
+    reasons = "; ".join(dict.fromkeys(listing.why_unknown() for listing in blind))
+    return CheckResult(Status.UNKNOWN, f"{what}: {reasons}", list(found))

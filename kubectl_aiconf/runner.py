@@ -1,0 +1,37 @@
+"""Runs the checks of one checklist version against a view and binds the results to requirements."""
+
+from __future__ import annotations
+
+from kubectl_aiconf.catalogue import MUST, SHOULD, requirements_for
+from kubectl_aiconf.checks import check_for
+from kubectl_aiconf.result import CheckResult, RequirementResult, Status
+from kubectl_aiconf.view import ClusterView, Resource
+
+
+def reads_for(version: str) -> list[Resource]:
+    """Every resource the checks of `version` read, each once."""
+    unique: dict[str, Resource] = {}
+    for req in requirements_for(version):
+        for res in check_for(req.id, req.category).reads:
+            unique.setdefault(res.key, res)
+    return list(unique.values())
+
+
+def run_checks(view: ClusterView, version: str,
+               overrides: dict[str, CheckResult] | None = None) -> list[RequirementResult]:
+    """Load what the checks read, run them, and return one result per requirement of `version`.
+
+    `overrides` replaces the passive result of a requirement (probe results for secure_accelerator_access).
+    """
+    view.load(reads_for(version))
+    results = []
+    for req in requirements_for(version):
+        level = req.level(version)
+        result = (overrides or {}).get(req.id) or check_for(req.id, req.category).function(view)
+        status, message = result.status, result.message
+        if level == SHOULD and status is Status.FAIL:
+            # Not meeting a SHOULD is a warning, not a failure.
+            status = Status.WARN
+        results.append(RequirementResult(req.id, req.category, level or MUST, req.description,
+                                         status, message, list(result.evidence)))
+    return results

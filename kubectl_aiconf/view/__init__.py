@@ -1,0 +1,180 @@
+"""A read-only view of a cluster, the same whether it is live or read from a snapshot.
+
+Checks never talk to the API server: the runner asks the view to load every resource the chosen checks
+declared (one concurrent round of list calls when live), then checks read the loaded listings.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A kind of object the checks read, and the fields they need from it.
+
+    `keep` lists dotted field paths kept after reading (`a.b[].c` walks into a list); identity fields are
+    always kept. Trimming objects as pages arrive keeps memory flat on large clusters and makes snapshots
+    hold exactly what the checks read.
+    """
+
+    group: str  # "" for the core group
+    resource: str  # plural name
+    kind: str
+    namespaced: bool
+    keep: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()  # acceptable versions in preference order; () = the server's preferred
+    field_selector: str = ""  # e.g. "metadata.name=cluster-autoscaler-status"
+    metadata_only: bool = False  # list as PartialObjectMetadata: for objects whose body the checks never read
+
+    @property
+    def qualified(self) -> str:
+        """`nodes`, `daemonsets.apps`: the name kubectl and RBAC messages use."""
+        return f"{self.resource}.{self.group}" if self.group else self.resource
+
+    @property
+    def key(self) -> str:
+        return self.qualified + (f"?{self.field_selector}" if self.field_selector else "")
+
+
+class Outcome(str, enum.Enum):
+    OK = "ok"  # listed; items are complete
+    FORBIDDEN = "forbidden"  # RBAC denied the list
+    NOT_SERVED = "not-served"  # the API group/resource is not served by this cluster
+    NO_DATA = "no-data"  # snapshot mode: the snapshot holds no listing of this resource
+    ERROR = "error"  # the server answered with an error or timed out
+
+
+@dataclass
+class Listing:
+    resource: Resource
+    outcome: Outcome
+    items: list[dict] = field(default_factory=list)
+    version: str | None = None  # group version the items were read with
+    detail: str = ""  # server message for FORBIDDEN/ERROR
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+    @property
+    def visible(self) -> bool:
+        """True when the tool knows the full set of these objects (listed, or the API is not served)."""
+        return self.outcome in (Outcome.OK, Outcome.NOT_SERVED)
+
+    @property
+    def missing_permission(self) -> str:
+        scope = "in all namespaces" if self.resource.namespaced else "(cluster scope)"
+        return f"list {self.resource.qualified} {scope}"
+
+    def why_unknown(self) -> str:
+        """One phrase saying why the items are not known; only meaningful when not `visible`."""
+        if self.outcome is Outcome.FORBIDDEN:
+            return f"forbidden: missing permission to {self.missing_permission}"
+        if self.outcome is Outcome.NO_DATA:
+            return f"the snapshot holds no {self.resource.qualified} listing"
+        return f"could not list {self.resource.qualified}: {self.detail or 'error'}"
+
+
+class LoadError(Exception):
+    """The view cannot be built at all (unreachable server, authentication failure, unreadable snapshot)."""
+
+
+class ClusterView:
+    """Common interface of the live and snapshot views.
+
+    Subclasses fill `kubernetes_version`, `_served` (group -> {version -> [resource names]}, versions in
+    preference order) and `_listings`.
+    """
+
+    source = "unknown"
+
+    def __init__(self) -> None:
+        self.context: str | None = None
+        self.kubernetes_version: str | None = None
+        self._served: dict[str, dict[str, list[str]]] = {}
+        self._listings: dict[str, Listing] = {}
+
+    # discovery -------------------------------------------------------------------------------------------
+    def serves(self, group: str, resource: str | None = None, version: str | None = None) -> bool:
+        versions = self._served.get(group)
+        if not versions:
+            return False
+        if version is not None:
+            versions = {version: versions[version]} if version in versions else {}
+        if resource is None:
+            return bool(versions)
+        return any(resource in names for names in versions.values())
+
+    def group_versions(self, group: str) -> list[str]:
+        """Versions of `group` the server serves, preferred first."""
+        return list(self._served.get(group, {}))
+
+    def discovered_resources(self, group: str, version: str) -> list[str]:
+        """Resource names a group version lists in discovery (for custom.metrics.k8s.io: the metric names)."""
+        return list(self._served.get(group, {}).get(version, []))
+
+    def choose_version(self, res: Resource) -> str | None:
+        served = [v for v, names in self._served.get(res.group, {}).items() if res.resource in names]
+        if res.versions:
+            return next((v for v in res.versions if v in served), None)
+        return served[0] if served else None
+
+    # listings --------------------------------------------------------------------------------------------
+    def load(self, resources: Iterable[Resource]) -> None:
+        raise NotImplementedError
+
+    def list(self, res: Resource) -> Listing:
+        try:
+            return self._listings[res.key]
+        except KeyError:
+            raise KeyError(f"{res.key} was not loaded: add it to the READS of the check that lists it") from None
+
+    def listings(self) -> list[Listing]:
+        return list(self._listings.values())
+
+
+# Projection ----------------------------------------------------------------------------------------------
+
+IDENTITY = ("apiVersion", "kind", "metadata.name", "metadata.namespace", "metadata.labels")
+
+
+def _path_tree(paths: Iterable[str]) -> dict:
+    """{"a.b", "a.c[].d"} -> {"a": {"b": True, "c[]": {"d": True}}}; True means "keep the whole value"."""
+    tree: dict = {}
+    for path in paths:
+        node = tree
+        *parents, leaf = path.split(".")
+        for part in parents:
+            if node.get(part) is True:  # an ancestor is already kept whole
+                break
+            node = node.setdefault(part, {})
+        else:
+            node[leaf] = True
+    return tree
+
+
+def _project(value, tree):
+    if tree is True:
+        return value
+    if not isinstance(value, dict):
+        return None
+    out = {}
+    for part, sub in tree.items():
+        if part.endswith("[]"):
+            items = value.get(part[:-2])
+            if isinstance(items, list):
+                out[part[:-2]] = [_project(item, sub) if sub is not True else item for item in items]
+        elif part in value:
+            picked = _project(value[part], sub)
+            if picked is not None:
+                out[part] = picked
+    return out
+
+
+def projector(res: Resource):
+    """A function that trims an object of `res` to the fields the checks read."""
+    tree = _path_tree(IDENTITY + res.keep)
+    return lambda obj: _project(obj, tree)
