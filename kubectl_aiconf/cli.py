@@ -1,8 +1,15 @@
-"""Command line: `kubectl aiconf ...`. Heavy modules (the Kubernetes client) are imported inside commands."""
+"""Command line: `kubectl aiconf ...`.
+
+kubectl passes no flags to plugins, so the kubeconfig flags are parsed here. Heavy modules (the Kubernetes
+client, output formats) are imported inside the commands so that `--help` and `version` start fast.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 import sys
+from typing import Optional
 
 import typer
 
@@ -18,25 +25,215 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+EXIT_USAGE = 2
+_state = {"debug": False}
 
+
+class UsageError(Exception):
+    """Bad input from the user: one line on stderr, exit 2."""
+
+
+# shared options --------------------------------------------------------------------------------------------
+KubeconfigOpt = typer.Option(None, "--kubeconfig", help="Path to the kubeconfig file (default: $KUBECONFIG, "
+                             "then ~/.kube/config).", show_default=False)
+ContextOpt = typer.Option(None, "--context", help="The kubeconfig context to use.", show_default=False)
+TimeoutOpt = typer.Option("30s", "--request-timeout",
+                          help="Time to wait for each API request, e.g. 10s, 1m; 0 waits forever.")
+VersionOpt = typer.Option(None, "--conformance-version",
+                          help="Checklist version X.Y (default: the server's minor version).", show_default=False)
+NoColorOpt = typer.Option(False, "--no-color", help="Never colour the output (NO_COLOR is honoured too).")
+
+
+def _duration(text: str) -> float | None:
+    """kubectl's --request-timeout: '30s', '1m', '1h', '500ms', a bare number of seconds; 0 means none."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", text.strip())
+    if not match:
+        raise UsageError(f"invalid --request-timeout {text!r}: use a duration such as 30s, 2m or 0")
+    value = float(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[match.group(2)]
+    return value or None
+
+
+def _use_color(no_color: bool, stream) -> bool:
+    return not no_color and "NO_COLOR" not in os.environ and stream.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _progress(message: str) -> None:
+    """A transient status line, only when stderr is a terminal."""
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r\033[K{message}" if message else "\r\033[K")
+        sys.stderr.flush()
+
+
+def _checklist_version(requested: str | None, server_version: str | None, warnings: list[str]) -> str:
+    from kubectl_aiconf.catalogue import DRAFT_VERSIONS, VERSIONS, UnknownVersion, checklist_for_server
+
+    if requested:
+        if requested not in VERSIONS:
+            raise UsageError(str(UnknownVersion(requested)))
+        if requested in DRAFT_VERSIONS:
+            warnings.append(f"checklist {requested} is a draft; its requirements may still change")
+        return requested
+    if not server_version:
+        raise UsageError("the Kubernetes version is unknown (a snapshot without a /version document); "
+                         "use --conformance-version X.Y")
+    try:
+        version, warning = checklist_for_server(server_version)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if warning:
+        warnings.append(warning)
+    return version
+
+
+def _open_view(snapshot: str | None, kubeconfig, context, request_timeout, conformance_version):
+    if snapshot:
+        if kubeconfig or context:
+            raise UsageError("--snapshot reads files only; it cannot be combined with --kubeconfig or --context")
+        from kubectl_aiconf.view.snapshot import SnapshotView
+
+        return SnapshotView(snapshot, conformance_version)
+    from kubectl_aiconf.view.live import LiveView
+
+    timeout = _duration(request_timeout)
+    _progress("Connecting to the cluster...")
+    try:
+        return LiveView.connect(kubeconfig, context, timeout)
+    finally:
+        _progress("")
+
+
+# commands --------------------------------------------------------------------------------------------------
 @app.callback()
-def _root() -> None:
+def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
     """Check a Kubernetes cluster against the CNCF Kubernetes AI Conformance checklist."""
+    _state["debug"] = debug
 
 
 @app.command()
-def version() -> None:
+def check(
+    output: str = typer.Option("table", "-o", "--output",
+                               help="table, wide, json, yaml, markdown, junit or product-yaml."),
+    conformance_version: Optional[str] = VersionOpt,
+    snapshot: Optional[str] = typer.Option(None, "--snapshot", help="Read a snapshot (file or directory of "
+                                           "YAML/JSON objects) instead of a live cluster.", show_default=False),
+    kubeconfig: Optional[str] = KubeconfigOpt,
+    context: Optional[str] = ContextOpt,
+    request_timeout: str = TimeoutOpt,
+    no_color: bool = NoColorOpt,
+    unconfirmed_ok: bool = typer.Option(False, "--unconfirmed-ok", help="Exit 0 instead of 3 when no MUST "
+                                        "failed but some could not be confirmed (for scheduled jobs)."),
+) -> None:
+    """Check the cluster, requirement by requirement (read-only)."""
+    from kubectl_aiconf.output import FORMATS, RenderOptions, render
+    from kubectl_aiconf.result import Report
+    from kubectl_aiconf.runner import run_checks
+
+    if output not in FORMATS:
+        raise UsageError(f"unknown output format {output!r}; use one of {', '.join(FORMATS)}")
+    if conformance_version:
+        _checklist_version(conformance_version, None, [])  # reject a bad version before connecting
+    view = _open_view(snapshot, kubeconfig, context, request_timeout, conformance_version)
+    warnings: list[str] = []
+    version = _checklist_version(conformance_version, view.kubernetes_version, warnings)
+    _progress("Reading the cluster...")
+    try:
+        results = run_checks(view, version)
+    finally:
+        _progress("")
+    report = Report(version, view.kubernetes_version, view.context, view.source, results, warnings)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    options = RenderOptions(output, color=output in ("table", "wide") and _use_color(no_color, sys.stdout))
+    typer.echo(render(report, options))
+    raise typer.Exit(report.exit_code(unconfirmed_ok))
+
+
+@app.command()
+def requirements(
+    conformance_version: str = typer.Option("1.35", "--conformance-version", help="Checklist version X.Y."),
+    output: str = typer.Option("table", "-o", "--output", help="table, json or yaml."),
+) -> None:
+    """List the requirements of a checklist version."""
+    from kubectl_aiconf.catalogue import CATEGORIES, requirements_for
+
+    _checklist_version(conformance_version, None, [])
+    reqs = requirements_for(conformance_version)
+    rows = [{"id": r.id, "category": r.category, "level": r.level(conformance_version),
+             "description": r.description} for r in reqs]
+    if output == "json":
+        import json
+
+        typer.echo(json.dumps({"conformanceVersion": conformance_version, "requirements": rows}, indent=2))
+    elif output == "yaml":
+        import yaml
+
+        typer.echo(yaml.safe_dump({"conformanceVersion": conformance_version, "requirements": rows},
+                                  sort_keys=False).rstrip())
+    elif output == "table":
+        from tabulate import tabulate
+
+        typer.echo(tabulate([[r["id"], CATEGORIES[r["category"]], r["level"], r["description"]] for r in rows],
+                            headers=["REQUIREMENT", "CATEGORY", "LEVEL", "DESCRIPTION"], tablefmt="plain",
+                            disable_numparse=True))
+    else:
+        raise UsageError(f"unknown output format {output!r}; use table, json or yaml")
+
+
+@app.command()
+def snapshot(
+    output_dir: str = typer.Option(..., "-o", "--output-dir", help="Directory to write the snapshot into."),
+    conformance_version: Optional[str] = VersionOpt,
+    kubeconfig: Optional[str] = KubeconfigOpt,
+    context: Optional[str] = ContextOpt,
+    request_timeout: str = TimeoutOpt,
+) -> None:
+    """Write what the checks read (never Secrets) so that `check --snapshot DIR` reproduces the result."""
+    from kubectl_aiconf.runner import reads_for
+    from kubectl_aiconf.view.snapshot import write_snapshot
+
+    view = _open_view(None, kubeconfig, context, request_timeout, conformance_version)
+    version = _checklist_version(conformance_version, view.kubernetes_version, [])
+    _progress("Reading the cluster...")
+    try:
+        view.load(reads_for(version))
+    finally:
+        _progress("")
+    files = write_snapshot(view, output_dir)
+    typer.echo(f"wrote {len(files)} files to {output_dir}", err=True)
+
+
+@app.command()
+def version(output: str = typer.Option("text", "-o", "--output", help="text or json.")) -> None:
     """Print the plugin version and the checklist versions it knows."""
     from kubectl_aiconf.catalogue import DRAFT_VERSIONS, VERSIONS
 
+    if output == "json":
+        import json
+        import platform
+
+        typer.echo(json.dumps({"version": __version__, "checklists": list(VERSIONS),
+                               "draftChecklists": sorted(DRAFT_VERSIONS), "python": platform.python_version()}))
+        return
     known = ", ".join(v + (" (draft)" if v in DRAFT_VERSIONS else "") for v in VERSIONS)
     typer.echo(f"kubectl-aiconf {__version__}")
     typer.echo(f"checklists: {known}")
 
 
 def main() -> None:
-    app(prog_name="kubectl aiconf")
+    from kubectl_aiconf.view import LoadError
+    from kubectl_aiconf.view.kubeconfig import KubeconfigError
+
+    try:
+        app(prog_name="kubectl aiconf", standalone_mode=True)
+    except (UsageError, LoadError, KubeconfigError) as exc:
+        if _state["debug"]:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

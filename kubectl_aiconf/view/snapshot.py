@@ -199,3 +199,41 @@ def _field_selector_matches(obj: dict, selector: str) -> bool:
         if meta.get(field.removeprefix("metadata.")) != value:
             return False
     return True
+
+
+def write_snapshot(view: ClusterView, directory: str | os.PathLike) -> list[Path]:
+    """Write exactly what the checks read from `view` (already loaded) so that a SnapshotView of the
+    directory reproduces the same listings: an info document (version, discovery, per-resource outcomes)
+    and one `<Kind>List` file per listed resource. Secrets are never read, so never written."""
+    import yaml
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    reads = []
+    for listing in view.listings():
+        res = listing.resource
+        reads.append({"resource": res.key, "outcome": listing.outcome.value,
+                      **({"detail": listing.detail} if listing.detail else {})})
+        if not listing.ok:
+            continue
+        api_version = f"{res.group}/{listing.version}" if res.group else (listing.version or "v1")
+        name = res.key.replace("?", "_").replace("=", "-").replace("/", "-")
+        path = out / f"{name}.yaml"
+        doc = {"apiVersion": api_version, "kind": f"{res.kind}List", "items": listing.items}
+        path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        written.append(path)
+    info = {
+        "apiVersion": SNAPSHOT_API_VERSION,
+        "kind": SNAPSHOT_KIND,
+        "metadata": {"name": "snapshot"},
+        "spec": {
+            "kubernetesVersion": view.kubernetes_version,
+            "sourceContext": view.context,
+            "discovery": view._served,
+            "reads": reads,
+        },
+    }
+    info_path = out / "_snapshot-info.yaml"
+    info_path.write_text(yaml.safe_dump(info, sort_keys=False), encoding="utf-8")
+    return [info_path] + written
