@@ -12,6 +12,7 @@ _WORKLOAD_TEMPLATE = (
     "spec.template.spec.containers[].name", "spec.template.spec.containers[].image",
     "spec.template.spec.containers[].args", "spec.template.spec.containers[].resources",
     "spec.template.spec.nodeSelector", "spec.template.spec.runtimeClassName",
+    "spec.template.spec.resourceClaims",
 )
 
 # core -----------------------------------------------------------------------------------------------------
@@ -91,7 +92,8 @@ COSCHEDULING_PODGROUPS = Resource("scheduling.x-k8s.io", "podgroups", "PodGroup"
 
 # autoscaling ----------------------------------------------------------------------------------------------
 KARPENTER_NODEPOOLS = Resource("karpenter.sh", "nodepools", "NodePool", False,
-                               keep=("spec.template.spec.requirements", "spec.limits", _CONDITIONS))
+                               keep=("spec.template.spec.requirements", "spec.template.spec.taints",
+                                     "spec.limits", _CONDITIONS))
 OPENSHIFT_CLUSTERAUTOSCALERS = Resource("autoscaling.openshift.io", "clusterautoscalers", "ClusterAutoscaler",
                                         False, keep=("spec",))
 CAPI_MACHINEDEPLOYMENTS = Resource("cluster.x-k8s.io", "machinedeployments", "MachineDeployment", True,
