@@ -52,7 +52,8 @@ VALIDATING_WEBHOOKS = Resource("admissionregistration.k8s.io", "validatingwebhoo
                                "ValidatingWebhookConfiguration", False, keep=_WEBHOOK_FIELDS)
 MUTATING_WEBHOOKS = Resource("admissionregistration.k8s.io", "mutatingwebhookconfigurations",
                              "MutatingWebhookConfiguration", False, keep=_WEBHOOK_FIELDS)
-RUNTIMECLASSES = Resource("node.k8s.io", "runtimeclasses", "RuntimeClass", False, keep=("handler",))
+RUNTIMECLASSES = Resource("node.k8s.io", "runtimeclasses", "RuntimeClass", False,
+                           keep=("handler", "overhead", "scheduling"))
 HPAS = Resource("autoscaling", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True,
                 keep=("spec", "status"), versions=("v2",))
 
