@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Iterable
 
-from kubectl_aiconf.resources import CRDS, DAEMONSETS, DEPLOYMENTS, NODES, STATEFULSETS
+from kubectl_aiconf.resources import CRDS, DAEMONSETS, DEPLOYMENTS, NODES, PODS, SERVICES, STATEFULSETS
 from kubectl_aiconf.result import CheckResult, Evidence, Status
 from kubectl_aiconf.view import ClusterView, Listing
 
@@ -110,6 +111,85 @@ def find_workloads(view: ClusterView, name: str = "", labels: dict[str, str] | N
             elif image and any(re.search(image, i) for i in workload_images(obj)):
                 found.append(obj)
     return found, blind
+
+
+def selector_matches(selector: dict | None, labels: dict) -> bool:
+    """A plain equality selector (Service.spec.selector, matchLabels) against labels; empty matches nothing."""
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def pod_ready(pod: dict) -> bool:
+    """Running, and Ready when the pod reports a Ready condition."""
+    if (pod.get("status") or {}).get("phase") != "Running":
+        return False
+    cond = condition(pod, "Ready")
+    return cond is None or str(cond.get("status")) == "True"
+
+
+@dataclass
+class ServiceBackends:
+    """What serves a Service: `healthy` is True/False, or None when it cannot be told (see `blind`)."""
+
+    healthy: bool | None
+    fact: str
+    service: dict | None = None
+    workloads: list[dict] = field(default_factory=list)  # workloads whose pod template the selector matches
+    blind: list[Listing] = field(default_factory=list)
+
+
+class Backends:
+    """Resolves Services to the pods and workloads behind them; indexes are built once, per namespace.
+
+    Needs SERVICES, PODS and the WORKLOAD_RESOURCES in the check's reads.
+    """
+
+    def __init__(self, view: ClusterView) -> None:
+        self.services = view.list(SERVICES)
+        self.pods = view.list(PODS)
+        self.workload_listings = [view.list(r) for r in WORKLOAD_RESOURCES]
+        self._services = {name_of(s): s for s in self.services.items}
+        self._pods: dict[str, list[dict]] = {}
+        for pod in self.pods.items:
+            self._pods.setdefault((pod.get("metadata") or {}).get("namespace") or "", []).append(pod)
+        self._workloads: dict[str, list[dict]] = {}
+        for listing in self.workload_listings:
+            for obj in listing.items:
+                self._workloads.setdefault((obj.get("metadata") or {}).get("namespace") or "", []).append(obj)
+
+    def pods_in(self, namespace: str) -> list[dict]:
+        return self._pods.get(namespace, [])
+
+    def workloads_in(self, namespace: str) -> list[dict]:
+        return self._workloads.get(namespace, [])
+
+    def resolve(self, namespace: str, name: str) -> ServiceBackends:
+        ref = f"{namespace}/{name}"
+        if not self.services.visible:
+            return ServiceBackends(None, f"Service {ref} not checked", blind=[self.services])
+        svc = self._services.get(ref)
+        if svc is None:
+            return ServiceBackends(False, f"Service {ref} not found")
+        selector = (svc.get("spec") or {}).get("selector") or {}
+        if not selector:
+            return ServiceBackends(None, f"Service {ref} has no selector (endpoints managed elsewhere)", svc)
+        workloads = [w for w in self.workloads_in(namespace)
+                     if selector_matches(selector, ((((w.get("spec") or {}).get("template") or {})
+                                                    .get("metadata") or {}).get("labels") or {}))]
+        if self.pods.visible:
+            pods = [p for p in self.pods_in(namespace) if selector_matches(selector, labels_of(p))]
+            ready = sum(1 for p in pods if pod_ready(p))
+            if ready:
+                return ServiceBackends(True, f"Service {ref} selects {ready} ready pod(s)", svc, workloads)
+            return ServiceBackends(False, f"Service {ref} selects no ready pod ({len(pods)} pod(s) match)",
+                                   svc, workloads)
+        healthy = [w for w in workloads if workload_health(w)[0]]
+        if healthy:
+            return ServiceBackends(True, f"Service {ref} is backed by {name_of(healthy[0])} "
+                                         f"({workload_health(healthy[0])[1]})", svc, workloads)
+        blind = [self.pods] + [lst for lst in self.workload_listings if not lst.visible]
+        if workloads:
+            return ServiceBackends(False, f"Service {ref}: backing workloads not available", svc, workloads)
+        return ServiceBackends(None, f"Service {ref}: backends not visible", svc, workloads, blind)
 
 
 # nodes ----------------------------------------------------------------------------------------------------
