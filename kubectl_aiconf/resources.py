@@ -22,7 +22,8 @@ NODES = Resource("", "nodes", "Node", False, keep=(
 ))
 PODS = Resource("", "pods", "Pod", True, keep=(
     "metadata.ownerReferences", "spec.nodeName", "spec.schedulerName", "spec.runtimeClassName",
-    "spec.containers[].name", "spec.containers[].image", "spec.containers[].args",
+    "spec.containers[].name", "spec.containers[].image", "spec.containers[].command",
+    "spec.containers[].args",
     "spec.containers[].resources", "spec.containers[].securityContext", "spec.containers[].env",
     "spec.resourceClaims", "spec.volumes[].name", "spec.volumes[].hostPath", "status.phase", _CONDITIONS,
 ))
