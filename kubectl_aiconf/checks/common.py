@@ -113,6 +113,34 @@ def find_workloads(view: ClusterView, name: str = "", labels: dict[str, str] | N
     return found, blind
 
 
+def match_workloads(view: ClusterView, patterns: dict[str, tuple[str, str, str]]
+                    ) -> tuple[dict[str, list[dict]], list[Listing]]:
+    """Sort the Deployments, StatefulSets and DaemonSets of every namespace into components in one pass.
+
+    `patterns` maps a component key to (name regex, image regex, namespace regex): a workload belongs to
+    the component when its name or one of its images matches (an empty regex matches nothing) and, if a
+    namespace regex is given, its namespace matches too. Returns ({key: workloads}, listings not visible).
+    """
+    compiled = {key: tuple(re.compile(p) if p else None for p in pats) for key, pats in patterns.items()}
+    found: dict[str, list[dict]] = {key: [] for key in patterns}
+    blind = []
+    for res in WORKLOAD_RESOURCES:
+        listing = view.list(res)
+        if not listing.visible:
+            blind.append(listing)
+        for obj in listing.items:
+            meta = obj.get("metadata") or {}
+            name, namespace = meta.get("name") or "", meta.get("namespace") or ""
+            images = workload_images(obj)
+            for key, (name_re, image_re, ns_re) in compiled.items():
+                if ns_re is not None and not ns_re.search(namespace):
+                    continue
+                if (name_re is not None and name_re.search(name)) or (
+                        image_re is not None and any(image_re.search(i) for i in images)):
+                    found[key].append(obj)
+    return found, blind
+
+
 def selector_matches(selector: dict | None, labels: dict) -> bool:
     """A plain equality selector (Service.spec.selector, matchLabels) against labels; empty matches nothing."""
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
