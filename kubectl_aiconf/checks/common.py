@@ -283,6 +283,69 @@ def crd_evidence(view: ClusterView, crds: Iterable[dict]) -> list[Evidence]:
     return [evidence(c, "Established" if crd_established(view, c) else "not Established") for c in crds]
 
 
+# Dynamic Resource Allocation ------------------------------------------------------------------------------
+# Drivers whose devices are accelerators (not NICs, CPUs or IMEX channels), by driver name.
+ACCELERATOR_DRIVER = re.compile(r"gpu|tpu|neuron|gaudi|habana|npu|xpu|accel")
+# The kubernetes-sigs example driver and the e2e test drivers publish devices that do not exist.
+EXAMPLE_DRIVER = re.compile(r"(^|\.)example\.(com|org|net)$|\.example$|^test-driver|^dra-\d+\.k8s\.io$")
+
+
+def is_accelerator_driver(driver: str) -> bool:
+    return ACCELERATOR_DRIVER.search(driver or "") is not None
+
+
+def is_example_driver(driver: str) -> bool:
+    return EXAMPLE_DRIVER.search(driver or "") is not None
+
+
+def slice_devices(slice_: dict) -> list[dict]:
+    return ((slice_.get("spec") or {}).get("devices")) or []
+
+
+def device_attributes(device: dict) -> dict[str, str]:
+    """A device's attributes as {name: value string}, for v1 (flat) and v1beta1 (under `basic`) slices.
+
+    Names in the driver's own domain are shortened (`gpu.nvidia.com/type` -> `type`); values are the one
+    typed field the attribute carries (string, version, int or bool).
+    """
+    body = device.get("basic") if isinstance(device.get("basic"), dict) else device
+    out = {}
+    for key, value in (body.get("attributes") or {}).items():
+        if not isinstance(value, dict):
+            continue
+        name = key if key.startswith("resource.kubernetes.io/") else key.rpartition("/")[2]
+        for typ in ("string", "version", "int", "bool"):
+            if typ in value:
+                out[name] = str(value[typ])
+                break
+    return out
+
+
+def current_slices(slices: Iterable[dict]) -> tuple[list[dict], int]:
+    """(slices of each pool's newest generation, number of stale slices from older generations)."""
+    slices = list(slices)
+    newest: dict[tuple[str, str], int] = {}
+
+    def key_gen(s: dict) -> tuple[tuple[str, str], int]:
+        spec = s.get("spec") or {}
+        pool = spec.get("pool") or {}
+        return (str(spec.get("driver")), str(pool.get("name"))), int(pool.get("generation") or 0)
+
+    for s in slices:
+        key, gen = key_gen(s)
+        newest[key] = max(gen, newest.get(key, gen))
+    current = [s for s in slices if key_gen(s)[1] >= newest[key_gen(s)[0]]]
+    return current, len(slices) - len(current)
+
+
+def slice_node_names(slice_: dict) -> set[str]:
+    """Nodes a node-local slice (or its per-device node names) belongs to; empty for network-attached pools."""
+    spec = slice_.get("spec") or {}
+    names = {spec["nodeName"]} if spec.get("nodeName") else set()
+    names.update(d["nodeName"] for d in slice_devices(slice_) if isinstance(d, dict) and d.get("nodeName"))
+    return names
+
+
 # results --------------------------------------------------------------------------------------------------
 def unknown(what: str, blind: Iterable[Listing], found: Iterable[Evidence] = ()) -> CheckResult:
     """UNKNOWN because some listings could not be read; names every missing permission or gap."""
