@@ -87,7 +87,7 @@ class Connection:
     def request(self, method: str, path: str, query: list | None = None, body: dict | None = None,
                 accept: str = ACCEPT_JSON) -> dict:
         from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError, MaxRetryError, TimeoutError as Urllib3Timeout
+        from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, TimeoutError as Urllib3Timeout
 
         with self._lock:
             self.requests += 1
@@ -108,9 +108,11 @@ class Connection:
             raise ApiError(exc.status, _status_message(exc.body, exc.reason or "error")) from None
         except (MaxRetryError, Urllib3Timeout) as exc:
             reason = getattr(exc, "reason", None) or exc
-            if "timed out" in str(reason).lower() or isinstance(reason, Urllib3Timeout):
-                raise ConnectError(f"timed out talking to {self.server} "
-                                   f"(--request-timeout {self.timeout or 'unset'})") from None
+            # NewConnectionError subclasses the timeout error in urllib3: test it first.
+            if not isinstance(reason, NewConnectionError) and (
+                    isinstance(reason, Urllib3Timeout) or "timed out" in str(reason).lower()):
+                limit = f"{self.timeout:g}s" if self.timeout else "0"
+                raise ConnectError(f"timed out talking to {self.server} (--request-timeout {limit})") from None
             raise ConnectError(f"cannot reach the API server at {self.server}: {_first_line(reason)}") from None
         except HTTPError as exc:
             raise ConnectError(f"cannot talk to {self.server}: {_first_line(exc)}") from None
