@@ -67,7 +67,8 @@ class SnapshotView(ClusterView):
         for file in self._files():
             try:
                 text = file.read_text(encoding="utf-8")
-                docs = [json.loads(text)] if file.suffix == ".json" else list(yaml.safe_load_all(text))
+                docs = ([json.loads(text)] if file.suffix == ".json"
+                        else list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))))
             except (OSError, UnicodeDecodeError) as exc:
                 raise LoadError(f"snapshot {file}: cannot read: {exc}") from None
             except (yaml.YAMLError, ValueError) as exc:
@@ -204,9 +205,10 @@ def _field_selector_matches(obj: dict, selector: str) -> bool:
 def write_snapshot(view: ClusterView, directory: str | os.PathLike) -> list[Path]:
     """Write exactly what the checks read from `view` (already loaded) so that a SnapshotView of the
     directory reproduces the same listings: an info document (version, discovery, per-resource outcomes)
-    and one `<Kind>List` file per listed resource. Secrets are never read, so never written."""
-    import yaml
+    and one `<Kind>List` file per listed resource. Secrets are never read, so never written.
 
+    JSON rather than YAML: the standard library parses it in C, which matters for 20,000 pods when the
+    zipapp carries the pure-Python YAML parser."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -219,9 +221,9 @@ def write_snapshot(view: ClusterView, directory: str | os.PathLike) -> list[Path
             continue
         api_version = f"{res.group}/{listing.version}" if res.group else (listing.version or "v1")
         name = res.key.replace("?", "_").replace("=", "-").replace("/", "-")
-        path = out / f"{name}.yaml"
+        path = out / f"{name}.json"
         doc = {"apiVersion": api_version, "kind": f"{res.kind}List", "items": listing.items}
-        path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
         written.append(path)
     info = {
         "apiVersion": SNAPSHOT_API_VERSION,
@@ -234,6 +236,6 @@ def write_snapshot(view: ClusterView, directory: str | os.PathLike) -> list[Path
             "reads": reads,
         },
     }
-    info_path = out / "_snapshot-info.yaml"
-    info_path.write_text(yaml.safe_dump(info, sort_keys=False), encoding="utf-8")
+    info_path = out / "_snapshot-info.json"
+    info_path.write_text(json.dumps(info, indent=1), encoding="utf-8")
     return [info_path] + written
