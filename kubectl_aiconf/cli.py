@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from typing import Optional
 
 import typer
@@ -136,10 +137,13 @@ def check(
     warnings: list[str] = []
     version = _checklist_version(conformance_version, view.kubernetes_version, warnings)
     _progress("Reading the cluster...")
+    started = time.perf_counter()
     try:
         results = run_checks(view, version)
     finally:
         _progress("")
+    if _state["debug"]:
+        typer.echo(f"debug: {view.stats()} in {time.perf_counter() - started:.2f}s", err=True)
     report = Report(version, view.kubernetes_version, view.context, view.source, results, warnings)
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)

@@ -135,6 +135,14 @@ class ClusterView:
     def listings(self) -> list[Listing]:
         return list(self._listings.values())
 
+    def requests_made(self) -> int:
+        """API requests issued so far (0 for a snapshot)."""
+        return 0
+
+    def stats(self) -> str:
+        kept = sum(len(listing.items) for listing in self._listings.values())
+        return f"{len(self._listings)} listings, {kept} objects kept, {self.requests_made()} API requests"
+
 
 # Projection ----------------------------------------------------------------------------------------------
 

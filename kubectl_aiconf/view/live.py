@@ -157,6 +157,9 @@ class LiveView(ClusterView):
         view._preflight()
         return view
 
+    def requests_made(self) -> int:
+        return self.conn.requests
+
     # preflight: version, identity and discovery, concurrently ---------------------------------------------
     def _preflight(self) -> None:
         with ThreadPoolExecutor(max_workers=4) as pool:
