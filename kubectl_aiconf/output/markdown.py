@@ -27,7 +27,7 @@ CATEGORY_ICONS = {
 }
 LEVEL_ICONS = {"MUST": "🔴", "SHOULD": "🟡"}
 _ACRONYMS = {"dra", "api", "gpu", "ai", "url", "crd"}
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|#&])")
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|#]|&(?=#?\w+;))")
 
 
 def title(requirement_id: str) -> str:
