@@ -1,0 +1,713 @@
+"""Scheduling & orchestration: gang scheduling, cluster autoscaling and pod autoscaling."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+from kubectl_aiconf.checks import common as c
+from kubectl_aiconf.checks import requirement_check
+from kubectl_aiconf.resources import (
+    APISERVICES, AUTOSCALER_STATUS_CONFIGMAPS, CAPI_MACHINEDEPLOYMENTS, COSCHEDULING_PODGROUPS, CRDS, DAEMONSETS,
+    DEPLOYMENTS, HPAS, KAI_PODGROUPS, KAI_QUEUES, KARPENTER_NODEPOOLS, KEDA_SCALEDOBJECTS, KUEUE_CLUSTERQUEUES,
+    KUEUE_LOCALQUEUES, KUEUE_WORKLOADS, NODES, OPENSHIFT_CLUSTERAUTOSCALERS, STATEFULSETS, VOLCANO_PODGROUPS,
+    VOLCANO_QUEUES,
+)
+from kubectl_aiconf.result import CheckResult, Evidence, Status
+from kubectl_aiconf.view import ClusterView, Listing
+
+EXAMPLES = 3  # objects of one kind shown as evidence; the message gives the total
+
+# How convincing a finding is; the best one decides the status.
+PASS, UNSURE, PARTIAL, BROKEN = 4, 3, 2, 1
+_STATUS = {PASS: Status.PASS, UNSURE: Status.UNKNOWN, PARTIAL: Status.WARN, BROKEN: Status.FAIL}
+
+
+@dataclass
+class Finding:
+    rank: int
+    summary: str  # a phrase for the one-line message
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def _decide(findings: list[Finding], blind: list[Listing], nothing: str, nothing_status: Status = Status.FAIL
+            ) -> CheckResult:
+    """The best finding decides; without a PASS, a listing that could not be read makes the answer UNKNOWN."""
+    findings = sorted(findings, key=lambda f: -f.rank)  # stable: earlier (more important) families first
+    evidence = [e for f in findings for e in f.evidence]
+    if not findings:
+        if blind:
+            return c.unknown(f"{nothing} in what could be read", blind)
+        return CheckResult(nothing_status, nothing, [])
+    best, others = findings[0], findings[1:]
+    message = best.summary
+    if others:
+        message += "; also " + "; ".join(f.summary for f in others)
+    if best.rank != PASS and blind:
+        return c.unknown(message, blind, evidence)
+    return CheckResult(_STATUS[best.rank], message, evidence)
+
+
+def _examples(objs: list[dict], fact) -> list[Evidence]:
+    return [c.evidence(o, fact(o) if callable(fact) else fact) for o in objs[:EXAMPLES]]
+
+
+def _health(objs: list[dict]) -> tuple[bool, list[Evidence], list[str]]:
+    """(all healthy, evidence, ["ns/name 0/1 available", ...] for the unhealthy ones)."""
+    evidence, bad = [], []
+    for obj in _unique(objs):
+        ok, fact = c.workload_health(obj)
+        evidence.append(c.evidence(obj, fact))
+        if not ok:
+            bad.append(f"{c.name_of(obj)} {fact}")
+    return not bad, evidence, bad
+
+
+def _unique(objs: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for obj in objs:
+        key = (obj.get("kind"), c.name_of(obj))
+        if key not in seen:
+            seen.add(key)
+            out.append(obj)
+    return out
+
+
+def _matches(obj: dict, pattern: str) -> bool:
+    regex = re.compile(pattern)
+    return bool(regex.search((obj.get("metadata") or {}).get("name") or "")) or any(
+        regex.search(i) for i in c.workload_images(obj))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# gang_scheduling ------------------------------------------------------------------------------------------
+_GANG_WORKLOADS = {
+    "kueue": (r"^kueue-controller-manager$", r"/kueue/kueue(:|@|$)", ""),
+    "volcano": (r"^volcano-(scheduler|controllers?|admission)$",
+                r"volcanosh/vc-(scheduler|controller-manager|webhook-manager)(:|@|$)", ""),
+    "kai": (r"^kai-", r"/kai-scheduler/", ""),
+    "coscheduling": (r"^scheduler-plugins-(scheduler|controller)$", r"/scheduler-plugins/(kube-scheduler|controller)",
+                     ""),
+    "yunikorn": (r"^yunikorn-scheduler$", r"apache/yunikorn:scheduler", ""),
+    "lws": (r"^lws-controller-manager$", r"/lws/lws(:|@|$)", ""),
+}
+
+
+@dataclass(frozen=True)
+class _GangScheduler:
+    key: str
+    label: str
+    apis: tuple[tuple[str, str], ...]  # (group, plural) the scheduler needs served
+    core: str  # regex (name or image) of the scheduler proper among the family's workloads
+
+
+_GANG_SCHEDULERS = (
+    _GangScheduler("kueue", "Kueue", (("kueue.x-k8s.io", "clusterqueues"), ("kueue.x-k8s.io", "localqueues"),
+                                      ("kueue.x-k8s.io", "workloads")), r"kueue"),
+    _GangScheduler("volcano", "Volcano", (("scheduling.volcano.sh", "podgroups"), ("scheduling.volcano.sh", "queues")),
+                   r"volcano-scheduler|vc-scheduler"),
+    _GangScheduler("kai", "KAI Scheduler", (("scheduling.run.ai", "podgroups"), ("scheduling.run.ai", "queues")),
+                   r"^kai-scheduler|/kai-scheduler/scheduler(:|@|$)"),
+    _GangScheduler("coscheduling", "scheduler-plugins coscheduling", (("scheduling.x-k8s.io", "podgroups"),),
+                   r"scheduler-plugins-scheduler|/scheduler-plugins/kube-scheduler"),
+)
+
+
+def _kueue_queues(view: ClusterView) -> tuple[str, str, list[Evidence], list[Listing]]:
+    cqs, lqs = view.list(KUEUE_CLUSTERQUEUES), view.list(KUEUE_LOCALQUEUES)
+    blind = [lst for lst in (cqs, lqs) if not lst.visible]
+    if blind:
+        return "blind", "its queues could not be read", [], blind
+    active = [q for q in cqs.items if c.condition(q, "Active") is None or c.condition_true(q, "Active")]
+    evidence = _examples(cqs.items, lambda q: c.condition_fact(q, "Active")) + _examples(
+        lqs.items, lambda q: f"clusterQueue {(q.get('spec') or {}).get('clusterQueue')}")
+    if not active:
+        what = "no ClusterQueue is Active" if cqs.items else "no ClusterQueue is configured"
+        return "none", what, evidence, []
+    if not lqs.items:
+        return "none", "no LocalQueue is configured", evidence, []
+    return "ok", f"{_plural(len(active), 'active ClusterQueue')} and {_plural(len(lqs.items), 'LocalQueue')}", \
+        evidence, []
+
+
+def _volcano_queues(view: ClusterView) -> tuple[str, str, list[Evidence], list[Listing]]:
+    queues = view.list(VOLCANO_QUEUES)
+    if not queues.visible:
+        return "blind", "its queues could not be read", [], [queues]
+    open_ = [q for q in queues.items if ((q.get("status") or {}).get("state") or "Open") == "Open"]
+    evidence = _examples(queues.items, lambda q: f"state {(q.get('status') or {}).get('state') or 'unknown'}")
+    if not open_:
+        return "none", "no Volcano Queue is Open", evidence, []
+    return "ok", _plural(len(open_), "open Queue"), evidence, []
+
+
+def _kai_queues(view: ClusterView) -> tuple[str, str, list[Evidence], list[Listing]]:
+    queues = view.list(KAI_QUEUES)
+    if not queues.visible:
+        return "blind", "its queues could not be read", [], [queues]
+    if not queues.items:
+        return "none", "no KAI Queue is configured", [], []
+    return "ok", _plural(len(queues.items), "Queue"), _examples(queues.items, "configured"), []
+
+
+def _no_queues(view: ClusterView) -> tuple[str, str, list[Evidence], list[Listing]]:
+    return "ok", "", [], []
+
+
+def _kueue_usage(view: ClusterView) -> tuple[str, list[Evidence]]:
+    listing = view.list(KUEUE_WORKLOADS)
+    if not listing.visible:
+        return "admitted Workloads not checked", []
+    admitted = [w for w in listing.items if c.condition_true(w, "Admitted")]
+    if not admitted:
+        return "no Workload admitted yet", []
+    return f"{_plural(len(admitted), 'Workload')} admitted", _examples(admitted, "Admitted=True")
+
+
+def _podgroup_usage(resource, running_phases: tuple[str, ...]):
+    def usage(view: ClusterView) -> tuple[str, list[Evidence]]:
+        listing = view.list(resource)
+        if not listing.visible:
+            return "PodGroups not checked", []
+        if not listing.items:
+            return "no PodGroup yet", []
+        def facts(g: dict) -> str:
+            phase = (g.get("status") or {}).get("phase")
+            return ", ".join(x for x in (f"phase {phase}" if phase else "",
+                                         f"minMember {(g.get('spec') or {}).get('minMember')}") if x)
+        if not running_phases:
+            return _plural(len(listing.items), "PodGroup"), _examples(listing.items, facts)
+        running = [g for g in listing.items if (g.get("status") or {}).get("phase") in running_phases]
+        return (f"{_plural(len(running), 'PodGroup')} running of {len(listing.items)}",
+                _examples(running or listing.items, facts))
+    return usage
+
+
+_QUEUES = {"kueue": _kueue_queues, "volcano": _volcano_queues, "kai": _kai_queues, "coscheduling": _no_queues}
+_USAGE = {
+    "kueue": _kueue_usage,
+    "volcano": _podgroup_usage(VOLCANO_PODGROUPS, ("Running",)),
+    "kai": _podgroup_usage(KAI_PODGROUPS, ()),
+    "coscheduling": _podgroup_usage(COSCHEDULING_PODGROUPS, ("Running", "Scheduled")),
+}
+
+
+def _gang_family(view: ClusterView, sched: _GangScheduler, workloads: list[dict], crds: list[dict]
+                 ) -> tuple[Finding | None, list[Listing]]:
+    groups = {g for g, _ in sched.apis}
+    own_crds = [crd for crd in crds if c.crd_group(crd) in groups]
+    missing = [f"{p}.{g}" for g, p in sched.apis if not view.serves(g, p)]
+    if not workloads and not own_crds and len(missing) == len(sched.apis):
+        return None, []
+    crd_ev = c.crd_evidence(view, own_crds)
+    if not workloads:
+        if len(missing) == len(sched.apis):  # only non-Established CRDs
+            return Finding(PARTIAL, f"{sched.label} CRDs exist but are not Established and no {sched.label} "
+                                    f"controller was found", crd_ev), []
+        return Finding(PARTIAL, f"{sched.label} CRDs are installed but no {sched.label} controller was found",
+                       crd_ev), []
+    healthy, work_ev, bad = _health(workloads)
+    evidence = work_ev + crd_ev
+    core = [w for w in workloads if _matches(w, sched.core)]
+    if not core:
+        return Finding(BROKEN, f"{sched.label} components run but its scheduler does not", evidence), []
+    if not healthy:
+        return Finding(BROKEN, f"{sched.label} is installed but not healthy ({'; '.join(bad)})", evidence), []
+    if missing:
+        return Finding(BROKEN, f"{sched.label} runs but its API is not served ({', '.join(missing)})", evidence), []
+    state, queues, queue_ev, blind = _QUEUES[sched.key](view)
+    usage, usage_ev = _USAGE[sched.key](view)
+    evidence += queue_ev + usage_ev
+    running = f"{sched.label} runs ({c.name_of(core[0])} {c.workload_health(core[0])[1]})"
+    if state == "blind":
+        return Finding(UNSURE, f"{running} but {queues}", evidence), blind
+    if state == "none":
+        return Finding(PARTIAL, f"{running} but {queues}, so no job can be admitted", evidence), []
+    detail = ", ".join(x for x in (queues, usage) if x)
+    return Finding(PASS, f"{running}, API Established" + (f", {detail}" if detail else ""), evidence), []
+
+
+def _gang_hints(view: ClusterView, found: dict[str, list[dict]], crds: list[dict]) -> list[Finding]:
+    hints = []
+    if found["yunikorn"]:
+        healthy, ev, bad = _health(found["yunikorn"])
+        if healthy:
+            hints.append(Finding(PARTIAL, "YuniKorn scheduler runs (gang scheduling needs task groups on each "
+                                          "application, not verifiable from the cluster state)", ev))
+        else:
+            hints.append(Finding(BROKEN, f"YuniKorn is installed but not healthy ({'; '.join(bad)})", ev))
+    lws_crds = [crd for crd in crds if c.crd_group(crd) == "leaderworkerset.x-k8s.io"]
+    if found["lws"] or lws_crds or view.serves("leaderworkerset.x-k8s.io", "leaderworkersets"):
+        ev = _health(found["lws"])[1] + c.crd_evidence(view, lws_crds)
+        hints.append(Finding(PARTIAL, "LeaderWorkerSet is installed (it groups pods but needs a gang scheduler "
+                                      "for all-or-nothing placement)", ev))
+    if view.serves("scheduling.k8s.io", "workloads"):
+        versions = [v for v in view.group_versions("scheduling.k8s.io")
+                    if "workloads" in view.discovered_resources("scheduling.k8s.io", v)]
+        hints.append(Finding(PARTIAL, f"the native Workload API is served (scheduling.k8s.io/"
+                                      f"{'/'.join(versions) or '?'}, alpha; gang scheduling through it is not "
+                                      f"confirmed)",
+                             [Evidence("APIGroup", "scheduling.k8s.io", f"serves workloads ({', '.join(versions)})")]))
+    return hints
+
+
+@requirement_check("gang_scheduling", reads=(
+    CRDS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, KUEUE_CLUSTERQUEUES, KUEUE_LOCALQUEUES, KUEUE_WORKLOADS,
+    VOLCANO_QUEUES, VOLCANO_PODGROUPS, KAI_QUEUES, KAI_PODGROUPS, COSCHEDULING_PODGROUPS,
+))
+def gang_scheduling(view: ClusterView) -> CheckResult:
+    found, blind = c.match_workloads(view, _GANG_WORKLOADS)
+    crd_listing = view.list(CRDS)
+    if not crd_listing.visible:
+        blind.append(crd_listing)
+    findings, queue_blind = [], []
+    for sched in _GANG_SCHEDULERS:
+        finding, fblind = _gang_family(view, sched, found[sched.key], crd_listing.items)
+        if finding:
+            findings.append(finding)
+            queue_blind += fblind
+    findings += _gang_hints(view, found, crd_listing.items)
+    return _decide(findings, blind + queue_blind,
+                   "no gang scheduler found (looked for Kueue, Volcano, KAI Scheduler, scheduler-plugins "
+                   "coscheduling, YuniKorn, LeaderWorkerSet and the native Workload API)")
+
+
+# cluster_autoscaling --------------------------------------------------------------------------------------
+_AUTOSCALER_WORKLOADS = {
+    "ca": (r"^(?!.*operator).*cluster-autoscaler", r"/cluster-autoscaler(:|@|$)", ""),
+    "karpenter": (r"^karpenter$", r"karpenter/controller(:|@|$)", ""),
+}
+# Node labels naming the managed node pool (or Karpenter NodePool) a node belongs to.
+_POOL_LABELS = {
+    "cloud.google.com/gke-nodepool": "GKE",
+    "eks.amazonaws.com/nodegroup": "EKS",
+    "kubernetes.azure.com/agentpool": "AKS",
+    "karpenter.sh/nodepool": "Karpenter",
+}
+_CAPI_MIN = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size"
+_CAPI_MAX = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size"
+_CAPI_GPU = ("capacity.cluster-autoscaler.kubernetes.io/gpu-count", "capacity.cluster-autoscaler.kubernetes.io/gpu-type")
+_ACCEL_WORD = re.compile(r"(?i)gpu|nvidia|accelerator|tpu|neuron")
+# Karpenter requirement keys that select accelerator instances (AWS, Azure, GKE-style labels).
+_KARPENTER_ACCEL_KEY = re.compile(r"(?i)gpu|accelerator|neuron|tpu")
+_KARPENTER_ACCEL_VALUE = re.compile(r"(?i)^(g|p|inf|trn|dl)(\d.*)?$|^standard_n[cdv]|gpu")
+
+
+def _parse_ca_status(cm: dict) -> tuple[str | None, list[str]]:
+    """(cluster-wide health, node group names) from the status ConfigMap, in the YAML (CA 1.30+) or text form."""
+    text = str((cm.get("data") or {}).get("status") or "")
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        doc = None
+    if isinstance(doc, dict) and ("clusterWide" in doc or "nodeGroups" in doc):
+        health = (((doc.get("clusterWide") or {}).get("health") or {}).get("status"))
+        groups = [str(g["name"]) for g in doc.get("nodeGroups") or [] if isinstance(g, dict) and g.get("name")]
+        return (str(health) if health else None), groups
+    match = re.search(r"Cluster-wide:\s*\n\s*Health:\s*(\w+)", text)
+    return (match.group(1) if match else None), re.findall(r"(?m)^\s*Name:\s*(\S+)", text)
+
+
+def _args_node_groups(obj: dict) -> list[str]:
+    """Node groups given to the Cluster Autoscaler as --nodes=min:max:name."""
+    groups = []
+    spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+    for container in spec.get("containers") or []:
+        for arg in container.get("args") or []:
+            match = re.match(r"--nodes=\d+:\d+:(.+)", str(arg))
+            if match:
+                groups.append(match.group(1))
+    return groups
+
+
+def _mentions_pool(group: str, pools: set[str]) -> str | None:
+    for pool in pools:
+        if pool and re.search(rf"(?<![A-Za-z0-9]){re.escape(pool)}(?![A-Za-z0-9])", group):
+            return pool
+    return None
+
+
+def _nodepool_accelerators(nodepool: dict) -> str | None:
+    """Why a Karpenter NodePool provisions accelerator nodes, or None."""
+    spec = nodepool.get("spec") or {}
+    for name in (spec.get("limits") or {}):
+        if c.ACCELERATOR_RESOURCE.match(name):
+            return f"limits {name}"
+    template = (spec.get("template") or {}).get("spec") or {}
+    for req in template.get("requirements") or []:
+        key, op, values = req.get("key") or "", req.get("operator") or "", req.get("values") or []
+        if op in ("NotIn", "DoesNotExist", "Lt"):
+            continue
+        if _KARPENTER_ACCEL_KEY.search(key):
+            return f"requirement {key} {op} {','.join(map(str, values))}".strip()
+        if key.endswith(("instance-category", "instance-family", "instance-type", "sku-family")) and any(
+                _KARPENTER_ACCEL_VALUE.search(str(v)) for v in values):
+            return f"requirement {key} {op} {','.join(map(str, values))}"
+    for taint in template.get("taints") or []:
+        if c.ACCELERATOR_RESOURCE.match(taint.get("key") or ""):
+            return f"taint {taint.get('key')}"
+    return None
+
+
+@dataclass
+class _Nodes:
+    accel_pools: set[str] = field(default_factory=set)  # pool / node group names holding accelerator nodes
+    karpenter_accel: set[str] = field(default_factory=set)  # Karpenter NodePools holding accelerator nodes
+    capi_accel: set[str] = field(default_factory=set)  # MachineDeployment names holding accelerator nodes
+    managed: dict[str, set[str]] = field(default_factory=dict)  # platform -> pool names
+    accel_count: int = 0
+
+
+def _scan_nodes(listing: Listing) -> _Nodes:
+    out = _Nodes()
+    for node in listing.items:
+        labels = c.labels_of(node)
+        accel = c.is_accelerator_node(node)
+        out.accel_count += accel
+        for label, platform in _POOL_LABELS.items():
+            pool = labels.get(label)
+            if not pool:
+                continue
+            if platform != "Karpenter":
+                out.managed.setdefault(platform, set()).add(pool)
+            if accel:
+                out.accel_pools.add(pool)
+                if platform == "Karpenter":
+                    out.karpenter_accel.add(pool)
+        owner = ((node.get("metadata") or {}).get("annotations") or {}).get("cluster.x-k8s.io/owner-name")
+        if accel and owner:
+            out.capi_accel.add(owner.rpartition("-")[0] or owner)  # MachineSet <md>-<hash> -> MachineDeployment
+    return out
+
+
+def _cluster_autoscaler(view: ClusterView, workloads: list[dict], nodes: _Nodes) -> Finding | None:
+    """The Cluster Autoscaler: upstream, OpenShift's, or Cluster API node groups annotated for it."""
+    cms = view.list(AUTOSCALER_STATUS_CONFIGMAPS).items
+    ocp = view.list(OPENSHIFT_CLUSTERAUTOSCALERS).items
+    mds = [md for md in view.list(CAPI_MACHINEDEPLOYMENTS).items
+           if {_CAPI_MIN, _CAPI_MAX} <= set(((md.get("metadata") or {}).get("annotations") or {}))]
+    if not (cms or workloads or ocp or mds):
+        return None
+    evidence, coverage, problems, groups = [], [], [], []
+    known_health = []
+    for cm in cms:
+        health, cm_groups = _parse_ca_status(cm)
+        groups += cm_groups
+        evidence.append(c.evidence(cm, f"cluster-wide health {health or 'not reported'}, "
+                                       f"{_plural(len(cm_groups), 'node group')}"))
+        if health:
+            known_health.append(health == "Healthy")
+            if health != "Healthy":
+                problems.append(f"status ConfigMap {c.name_of(cm)} reports {health}")
+    if workloads:
+        healthy, work_ev, bad = _health(workloads)
+        evidence += work_ev
+        known_health.append(healthy)
+        problems += bad
+        for obj in workloads:
+            groups += _args_node_groups(obj)
+    for obj in ocp:
+        gpus = (((obj.get("spec") or {}).get("resourceLimits") or {}).get("gpus")) or []
+        types = [str(g.get("type")) for g in gpus if isinstance(g, dict)]
+        evidence.append(c.evidence(obj, f"GPU limits for {', '.join(types)}" if types else "no GPU resource limits"))
+        if types:
+            coverage.append(f"ClusterAutoscaler {c.name_of(obj)} limits {', '.join(types)}")
+    for md in mds:
+        ann = (md.get("metadata") or {}).get("annotations") or {}
+        name = (md.get("metadata") or {}).get("name") or ""
+        gpu = [f"{k.rpartition('/')[2]}={ann[k]}" for k in _CAPI_GPU if ann.get(k) not in (None, "", "0")]
+        fact = f"autoscaled {ann.get(_CAPI_MIN)}..{ann.get(_CAPI_MAX)}"
+        if gpu or name in nodes.capi_accel:
+            coverage.append(f"MachineDeployment {c.name_of(md)} ({', '.join(gpu) or 'holds accelerator nodes'})")
+            fact += f", accelerators ({', '.join(gpu) or 'holds accelerator nodes'})"
+        evidence.append(c.evidence(md, fact))
+    for group in dict.fromkeys(groups):
+        pool = _mentions_pool(group, nodes.accel_pools)
+        if pool or _ACCEL_WORD.search(group):
+            coverage.append(f"node group {group}" + (f" (accelerator pool {pool})" if pool else ""))
+    what = "Cluster Autoscaler"
+    if ocp:
+        what = "OpenShift ClusterAutoscaler"
+    elif mds and not (cms or workloads):
+        what = "Cluster API autoscaler node groups"
+    cover = f"covers accelerators: {'; '.join(coverage[:EXAMPLES])}" if coverage else \
+        "no node group of accelerator nodes is visible in its configuration"
+    if problems:
+        return Finding(BROKEN, f"{what} is not healthy ({'; '.join(problems)})", evidence)
+    if not known_health:
+        if mds and not ocp and not cms:
+            return Finding(UNSURE, f"{what} are annotated but no Cluster Autoscaler is visible (it usually runs "
+                                   f"in the management cluster); {cover}", evidence)
+        if ocp:
+            return Finding(BROKEN, f"{what} is configured but no cluster-autoscaler Deployment or status is "
+                                   f"visible", evidence)
+        return Finding(UNSURE, f"{what} found but its health is not reported; {cover}", evidence)
+    if coverage:
+        return Finding(PASS, f"{what} is healthy and {cover}", evidence)
+    return Finding(PARTIAL, f"{what} is healthy but {cover}", evidence)
+
+
+def _karpenter(view: ClusterView, workloads: list[dict], nodes: _Nodes, crds: list[dict]) -> Finding | None:
+    pools_listing = view.list(KARPENTER_NODEPOOLS)
+    pools = pools_listing.items
+    own_crds = [crd for crd in crds if c.crd_group(crd) == "karpenter.sh"]
+    if not (pools or workloads or own_crds or view.serves("karpenter.sh", "nodepools")):
+        return None
+    evidence, bad = [], []
+    controller = None
+    if workloads:
+        controller, work_ev, bad = _health(workloads)
+        evidence += work_ev
+    accel, ready = [], []
+    for pool in pools:
+        name = (pool.get("metadata") or {}).get("name") or ""
+        why = _nodepool_accelerators(pool) or ("holds accelerator nodes" if name in nodes.karpenter_accel else None)
+        cond = c.condition(pool, "Ready")
+        pool_ok = cond is None or str(cond.get("status")) == "True"
+        evidence.append(c.evidence(pool, ", ".join(x for x in (c.condition_fact(pool, "Ready"),
+                                                                 f"accelerators: {why}" if why else None) if x)))
+        if c.condition_true(pool, "Ready"):
+            ready.append(pool)
+        if why and pool_ok:
+            accel.append(f"NodePool {name} ({why})")
+    evidence += c.crd_evidence(view, own_crds) if not pools else []
+    if not pools:
+        if not pools_listing.visible:
+            return Finding(UNSURE, f"Karpenter API is served but its NodePools could not be read "
+                                   f"({pools_listing.why_unknown()})", evidence)
+        if controller:
+            return Finding(PARTIAL, "Karpenter runs but no NodePool is defined, so it provisions nothing",
+                           evidence)
+        if controller is False:
+            return Finding(BROKEN, f"Karpenter is installed but not healthy ({'; '.join(bad)})", evidence)
+        return Finding(PARTIAL, "Karpenter CRDs are installed but no NodePool is defined and no Karpenter "
+                                "controller runs", evidence)
+    if controller is False:
+        return Finding(BROKEN, f"Karpenter controller is not healthy ({'; '.join(bad)})", evidence)
+    if controller is None:
+        if ready:
+            runs = "Karpenter NodePools are Ready (managed controller, not visible in the cluster)"
+        elif all(c.condition(p, "Ready") is not None for p in pools):
+            return Finding(BROKEN, "Karpenter NodePools are not Ready and no Karpenter controller is visible",
+                           evidence)
+        else:
+            return Finding(UNSURE, "Karpenter NodePools exist but report no Ready condition and the controller is "
+                                   "not visible (managed?)", evidence)
+    else:
+        runs = f"Karpenter runs ({c.name_of(workloads[0])} {c.workload_health(workloads[0])[1]}) with " \
+               f"{_plural(len(pools), 'NodePool')}"
+    if accel:
+        return Finding(PASS, f"{runs}; accelerator NodePools: {'; '.join(accel[:EXAMPLES])}", evidence)
+    return Finding(PARTIAL, f"{runs}, but no NodePool provisions accelerator nodes", evidence)
+
+
+@requirement_check("cluster_autoscaling", reads=(
+    AUTOSCALER_STATUS_CONFIGMAPS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, NODES, CRDS, KARPENTER_NODEPOOLS,
+    OPENSHIFT_CLUSTERAUTOSCALERS, CAPI_MACHINEDEPLOYMENTS,
+))
+def cluster_autoscaling(view: ClusterView) -> CheckResult:
+    found, blind = c.match_workloads(view, _AUTOSCALER_WORKLOADS)
+    for res in (AUTOSCALER_STATUS_CONFIGMAPS, NODES, CRDS, KARPENTER_NODEPOOLS, OPENSHIFT_CLUSTERAUTOSCALERS,
+                CAPI_MACHINEDEPLOYMENTS):
+        listing = view.list(res)
+        if not listing.visible:
+            blind.append(listing)
+    nodes = _scan_nodes(view.list(NODES))
+    findings = []
+    ca = _cluster_autoscaler(view, found["ca"], nodes)
+    if ca:
+        findings.append(ca)
+    karpenter = _karpenter(view, found["karpenter"], nodes, view.list(CRDS).items)
+    if karpenter:
+        findings.append(karpenter)
+    if nodes.managed:
+        pools = "; ".join(f"{platform}: {', '.join(sorted(names)[:EXAMPLES])}"
+                          for platform, names in sorted(nodes.managed.items()))
+        ev = [Evidence("NodePool", f"{platform}/{name}", "managed node pool (from node labels)"
+                       + (", accelerator nodes" if name in nodes.accel_pools else ""))
+              for platform, names in sorted(nodes.managed.items()) for name in sorted(names)[:EXAMPLES]]
+        if not findings:
+            return CheckResult(Status.UNKNOWN, f"managed node pools ({pools}); their autoscaling settings are "
+                                               f"managed, not visible through the Kubernetes API", ev)
+        findings[0].evidence += ev
+    return _decide(findings, blind, "no cluster autoscaler found (no Cluster Autoscaler, Karpenter, OpenShift "
+                                    "ClusterAutoscaler or Cluster API autoscaler annotations); the requirement "
+                                    "applies only when one is provided", Status.NA)
+
+
+# pod_autoscaling ------------------------------------------------------------------------------------------
+_METRICS_APIS = {
+    "custom.metrics.k8s.io": "custom metrics API",
+    "external.metrics.k8s.io": "external metrics API",
+    "metrics.k8s.io": "resource metrics API",
+}
+_AI_METRIC = re.compile(r"(?i)dcgm_|gpu|vllm|sglang|tgi_|triton|nv_inference|neuron|tpu|accelerator|kv_cache|"
+                        r"num_requests|tokens|time_to_first_token|inference")
+_KEDA_WORKLOADS = {
+    "keda": (r"^keda-operator$", r"kedacore/keda(:|@|$)", ""),
+    "adapter": (r"prometheus-adapter", r"prometheus-adapter(:|@|$)", ""),
+}
+
+
+def _template_accelerator(obj: dict | None) -> str | None:
+    """The accelerator a workload's pod template asks for (extended resource or DRA claim), or None."""
+    if not obj:
+        return None
+    spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+    for container in spec.get("containers") or []:
+        resources = container.get("resources") or {}
+        for section in ("limits", "requests"):
+            for name in resources.get(section) or {}:
+                if c.ACCELERATOR_RESOURCE.match(name):
+                    return name
+    if spec.get("resourceClaims"):
+        return "a DRA resource claim"
+    return None
+
+
+def _hpa_metrics(hpa: dict) -> list[tuple[str, str]]:
+    """[(type, metric name)] of an autoscaling/v2 HPA."""
+    out = []
+    for metric in (hpa.get("spec") or {}).get("metrics") or []:
+        kind = metric.get("type") or ""
+        body = metric.get(kind[:1].lower() + kind[1:]) or {}
+        name = (body.get("metric") or {}).get("name") or body.get("name") or "?"
+        out.append((kind, str(name)))
+    return out
+
+
+def _apiservice_state(view: ClusterView) -> tuple[dict[str, list[tuple[dict, bool]]], Listing]:
+    listing = view.list(APISERVICES)
+    by_group: dict[str, list[tuple[dict, bool]]] = {}
+    for svc in listing.items:
+        group = (svc.get("spec") or {}).get("group") or _name_group(svc)
+        if group in _METRICS_APIS:
+            by_group.setdefault(group, []).append((svc, c.condition_true(svc, "Available")))
+    return by_group, listing
+
+
+def _name_group(svc: dict) -> str:
+    """v1beta1.custom.metrics.k8s.io -> custom.metrics.k8s.io"""
+    return ((svc.get("metadata") or {}).get("name") or "").partition(".")[2]
+
+
+def _apiservice_fact(svc: dict) -> str:
+    service = (svc.get("spec") or {}).get("service") or {}
+    backend = f", served by Service {service.get('namespace')}/{service.get('name')}" if service else ", local"
+    return c.condition_fact(svc, "Available") + backend
+
+
+def _metric_names(view: ClusterView, group: str) -> list[str]:
+    names = {}
+    for version in view.group_versions(group):
+        for resource in view.discovered_resources(group, version):
+            names.setdefault(resource.rpartition("/")[2], None)
+    return list(names)
+
+
+@requirement_check("pod_autoscaling", reads=(
+    APISERVICES, HPAS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, KEDA_SCALEDOBJECTS,
+))
+def pod_autoscaling(view: ClusterView) -> CheckResult:
+    services, svc_listing = _apiservice_state(view)
+    evidence: list[Evidence] = []
+    available, broken = [], []
+    for group in _METRICS_APIS:
+        for svc, ok in services.get(group, []):
+            evidence.append(c.evidence(svc, _apiservice_fact(svc)))
+            (available if ok else broken).append((group, svc))
+    if not svc_listing.visible:
+        # Discovery still tells whether the aggregated APIs answer: a listed metric means the adapter serves.
+        for group in ("custom.metrics.k8s.io", "external.metrics.k8s.io"):
+            if _metric_names(view, group):
+                available.append((group, None))
+                evidence.append(Evidence("APIGroup", group, f"discovery lists {len(_metric_names(view, group))} "
+                                                            f"metrics (APIService status not readable)"))
+    available_groups = {g for g, _ in available}
+    custom_ok = available_groups & {"custom.metrics.k8s.io", "external.metrics.k8s.io"}
+
+    # AI/GPU metrics the custom metrics API advertises.
+    ai_metrics = [m for m in _metric_names(view, "custom.metrics.k8s.io") if _AI_METRIC.search(m)] \
+        if "custom.metrics.k8s.io" in available_groups else []
+    if ai_metrics:
+        evidence.append(Evidence("APIGroup", "custom.metrics.k8s.io",
+                                 f"discovery lists AI/GPU metrics: {', '.join(ai_metrics[:5])}"
+                                 + (f" (+{len(ai_metrics) - 5} more)" if len(ai_metrics) > 5 else "")))
+
+    # HPAs (and KEDA ScaledObjects) scaling accelerator workloads on custom/external metrics.
+    found, _ = c.match_workloads(view, _KEDA_WORKLOADS)
+    targets = {}
+    for res in (DEPLOYMENTS, STATEFULSETS):
+        for obj in view.list(res).items:
+            meta = obj.get("metadata") or {}
+            targets[(meta.get("namespace"), obj.get("kind"), meta.get("name"))] = obj
+    hpas = view.list(HPAS)
+    strong, custom_hpas = [], []
+    for hpa in hpas.items:
+        metrics = _hpa_metrics(hpa)
+        custom = [(t, n) for t, n in metrics if t in ("Pods", "Object", "External")]
+        ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        ns = (hpa.get("metadata") or {}).get("namespace")
+        accel = _template_accelerator(targets.get((ns, ref.get("kind"), ref.get("name"))))
+        if not custom:
+            continue
+        custom_hpas.append(hpa)
+        fact = f"{', '.join(f'{t} metric {n}' for t, n in custom)} on {ref.get('kind')} {ref.get('name')}" + (
+            f" (requests {accel})" if accel else "") + f", {c.condition_fact(hpa, 'ScalingActive')}"
+        if accel:
+            strong.append(c.evidence(hpa, fact))
+        elif len(custom_hpas) <= EXAMPLES:
+            evidence.append(c.evidence(hpa, fact))
+    scaled = view.list(KEDA_SCALEDOBJECTS)
+    for so in scaled.items:
+        ref = (so.get("spec") or {}).get("scaleTargetRef") or {}
+        ns = (so.get("metadata") or {}).get("namespace")
+        accel = _template_accelerator(targets.get((ns, ref.get("kind") or "Deployment", ref.get("name"))))
+        triggers = [str(t.get("type")) for t in (so.get("spec") or {}).get("triggers") or []]
+        fact = f"triggers {', '.join(triggers) or 'none'} on {ref.get('kind') or 'Deployment'} {ref.get('name')}" \
+               + (f" (requests {accel})" if accel else "") + f", {c.condition_fact(so, 'Ready')}"
+        if accel:
+            strong.append(c.evidence(so, fact))
+        elif len(scaled.items) <= EXAMPLES:
+            evidence.append(c.evidence(so, fact))
+    for key in ("adapter", "keda"):
+        evidence += _health(found[key])[1][:EXAMPLES]
+    evidence = strong[:EXAMPLES * 2] + evidence
+
+    notes = []
+    if ai_metrics:
+        notes.append(f"it lists AI/GPU metrics ({', '.join(ai_metrics[:3])})")
+    if strong:
+        notes.append(f"{_plural(len(strong), 'autoscaler')} scale accelerator workloads on custom/external metrics")
+    elif custom_hpas:
+        notes.append(f"{_plural(len(custom_hpas), 'HPA')} use custom/external metrics, none on an accelerator "
+                     f"workload")
+    if not hpas.visible:
+        notes.append(f"HPAs not checked ({hpas.why_unknown()})")
+    broken_txt = "; ".join(f"{c.name_of(svc)} {c.condition_fact(svc, 'Available')}" for _, svc in broken)
+
+    if custom_ok:
+        names = ", ".join(_METRICS_APIS[g] for g in _METRICS_APIS if g in custom_ok)
+        message = f"{names} available"
+        if not ai_metrics and not strong:
+            notes.append("no AI/GPU metric or accelerator autoscaler seen yet")
+        if broken_txt:
+            notes.append(f"unavailable: {broken_txt}")
+        return CheckResult(Status.PASS, message + ("; " + "; ".join(notes) if notes else ""), evidence)
+    if "metrics.k8s.io" in available_groups:
+        message = "only the resource metrics API (metrics-server) is available: HPAs can scale on CPU/memory but " \
+                  "not on custom AI/ML metrics"
+        if broken_txt:
+            message += f"; custom/external metrics APIService unavailable: {broken_txt}"
+        return CheckResult(Status.WARN, message, evidence)
+    if broken:
+        return CheckResult(Status.FAIL, f"metrics APIService registered but unavailable: {broken_txt}", evidence)
+    if not svc_listing.visible:
+        return c.unknown("no custom, external or resource metrics API seen", [svc_listing], evidence)
+    return CheckResult(Status.FAIL, "no metrics API for the HPA: neither custom.metrics.k8s.io, "
+                                    "external.metrics.k8s.io nor metrics.k8s.io is registered", evidence)
