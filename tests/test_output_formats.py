@@ -328,6 +328,31 @@ def test_product_yaml_fills_an_official_template(tmp_path):
     assert "did not check: future_requirement" in text
 
 
+def test_product_yaml_keeps_answers_a_filled_template_already_has(tmp_path):
+    template = product_yaml.load_template(str(TESTDATA / "template-1.35.yaml"))
+    template["metadata"]["platformName"] = "From Template"
+    template["metadata"]["vendor_name"] = "Template Vendor"
+    reqs = {i["id"]: i for items_ in template["spec"].values() for i in items_}
+    reqs["gpu_sharing"].update(status="Implemented", evidence=["https://example.com/mig"], notes="MIG, by hand")
+    reqs["dra_support"].update(evidence=["https://example.com/dra"])
+    reqs["future_requirement"].update(status="N/A", notes="not offered")
+    doc = product(make_report(statuses=MIXED_135), template=template, evidence_dir=str(tmp_path),
+                  metadata={"platformName": "From Metadata"})
+    got = items(doc)
+    # gpu_sharing is UNKNOWN in this run and future_requirement has no check: the template's answers stay
+    assert got["gpu_sharing"] | {"description": None} == {
+        "id": "gpu_sharing", "description": None, "level": "SHOULD", "status": "Implemented",
+        "evidence": ["https://example.com/mig"], "notes": "MIG, by hand"}
+    assert (got["future_requirement"]["status"], got["future_requirement"]["notes"]) == ("N/A", "not offered")
+    # what the run did determine replaces the template's answer; its evidence entries stay first
+    assert got["dra_support"]["status"] == "Implemented"
+    assert got["dra_support"]["evidence"] == ["https://example.com/dra", "aiconf-report.md", "aiconf-report.json"]
+    assert got["accelerator_metrics"]["status"] == "" and got["accelerator_metrics"]["evidence"] == []
+    assert doc["metadata"]["platformName"] == "From Metadata"  # --metadata wins
+    assert doc["metadata"]["vendorName"] == "Template Vendor"  # then the template's own values
+    assert doc["metadata"]["websiteUrl"] == "[Website URL]"  # template placeholders are not "values"
+
+
 def test_product_yaml_template_for_another_version_is_refused():
     template = product_yaml.load_template(str(TESTDATA / "template-1.35.yaml"))
     with pytest.raises(product_yaml.OutputError, match="template is for checklist 1.35.*1.36"):

@@ -13,7 +13,9 @@ Status mapping (CNCF accepts exactly these values; "" leaves the requirement una
 * ``metadata``: dict of metadata values, camelCase keys (see `load_metadata`). Missing fields are written
   as "[...]" placeholders, which CNCF's validator rejects, so they cannot be submitted by accident.
 * ``template``: a parsed official checklist template (see `load_template`); its requirement ids, levels
-  and descriptions are kept and only status, evidence and notes are filled in.
+  and descriptions are kept and only status, evidence and notes are filled in. A template that already
+  holds answers (an earlier PRODUCT.yaml) keeps its evidence entries, keeps its answer wherever this run
+  could not tell (UNKNOWN or no check), and lends its metadata to fields --metadata does not set.
 * ``evidence_dir``: the product directory, i.e. where PRODUCT.yaml is going to be saved. The tool's own
   reports are written there (`REPORT_FILES`) and every answered requirement lists them as evidence, by
   a path relative to PRODUCT.yaml, which is what CNCF's validator resolves. The names deliberately avoid
@@ -139,6 +141,11 @@ def template_version(template: dict) -> str | None:
     return minor_of(str(value)) if value is not None else None
 
 
+def _placeholder(value: str) -> bool:
+    value = value.strip()
+    return value.startswith("[") and value.endswith("]")
+
+
 # content ---------------------------------------------------------------------------------------------------
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
@@ -164,17 +171,27 @@ def notes_for(result) -> str:
     return " ".join(parts)
 
 
-def _rows(report, template: dict | None) -> list[tuple[str, str, str, str]]:
-    """(category, id, level, description) of every requirement to write, in order."""
+def _rows(report, template: dict | None) -> list[tuple[str, str, str, str, dict]]:
+    """(category, id, level, description, template item or {}) of every requirement to write, in order."""
     if template is None:
         version = report.conformance_version
-        return [(r.category, r.id, r.level(version), r.description) for r in requirements_for(version)]
+        return [(r.category, r.id, r.level(version), r.description, {}) for r in requirements_for(version)]
     rows = []
     for category, items in template["spec"].items():
         for item in items:
             rows.append((str(category), str(item["id"]), str(item.get("level") or ""),
-                         str(item.get("description") or "")))
+                         str(item.get("description") or ""), item))
     return rows
+
+
+def _prior_answer(item: dict) -> tuple[str, list[str], str]:
+    """The status, evidence and notes a template item already holds (all empty in official templates)."""
+    evidence = item.get("evidence")
+    if isinstance(evidence, list):
+        evidence = [str(e) for e in evidence if e not in (None, "")]
+    else:
+        evidence = [str(evidence)] if evidence not in (None, "") else []
+    return str(item.get("status") or ""), evidence, str(item.get("notes") or "")
 
 
 def _write_evidence(report, options, directory: str) -> list[str]:
@@ -209,33 +226,42 @@ def build(report, options) -> tuple[dict, list[str]]:
             raise OutputError(f"the template is for checklist {wanted} but the cluster was checked against "
                               f"{version}; pass --conformance-version {wanted} or use the {version} template")
     given = {k: v for k, v in (extra.get("metadata") or {}).items() if v}
+    # A filled-in PRODUCT.yaml used as template lends its metadata to fields --metadata does not set.
+    lent = template.get("metadata") if template is not None else None
+    lent = {str(k): str(v) for k, v in lent.items() if isinstance(v, str) and v.strip()
+            and not _placeholder(v)} if isinstance(lent, dict) else {}
     metadata = {}
     for name, placeholder in METADATA_FIELDS.items():
         default = f"v{version}" if name == "kubernetesVersion" else placeholder.format(version=version)
-        metadata[name] = given.get(name, default)
+        metadata[name] = given.get(name) or lent.get(name) or lent.get(_ALIASES.get(name, name)) or default
 
     evidence_files = _write_evidence(report, options, extra["evidence_dir"]) if extra.get("evidence_dir") else []
     by_id = {r.id: r for r in report.results}
     spec: dict[str, list[dict]] = {}
-    blocking, blank, unchecked = [], [], []
-    for category, rid, level, description in _rows(report, template):
+    blocking, blank, unchecked, kept = [], [], [], []
+    for category, rid, level, description, item in _rows(report, template):
         result = by_id.get(rid)
-        if result is None:
+        prior_status, prior_evidence, prior_notes = _prior_answer(item)
+        if (result is None or result.status is Status.UNKNOWN) and prior_status:
+            # The template already answers what this run cannot: keep that answer as it is.
+            status, evidence, notes = prior_status, prior_evidence, prior_notes
+            kept.append(rid)
+        elif result is None:
             status, notes, evidence = "", "Not checked by kubectl-aiconf in this run.", []
             unchecked.append(rid)
         else:
             status, notes = CNCF_STATUS[result.status], notes_for(result)
             # An unanswered requirement must have no evidence: CNCF skips a SHOULD only when both are empty.
-            evidence = list(evidence_files) if status else []
-        if not status and result is not None:
-            blank.append(rid)
+            evidence = prior_evidence + [f for f in evidence_files if f not in prior_evidence] if status else []
+            if not status:
+                blank.append(rid)
         if level == "MUST" and status != "Implemented":
             blocking.append(rid)
         spec.setdefault(category, []).append({"id": rid, "description": description, "level": level,
                                               "status": status, "evidence": evidence, "notes": notes})
 
     reminders = []
-    missing = [k for k, v in metadata.items() if v.startswith("[") and v.endswith("]")]
+    missing = [k for k, v in metadata.items() if _placeholder(v)]
     if missing:
         reminders.append(f"fill in the metadata placeholders: {', '.join(missing)} (--metadata FILE)")
     if blocking:
@@ -245,6 +271,8 @@ def build(report, options) -> tuple[dict, list[str]]:
         reminders.append("requirements left blank because the tool could not tell: " + ", ".join(blank))
     if unchecked:
         reminders.append("requirements this run did not check: " + ", ".join(unchecked))
+    if kept:
+        reminders.append("answers kept from the template because this run could not tell: " + ", ".join(kept))
     if evidence_files:
         reminders.append(f"keep PRODUCT.yaml next to {' and '.join(evidence_files)}; add links to your own "
                          "documentation or test results to each evidence list")
