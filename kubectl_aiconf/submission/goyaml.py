@@ -599,8 +599,12 @@ class _Decoder:
             self.terror(node, "!!seq", "req", where)
             return False, None
         self.steps += 1
+        for k, v in node.value:  # name the entry in messages even if it cannot be decoded
+            if isinstance(k, ScalarNode) and k.value == "id" and isinstance(v, ScalarNode):
+                item.id = v.value
         if self.duplicates(node, where):
             return False, None
+        item.id = ""
         explicit, merged = self.pairs(node, where)
         done: set = set()
         for k, v in explicit + merged:
