@@ -108,3 +108,96 @@ def test_gang_native_workload_api_is_a_hint():
     assert r.status is Status.WARN
     assert "scheduling.k8s.io/v1alpha2" in r.message
     assert names(r, "APIGroup") == {"scheduling.k8s.io"}
+
+
+# cluster_autoscaling --------------------------------------------------------------------------------------
+def ca(case: str):
+    return run_check(f"cluster_autoscaling/{case}", "cluster_autoscaling")
+
+
+def test_ca_healthy_cluster_autoscaler_with_gpu_node_group_passes():
+    r = ca("healthy")
+    assert r.status is Status.PASS
+    assert "Cluster Autoscaler is healthy" in r.message
+    assert "eks-gpu-a10g-20260101-91fe (accelerator pool gpu-a10g)" in r.message
+    assert fact(r, "ConfigMap", "autoscaling/cluster-autoscaler-status") == "cluster-wide health Healthy, 2 node groups"
+    assert fact(r, "Deployment", "autoscaling/cluster-autoscaler-aws-cluster-autoscaler") == "1/1 available"
+    assert "ip-10-0-2-20" in names(r, "Node")
+
+
+def test_ca_unhealthy_status_fails():
+    r = ca("unhealthy")
+    assert r.status is Status.FAIL
+    assert "kube-system/cluster-autoscaler-status reports Unhealthy" in r.message
+    assert fact(r, "ConfigMap", "kube-system/cluster-autoscaler-status").startswith("cluster-wide health Unhealthy")
+
+
+def test_ca_karpenter_crds_only_warns():
+    r = ca("crds-only")
+    assert r.status is Status.WARN
+    assert "Karpenter CRDs are installed but no NodePool" in r.message
+    assert "nodepools.karpenter.sh" in names(r, "CustomResourceDefinition")
+
+
+def test_ca_forbidden_is_unknown_naming_both_permissions():
+    r = ca("forbidden")
+    assert r.status is Status.UNKNOWN
+    assert "list deployments.apps in all namespaces" in r.message
+    assert "list configmaps in all namespaces" in r.message
+
+
+def test_ca_absent_is_not_applicable():
+    r = ca("absent")
+    assert r.status is Status.NA
+    assert r.message.startswith("no cluster autoscaler found")
+    assert "applies only when one is provided" in r.message
+
+
+def test_ca_karpenter_gpu_nodepool_passes():
+    r = ca("karpenter")
+    assert r.status is Status.PASS
+    assert "Karpenter runs (kube-system/karpenter 2/2 available)" in r.message
+    assert "NodePool gpu" in r.message and "NodePool general" not in r.message
+    assert fact(r, "NodePool", "gpu") == "Ready=True, accelerators: limits nvidia.com/gpu"
+
+
+def test_ca_managed_karpenter_passes_and_says_managed():
+    r = ca("karpenter-managed")
+    assert r.status is Status.PASS
+    assert "managed controller" in r.message
+    assert "instance-gpu-count Gt 0" in fact(r, "NodePool", "gpu-inference")
+
+
+def test_ca_karpenter_without_accelerator_nodepool_warns():
+    r = ca("karpenter-no-gpu")
+    assert r.status is Status.WARN
+    assert "no NodePool provisions accelerator nodes" in r.message  # DoesNotExist on the GPU key is not a GPU pool
+
+
+def test_ca_managed_pools_without_visible_autoscaler_is_unknown():
+    r = ca("managed-pools")
+    assert r.status is Status.UNKNOWN
+    assert "managed GKE node pools" in r.message and "accelerator pools: l4-pool" in r.message
+    assert "not visible" in r.message
+    assert "gke-prod-l4-pool-5e6f7a8b-y2" in names(r, "Node")
+
+
+def test_ca_openshift_cluster_autoscaler_with_gpu_limits_passes():
+    r = ca("openshift")
+    assert r.status is Status.PASS
+    assert "OpenShift ClusterAutoscaler is healthy" in r.message and "nvidia.com/gpu" in r.message
+    assert "openshift-machine-api/cluster-autoscaler-default" in names(r, "Deployment")
+    assert "openshift-machine-api/cluster-autoscaler-operator" not in names(r, "Deployment")
+
+
+def test_ca_cluster_api_annotations_without_autoscaler_is_unknown():
+    r = ca("capi")
+    assert r.status is Status.UNKNOWN
+    assert "management cluster" in r.message
+    assert names(r, "MachineDeployment") == {"prod/prod-md-gpu"}  # the unannotated one is not an autoscaled group
+
+
+def test_ca_healthy_without_accelerator_group_warns():
+    r = ca("ca-no-gpu")
+    assert r.status is Status.WARN
+    assert "no node group of accelerator nodes" in r.message

@@ -32,15 +32,19 @@ class Finding:
     evidence: list[Evidence] = field(default_factory=list)
 
 
-def _decide(findings: list[Finding], blind: list[Listing], nothing: str, nothing_status: Status = Status.FAIL
-            ) -> CheckResult:
-    """The best finding decides; without a PASS, a listing that could not be read makes the answer UNKNOWN."""
+def _decide(findings: list[Finding], blind: list[Listing], nothing: str, absent: str,
+            absent_status: Status = Status.FAIL) -> CheckResult:
+    """The best finding decides; without a PASS, a listing that could not be read makes the answer UNKNOWN.
+
+    With no finding at all: UNKNOWN "<nothing> in what could be read: <why>" when blind, else `absent_status`
+    with the `absent` message.
+    """
     findings = sorted(findings, key=lambda f: -f.rank)  # stable: earlier (more important) families first
     evidence = [e for f in findings for e in f.evidence]
     if not findings:
         if blind:
             return c.unknown(f"{nothing} in what could be read", blind)
-        return CheckResult(nothing_status, nothing, [])
+        return CheckResult(absent_status, absent, [])
     best, others = findings[0], findings[1:]
     message = best.summary
     if others:
@@ -272,7 +276,7 @@ def gang_scheduling(view: ClusterView) -> CheckResult:
             findings.append(finding)
             queue_blind += fblind
     findings += _gang_hints(view, found, crd_listing.items)
-    return _decide(findings, blind + queue_blind,
+    return _decide(findings, blind + queue_blind, "no gang scheduler found",
                    "no gang scheduler found (looked for Kueue, Volcano, KAI Scheduler, scheduler-plugins "
                    "coscheduling, YuniKorn, LeaderWorkerSet and the native Workload API)")
 
@@ -359,7 +363,7 @@ class _Nodes:
     accel_pools: set[str] = field(default_factory=set)  # pool / node group names holding accelerator nodes
     karpenter_accel: set[str] = field(default_factory=set)  # Karpenter NodePools holding accelerator nodes
     capi_accel: set[str] = field(default_factory=set)  # MachineDeployment names holding accelerator nodes
-    managed: dict[str, set[str]] = field(default_factory=dict)  # platform -> pool names
+    managed: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (platform, pool) -> (node, label)
     accel_count: int = 0
 
 
@@ -374,7 +378,7 @@ def _scan_nodes(listing: Listing) -> _Nodes:
             if not pool:
                 continue
             if platform != "Karpenter":
-                out.managed.setdefault(platform, set()).add(pool)
+                out.managed.setdefault((platform, pool), (c.name_of(node), label))
             if accel:
                 out.accel_pools.add(pool)
                 if platform == "Karpenter":
@@ -526,18 +530,22 @@ def cluster_autoscaling(view: ClusterView) -> CheckResult:
     if karpenter:
         findings.append(karpenter)
     if nodes.managed:
-        pools = "; ".join(f"{platform}: {', '.join(sorted(names)[:EXAMPLES])}"
-                          for platform, names in sorted(nodes.managed.items()))
-        ev = [Evidence("NodePool", f"{platform}/{name}", "managed node pool (from node labels)"
-                       + (", accelerator nodes" if name in nodes.accel_pools else ""))
-              for platform, names in sorted(nodes.managed.items()) for name in sorted(names)[:EXAMPLES]]
+        platforms = sorted({platform for platform, _ in nodes.managed})
+        accel = sorted(pool for _, pool in nodes.managed if pool in nodes.accel_pools)
+        ev = [Evidence("Node", node, f"{platform} node pool {pool} ({label})"
+                       + (", accelerator node pool" if pool in nodes.accel_pools else ""))
+              for (platform, pool), (node, label) in sorted(nodes.managed.items())[:EXAMPLES * 2]]
         if not findings:
-            return CheckResult(Status.UNKNOWN, f"managed node pools ({pools}); their autoscaling settings are "
-                                               f"managed, not visible through the Kubernetes API", ev)
+            pools = f"{_plural(len(nodes.managed), 'pool')}" + (
+                f", accelerator pools: {', '.join(accel[:EXAMPLES])}" if accel else ", none with accelerators")
+            return CheckResult(Status.UNKNOWN, f"managed {'/'.join(platforms)} node pools ({pools}): whether and how "
+                                               f"they autoscale is managed, not visible through the Kubernetes "
+                                               f"API", ev)
         findings[0].evidence += ev
-    return _decide(findings, blind, "no cluster autoscaler found (no Cluster Autoscaler, Karpenter, OpenShift "
-                                    "ClusterAutoscaler or Cluster API autoscaler annotations); the requirement "
-                                    "applies only when one is provided", Status.NA)
+    return _decide(findings, blind, "no cluster autoscaler found",
+                   "no cluster autoscaler found (looked for the Cluster Autoscaler, Karpenter, OpenShift "
+                   "ClusterAutoscaler and Cluster API autoscaler annotations); the requirement applies only when "
+                   "one is provided", Status.NA)
 
 
 # pod_autoscaling ------------------------------------------------------------------------------------------
