@@ -123,6 +123,17 @@ def check(
     no_color: bool = NoColorOpt,
     unconfirmed_ok: bool = typer.Option(False, "--unconfirmed-ok", help="Exit 0 instead of 3 when no MUST "
                                         "failed but some could not be confirmed (for scheduled jobs)."),
+    metadata: Optional[str] = typer.Option(None, "--metadata", metavar="FILE", show_default=False,
+                                           help="YAML file with the PRODUCT.yaml metadata fields (platformName, "
+                                           "vendorName, ...) for -o product-yaml and -o markdown."),
+    evidence_dir: Optional[str] = typer.Option(None, "--evidence-dir", metavar="DIR", show_default=False,
+                                               help="-o product-yaml: the product directory where PRODUCT.yaml "
+                                               "will be saved; aiconf-report.md and aiconf-report.json are "
+                                               "written there and listed as evidence."),
+    template: Optional[str] = typer.Option(None, "--template", metavar="FILE", show_default=False,
+                                           help="-o product-yaml: fill this official checklist template (or "
+                                           "an earlier PRODUCT.yaml) instead of the built-in one; its "
+                                           "checklist version is used unless --conformance-version is given."),
 ) -> None:
     """Check the cluster, requirement by requirement (read-only)."""
     from kubectl_aiconf.output import FORMATS, RenderOptions, render
@@ -131,6 +142,11 @@ def check(
 
     if output not in FORMATS:
         raise UsageError(f"unknown output format {output!r}; use one of {', '.join(FORMATS)}")
+    extra = _output_extra(output, metadata, evidence_dir, template)
+    if "template" in extra and not conformance_version:
+        from kubectl_aiconf.output.product_yaml import template_version
+
+        conformance_version = template_version(extra["template"])
     if conformance_version:
         _checklist_version(conformance_version, None, [])  # reject a bad version before connecting
     view = _open_view(snapshot, kubeconfig, context, request_timeout, conformance_version)
@@ -147,9 +163,39 @@ def check(
     report = Report(version, view.kubernetes_version, view.context, view.source, results, warnings)
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
-    options = RenderOptions(output, color=output in ("table", "wide") and _use_color(no_color, sys.stdout))
-    typer.echo(render(report, options))
+    options = RenderOptions(output, color=output in ("table", "wide") and _use_color(no_color, sys.stdout),
+                            extra=extra)
+    from kubectl_aiconf.output.product_yaml import OutputError
+
+    try:
+        text = render(report, options)
+    except OutputError as exc:
+        raise UsageError(str(exc)) from None
+    typer.echo(text)
     raise typer.Exit(report.exit_code(unconfirmed_ok))
+
+
+def _output_extra(output: str, metadata: str | None, evidence_dir: str | None, template: str | None) -> dict:
+    """Read the files of --metadata and --template up front, so that mistakes show before connecting."""
+    if (evidence_dir or template) and output != "product-yaml":
+        raise UsageError("--evidence-dir and --template only apply to -o product-yaml")
+    if metadata and output not in ("product-yaml", "markdown"):
+        raise UsageError("--metadata only applies to -o product-yaml and -o markdown")
+    if not (metadata or evidence_dir or template):
+        return {}
+    from kubectl_aiconf.output.product_yaml import OutputError, load_metadata, load_template
+
+    extra: dict = {}
+    try:
+        if metadata:
+            extra["metadata"] = load_metadata(metadata)
+        if template:
+            extra["template"] = load_template(template)
+    except OutputError as exc:
+        raise UsageError(str(exc)) from None
+    if evidence_dir:
+        extra["evidence_dir"] = evidence_dir
+    return extra
 
 
 @app.command()
