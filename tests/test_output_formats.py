@@ -444,3 +444,81 @@ def test_formats_import_only_stdlib_and_yaml():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""
+
+
+# command line ------------------------------------------------------------------------------------------
+SCENARIO = Path(__file__).resolve().parent.parent / "testdata" / "scenarios" / "gpu-cluster"
+
+
+def invoke(monkeypatch, *args, statuses=MIXED_135):
+    """`kubectl aiconf check --snapshot ... <args>` in-process, with hand-built results instead of the checks."""
+    import kubectl_aiconf.runner as runner
+    from typer.testing import CliRunner
+
+    from kubectl_aiconf import cli
+
+    seen = {}
+
+    def fake_run_checks(view, version):
+        seen["version"] = version
+        return make_report(version, statuses).results
+
+    monkeypatch.setattr(runner, "run_checks", fake_run_checks)
+    result = CliRunner().invoke(cli.app, ["check", "--snapshot", str(SCENARIO), *args])
+    return result, seen
+
+
+def test_cli_product_yaml_with_metadata_and_evidence_dir(monkeypatch, tmp_path):
+    meta = tmp_path / "meta.yaml"
+    meta.write_text("".join(f"{k}: {v}\n" for k, v in COMPLETE_METADATA.items()))  # unquoted values
+    product_dir = tmp_path / "v1.35" / "example-engine"
+    result, seen = invoke(monkeypatch, "--conformance-version", "1.35", "-o", "product-yaml",
+                          "--metadata", str(meta), "--evidence-dir", str(product_dir))
+    assert result.exit_code == 1, result.output  # a MUST failed, whatever the format
+    doc = yaml.safe_load(result.stdout)
+    assert doc["metadata"] == COMPLETE_METADATA  # platformVersion 1.10 unquoted in the file stays "1.10"
+    assert items(doc)["dra_support"]["evidence"] == ["aiconf-report.md", "aiconf-report.json"]
+    assert sorted(p.name for p in product_dir.iterdir()) == ["aiconf-report.json", "aiconf-report.md"]
+
+
+def test_cli_template_sets_the_checklist_version(monkeypatch, tmp_path):
+    result, seen = invoke(monkeypatch, "-o", "product-yaml", "--template", str(TESTDATA / "template-1.35.yaml"),
+                          statuses={})
+    assert seen["version"] == "1.35"
+    assert result.exit_code == 0, result.output
+    assert items(yaml.safe_load(result.stdout))["gang_scheduling"]["description"] == "TEMPLATE TEXT gang_scheduling"
+
+
+def test_cli_markdown_with_metadata(monkeypatch, tmp_path):
+    meta = tmp_path / "meta.yaml"
+    meta.write_text("platformName: Example Engine\n")
+    result, _ = invoke(monkeypatch, "--conformance-version", "1.36", "-o", "markdown", "--metadata", str(meta))
+    assert result.stdout.startswith("# Example Engine — AI Conformance Report\n")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["-o", "table", "--template", "t.yaml"], "--evidence-dir and --template only apply to -o product-yaml"),
+    (["-o", "json", "--evidence-dir", "d"], "--evidence-dir and --template only apply to -o product-yaml"),
+    (["-o", "junit", "--metadata", "m.yaml"], "--metadata only applies to -o product-yaml and -o markdown"),
+    (["-o", "product-yaml", "--metadata", "does-not-exist.yaml"], "cannot read metadata file"),
+    (["-o", "product-yaml", "--template", "does-not-exist.yaml"], "cannot read template"),
+])
+def test_cli_output_option_errors_before_connecting(tmp_path, args, fragment):
+    import os
+
+    env = {**os.environ, "NO_COLOR": "1", "KUBECONFIG": str(tmp_path / "no-kubeconfig")}
+    proc = subprocess.run([sys.executable, "-m", "kubectl_aiconf", "check", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], proc.stderr
+
+
+def test_cli_template_for_another_version_is_a_usage_error(monkeypatch):
+    from kubectl_aiconf.cli import UsageError
+
+    result, _ = invoke(monkeypatch, "--conformance-version", "1.36", "-o", "product-yaml",
+                       "--template", str(TESTDATA / "template-1.35.yaml"))
+    assert isinstance(result.exception, UsageError)
+    assert "template is for checklist 1.35" in str(result.exception)
