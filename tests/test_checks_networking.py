@@ -1,0 +1,109 @@
+"""Networking checks on hand-written fixtures under testdata/checks/<requirement>/<case>/."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run_check
+
+from kubectl_aiconf.result import Status
+
+
+def evidence_of(result, kind: str, name: str) -> str:
+    """The fact shown for one evidence object; fails the test when it is missing."""
+    for e in result.evidence:
+        if e.kind == kind and e.name == name:
+            return e.fact
+    raise AssertionError(f"no evidence {kind} {name} in {[str(e) for e in result.evidence]}")
+
+
+# ai_inference ---------------------------------------------------------------------------------------------
+def ai(case: str):
+    return run_check(f"ai_inference/{case}", "ai_inference")
+
+
+def test_ai_inference_healthy_envoy_gateway_with_programmed_gateway_and_routes():
+    r = ai("healthy")
+    assert r.status is Status.PASS
+    assert "Envoy Gateway" in r.message and "GatewayClass eg Accepted" in r.message
+    assert "1 Gateway(s) Programmed" in r.message
+    assert "weighted backends" in r.message and "header matches" in r.message
+    assert evidence_of(r, "GatewayClass", "eg").startswith("Accepted=True")
+    assert "address 10.20.0.15" in evidence_of(r, "Gateway", "serving/inference-gw")
+    assert "Accepted by inference-gw" in evidence_of(r, "HTTPRoute", "serving/llama-canary")
+    assert "1/1 available" in evidence_of(r, "Deployment", "envoy-gateway-system/envoy-gateway")
+
+
+@pytest.mark.parametrize("case, implementation, controller", [
+    ("istio", "Istio", "istio-system/istiod"),
+    ("cilium", "Cilium", "kube-system/cilium-operator"),
+])
+def test_ai_inference_accepted_class_with_healthy_controller_and_no_gateway(case, implementation, controller):
+    r = ai(case)
+    assert r.status is Status.PASS
+    assert f"served by {implementation}" in r.message
+    assert f"controller {controller} available (no Programmed Gateway yet)" in r.message
+    assert "no Accepted HTTPRoute uses weights or header matches yet" in r.message
+
+
+@pytest.mark.parametrize("case, implementation, gateway", [
+    ("traefik", "Traefik", "traefik/traefik-gateway"),
+    ("kgateway", "kgateway", "kgateway-system/inference-gateway"),
+    ("managed-gke", "GKE Gateway controller (managed)", "default/external-http"),
+])
+def test_ai_inference_other_implementations_with_programmed_gateway(case, implementation, gateway):
+    r = ai(case)
+    assert r.status is Status.PASS
+    assert f"served by {implementation}" in r.message
+    assert evidence_of(r, "Gateway", gateway).startswith("Programmed=True")
+
+
+def test_ai_inference_traefik_header_route_is_reported():
+    r = ai("traefik")
+    assert "1 with header matches" in r.message and "weighted" not in r.message
+
+
+def test_ai_inference_unrecognised_controller_still_counts():
+    r = ai("unrecognised-controller")
+    assert r.status is Status.PASS
+    assert "unrecognised controller lb.acme.example/gateway-controller" in r.message
+    assert "(unrecognised implementation)" in evidence_of(r, "GatewayClass", "acme-lb")
+
+
+def test_ai_inference_managed_class_without_gateway_warns():
+    r = ai("managed-no-gateway")
+    assert r.status is Status.WARN
+    assert "no Gateway is Programmed" in r.message
+
+
+def test_ai_inference_unhealthy_controller_fails():
+    r = ai("unhealthy")
+    assert r.status is Status.FAIL
+    assert "controller is not available" in r.message
+    assert evidence_of(r, "Deployment", "envoy-gateway-system/envoy-gateway").endswith("0/1 available")
+    assert "AddressNotAssigned" in evidence_of(r, "Gateway", "serving/inference-gw")
+
+
+def test_ai_inference_crds_only_warns():
+    r = ai("crds-only")
+    assert r.status is Status.WARN
+    assert "CRDs are installed" in r.message and "no GatewayClass" in r.message
+    assert "httproutes" in evidence_of(r, "CustomResourceDefinition", "*.gateway.networking.k8s.io")
+
+
+def test_ai_inference_class_not_accepted_warns():
+    r = ai("not-accepted")
+    assert r.status is Status.WARN
+    assert "no controller has Accepted it" in r.message
+    assert "Accepted=Unknown (Pending" in evidence_of(r, "GatewayClass", "nginx")
+
+
+def test_ai_inference_forbidden_is_unknown_and_names_the_permission():
+    r = ai("forbidden")
+    assert r.status is Status.UNKNOWN
+    assert "list gatewayclasses.gateway.networking.k8s.io (cluster scope)" in r.message
+
+
+def test_ai_inference_absent_fails():
+    r = ai("absent")
+    assert r.status is Status.FAIL
+    assert "not installed" in r.message
