@@ -336,6 +336,7 @@ def test_product_yaml_keeps_answers_a_filled_template_already_has(tmp_path):
     reqs["gpu_sharing"].update(status="Implemented", evidence=["https://example.com/mig"], notes="MIG, by hand")
     reqs["dra_support"].update(evidence=["https://example.com/dra"])
     reqs["future_requirement"].update(status="N/A", notes="not offered")
+    reqs["gang_scheduling"].update(evidence="N/A")  # a scalar "N/A" is read as no evidence
     doc = product(make_report(statuses=MIXED_135), template=template, evidence_dir=str(tmp_path),
                   metadata={"platformName": "From Metadata"})
     got = items(doc)
@@ -351,6 +352,9 @@ def test_product_yaml_keeps_answers_a_filled_template_already_has(tmp_path):
     assert doc["metadata"]["platformName"] == "From Metadata"  # --metadata wins
     assert doc["metadata"]["vendorName"] == "Template Vendor"  # then the template's own values
     assert doc["metadata"]["websiteUrl"] == "[Website URL]"  # template placeholders are not "values"
+    assert got["gang_scheduling"]["evidence"] == ["aiconf-report.md", "aiconf-report.json"]
+    report_md = (tmp_path / "aiconf-report.md").read_text(encoding="utf-8")
+    assert "| **Vendor** | Template Vendor |" in report_md
 
 
 def test_product_yaml_template_for_another_version_is_refused():

@@ -189,18 +189,18 @@ def _prior_answer(item: dict) -> tuple[str, list[str], str]:
     evidence = item.get("evidence")
     if isinstance(evidence, list):
         evidence = [str(e) for e in evidence if e not in (None, "")]
-    else:
-        evidence = [str(evidence)] if evidence not in (None, "") else []
+    else:  # a lone string, as some submissions have it; "N/A" there means none
+        evidence = [str(evidence)] if str(evidence or "").strip().upper() not in ("", "N/A") else []
     return str(item.get("status") or ""), evidence, str(item.get("notes") or "")
 
 
-def _write_evidence(report, options, directory: str) -> list[str]:
+def _write_evidence(report, metadata: dict, directory: str) -> list[str]:
     import json
 
     from kubectl_aiconf.output import RenderOptions
     from kubectl_aiconf.output import markdown
 
-    md_options = RenderOptions("markdown", extra={"metadata": options.extra.get("metadata") or {}})
+    md_options = RenderOptions("markdown", extra={"metadata": metadata})
     contents = {
         REPORT_FILES[0]: markdown.render(report, md_options) + "\n",
         REPORT_FILES[1]: json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n",
@@ -235,7 +235,7 @@ def build(report, options) -> tuple[dict, list[str]]:
         default = f"v{version}" if name == "kubernetesVersion" else placeholder.format(version=version)
         metadata[name] = given.get(name) or lent.get(name) or lent.get(_ALIASES.get(name, name)) or default
 
-    evidence_files = _write_evidence(report, options, extra["evidence_dir"]) if extra.get("evidence_dir") else []
+    evidence_files = _write_evidence(report, metadata, extra["evidence_dir"]) if extra.get("evidence_dir") else []
     by_id = {r.id: r for r in report.results}
     spec: dict[str, list[dict]] = {}
     blocking, blank, unchecked, kept = [], [], [], []
