@@ -85,7 +85,8 @@ class Connection:
         self.requests = 0
 
     def request(self, method: str, path: str, query: list | None = None, body: dict | None = None,
-                accept: str = ACCEPT_JSON) -> dict:
+                accept: str = ACCEPT_JSON, text: bool = False):
+        """The decoded JSON body; with `text=True` the body as a string (pod logs are plain text)."""
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, TimeoutError as Urllib3Timeout
 
@@ -98,6 +99,8 @@ class Connection:
             resp = self._api.call_api(path, method, query_params=query or [], header_params=headers, body=body,
                                       auth_settings=["BearerToken"], _preload_content=False,
                                       _request_timeout=self.timeout)
+            if text:
+                return (resp.data or b"").decode("utf-8", "replace")
             return json.loads(resp.data or b"{}")
         except ApiException as exc:
             if exc.status == 0:
