@@ -107,3 +107,67 @@ def test_ai_inference_absent_fails():
     r = ai("absent")
     assert r.status is Status.FAIL
     assert "not installed" in r.message
+
+
+# advanced_inference_ingress -------------------------------------------------------------------------------
+def gaie(case: str):
+    return run_check(f"advanced_inference_ingress/{case}", "advanced_inference_ingress", "1.36")
+
+
+def test_gaie_healthy_v1_pool_with_gateway_route_epp_and_model_servers():
+    r = gaie("healthy")
+    assert r.status is Status.PASS
+    assert "InferencePool llm/llama" in r.message
+    assert "attached to inference-gateway" in r.message and "healthy endpoint picker llama-epp" in r.message
+    assert "2 ready model server(s)" in r.message
+    fact = evidence_of(r, "InferencePool", "llm/llama")
+    assert "inference.networking.k8s.io/v1" in fact and "HTTPRoute llm/llama-route Accepted" in fact
+    assert "Service llm/llama-epp selects 1 ready pod(s)" in fact
+
+
+def test_gaie_legacy_x_k8s_pool_with_extension_ref_and_epp_deployment():
+    r = gaie("legacy-x-k8s")
+    assert r.status is Status.PASS
+    fact = evidence_of(r, "InferencePool", "llm/llama")
+    assert "inference.networking.x-k8s.io/v1alpha2" in fact
+    assert "Deployment llm/llama-epp: 1/1 available" in fact
+    assert "inferencepools" in evidence_of(r, "CustomResourceDefinition", "*.inference.networking.x-k8s.io")
+
+
+def test_gaie_unhealthy_endpoint_picker_fails():
+    r = gaie("unhealthy")
+    assert r.status is Status.FAIL
+    assert "endpoint picker llama-epp is not working" in r.message
+    assert "0 ready model server pod(s)" in evidence_of(r, "InferencePool", "llm/llama")
+
+
+def test_gaie_pool_not_attached_to_a_gateway_warns():
+    r = gaie("not-attached")
+    assert r.status is Status.WARN
+    assert "no Gateway has Accepted it" in r.message
+
+
+def test_gaie_crds_only_warns():
+    r = gaie("crds-only")
+    assert r.status is Status.WARN
+    assert "no InferencePool exists" in r.message
+    assert evidence_of(r, "CustomResourceDefinition", "*.inference.networking.k8s.io") == "Established: inferencepools"
+
+
+def test_gaie_forbidden_pools_is_unknown_and_names_the_permission():
+    r = gaie("forbidden")
+    assert r.status is Status.UNKNOWN
+    assert "list inferencepools.inference.networking.k8s.io in all namespaces" in r.message
+
+
+def test_gaie_endpoint_picker_not_visible_is_unknown():
+    r = gaie("epp-forbidden")
+    assert r.status is Status.UNKNOWN
+    assert "endpoint picker cannot be checked" in r.message
+    assert "list services in all namespaces" in r.message
+
+
+def test_gaie_absent_fails():
+    r = gaie("absent")
+    assert r.status is Status.FAIL
+    assert "no InferencePool CRDs" in r.message

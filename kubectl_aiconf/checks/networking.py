@@ -334,64 +334,71 @@ def advanced_inference_ingress(view: ClusterView) -> CheckResult:
                     routed.setdefault(key, []).append((route, accepted))
 
     backends = common.Backends(view)
-    ok, partial, broken, blind_pools = [], [], [], []
+    ok, partial, broken, blind_pools = [], [], [], []  # (pool, one-line summary)
     pool_evidence: list[Evidence] = []
     blind: list[Listing] = []
     for pool in pools:
         meta = pool.get("metadata") or {}
         key = (meta.get("namespace") or "", meta.get("name") or "")
-        version = pool.get("apiVersion") or ""
-        facts = [version]
+        facts = [pool.get("apiVersion") or ""]
         ref = _picker_ref(pool)
         pool_accepted, parent_facts = _parents_accepted(pool)
         facts += parent_facts
         route_hits = routed.get(key, [])
-        route_accepted = any(acc for _, acc in route_hits)
-        for route, acc in route_hits[:2]:
-            facts.append(f"HTTPRoute {common.name_of(route)} {'Accepted' if acc else 'not Accepted'}")
-        attached = pool_accepted or route_accepted
+        accepted_routes = [common.name_of(r) for r, acc in route_hits if acc]
+        facts += [f"HTTPRoute {common.name_of(r)} {'Accepted' if acc else 'not Accepted'}" for r, acc in route_hits[:2]]
+        attached_to = ([f.removeprefix("Accepted by ") for f in parent_facts if f.startswith("Accepted by ")]
+                       or [f"HTTPRoute {accepted_routes[0]}"] if (pool_accepted or accepted_routes) else [])
 
         servers = None
         if backends.pods.visible:
             selector = _pool_selector(pool)
-            matching = [p for p in backends.pods_in(key[0]) if common.selector_matches(selector, common.labels_of(p))]
-            servers = sum(1 for p in matching if common.pod_ready(p))
+            servers = sum(1 for p in backends.pods_in(key[0])
+                          if common.selector_matches(selector, common.labels_of(p)) and common.pod_ready(p))
             facts.append(f"{servers} ready model server pod(s)")
 
         if ref is None:
             facts.append("no endpoint picker referenced")
-            broken.append(pool)
             pool_evidence.append(common.evidence(pool, "; ".join(facts)))
+            broken.append((pool, "references no endpoint picker"))
             continue
         epp = _epp_health(pool, ref, backends)
         facts.append(f"endpoint picker {ref.get('name')}: {epp.fact}")
         pool_evidence.append(common.evidence(pool, "; ".join(facts)))
+        problems = []
+        if not attached_to:
+            problems.append("no Gateway has Accepted it and no Accepted HTTPRoute sends traffic to it")
+        if servers == 0:
+            problems.append("no ready model server pod matches its selector")
         if epp.healthy is False:
-            broken.append(pool)
+            broken.append((pool, f"endpoint picker {ref.get('name')} is not working ({epp.fact})"))
         elif epp.healthy is None and epp.blind:
-            blind_pools.append(pool)
+            blind_pools.append((pool, ""))
             blind += [b for b in epp.blind if b not in blind]
-        elif epp.healthy and attached and servers != 0:
-            ok.append(pool)
+        elif epp.healthy and not problems:
+            servers_note = f" to {servers} ready model server(s)" if servers else ""
+            ok.append((pool, f"attached to {attached_to[0]}, routes through healthy endpoint picker "
+                             f"{ref.get('name')}{servers_note}"))
         else:
-            partial.append(pool)
+            if not epp.healthy:
+                problems.append(f"endpoint picker {ref.get('name')} cannot be verified ({epp.fact})")
+            partial.append((pool, "; ".join(problems)))
     evidence += _cap(pool_evidence)
 
-    def names(objs: list[dict]) -> str:
-        return ", ".join(common.name_of(o) for o in objs[:3]) + (f" (+{len(objs) - 3} more)" if len(objs) > 3 else "")
+    def first(found: list[tuple[dict, str]]) -> str:
+        pool, summary = found[0]
+        more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
+        return f"InferencePool {common.name_of(pool)}{more}" + (f": {summary}" if summary else "")
 
     if ok:
-        return CheckResult(Status.PASS, f"InferencePool {names(ok)} routes through a healthy endpoint picker and is "
-                                        f"attached to a Gateway (model-server-aware routing)", evidence)
+        return CheckResult(Status.PASS, f"model-server-aware routing works: {first(ok)}", evidence)
     if blind_pools:
-        return common.unknown(f"InferencePool {names(blind_pools)} found, but its endpoint picker cannot be checked",
-                              blind, evidence)
+        return common.unknown(f"{first(blind_pools)} found, but its endpoint picker cannot be checked", blind,
+                              evidence)
     if partial:
-        return CheckResult(Status.WARN, f"InferencePool {names(partial)} exists but is not fully working: needs a "
-                                        f"healthy endpoint picker, an Accepted Gateway/HTTPRoute and ready model "
-                                        f"servers", evidence)
-    return CheckResult(Status.FAIL, f"InferencePool {names(broken)} cannot route: its endpoint picker is missing or "
-                                    f"not available", evidence)
+        return CheckResult(Status.WARN, f"Gateway API Inference Extension not fully working: {first(partial)}",
+                           evidence)
+    return CheckResult(Status.FAIL, f"no InferencePool can route: {first(broken)}", evidence)
 
 
 # high_performance_networking ----------------------------------------------------------------------------
