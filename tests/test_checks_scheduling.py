@@ -201,3 +201,72 @@ def test_ca_healthy_without_accelerator_group_warns():
     r = ca("ca-no-gpu")
     assert r.status is Status.WARN
     assert "no node group of accelerator nodes" in r.message
+
+
+# pod_autoscaling ------------------------------------------------------------------------------------------
+def pa(case: str):
+    return run_check(f"pod_autoscaling/{case}", "pod_autoscaling")
+
+
+def test_pa_custom_metrics_with_gpu_metrics_and_gpu_hpa_passes():
+    r = pa("healthy")
+    assert r.status is Status.PASS
+    assert r.message.startswith("custom metrics API available")
+    assert "DCGM_FI_DEV_GPU_UTIL" in r.message and "vllm_num_requests_running" in r.message
+    assert "1 autoscaler scales accelerator workloads" in r.message
+    hpa = fact(r, "HorizontalPodAutoscaler", "serving/vllm-qwen")
+    assert "Pods metric vllm_num_requests_running" in hpa and "requests nvidia.com/gpu" in hpa
+    assert "ScalingActive=True" in hpa
+    assert "shop/web" not in names(r, "HorizontalPodAutoscaler")  # CPU-only HPA is not evidence of custom metrics
+    assert fact(r, "APIService", "v1beta1.custom.metrics.k8s.io").startswith("Available=True")
+    assert "http_requests_per_second" not in fact(r, "APIGroup", "custom.metrics.k8s.io")
+
+
+def test_pa_unavailable_custom_metrics_fails_with_condition_message():
+    r = pa("unhealthy")
+    assert r.status is Status.FAIL
+    assert "v1beta1.custom.metrics.k8s.io Available=False (FailedDiscoveryCheck" in r.message
+    assert "connection refused" in r.message
+    assert fact(r, "Deployment", "monitoring/prometheus-adapter") == "0/1 available"
+
+
+def test_pa_keda_crds_only_warns():
+    r = pa("crds-only")
+    assert r.status is Status.WARN
+    assert "KEDA CRDs found but no custom, external or resource metrics APIService" in r.message
+    assert "scaledobjects.keda.sh" in names(r, "CustomResourceDefinition")
+
+
+def test_pa_forbidden_apiservices_is_unknown():
+    r = pa("forbidden")
+    assert r.status is Status.UNKNOWN
+    assert "list apiservices.apiregistration.k8s.io (cluster scope)" in r.message
+
+
+def test_pa_no_metrics_api_fails():
+    r = pa("absent")
+    assert r.status is Status.FAIL
+    assert "no metrics API" in r.message
+
+
+def test_pa_metrics_server_only_warns_and_reports_broken_external_api():
+    r = pa("metrics-server-only")
+    assert r.status is Status.WARN
+    assert "only the resource metrics API (metrics-server)" in r.message
+    assert "v1beta1.external.metrics.k8s.io Available=False (ServiceNotFound" in r.message
+
+
+def test_pa_keda_external_metrics_with_gpu_scaledobject_passes():
+    r = pa("keda")
+    assert r.status is Status.PASS
+    assert r.message.startswith("external metrics API available")
+    so = fact(r, "ScaledObject", "inference/triton-gpu")
+    assert "AI/GPU metric DCGM_FI_DEV_GPU_UTIL" in so and "StatefulSet triton (requests nvidia.com/gpu)" in so
+    assert "keda/keda-operator" in names(r, "Deployment")
+
+
+def test_pa_discovery_answers_when_apiservices_are_forbidden():
+    r = pa("discovery-only")
+    assert r.status is Status.PASS
+    assert "gpu_utilization" in r.message
+    assert "APIService status not readable" in fact(r, "APIGroup", "custom.metrics.k8s.io")

@@ -554,8 +554,10 @@ _METRICS_APIS = {
     "external.metrics.k8s.io": "external metrics API",
     "metrics.k8s.io": "resource metrics API",
 }
-_AI_METRIC = re.compile(r"(?i)dcgm_|gpu|vllm|sglang|tgi_|triton|nv_inference|neuron|tpu|accelerator|kv_cache|"
-                        r"num_requests|tokens|time_to_first_token|inference")
+_AI_WORDS = (r"dcgm_|gpu|vllm|sglang|tgi_|triton|nv_inference|neuron|tpu|accelerator|kv_cache|num_requests|tokens|"
+             r"time_to_first_token|inference")
+_AI_METRIC = re.compile(rf"(?i){_AI_WORDS}")
+_AI_METRIC_TOKEN = re.compile(rf"(?i)[a-z0-9_:]*(?:{_AI_WORDS})[a-z0-9_:]*")
 _KEDA_WORKLOADS = {
     "keda": (r"^keda-operator$", r"kedacore/keda(:|@|$)", ""),
     "adapter": (r"prometheus-adapter", r"prometheus-adapter(:|@|$)", ""),
@@ -619,7 +621,7 @@ def _metric_names(view: ClusterView, group: str) -> list[str]:
 
 
 @requirement_check("pod_autoscaling", reads=(
-    APISERVICES, HPAS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, KEDA_SCALEDOBJECTS,
+    APISERVICES, HPAS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, KEDA_SCALEDOBJECTS, CRDS,
 ))
 def pod_autoscaling(view: ClusterView) -> CheckResult:
     services, svc_listing = _apiservice_state(view)
@@ -656,7 +658,10 @@ def pod_autoscaling(view: ClusterView) -> CheckResult:
             targets[(meta.get("namespace"), obj.get("kind"), meta.get("name"))] = obj
     hpas = view.list(HPAS)
     strong, custom_hpas = [], []
+    scaled = view.list(KEDA_SCALEDOBJECTS)
     for hpa in hpas.items:
+        if scaled.items and c.labels_of(hpa).get("app.kubernetes.io/managed-by") == "keda-operator":
+            continue  # generated from a ScaledObject, reported below
         metrics = _hpa_metrics(hpa)
         custom = [(t, n) for t, n in metrics if t in ("Pods", "Object", "External")]
         ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
@@ -671,13 +676,16 @@ def pod_autoscaling(view: ClusterView) -> CheckResult:
             strong.append(c.evidence(hpa, fact))
         elif len(custom_hpas) <= EXAMPLES:
             evidence.append(c.evidence(hpa, fact))
-    scaled = view.list(KEDA_SCALEDOBJECTS)
     for so in scaled.items:
         ref = (so.get("spec") or {}).get("scaleTargetRef") or {}
         ns = (so.get("metadata") or {}).get("namespace")
         accel = _template_accelerator(targets.get((ns, ref.get("kind") or "Deployment", ref.get("name"))))
-        triggers = [str(t.get("type")) for t in (so.get("spec") or {}).get("triggers") or []]
-        fact = f"triggers {', '.join(triggers) or 'none'} on {ref.get('kind') or 'Deployment'} {ref.get('name')}" \
+        triggers = (so.get("spec") or {}).get("triggers") or []
+        ai = [m.group(0) for t in triggers for k, v in (t.get("metadata") or {}).items()
+              if k in ("query", "metricName", "metric") for m in [_AI_METRIC_TOKEN.search(str(v))] if m]
+        fact = f"triggers {', '.join(str(t.get('type')) for t in triggers) or 'none'}" + (
+            f" on AI/GPU metric {ai[0]}" if ai else "") + \
+            f" for {ref.get('kind') or 'Deployment'} {ref.get('name')}" \
                + (f" (requests {accel})" if accel else "") + f", {c.condition_fact(so, 'Ready')}"
         if accel:
             strong.append(c.evidence(so, fact))
@@ -685,13 +693,16 @@ def pod_autoscaling(view: ClusterView) -> CheckResult:
             evidence.append(c.evidence(so, fact))
     for key in ("adapter", "keda"):
         evidence += _health(found[key])[1][:EXAMPLES]
+    keda_crds = [crd for crd in view.list(CRDS).items if c.crd_group(crd) == "keda.sh"]
+    evidence += c.crd_evidence(view, keda_crds[:EXAMPLES])
     evidence = strong[:EXAMPLES * 2] + evidence
 
     notes = []
     if ai_metrics:
         notes.append(f"it lists AI/GPU metrics ({', '.join(ai_metrics[:3])})")
     if strong:
-        notes.append(f"{_plural(len(strong), 'autoscaler')} scale accelerator workloads on custom/external metrics")
+        notes.append(f"{_plural(len(strong), 'autoscaler')} {'scales' if len(strong) == 1 else 'scale'} "
+                     f"accelerator workloads on custom/external metrics")
     elif custom_hpas:
         notes.append(f"{_plural(len(custom_hpas), 'HPA')} use custom/external metrics, none on an accelerator "
                      f"workload")
@@ -717,5 +728,10 @@ def pod_autoscaling(view: ClusterView) -> CheckResult:
         return CheckResult(Status.FAIL, f"metrics APIService registered but unavailable: {broken_txt}", evidence)
     if not svc_listing.visible:
         return c.unknown("no custom, external or resource metrics API seen", [svc_listing], evidence)
+    parts = [what for what, there in (("KEDA CRDs", keda_crds), ("a KEDA operator", found["keda"]),
+                                      ("prometheus-adapter", found["adapter"])) if there]
+    if parts:
+        return CheckResult(Status.WARN, f"{' and '.join(parts)} found but no custom, external or resource metrics "
+                                        f"APIService is registered, so no HPA can use them", evidence)
     return CheckResult(Status.FAIL, "no metrics API for the HPA: neither custom.metrics.k8s.io, "
                                     "external.metrics.k8s.io nor metrics.k8s.io is registered", evidence)
