@@ -50,6 +50,9 @@ class RequirementResult:
     status: Status
     message: str
     evidence: list[Evidence]
+    # A SHOULD the check found clearly not met is reported WARN; submissions must still call it
+    # "Not Implemented" rather than "Partially Implemented".
+    should_not_met: bool = False
 
     def to_dict(self) -> dict:
         return {

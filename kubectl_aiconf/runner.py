@@ -28,10 +28,9 @@ def run_checks(view: ClusterView, version: str,
     for req in requirements_for(version):
         level = req.level(version)
         result = (overrides or {}).get(req.id) or check_for(req.id, req.category).function(view)
-        status, message = result.status, result.message
-        if level == SHOULD and status is Status.FAIL:
-            # Not meeting a SHOULD is a warning, not a failure.
-            status = Status.WARN
+        # Not meeting a SHOULD is a warning, not a failure.
+        should_not_met = level == SHOULD and result.status is Status.FAIL
         results.append(RequirementResult(req.id, req.category, level or MUST, req.description,
-                                         status, message, list(result.evidence)))
+                                         Status.WARN if should_not_met else result.status, result.message,
+                                         list(result.evidence), should_not_met))
     return results

@@ -12,8 +12,7 @@ import re
 
 from kubectl_aiconf import __version__
 from kubectl_aiconf.catalogue import CATEGORIES, DRAFT_VERSIONS
-from kubectl_aiconf.output.product_yaml import CNCF_STATUS
-from kubectl_aiconf.output.product_yaml import one_line
+from kubectl_aiconf.output.product_yaml import cncf_status, one_line
 from kubectl_aiconf.result import Status
 
 STATUS_ICONS = {"Implemented": "✅", "Partially Implemented": "🟡", "Not Implemented": "❌", "N/A": "⚪", "": "⬜"}
@@ -56,10 +55,6 @@ def _link(url: str, label: str | None = None) -> str:
 
 def _placeholder(value: str) -> bool:
     return not value or (value.startswith("[") and value.endswith("]"))
-
-
-def cncf_status(result) -> str:
-    return CNCF_STATUS[result.status]
 
 
 def _platform(report, metadata: dict) -> list[str]:

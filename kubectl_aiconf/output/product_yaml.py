@@ -40,6 +40,13 @@ CNCF_STATUS = {
     Status.UNKNOWN: "",
 }
 
+
+def cncf_status(result) -> str:
+    """The PRODUCT.yaml status of a requirement result."""
+    if result.should_not_met:
+        return CNCF_STATUS[Status.FAIL]
+    return CNCF_STATUS[result.status]
+
 # Metadata fields in template order, with the placeholder written when a value is missing.
 # repoUrl is optional for CNCF (closed-source products have none), so it defaults to "".
 METADATA_FIELDS: dict[str, str] = {
@@ -250,7 +257,7 @@ def build(report, options) -> tuple[dict, list[str]]:
             status, notes, evidence = "", "Not checked by kubectl-aiconf in this run.", []
             unchecked.append(rid)
         else:
-            status, notes = CNCF_STATUS[result.status], notes_for(result)
+            status, notes = cncf_status(result), notes_for(result)
             # An unanswered requirement must have no evidence: CNCF skips a SHOULD only when both are empty.
             evidence = prior_evidence + [f for f in evidence_files if f not in prior_evidence] if status else []
             if not status:
