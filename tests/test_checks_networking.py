@@ -171,3 +171,71 @@ def test_gaie_absent_fails():
     r = gaie("absent")
     assert r.status is Status.FAIL
     assert "no InferencePool CRDs" in r.message
+
+
+# high_performance_networking ------------------------------------------------------------------------------
+def hpn(case: str):
+    return run_check(f"high_performance_networking/{case}", "high_performance_networking", "1.36")
+
+
+def test_hpn_dranet_resource_slices_pass_with_attributes():
+    r = hpn("healthy")
+    assert r.status is Status.PASS
+    assert "DRA driver dra.net (3 devices with attributes)" in r.message
+    fact = evidence_of(r, "ResourceSlice", "gpu-a-dra.net-x7k2p")
+    assert "on 2 node(s)" in fact and "dra.net/rdma" in fact
+    assert "gpu.nvidia.com" not in " ".join(str(e) for e in r.evidence)  # GPU slices are not network devices
+    assert evidence_of(r, "DaemonSet", "kube-system/dranet") == "DRANET: 2/2 ready"
+
+
+def test_hpn_network_operator_rdma_resources_with_multus_pass():
+    r = hpn("rdma-network-operator")
+    assert r.status is Status.PASS
+    assert "rdma/rdma_shared_device_a on 2 node(s)" in r.message and "attachable through Multus" in r.message
+    assert evidence_of(r, "NicClusterPolicy", "nic-cluster-policy") == "state ready"
+    assert "secondary network" in evidence_of(r, "NetworkAttachmentDefinition", "default/rdma-net-ipam")
+
+
+@pytest.mark.parametrize("case, resource", [("efa", "vpc.amazonaws.com/efa"), ("sriov", "openshift.io/mlxnics")])
+def test_hpn_device_plugin_resources_pass(case, resource):
+    r = hpn(case)
+    assert r.status is Status.PASS
+    assert resource in r.message
+
+
+def test_hpn_unhealthy_network_operator_fails():
+    r = hpn("unhealthy")
+    assert r.status is Status.FAIL
+    assert "NicClusterPolicy nic-cluster-policy notReady" in r.message
+    assert evidence_of(r, "DaemonSet", "nvidia-network-operator/rdma-shared-dp-ds").endswith("0/2 ready")
+
+
+def test_hpn_multus_without_devices_warns():
+    r = hpn("multus-only")
+    assert r.status is Status.WARN
+    assert "no specialised network device is exposed" in r.message and "Multus running" in r.message
+
+
+def test_hpn_crds_only_warns():
+    r = hpn("crds-only")
+    assert r.status is Status.WARN
+    assert "sriovnetwork.openshift.io" in r.message
+
+
+def test_hpn_capable_hardware_not_exposed_warns():
+    r = hpn("hardware-not-exposed")
+    assert r.status is Status.WARN
+    assert "2 node(s) report RDMA/SR-IOV capable NICs" in r.message
+
+
+def test_hpn_forbidden_is_unknown_and_names_the_permissions():
+    r = hpn("forbidden")
+    assert r.status is Status.UNKNOWN
+    assert "list nodes (cluster scope)" in r.message
+    assert "list resourceslices.resource.k8s.io (cluster scope)" in r.message
+
+
+def test_hpn_no_specialised_devices_is_not_applicable():
+    r = hpn("absent")
+    assert r.status is Status.NA
+    assert "no specialised network devices" in r.message
