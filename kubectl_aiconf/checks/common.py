@@ -351,3 +351,57 @@ def unknown(what: str, blind: Iterable[Listing], found: Iterable[Evidence] = ())
     """UNKNOWN because some listings could not be read; names every missing permission or gap."""
     reasons = "; ".join(dict.fromkeys(listing.why_unknown() for listing in blind))
     return CheckResult(Status.UNKNOWN, f"{what}: {reasons}", list(found))
+
+
+# Ranking several candidate implementations of one requirement: the most convincing finding decides.
+RANK_PASS, RANK_UNSURE, RANK_PARTIAL, RANK_BROKEN = 4, 3, 2, 1
+_RANK_STATUS = {RANK_PASS: Status.PASS, RANK_UNSURE: Status.UNKNOWN, RANK_PARTIAL: Status.WARN,
+                RANK_BROKEN: Status.FAIL}
+
+
+@dataclass
+class Finding:
+    """One candidate implementation: how convincing it is, a phrase for the message, and its evidence."""
+
+    rank: int  # RANK_PASS (healthy), RANK_UNSURE (cannot tell), RANK_PARTIAL (e.g. CRDs only), RANK_BROKEN
+    summary: str
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def decide(findings: Iterable[Finding], blind: Iterable[Listing], nothing: str, absent: str,
+           absent_status: Status = Status.FAIL) -> CheckResult:
+    """The best finding decides (ties: the earlier one); the others are appended to the message.
+
+    Without a PASS, any listing in `blind` makes the result UNKNOWN (what was found plus the missing
+    permissions). With no finding: UNKNOWN "<nothing> in what could be read: ..." when blind, else
+    `absent_status` with the `absent` message.
+    """
+    findings = sorted(findings, key=lambda f: -f.rank)
+    blind = list(blind)
+    shown = [e for f in findings for e in f.evidence]
+    if not findings:
+        if blind:
+            return unknown(f"{nothing} in what could be read", blind)
+        return CheckResult(absent_status, absent, [])
+    message = findings[0].summary
+    if len(findings) > 1:
+        message += "; also " + "; ".join(f.summary for f in findings[1:])
+    if findings[0].rank != RANK_PASS and blind:
+        return unknown(message, blind, shown)
+    return CheckResult(_RANK_STATUS[findings[0].rank], message, shown)
+
+
+def workloads_health(objs: Iterable[dict]) -> tuple[bool, list[Evidence], list[str]]:
+    """(all healthy, one evidence per workload, "ns/name 0/1 available" for each unhealthy one); duplicates
+    (a workload matched twice) are counted once."""
+    shown, bad, seen = [], [], set()
+    for obj in objs:
+        key = (obj.get("kind"), name_of(obj))
+        if key in seen:
+            continue
+        seen.add(key)
+        ok, fact = workload_health(obj)
+        shown.append(evidence(obj, fact))
+        if not ok:
+            bad.append(f"{name_of(obj)} {fact}")
+    return not bad, shown, bad

@@ -20,63 +20,14 @@ from kubectl_aiconf.view import ClusterView, Listing
 
 EXAMPLES = 3  # objects of one kind shown as evidence; the message gives the total
 
-# How convincing a finding is; the best one decides the status.
-PASS, UNSURE, PARTIAL, BROKEN = 4, 3, 2, 1
-_STATUS = {PASS: Status.PASS, UNSURE: Status.UNKNOWN, PARTIAL: Status.WARN, BROKEN: Status.FAIL}
-
-
-@dataclass
-class Finding:
-    rank: int
-    summary: str  # a phrase for the one-line message
-    evidence: list[Evidence] = field(default_factory=list)
-
-
-def _decide(findings: list[Finding], blind: list[Listing], nothing: str, absent: str,
-            absent_status: Status = Status.FAIL) -> CheckResult:
-    """The best finding decides; without a PASS, a listing that could not be read makes the answer UNKNOWN.
-
-    With no finding at all: UNKNOWN "<nothing> in what could be read: <why>" when blind, else `absent_status`
-    with the `absent` message.
-    """
-    findings = sorted(findings, key=lambda f: -f.rank)  # stable: earlier (more important) families first
-    evidence = [e for f in findings for e in f.evidence]
-    if not findings:
-        if blind:
-            return c.unknown(f"{nothing} in what could be read", blind)
-        return CheckResult(absent_status, absent, [])
-    best, others = findings[0], findings[1:]
-    message = best.summary
-    if others:
-        message += "; also " + "; ".join(f.summary for f in others)
-    if best.rank != PASS and blind:
-        return c.unknown(message, blind, evidence)
-    return CheckResult(_STATUS[best.rank], message, evidence)
+PASS, UNSURE, PARTIAL, BROKEN = c.RANK_PASS, c.RANK_UNSURE, c.RANK_PARTIAL, c.RANK_BROKEN
+Finding = c.Finding
+_decide = c.decide
+_health = c.workloads_health
 
 
 def _examples(objs: list[dict], fact) -> list[Evidence]:
     return [c.evidence(o, fact(o) if callable(fact) else fact) for o in objs[:EXAMPLES]]
-
-
-def _health(objs: list[dict]) -> tuple[bool, list[Evidence], list[str]]:
-    """(all healthy, evidence, ["ns/name 0/1 available", ...] for the unhealthy ones)."""
-    evidence, bad = [], []
-    for obj in _unique(objs):
-        ok, fact = c.workload_health(obj)
-        evidence.append(c.evidence(obj, fact))
-        if not ok:
-            bad.append(f"{c.name_of(obj)} {fact}")
-    return not bad, evidence, bad
-
-
-def _unique(objs: list[dict]) -> list[dict]:
-    seen, out = set(), []
-    for obj in objs:
-        key = (obj.get("kind"), c.name_of(obj))
-        if key not in seen:
-            seen.add(key)
-            out.append(obj)
-    return out
 
 
 def _matches(obj: dict, pattern: str) -> bool:
