@@ -239,3 +239,67 @@ def test_hpn_no_specialised_devices_is_not_applicable():
     r = hpn("absent")
     assert r.status is Status.NA
     assert "no specialised network devices" in r.message
+
+
+# disaggregated_inference ----------------------------------------------------------------------------------
+def disagg(case: str):
+    return run_check(f"disaggregated_inference/{case}", "disaggregated_inference", "1.36")
+
+
+def test_disagg_llm_d_prefill_and_decode_running_pass():
+    r = disagg("healthy")
+    assert r.status is Status.PASS
+    assert "llm-d in namespace llm-d-pd (1 prefill, 2 decode)" in r.message
+    assert evidence_of(r, "Pod", "llm-d-pd/ms-pd-llm-d-modelservice-prefill-6f9b7-2xk4d") == \
+        "prefill, Running (label llm-d.ai/role=prefill)"
+
+
+def test_disagg_dynamo_workers_told_apart_by_flags_pass():
+    r = disagg("dynamo")
+    assert r.status is Status.PASS
+    assert "NVIDIA Dynamo in namespace dynamo (1 prefill, 1 decode)" in r.message
+    assert "--is-prefill-worker" in evidence_of(r, "Pod", "dynamo/vllm-disagg-vllmprefillworker-0")
+    assert evidence_of(r, "Pod", "dynamo/vllm-disagg-vllmdecodeworker-0").startswith("decode, Running")
+    assert evidence_of(r, "DynamoGraphDeployment", "dynamo/vllm-disagg") == "state successful"
+    assert "1/1 available" in evidence_of(
+        r, "Deployment", "dynamo-system/dynamo-platform-dynamo-operator-controller-manager")
+
+
+def test_disagg_sglang_roles_from_command_line_pass():
+    r = disagg("sglang")
+    assert r.status is Status.PASS
+    assert "SGLang in namespace serving" in r.message
+    assert "--disaggregation-mode=decode" in evidence_of(r, "Pod", "serving/sglang-decode-0")
+
+
+def test_disagg_pods_not_running_fail():
+    r = disagg("unhealthy")
+    assert r.status is Status.FAIL
+    assert "not running in llm-d-pd" in r.message
+    assert evidence_of(r, "Pod", "llm-d-pd/pd-prefill-0").startswith("prefill, Pending")
+    assert evidence_of(r, "Pod", "llm-d-pd/pd-decode-0").startswith("decode, Running, not Ready")
+
+
+def test_disagg_single_role_warns():
+    r = disagg("one-role")
+    assert r.status is Status.WARN
+    assert "only one role running in llm-d (decode only)" in r.message
+
+
+def test_disagg_dynamo_crds_only_warns():
+    r = disagg("crds-only")
+    assert r.status is Status.WARN
+    assert "NVIDIA Dynamo CRDs installed" in r.message
+    assert "dynamographdeployments" in evidence_of(r, "CustomResourceDefinition", "dynamo*.nvidia.com")
+
+
+def test_disagg_forbidden_pods_is_unknown():
+    r = disagg("forbidden")
+    assert r.status is Status.UNKNOWN
+    assert "list pods in all namespaces" in r.message
+
+
+def test_disagg_absent_fails():
+    r = disagg("absent")
+    assert r.status is Status.FAIL
+    assert "no disaggregated serving stack" in r.message

@@ -559,6 +559,27 @@ def _pod_command_line(pod: dict) -> str:
     return " ".join(parts)
 
 
+def _pod_state(pod: dict) -> str:
+    phase = (pod.get("status") or {}).get("phase") or "no phase"
+    return f"{phase}, not Ready" if phase == "Running" else phase
+
+
+def _stack(pod: dict) -> str:
+    """The serving stack a prefill/decode pod belongs to, for messages."""
+    labels = common.labels_of(pod)
+    if any(k.startswith("llm-d.ai/") for k in labels):
+        return "llm-d"
+    line = _pod_command_line(pod) + " " + " ".join(
+        c.get("image") or "" for c in (pod.get("spec") or {}).get("containers") or [])
+    if any(k.startswith("nvidia.com/dynamo") for k in labels) or "dynamo" in line:
+        return "NVIDIA Dynamo"
+    if "sglang" in line.lower():
+        return "SGLang"
+    if "vllm" in line.lower():
+        return "vLLM"
+    return "unrecognised stack"
+
+
 def _pod_role(pod: dict) -> tuple[str | None, str]:
     """('prefill' | 'decode' | 'kv' (KV transfer, role unknown) | 'dynamo-worker' | None, how it was told)."""
     labels = common.labels_of(pod)
@@ -602,10 +623,11 @@ def disaggregated_inference(view: ClusterView) -> CheckResult:
             if items:
                 evidence += _cap([common.evidence(p, f"{role}, Running ({how})") for p, how in items], 2)
             stopped = [(p, h) for p, h in roles.get(role) or [] if not common.pod_ready(p)]
-            evidence += _cap([common.evidence(p, f"{role}, {(p.get('status') or {}).get('phase') or 'not running'} "
-                                                 f"({how})") for p, how in stopped], 2)
+            evidence += _cap([common.evidence(p, f"{role}, {_pod_state(p)} ({how})") for p, how in stopped], 2)
         if running.get("prefill") and running.get("decode"):
-            pairs.append(f"{ns} ({len(running['prefill'])} prefill, {len(running['decode'])} decode)")
+            stacks = sorted({_stack(p) for r in ("prefill", "decode") for p, _ in running[r]})
+            pairs.append(f"{'/'.join(stacks)} in namespace {ns} ({len(running['prefill'])} prefill, "
+                         f"{len(running['decode'])} decode)")
         elif roles.get("prefill") or roles.get("decode"):
             if any(roles.get(r) and not running.get(r) for r in ("prefill", "decode")):
                 not_running.append(ns)
@@ -618,7 +640,10 @@ def disaggregated_inference(view: ClusterView) -> CheckResult:
     # NVIDIA Dynamo: CRDs, operator, graph deployments.
     dynamo_crds = [c for c in view.list(CRDS).items
                    if common.crd_group(c) == DYNAMO_GROUP and common.crd_plural(c).startswith("dynamo")]
-    evidence += _cap(common.crd_evidence(view, dynamo_crds), 3, "more Dynamo CRDs")
+    if dynamo_crds:
+        plurals = sorted(common.crd_plural(c) for c in dynamo_crds if common.crd_established(view, c))
+        evidence.append(Evidence("CustomResourceDefinition", "dynamo*.nvidia.com",
+                                 f"Established: {', '.join(plurals) or 'none'}"))
     operators, workload_blind = common.find_workloads(view, name=DYNAMO_OPERATOR[0], image=DYNAMO_OPERATOR[1])
     healthy_operator = False
     for w in operators:
