@@ -71,6 +71,45 @@ def _quote_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
 
+_OPENER = None
+
+
+def _opener():
+    """urllib's default opener, except that a redirected HEAD stays a HEAD (as in Go)."""
+    global _OPENER
+    if _OPENER is None:
+        import urllib.request
+
+        class KeepHeadRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, req, fp, code, msg, headers, newurl):
+                new = super().redirect_request(req, fp, code, msg, headers, newurl)
+                if new is not None and req.get_method() == "HEAD":
+                    new.method = "HEAD"
+                return new
+
+        _OPENER = urllib.request.build_opener(KeepHeadRedirect)
+    return _OPENER
+
+
+def invalid_url(url: str) -> str:
+    """Why Go's HTTP client would refuse the URL outright ("" when it is well-formed)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as e:
+        return str(e)
+    if parts.scheme not in ("http", "https"):
+        return f"unsupported protocol scheme {parts.scheme!r}"
+    if not host:
+        return "no host in URL"
+    if any(ord(c) < 0x20 or c == "\x7f" for c in url):
+        return "control character in URL"
+    return ""
+
+
 def _request(method: str, url: str, timeout: float):
     """(status, None) when an HTTP response arrived, (None, reason) when none did."""
     import http.client
@@ -80,7 +119,7 @@ def _request(method: str, url: str, timeout: float):
 
     req = urllib.request.Request(_quote_url(url), method=method, headers=_HEADERS)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with _opener().open(req, timeout=timeout) as resp:
             return resp.status, None
     except urllib.error.HTTPError as e:
         e.close()
@@ -111,6 +150,9 @@ def _reason(reason) -> str:
 
 
 def check_url(url: str, timeout: float = URL_TIMEOUT) -> UrlResult:
+    bad = invalid_url(url)
+    if bad:
+        return UrlResult(url, False, False, f"invalid URL: {bad}", True)
     local = is_local_host(url)
     try:
         status, reason = _request("HEAD", url, timeout)
@@ -118,7 +160,7 @@ def check_url(url: str, timeout: float = URL_TIMEOUT) -> UrlResult:
             return UrlResult(url, True, True, "", local)
         head = f"HEAD answered {status}" if status is not None else f"HEAD failed: {reason}"
         status, reason = _request("GET", url, timeout)
-    except ValueError as e:  # malformed URL, unknown scheme
+    except ValueError as e:  # anything else urllib refuses to send
         return UrlResult(url, False, False, f"invalid URL: {e}", True)
     if status is None:
         return UrlResult(url, False, head.startswith("HEAD answered"), reason, local)

@@ -577,7 +577,7 @@ def apply_online(results: list[FileResult], landscape_url: str | None = None,
 def _check_vendor(r: FileResult, members, network_down: bool) -> None:
     name, line = r.vendor
     if members.names is None:
-        why = ("network unavailable" if network_down and not members.reached
+        why = ("network unavailable" if network_down and not members.reached and not members.local
                else "could not read the CNCF landscape")
         r.entries.append(Problem(r.path, NOTICE, "vendor-unchecked", "metadata.vendorName",
                                  f"not checked against the CNCF member list, {why} "
