@@ -322,7 +322,7 @@ def driver_runtime_management(view: ClusterView) -> CheckResult:
     if gke_managed:
         label = common.labels_of(acc.nodes[gke_managed[0]])["cloud.google.com/gke-gpu-driver-version"]
         evidence.append(Evidence("Node", gke_managed[0], f"GKE installs the driver (gke-gpu-driver-version={label})"
-                                 + (f"; also on {len(gke_managed) - 1} more nodes" if len(gke_managed) > 1 else "")))
+                                 + (f"; also on {_plural(len(gke_managed) - 1, 'more node')}" if len(gke_managed) > 1 else "")))
         healthy_mech.append("GKE-managed driver installation")
     for rc in rcs.items:
         if _NVIDIA_RUNTIME.search(str(rc.get("handler") or "")):
@@ -345,7 +345,7 @@ def driver_runtime_management(view: ClusterView) -> CheckResult:
     if acc.other:
         first = sorted(acc.other)[0]
         evidence.append(Evidence("Node", first, f"accelerator not recognised for driver checks: {acc.other[first]}"
-                                 + (f" (and {len(acc.other) - 1} more nodes)" if len(acc.other) > 1 else "")))
+                                 + (f" (and {_plural(len(acc.other) - 1, 'more node')})" if len(acc.other) > 1 else "")))
     label_versions = {n: _label_versions(acc.nodes[n]) for n in acc.nvidia if acc.nodes[n]}
     dra_versions = _dra_versions(drivers)
     with_versions = {n for n in acc.nvidia if label_versions.get(n) or dra_versions.get(n)}
@@ -371,7 +371,7 @@ def driver_runtime_management(view: ClusterView) -> CheckResult:
             evidence.append(Evidence("Node", sample, f"containerRuntimeVersion {rt}"))
     if bad_runtime:
         evidence.append(Evidence("Node", bad_runtime[0], "no containerRuntimeVersion of the form <runtime>://<version>"
-                                 + (f" (and {len(bad_runtime) - 1} more nodes)" if len(bad_runtime) > 1 else "")))
+                                 + (f" (and {_plural(len(bad_runtime) - 1, 'more node')})" if len(bad_runtime) > 1 else "")))
 
     if not acc.nvidia:
         # KAR-0001: an accelerator the tool does not recognise is UNKNOWN, never FAIL.
@@ -533,18 +533,18 @@ def _dra_signals(drivers: dict[str, _Driver], classes: list[dict], claims: list[
         where = f"on {_plural(len(drv.nodes), 'node')}" if drv.nodes else ""
         ev = lambda fact: Evidence("ResourceSlice driver", drv.name, f"{fact} {where}".strip())  # noqa: E731
         if counts.get("mig"):
-            sharing.append(_Signal("MIG (DRA)", True, ev(f"{counts['mig']} MIG devices (type=mig)")))
+            sharing.append(_Signal("MIG (DRA)", True, ev(_plural(counts["mig"], "MIG device") + " (type=mig)")))
         if counts.get("partitionable"):
             sharing.append(_Signal("partitionable devices (DRA)", True,
-                                   ev(f"{counts['partitionable']} partitions drawn from shared counters")))
+                                   ev(_plural(counts["partitionable"], "partition") + " drawn from shared counters")))
         if counts.get("shared"):
             sharing.append(_Signal("shared allocation (DRA)", True,
-                                   ev(f"{counts['shared']} devices allow multiple allocations")))
+                                   ev(_plural(counts["shared"], "device") + " allowing multiple allocations")))
         if counts.get("vgpu"):
-            virtual.append(_Signal("NVIDIA vGPU (DRA)", True, ev(f"{counts['vgpu']} vGPU devices")))
+            virtual.append(_Signal("NVIDIA vGPU (DRA)", True, ev(_plural(counts["vgpu"], "vGPU device"))))
         if counts.get("vfio"):
             virtual.append(_Signal("VFIO passthrough (DRA)", False,
-                                   ev(f"{counts['vfio']} VFIO passthrough devices (whole GPUs for VMs)")))
+                                   ev(_plural(counts["vfio"], "VFIO passthrough device") + " (whole GPUs for VMs)")))
     for dc in classes:
         name = common.name_of(dc)
         if re.search(r"(^|[.-])mig([.-]|$)", name) and not any(s.mechanism == "MIG (DRA)" for s in sharing):
@@ -611,7 +611,8 @@ def _collapse(signals: list[_Signal], per_mechanism: int = 2) -> tuple[list[str]
     for (mech, st), n in shown.items():
         if n > per_mechanism:
             evidence.append(Evidence(kinds[(mech, st)], "...", f"{mech}: {n - per_mechanism} more"))
-    return [f"{m} ({_plural(n, 'source')})" if n > 1 else m for m, n in strong.items()], evidence
+    on_nodes = {m for m in strong if all(s.evidence.kind == "Node" for s in signals if s.mechanism == m and s.strong)}
+    return [f"{m} on {_plural(n, 'node')}" if m in on_nodes else m for m, n in strong.items()], evidence
 
 
 def _scan(view: ClusterView):
@@ -637,14 +638,14 @@ def _no_mechanism(acc: _Accelerators, blind: list[Listing], nodes: Listing, what
     if not acc.nodes:
         # As for driver_runtime_management: nothing to share without accelerators; secure_accelerator_access
         # reports a cluster without accelerators.
-        return CheckResult(Status.NA, f"no accelerator nodes: there is nothing to offer {what} on", evidence)
+        return CheckResult(Status.NA, f"no accelerator nodes, so no {what} to offer", evidence)
     if not acc.nvidia:
         first = sorted(acc.other)[0]
         evidence.append(Evidence("Node", first, f"accelerator not recognised: {acc.other[first]}"))
         return CheckResult(Status.UNKNOWN, f"{_plural(len(acc.other), 'accelerator node')} with accelerators this "
                                            f"tool does not recognise: {what} cannot be detected passively", evidence)
-    return CheckResult(Status.FAIL, f"{_plural(len(acc.nvidia), 'NVIDIA accelerator node')}, but no {what} is "
-                                    "exposed", evidence)
+    return CheckResult(Status.FAIL, f"{_plural(len(acc.nvidia), 'NVIDIA accelerator node')}, but no {what} "
+                                    "exposed on any of them", evidence)
 
 
 # gpu_sharing ------------------------------------------------------------------------------------------------
@@ -681,7 +682,7 @@ def virtualized_accelerator(view: ClusterView) -> CheckResult:
         return CheckResult(Status.PASS, f"virtualized accelerators exposed: {', '.join(in_effect)}", evidence)
     fractional, frac_evidence = _collapse([s for s in sharing if s.strong], per_mechanism=1)
     if blind:
-        return common.unknown("no virtualized accelerator found in what could be read", blind, evidence + frac_evidence)
+        return common.unknown("no virtualized accelerator exposed in what could be read", blind, evidence + frac_evidence)
     if virtual or fractional:
         parts = []
         if virtual:
@@ -691,4 +692,4 @@ def virtualized_accelerator(view: ClusterView) -> CheckResult:
             parts.append("fractional GPUs are offered through " + ", ".join(fractional)
                          + ", not as virtualized accelerators (vGPU)")
         return CheckResult(Status.WARN, "; ".join(parts), evidence + frac_evidence)
-    return _no_mechanism(acc, blind, nodes, "virtualized accelerator (vGPU)", evidence)
+    return _no_mechanism(acc, blind, nodes, "virtualized accelerators (vGPU)", evidence)

@@ -42,6 +42,7 @@ _DEVICE_PATH = re.compile(r"^/dev/(nvidia|dri|kfd|accel|neuron|vfio|davinci)")
 _ACCEL_REQUEST = re.compile(r"^(nvidia\.com/|amd\.com/|gpu\.intel\.com/|habana\.ai/|aws\.amazon\.com/neuron|"
                             r"google\.com/tpu|volcano\.sh/vgpu)")
 _VISIBLE_OK = {"", "void", "none"}
+_DRA_DRIVER_IMAGE = re.compile(r"dra-driver|dra-example-driver|resource-driver")
 
 
 def _requests_accelerator(pod: dict) -> bool:
@@ -78,7 +79,7 @@ def _risks(pods: list[dict], accel_nodes: set[str], infra_namespaces: set[str]) 
         for vol in spec.get("volumes") or []:
             path = (vol.get("hostPath") or {}).get("path") or ""
             if _DEVICE_PATH.match(path):
-                found.setdefault("hostPath device mount", []).append((pod, f"mounts hostPath {path}"))
+                found.setdefault("with a hostPath device mount", []).append((pod, f"mounts hostPath {path}"))
         if requested or spec.get("nodeName") not in accel_nodes:
             continue
         for c in spec.get("containers") or []:
@@ -90,7 +91,7 @@ def _risks(pods: list[dict], accel_nodes: set[str], infra_namespaces: set[str]) 
                           "and requests no accelerator"))
             for env in c.get("env") or []:
                 if env.get("name") == "NVIDIA_VISIBLE_DEVICES" and str(env.get("value", "")).lower() not in _VISIBLE_OK:
-                    found.setdefault("NVIDIA_VISIBLE_DEVICES without a request", []).append(
+                    found.setdefault("setting NVIDIA_VISIBLE_DEVICES without a request", []).append(
                         (pod, f"container {c.get('name')} sets NVIDIA_VISIBLE_DEVICES={env.get('value')} without "
                               "requesting an accelerator (sees GPUs if the runtime honours the variable)"))
     return found
@@ -126,11 +127,13 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
             by_resource.setdefault(res, []).append(common.name_of(n))
     for res, names in sorted(by_resource.items()):
         evidence.append(Evidence("Node", names[0], f"{res} allocatable (device plugin registered)"
-                                 + (f"; also on {len(names) - 1} more nodes" if len(names) > 1 else "")))
+                                 + (f"; also on {_plural(len(names) - 1, 'more node')}" if len(names) > 1 else "")))
     plugins = _device_plugins(view)
     plugin_states = [common.workload_health(p) for p in plugins]
     for p, (_, fact) in zip(plugins, plugin_states):
         evidence.append(common.evidence(p, f"device plugin {fact}"))
+    dra_workloads = [ds for ds in view.list(DAEMONSETS).items
+                     if any(_DRA_DRIVER_IMAGE.search(i) for i in common.workload_images(ds))]
 
     # Mediation layer 2: DRA drivers publishing accelerator devices.
     current, _ = common.current_slices(slices.items)
@@ -145,6 +148,8 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
             fact += " (example driver: simulated devices)"
         evidence.append(Evidence("ResourceSlice driver", driver, fact))
         accel_nodes |= on
+    for ds in dra_workloads[:3]:
+        evidence.append(common.evidence(ds, f"DRA kubelet plugin {common.workload_health(ds)[1]}"))
 
     # Runtime layer (evidence only): accelerator RuntimeClass, CDI.
     for rc in rcs.items:
@@ -274,25 +279,28 @@ def workload_sandboxing(view: ClusterView) -> CheckResult:
         signs = []
         if running.get(name):
             pod = running[name][0]
-            signs.append(f"{_plural(len(running[name]), 'pod')} running with it (e.g. {common.name_of(pod)})")
+            signs.append(f"{_plural(len(running[name]), 'pod')} running with it, e.g. {common.name_of(pod)}")
         if selector:
             matching = [n for n in ready_nodes if all(common.labels_of(n).get(k) == v for k, v in selector.items())]
             sel = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
             spec_facts.append(f"scheduling nodeSelector {sel}")
             if matching:
-                signs.append(f"{_plural(len(matching), 'Ready node')} match its nodeSelector "
-                             f"(e.g. {common.name_of(matching[0])})")
+                signs.append(f"{_plural(len(matching), 'Ready node')} match{'es' if len(matching) == 1 else ''} "
+                             f"its nodeSelector, e.g. {common.name_of(matching[0])}")
         if labelled and re.search(r"kata|gvisor|runsc", f"{rc.get('handler')} {name}"):
             kind = "kata" if "kata" in f"{rc.get('handler')} {name}" else "gvisor"
             hits = [n for n in labelled if any(kind in f"{k}={v}" for k, v in common.labels_of(n).items()
                                                if k in _SANDBOX_NODE_LABELS)]
             if hits:
                 signs.append(f"{_plural(len(hits), 'Ready node')} labelled by the {kind} installer")
-        if installers_ok:
-            signs.append(f"installer {common.name_of(installers_ok[0])} ready")
+        family = "kata" if "kata" in f"{rc.get('handler')} {name}" else "gvisor|runsc"
+        own = [w for w in installers_ok
+               if re.search(family, " ".join([common.name_of(w)] + common.workload_images(w)))]
+        if own:
+            signs.append(f"installer {common.name_of(own[0])} ready")
         evidence.append(common.evidence(rc, "; ".join(spec_facts + (signs or ["no sign of the runtime on any node"]))))
         if signs:
-            confirmed.append(name)
+            confirmed.append(f"{name} ({signs[0]})")
 
     agent_crds = common.crds_of_group(view, _AGENT_SANDBOX_GROUP)
     agent_controllers = common.find_workloads(view, name=r"agent-sandbox", image=r"agent-sandbox")[0]
@@ -304,7 +312,7 @@ def workload_sandboxing(view: ClusterView) -> CheckResult:
 
     agent_note = "; agent-sandbox (agents.x-k8s.io) controller running" if agent_ok else ""
     if confirmed:
-        return CheckResult(Status.PASS, f"sandbox RuntimeClass {_sample(confirmed)} with its runtime in place"
+        return CheckResult(Status.PASS, f"sandbox runtime in place: RuntimeClass {'; '.join(confirmed[:3])}"
                                         f"{agent_note}", evidence)
     blind = _blind(rcs, nodes, pods, *workload_listings)
     if sandbox:
@@ -318,8 +326,9 @@ def workload_sandboxing(view: ClusterView) -> CheckResult:
         return common.unknown("no sandbox RuntimeClass found", [rcs], evidence)
     if agent_crds or agent_controllers:
         state = "running" if agent_ok else "installed but not running"
-        return CheckResult(Status.WARN, f"agent-sandbox (agents.x-k8s.io) {state}, but no sandbox RuntimeClass "
-                                        "(gVisor, Kata, ...): its pods run on the host kernel", evidence)
+        return CheckResult(Status.WARN, f"agent-sandbox (agents.x-k8s.io) {state}, and no sandbox RuntimeClass "
+                                        "(gVisor, Kata, ...) exists: its sandboxes would run on the host kernel",
+                           evidence)
     others = [f"{common.name_of(rc)} ({rc.get('handler')})" for rc in rcs.items]
     if others:
         evidence.append(Evidence("RuntimeClass", ", ".join(others[:5]), "not a sandbox runtime"))
