@@ -1,0 +1,710 @@
+"""What the accelerator probe will run: a pure function of the loaded cluster view.
+
+The plan chooses, per mechanism (device plugin extended resources, DRA claims), one target node that is
+Ready and has free devices, and builds the manifests of short probe pods that list the accelerator device
+nodes they can see:
+
+  positive   a pod given one accelerator must see exactly one (`single`, or both pods of a `pair`)
+  pair       two pods on the same node at the same time, one accelerator each: their devices must differ
+             (skipped when the node shares devices by design: time-slicing, MPS, Neuron cores)
+  multi      a pod whose first container gets the accelerator and whose second does not
+  negative   a pod without any request, pinned to an accelerator node, one container with
+             NVIDIA_VISIBLE_DEVICES=all: must see nothing
+
+Nothing here talks to the API server, so every decision can be tested on fixtures.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import string
+from dataclasses import dataclass, field
+
+from kubectl_aiconf.checks import common
+from kubectl_aiconf.resources import DEVICECLASSES, NODES, RESOURCECLAIMS, RESOURCESLICES, RUNTIMECLASSES
+from kubectl_aiconf.view import ClusterView, Listing, Resource
+
+MECHANISMS = ("auto", "device-plugin", "dra")
+DEVICE_PLUGIN, DRA = "device-plugin", "dra"
+DEFAULT_IMAGE = "docker.io/library/busybox:1.36"
+DEFAULT_TIMEOUT = 90.0
+
+NAMESPACE_PREFIX = "aiconf-probe-"
+MANAGED_BY = ("app.kubernetes.io/managed-by", "kubectl-aiconf")
+COMPONENT = ("app.kubernetes.io/component", "accelerator-probe")
+PROBE_SELECTOR = f"{MANAGED_BY[0]}={MANAGED_BY[1]},{COMPONENT[0]}={COMPONENT[1]}"
+ROLE_ANNOTATION = "kubectl-aiconf/probe-role"
+CLAIM_TEMPLATE = "aiconf-one-accelerator"
+CLAIM_NAME = "accelerator"
+
+# Only pods that are not finished hold devices; listing just those keeps the list small on big clusters.
+PROBE_PODS = Resource("", "pods", "Pod", True, keep=(
+    "spec.nodeName", "spec.containers[].name", "spec.containers[].resources",
+    "spec.initContainers[].name", "spec.initContainers[].resources", "spec.initContainers[].restartPolicy",
+    "spec.resourceClaims", "status.phase",
+), field_selector="status.phase!=Succeeded,status.phase!=Failed")
+PLAN_READS = (NODES, PROBE_PODS, DEVICECLASSES, RESOURCESLICES, RESOURCECLAIMS, RUNTIMECLASSES)
+
+# The probe's shell script (POSIX sh; busybox is enough). It prints one `AICONF key=value` line per fact and
+# always exits 0: the verdict is the plugin's, from these lines.
+#   device=PATH       an accelerator device node the container can open
+#   env-device=ID     a device the DRA example driver announced through GPU_DEVICE_<n> variables
+#   uuid=UUID         a GPU listed by `nvidia-smi -L`, when the runtime injected nvidia-smi
+#   count=N           number of device= lines
+#   done              the script ran to the end (a cut-off log is not a result)
+PROBE_SCRIPT = r"""n=0
+for d in /dev/nvidia[0-9]* /dev/dri/renderD* /dev/kfd /dev/accel[0-9]* /dev/accel/accel[0-9]* /dev/neuron[0-9]* /dev/vfio/[0-9]*; do
+  [ -e "$d" ] || continue
+  echo "AICONF device=$d"
+  n=$((n+1))
+done
+env | sed -n 's/^GPU_DEVICE_[0-9][0-9]*=\(.*\)$/AICONF env-device=\1/p'
+if command -v nvidia-smi >/dev/null 2>&1; then
+  nvidia-smi -L 2>&1 | sed -n 's/.*(UUID: *\([^)]*\)).*/AICONF uuid=\1/p'
+fi
+echo "AICONF count=$n"
+echo "AICONF done"
+"""
+# Pair pods wait a moment after printing so that both hold their device at the same time.
+PAIR_LINGER_SECONDS = 3
+
+# Device nodes that make up one accelerator of each family (AMD's /dev/kfd is shared by all its GPUs).
+UNIT_DEVICE = {
+    "nvidia": re.compile(r"^/dev/nvidia\d+$"),
+    "nvidia-mig": re.compile(r"^/dev/nvidia\d+$"),
+    "amd": re.compile(r"^/dev/dri/renderD\d+$"),
+    "intel": re.compile(r"^/dev/dri/renderD\d+$"),
+    "habana": re.compile(r"^/dev/accel/accel\d+$"),
+    "neuron": re.compile(r"^/dev/neuron\d+$"),
+    "tpu": re.compile(r"^/dev/(accel\d+|vfio/\d+)$"),
+    "generic": re.compile(r"^/dev/"),
+}
+# Taints that accelerator nodes carry to keep other workloads off; the probe tolerates them.
+ACCELERATOR_TAINT = re.compile(r"nvidia|gpu|amd|intel|habana|gaudi|neuron|tpu|accelerator")
+_NOT_ACCELERATOR_CLASS = re.compile(r"compute-domain|vfio|channel|net|nic|cpu|sriov|rdma|memory")
+_CEL_DRIVER = re.compile(r"""device\.driver\s*==\s*['"]([^'"]+)['"]""")
+
+
+class PlanError(Exception):
+    """The probe cannot run at all; the message says why (becomes an UNKNOWN result)."""
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    mechanism: str = "auto"
+    image: str = DEFAULT_IMAGE
+    node: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    namespace: str | None = None  # generated when None
+
+
+@dataclass
+class Target:
+    """One node and one way of getting an accelerator on it."""
+
+    mechanism: str  # DEVICE_PLUGIN or DRA
+    node: str
+    free: int
+    family: str  # key of UNIT_DEVICE
+    resource: str | None = None  # extended resource (device plugin)
+    device_class: str | None = None  # DRA
+    driver: str | None = None  # DRA
+    shared: str | None = None  # why two pods may legitimately get the same device
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def prefix(self) -> str:
+        return "dp" if self.mechanism == DEVICE_PLUGIN else "dra"
+
+    def describe(self) -> str:
+        if self.mechanism == DEVICE_PLUGIN:
+            return f"{self.resource} through the device plugin"
+        return f"DRA claim on DeviceClass {self.device_class} (driver {self.driver})"
+
+
+@dataclass
+class ProbePod:
+    name: str
+    role: str  # single, pair, multi, negative
+    node: str
+    wave: int  # pods of wave 2 start once wave 1 is finished (a node with too few free devices)
+    manifest: dict
+    expect: dict[str, int]  # container -> number of accelerators it must see
+    target: Target | None = None  # None for negative pods
+    partner: str | None = None  # the other pod of a pair
+
+    @property
+    def mechanism(self) -> str | None:
+        return self.target.mechanism if self.target else None
+
+
+@dataclass
+class Plan:
+    namespace: str
+    options: ProbeOptions
+    targets: list[Target]
+    pods: list[ProbePod]
+    prerequisites: list[dict]  # objects created before the pods (ResourceClaimTemplates)
+    skipped: list[tuple[str, str]]  # (probe, why) for probes that cannot run here
+    resource_api: str | None  # resource.k8s.io version used for claim templates
+    simulated_nodes: set[str] = field(default_factory=set)
+
+    def namespace_manifest(self) -> dict:
+        return namespace_manifest(self.namespace)
+
+    def manifests(self) -> list[dict]:
+        """Everything the probe creates, in creation order."""
+        return [self.namespace_manifest()] + list(self.prerequisites) + [p.manifest for p in self.pods]
+
+    @property
+    def waves(self) -> list[list[ProbePod]]:
+        out: dict[int, list[ProbePod]] = {}
+        for pod in self.pods:
+            out.setdefault(pod.wave, []).append(pod)
+        return [out[k] for k in sorted(out)]
+
+    def permissions(self) -> list[tuple[str, str, str, str, str]]:
+        """(verb, group, resource, subresource, namespace) the run needs; namespace "" = cluster scope."""
+        ns = self.namespace
+        needed = [
+            ("create", "", "namespaces", "", ""), ("get", "", "namespaces", "", ""),
+            ("delete", "", "namespaces", "", ""),
+            ("create", "", "pods", "", ns), ("list", "", "pods", "", ns), ("get", "", "pods", "log", ns),
+        ]
+        if self.prerequisites:
+            needed.append(("create", "resource.k8s.io", "resourceclaimtemplates", "", ns))
+        return needed
+
+
+# helpers ----------------------------------------------------------------------------------------------------
+def new_namespace_name() -> str:
+    alphabet = string.ascii_lowercase + string.digits
+    return NAMESPACE_PREFIX + "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+def _labels() -> dict[str, str]:
+    return {MANAGED_BY[0]: MANAGED_BY[1], COMPONENT[0]: COMPONENT[1]}
+
+
+def namespace_manifest(name: str) -> dict:
+    labels = _labels()
+    labels["app.kubernetes.io/instance"] = name
+    # Pod Security "restricted": the probe must not need any privilege to prove isolation.
+    for mode in ("enforce", "audit", "warn"):
+        labels[f"pod-security.kubernetes.io/{mode}"] = "restricted"
+    labels["pod-security.kubernetes.io/enforce-version"] = "latest"
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
+def quantity(value) -> float:
+    """An integer-ish Kubernetes quantity ('2', '1k', '500m') as a number; 0 when unreadable."""
+    text = str(value).strip()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([mkMGTPE]i?|)", text)
+    if not match:
+        return 0.0
+    number = float(match.group(1))
+    suffix = match.group(2)
+    scale = {"": 1, "m": 0.001, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+             "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
+    return number * scale.get(suffix, 1)
+
+
+def _container_request(container: dict, resource: str) -> float:
+    res = container.get("resources") or {}
+    value = (res.get("requests") or {}).get(resource)
+    if value is None:  # extended resources: requests default to limits
+        value = (res.get("limits") or {}).get(resource)
+    return quantity(value) if value is not None else 0.0
+
+
+def pod_request(pod: dict, resource: str) -> float:
+    """The effective request of a pod for `resource`: its containers (and sidecars) or its largest init step."""
+    spec = pod.get("spec") or {}
+    inits = spec.get("initContainers") or []
+    sidecars = sum(_container_request(c, resource) for c in inits if c.get("restartPolicy") == "Always")
+    regular = sum(_container_request(c, resource) for c in spec.get("containers") or [])
+    largest_init = max([_container_request(c, resource) for c in inits if c.get("restartPolicy") != "Always"],
+                       default=0.0)
+    return max(regular + sidecars, largest_init)
+
+
+def family_of_resource(resource: str, node: dict | None = None) -> str:
+    labels = common.labels_of(node or {})
+    if resource.startswith("nvidia.com/mig-"):
+        return "nvidia-mig"
+    if resource.startswith("nvidia.com/"):
+        # With the "single" MIG strategy nvidia.com/gpu counts MIG slices: two slices share /dev/nvidiaN.
+        return "nvidia-mig" if labels.get("nvidia.com/mig.strategy") == "single" else "nvidia"
+    if resource.startswith("amd.com/"):
+        return "amd"
+    if resource.startswith("gpu.intel.com/"):
+        return "intel"
+    if resource.startswith("habana.ai/"):
+        return "habana"
+    if resource.startswith("aws.amazon.com/neuron"):
+        return "neuron"
+    if resource.startswith("google.com/tpu"):
+        return "tpu"
+    return "generic"
+
+
+def family_of_driver(driver: str, device_class: str = "") -> str:
+    if "mig" in device_class or driver.startswith("mig."):
+        return "nvidia-mig"
+    for key, family in (("nvidia", "nvidia"), ("amd", "amd"), ("intel", "intel"), ("habana", "habana"),
+                        ("gaudi", "habana"), ("neuron", "neuron"), ("tpu", "tpu")):
+        if key in driver:
+            return family
+    return "generic"
+
+
+def _node_family(node: dict) -> str:
+    """The accelerator family of a node, for the negative probe's runtime class."""
+    for res in common.accelerator_resources(node):
+        return family_of_resource(res, node)
+    labels = common.labels_of(node)
+    if any(k.startswith("nvidia.com/") for k in labels) or "feature.node.kubernetes.io/pci-10de.present" in labels:
+        return "nvidia"
+    return "generic"
+
+
+def sharing_reason(node: dict, resource: str) -> str | None:
+    """Why two pods that each get one `resource` on `node` may see the same physical device."""
+    labels = common.labels_of(node)
+    if resource.startswith("nvidia.com/"):
+        replicas = labels.get("nvidia.com/gpu.replicas")
+        try:
+            if replicas is not None and int(replicas) > 1:
+                return f"the node shares GPUs by design (nvidia.com/gpu.replicas={replicas})"
+        except ValueError:
+            pass
+        strategy = (labels.get("nvidia.com/gpu.sharing-strategy") or "").lower()
+        if strategy in ("time-slicing", "mps"):
+            return f"the node shares GPUs by design (nvidia.com/gpu.sharing-strategy={strategy})"
+    if resource.endswith(".shared"):
+        return f"{resource} is a shared (time-sliced) resource"
+    if resource == "aws.amazon.com/neuroncore":
+        return "Neuron cores of one device share its /dev/neuronN node"
+    return None
+
+
+def tolerations_for(node: dict, explicit: bool) -> tuple[list[dict], list[str]]:
+    """(tolerations for the node's accelerator taints, taints that keep the probe off the node).
+
+    A node the user named with --probe-node is taken as it is: all its taints are tolerated.
+    """
+    tolerations, blocking = [], []
+    for taint in (node.get("spec") or {}).get("taints") or []:
+        effect = taint.get("effect")
+        if effect == "PreferNoSchedule":
+            continue
+        key = taint.get("key") or ""
+        if explicit or ACCELERATOR_TAINT.search(key):
+            tol = {"key": key, "operator": "Exists"}
+            if effect:
+                tol["effect"] = effect
+            tolerations.append(tol)
+        else:
+            value = taint.get("value")
+            blocking.append(f"{key}{'=' + value if value else ''}:{effect}")
+    return tolerations, blocking
+
+
+def _listing_problem(listing: Listing) -> str | None:
+    return None if listing.visible else listing.why_unknown()
+
+
+def _device_class_driver(device_class: dict) -> str | None:
+    """The driver a DeviceClass selects, when its CEL selectors name one (`device.driver == "x"`)."""
+    for sel in (device_class.get("spec") or {}).get("selectors") or []:
+        match = _CEL_DRIVER.search(((sel or {}).get("cel") or {}).get("expression") or "")
+        if match:
+            return match.group(1)
+    return None
+
+
+def _device_tainted(device: dict) -> bool:
+    body = device.get("basic") if isinstance(device.get("basic"), dict) else device
+    return any(t.get("effect") in ("NoSchedule", "NoExecute") for t in body.get("taints") or [])
+
+
+# DRA inventory ----------------------------------------------------------------------------------------------
+def dra_free_devices(slices: list[dict], claims: list[dict]) -> dict[tuple[str, str], int]:
+    """(driver, node) -> devices published for the node in the current pool generation, untainted and not
+    allocated to any claim."""
+    current, _ = common.current_slices(slices)
+    allocated = set()
+    for claim in claims:
+        results = ((((claim.get("status") or {}).get("allocation") or {}).get("devices") or {}).get("results")) or []
+        for r in results:
+            allocated.add((r.get("driver"), r.get("pool"), r.get("device")))
+    free: dict[tuple[str, str], int] = {}
+    for s in current:
+        spec = s.get("spec") or {}
+        driver, pool = spec.get("driver"), (spec.get("pool") or {}).get("name")
+        for device in common.slice_devices(s):
+            node = spec.get("nodeName") or device.get("nodeName")
+            if not node or _device_tainted(device) or (driver, pool, device.get("name")) in allocated:
+                continue
+            free[(driver, node)] = free.get((driver, node), 0) + 1
+    return free
+
+
+def _dra_classes(view: ClusterView) -> list[tuple[dict, str]]:
+    """(DeviceClass, driver) of classes that select accelerator devices, best candidates first."""
+    found = []
+    for dc in view.list(DEVICECLASSES).items:
+        driver = _device_class_driver(dc)
+        name = common.name_of(dc)
+        if not driver or not common.is_accelerator_driver(driver) or _NOT_ACCELERATOR_CLASS.search(name):
+            continue
+        found.append((dc, driver))
+    # whole GPUs before MIG slices, real drivers before example ones, then by name
+    found.sort(key=lambda item: ("mig" in common.name_of(item[0]), common.is_example_driver(item[1]),
+                                 not common.name_of(item[0]).startswith("gpu."), common.name_of(item[0])))
+    return found
+
+
+def _dra_class_sharing(dc: dict) -> str | None:
+    config = json.dumps((dc.get("spec") or {}).get("config") or [])
+    if re.search(r"TimeSlicing|time-slicing|\bMPS\b|\"mps\"", config):
+        return f"DeviceClass {common.name_of(dc)} configures device sharing (time-slicing/MPS)"
+    return None
+
+
+# planning ---------------------------------------------------------------------------------------------------
+def device_plugin_targets(nodes: list[dict], pods: list[dict],
+                          classes: list[tuple[dict, str]]) -> tuple[list[Target], list[str]]:
+    """Candidate device-plugin targets (best first) and why other accelerator nodes were passed over."""
+    wanted = {common.name_of(n): common.accelerator_resources(n) for n in nodes}
+    used: dict[tuple[str, str], float] = {}
+    for pod in pods:
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        node = (pod.get("spec") or {}).get("nodeName")
+        for res in wanted.get(node) or ():
+            used[(node, res)] = used.get((node, res), 0.0) + pod_request(pod, res)
+    mapped = {((dc.get("spec") or {}).get("extendedResourceName")): common.name_of(dc)
+              for dc, _ in classes if (dc.get("spec") or {}).get("extendedResourceName")}
+    targets, passed = [], []
+    for node in nodes:
+        name = common.name_of(node)
+        for res, count in sorted(common.accelerator_resources(node).items()):
+            free = int(count - used.get((name, res), 0))
+            if free < 1:
+                passed.append(f"{name}: all {count} {res} in use")
+                continue
+            target = Target(DEVICE_PLUGIN, name, free, family_of_resource(res, node), resource=res,
+                            shared=sharing_reason(node, res))
+            if res in mapped:
+                # DRAExtendedResource: on nodes that advertise the resource a device plugin serves it; only
+                # elsewhere would DeviceClass `mapped[res]` allocate it through DRA.
+                target.notes.append(f"{res} is advertised by the node's device plugin (DeviceClass "
+                                    f"{mapped[res]} serves {res} only on nodes without it)")
+            targets.append(target)
+    targets.sort(key=lambda t: (-min(t.free, 3), t.resource != "nvidia.com/gpu", t.node))
+    return targets, passed
+
+
+def dra_targets(view: ClusterView, nodes: list[dict],
+                classes: list[tuple[dict, str]]) -> tuple[list[Target], list[str]]:
+    free = dra_free_devices(view.list(RESOURCESLICES).items, view.list(RESOURCECLAIMS).items)
+    by_name = {common.name_of(n): n for n in nodes}
+    targets, passed = [], []
+    for dc, driver in classes:
+        for (drv, node_name), count in sorted(free.items()):
+            if drv != driver:
+                continue
+            if node_name not in by_name:
+                continue
+            target = Target(DRA, node_name, count, family_of_driver(driver, common.name_of(dc)),
+                            device_class=common.name_of(dc), driver=driver, shared=_dra_class_sharing(dc))
+            ext = (dc.get("spec") or {}).get("extendedResourceName")
+            if ext:
+                target.notes.append(f"DeviceClass {target.device_class} also serves extended resource {ext} "
+                                    "requests on nodes without a device plugin for it")
+            if common.is_example_driver(driver):
+                target.notes.append(f"{driver} is an example driver: its devices are simulated")
+            targets.append(target)
+    # keep the class order (best class first), then nodes with most free devices
+    rank = {common.name_of(dc): i for i, (dc, _) in enumerate(classes)}
+    targets.sort(key=lambda t: (rank[t.device_class], -min(t.free, 3), t.node))
+    if classes and not targets:
+        passed.append("no Ready node has a free device of DeviceClass "
+                      + ", ".join(common.name_of(dc) for dc, _ in classes))
+    return targets, passed
+
+
+def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
+    """Choose targets and build every manifest. Raises PlanError when no probe can run."""
+    if options.mechanism not in MECHANISMS:
+        raise PlanError(f"unknown probe mechanism {options.mechanism!r}; use one of {', '.join(MECHANISMS)}")
+    nodes_listing, pods_listing = view.list(NODES), view.list(PROBE_PODS)
+    for listing in (nodes_listing, pods_listing):
+        problem = _listing_problem(listing)
+        if problem:
+            raise PlanError(f"cannot plan the probe: {problem}")
+    want_dp = options.mechanism in ("auto", DEVICE_PLUGIN)
+    want_dra = options.mechanism in ("auto", DRA)
+    dra_api = view.choose_version(DEVICECLASSES) if view.serves("resource.k8s.io") else None
+    if want_dra:
+        for res in (DEVICECLASSES, RESOURCESLICES, RESOURCECLAIMS):
+            problem = _listing_problem(view.list(res))
+            if problem and options.mechanism == DRA:
+                raise PlanError(f"cannot plan the DRA probe: {problem}")
+            if problem:
+                want_dra = False  # auto: fall back to the device plugin, say why below
+    all_nodes = nodes_listing.items
+    if options.node:
+        chosen = [n for n in all_nodes if common.name_of(n) == options.node]
+        if not chosen:
+            raise PlanError(f"node {options.node} (--probe-node) does not exist")
+        if not common.node_ready(chosen[0]):
+            raise PlanError(f"node {options.node} (--probe-node) is not Ready or is cordoned")
+        candidates = chosen
+    else:
+        candidates = [n for n in all_nodes if common.node_ready(n)]
+
+    why_not: list[str] = []
+    usable: list[dict] = []
+    tolerations: dict[str, list[dict]] = {}
+    for node in candidates:
+        tol, blocking = tolerations_for(node, explicit=bool(options.node))
+        if blocking:
+            why_not.append(f"{common.name_of(node)}: tainted {', '.join(blocking)} (name it with --probe-node "
+                           "to tolerate its taints)")
+            continue
+        usable.append(node)
+        tolerations[common.name_of(node)] = tol
+
+    all_classes = _dra_classes(view) if dra_api and view.list(DEVICECLASSES).visible else []
+    classes = all_classes if want_dra else []
+    targets: list[Target] = []
+    skipped: list[tuple[str, str]] = []
+    if want_dp:
+        dp, passed = device_plugin_targets(usable, pods_listing.items, all_classes)
+        why_not += passed
+        if dp:
+            targets.append(dp[0])
+        elif options.mechanism == DEVICE_PLUGIN:
+            mapped = [(dc.get("spec") or {}).get("extendedResourceName") for dc, _ in all_classes
+                      if (dc.get("spec") or {}).get("extendedResourceName")]
+            hint = (f"; {', '.join(mapped)} requests are served by DRA here (DeviceClass extendedResourceName): "
+                    "use --probe-mechanism dra" if mapped else "")
+            raise PlanError("no Ready accelerator node with a free device-plugin accelerator"
+                            + _where(options, why_not) + hint)
+    if want_dra:
+        if not dra_api:
+            if options.mechanism == DRA:
+                raise PlanError("the cluster does not serve the resource.k8s.io API (DRA)")
+        else:
+            dra, passed = dra_targets(view, usable, classes)
+            why_not += passed
+            if dra:
+                targets.append(dra[0])
+            elif options.mechanism == DRA:
+                reason = ("no DeviceClass selects accelerator devices by driver" if not classes
+                          else "no Ready node has a free device of DeviceClass "
+                          + ", ".join(common.name_of(dc) for dc, _ in classes))
+                raise PlanError(reason + _where(options, why_not))
+
+    accel_node_names = {common.name_of(n) for n in usable if common.is_accelerator_node(n)}
+    accel_node_names |= {t.node for t in targets}
+    if not targets:
+        if not accel_node_names and not any(common.is_accelerator_node(n) for n in all_nodes):
+            raise PlanError("no accelerator nodes: no node advertises an accelerator resource or carries "
+                            "accelerator labels, and no DRA driver publishes accelerator devices")
+        if not accel_node_names:
+            raise PlanError("no usable accelerator node" + _where(options, why_not))
+        skipped.append(("positive", "no free accelerator on any Ready accelerator node" + _where(options, why_not)))
+
+    runtime_classes = {common.name_of(rc) for rc in view.list(RUNTIMECLASSES).items}
+    namespace = options.namespace or new_namespace_name()
+    pods: list[ProbePod] = []
+    prerequisites: list[dict] = []
+    node_by_name = {common.name_of(n): n for n in all_nodes}
+
+    def runtime_for(family: str) -> str | None:
+        return "nvidia" if family.startswith("nvidia") and "nvidia" in runtime_classes else None
+
+    for target in targets:
+        tol = tolerations.get(target.node, [])
+        rc = runtime_for(target.family)
+        p = target.prefix
+        if target.mechanism == DRA and not prerequisites:
+            prerequisites.append(claim_template(namespace, target, dra_api))
+        if target.free >= 2 and not target.shared:
+            for suffix, other in (("a", "b"), ("b", "a")):
+                pods.append(ProbePod(f"{p}-pair-{suffix}", "pair", target.node, 1,
+                                     probe_pod(namespace, f"{p}-pair-{suffix}", "pair", target, tol, rc,
+                                               options, [("probe", True)], linger=PAIR_LINGER_SECONDS),
+                                     {"probe": 1}, target, partner=f"{p}-pair-{other}"))
+            multi_wave = 1 if target.free >= 3 else 2
+        else:
+            why = target.shared or f"only {target.free} free device on {target.node}"
+            skipped.append((f"{p}-pair", f"two concurrent pods on one node: skipped, {why}"))
+            pods.append(ProbePod(f"{p}-single", "single", target.node, 1,
+                                 probe_pod(namespace, f"{p}-single", "single", target, tol, rc, options,
+                                           [("probe", True)]),
+                                 {"probe": 1}, target))
+            multi_wave = 2 if target.free < 2 else 1
+        pods.append(ProbePod(f"{p}-multi", "multi", target.node, multi_wave,
+                             probe_pod(namespace, f"{p}-multi", "multi", target, tol, rc, options,
+                                       [("with-device", True), ("without-device", False)]),
+                             {"with-device": 1, "without-device": 0}, target))
+
+    # Negative probes: on every target node (the nodes where devices were just shown to be handed out), or
+    # on one accelerator node when no device is free anywhere.
+    negative_nodes = list(dict.fromkeys(t.node for t in targets)) or sorted(accel_node_names)[:1]
+    for i, node_name in enumerate(negative_nodes):
+        name = "negative" if i == 0 else f"negative-{i + 1}"
+        node = node_by_name.get(node_name, {})
+        family = _node_family(node)
+        pods.append(ProbePod(name, "negative", node_name, 1,
+                             negative_pod(namespace, name, node_name, tolerations.get(node_name, []),
+                                          runtime_for(family), options),
+                             {"no-request": 0, "visible-devices-all": 0}))
+
+    simulated = {common.name_of(n) for n in all_nodes if common.is_simulated_node(n)}
+    return Plan(namespace, options, targets, pods, prerequisites, skipped, dra_api,
+                simulated & {p.node for p in pods})
+
+
+def _where(options: ProbeOptions, why_not: list[str]) -> str:
+    where = f" on node {options.node}" if options.node else ""
+    details = "; ".join(dict.fromkeys(why_not))
+    return where + (f" ({details})" if details else "")
+
+
+# manifests --------------------------------------------------------------------------------------------------
+def claim_template(namespace: str, target: Target, api_version: str | None) -> dict:
+    version = api_version or "v1"
+    if version == "v1beta1":  # v1beta1 requests are flat; v1beta2 and v1 wrap them in `exactly`
+        request = {"name": CLAIM_NAME, "deviceClassName": target.device_class, "count": 1,
+                   "allocationMode": "ExactCount"}
+    else:
+        request = {"name": CLAIM_NAME, "exactly": {"deviceClassName": target.device_class, "count": 1,
+                                                   "allocationMode": "ExactCount"}}
+    return {
+        "apiVersion": f"resource.k8s.io/{version}", "kind": "ResourceClaimTemplate",
+        "metadata": {"name": CLAIM_TEMPLATE, "namespace": namespace, "labels": _labels()},
+        "spec": {"spec": {"devices": {"requests": [request]}}},
+    }
+
+
+def _security_context() -> dict:
+    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
+            "runAsUser": 65534, "runAsGroup": 65534, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def _container(name: str, image: str, linger: int = 0, env: list[dict] | None = None) -> dict:
+    script = PROBE_SCRIPT + (f"sleep {linger}\n" if linger else "")
+    container = {
+        "name": name, "image": image, "imagePullPolicy": "IfNotPresent",
+        "command": ["sh", "-c", script],
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
+        "securityContext": _security_context(),
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
+    if env:
+        container["env"] = env
+    return container
+
+
+def _pod(namespace: str, name: str, role: str, containers: list[dict], tolerations: list[dict],
+         runtime_class: str | None, options: ProbeOptions) -> dict:
+    spec: dict = {
+        "restartPolicy": "Never",
+        "activeDeadlineSeconds": int(options.timeout) + 30,
+        "terminationGracePeriodSeconds": 1,
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": containers,
+    }
+    if tolerations:
+        spec["tolerations"] = tolerations
+    if runtime_class:
+        spec["runtimeClassName"] = runtime_class
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": _labels(),
+                     "annotations": {ROLE_ANNOTATION: role}},
+        "spec": spec,
+    }
+
+
+def probe_pod(namespace: str, name: str, role: str, target: Target, tolerations: list[dict],
+              runtime_class: str | None, options: ProbeOptions, containers: list[tuple[str, bool]],
+              linger: int = 0) -> dict:
+    """A pod whose containers flagged True get one accelerator through the target's mechanism.
+
+    The scheduler places it (pinning with nodeName would bypass DRA allocation), kept on the target node by
+    node affinity on the node's name.
+    """
+    built = []
+    for cname, gets_device in containers:
+        c = _container(cname, options.image, linger)
+        if gets_device and target.mechanism == DEVICE_PLUGIN:
+            c["resources"]["requests"][target.resource] = "1"
+            c["resources"]["limits"][target.resource] = "1"
+        elif gets_device:
+            c["resources"]["claims"] = [{"name": CLAIM_NAME}]
+        built.append(c)
+    pod = _pod(namespace, name, role, built, tolerations, runtime_class, options)
+    pod["spec"]["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In",
+                                                "values": [target.node]}]}]}}}
+    if target.mechanism == DRA:
+        pod["spec"]["resourceClaims"] = [{"name": CLAIM_NAME, "resourceClaimTemplateName": CLAIM_TEMPLATE}]
+    return pod
+
+
+def negative_pod(namespace: str, name: str, node: str, tolerations: list[dict], runtime_class: str | None,
+                 options: ProbeOptions) -> dict:
+    """No request at all, pinned to an accelerator node. The second container asks the NVIDIA runtime for
+    every GPU through the environment, which only an allocation may grant."""
+    containers = [
+        _container("no-request", options.image),
+        _container("visible-devices-all", options.image,
+                   env=[{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}]),
+    ]
+    pod = _pod(namespace, name, "negative", containers, tolerations, runtime_class, options)
+    pod["spec"]["nodeName"] = node  # fine without claims: nothing to allocate
+    return pod
+
+
+# showing a plan (--dry-run) ---------------------------------------------------------------------------------
+def describe_plan(plan: Plan) -> str:
+    """A human summary of what the probe would create."""
+    lines = [f"namespace {plan.namespace} (Pod Security restricted, labelled {PROBE_SELECTOR})"]
+    for obj in plan.prerequisites:
+        request = obj["spec"]["spec"]["devices"]["requests"][0]
+        device_class = (request.get("exactly") or request).get("deviceClassName")
+        lines.append(f"ResourceClaimTemplate {obj['metadata']['name']}: one device of DeviceClass {device_class}")
+    for pod in plan.pods:
+        how = pod.target.describe() if pod.target else "no accelerator request, pinned with nodeName"
+        expect = ", ".join(f"{c} must see {n}" for c, n in pod.expect.items())
+        wave = f" [after wave {pod.wave - 1}]" if pod.wave > 1 else ""
+        lines.append(f"pod {pod.name} ({pod.role}) on {pod.node}: {how}; {expect}{wave}")
+    for probe, why in plan.skipped:
+        lines.append(f"skipped {probe}: {why}")
+    for target in plan.targets:
+        lines += [f"note on {target.node}: {n}" for n in target.notes]
+    lines.append(f"image {plan.options.image}; timeout {plan.options.timeout:g}s; nothing was created "
+                 "(use -o yaml for the manifests)")
+    return "\n".join(lines)
+
+
+def render_plan(plan: Plan, output: str) -> str:
+    """The plan as `-o yaml` (multi-document manifests), `-o json` (a v1 List) or a summary."""
+    if output == "yaml":
+        import yaml
+
+        return yaml.safe_dump_all(plan.manifests(), sort_keys=False).rstrip()
+    if output == "json":
+        return json.dumps({"apiVersion": "v1", "kind": "List", "items": plan.manifests()}, indent=2)
+    return describe_plan(plan)

@@ -1,0 +1,421 @@
+"""Plan decisions of the accelerator probe, on in-memory cluster fixtures (no API server)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from kubectl_aiconf.probe.plan import (
+    CLAIM_TEMPLATE, DEVICE_PLUGIN, DRA, PLAN_READS, PROBE_SELECTOR, PlanError, ProbeOptions, build_plan,
+    pod_request, render_plan,
+)
+from kubectl_aiconf.view import ClusterView, Listing, Outcome, projector
+
+SERVED_DRA = {"v1": ["deviceclasses", "resourceslices", "resourceclaims", "resourceclaimtemplates"]}
+
+
+class FakeView(ClusterView):
+    """Listings straight from Python objects, projected like the live view projects them."""
+
+    def __init__(self, objects: list[dict], dra: dict | None = None, forbidden: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.objects = objects
+        self.forbidden = forbidden
+        self._served = {"": {"v1": ["nodes", "pods"]}, "node.k8s.io": {"v1": ["runtimeclasses"]}}
+        if dra is not False:
+            self._served["resource.k8s.io"] = dra or SERVED_DRA
+        self.load(PLAN_READS)
+
+    def load(self, resources) -> None:
+        for res in resources:
+            if res.qualified in self.forbidden:
+                self._listings[res.key] = Listing(res, Outcome.FORBIDDEN, detail="forbidden")
+                continue
+            version = self.choose_version(res)
+            if version is None:
+                self._listings[res.key] = Listing(res, Outcome.NOT_SERVED)
+                continue
+            items = [o for o in self.objects if o["kind"] == res.kind]
+            if res.kind == "Pod":  # the live list asks for unfinished pods only
+                items = [o for o in items if (o.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+            self._listings[res.key] = Listing(res, Outcome.OK, [projector(res)(o) for o in items], version=version)
+
+
+def node(name, gpus=0, resource="nvidia.com/gpu", labels=None, taints=None, ready=True, unschedulable=False):
+    alloc = {"cpu": "32", "memory": "256Gi", "pods": "110"}
+    if gpus:
+        alloc[resource] = str(gpus)
+    default_taints = [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}] if gpus else []
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, **(labels or {})}},
+        "spec": {"taints": default_taints if taints is None else taints, "unschedulable": unschedulable},
+        "status": {"allocatable": alloc, "capacity": dict(alloc),
+                   "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+    }
+
+
+def pod(name, node_name, limits=None, phase="Running", requests=None, init=None):
+    res = {}
+    if limits:
+        res["limits"] = limits
+    if requests:
+        res["requests"] = requests
+    spec = {"nodeName": node_name, "containers": [{"name": "main", "resources": res}]}
+    if init:
+        spec["initContainers"] = init
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "work"},
+            "spec": spec, "status": {"phase": phase}}
+
+
+def device_class(name="gpu.nvidia.com", driver="gpu.nvidia.com", extended=None, config=None):
+    spec = {"selectors": [{"cel": {"expression": f"device.driver == '{driver}'"}}]}
+    if extended:
+        spec["extendedResourceName"] = extended
+    if config:
+        spec["config"] = config
+    return {"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": {"name": name}, "spec": spec}
+
+
+def resource_slice(node_name, devices=2, driver="gpu.nvidia.com", generation=1, tainted=(), name=None):
+    devs = []
+    for i in range(devices):
+        d = {"name": f"gpu-{i}", "attributes": {"type": {"string": "gpu"}}}
+        if i in tainted:
+            d["taints"] = [{"key": "broken", "effect": "NoSchedule"}]
+        devs.append(d)
+    return {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice",
+            "metadata": {"name": name or f"{node_name}-{driver}-{generation}"},
+            "spec": {"driver": driver, "nodeName": node_name,
+                     "pool": {"name": node_name, "generation": generation, "resourceSliceCount": 1},
+                     "devices": devs}}
+
+
+def claim(node_name, device, driver="gpu.nvidia.com"):
+    return {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim",
+            "metadata": {"name": f"used-{device}", "namespace": "work"},
+            "status": {"allocation": {"devices": {"results": [
+                {"request": "gpu", "driver": driver, "pool": node_name, "device": device}]}}}}
+
+
+def plan_for(objects, **kw):
+    dra = kw.pop("dra", None)
+    forbidden = kw.pop("forbidden", ())
+    return build_plan(FakeView(objects, dra=dra, forbidden=forbidden), ProbeOptions(namespace="aiconf-probe-test", **kw))
+
+
+def names(plan):
+    return [p.name for p in plan.pods]
+
+
+# device plugin -------------------------------------------------------------------------------------------------
+def test_device_plugin_node_with_free_gpus_gets_pair_multi_and_negative_in_one_wave():
+    plan = plan_for([node("gpu-0", gpus=8), node("cpu-0")])
+    assert [t.mechanism for t in plan.targets] == [DEVICE_PLUGIN]
+    assert names(plan) == ["dp-pair-a", "dp-pair-b", "dp-multi", "negative"]
+    assert {p.wave for p in plan.pods} == {1}
+    assert all(p.node == "gpu-0" for p in plan.pods)
+    assert plan.skipped == []
+    pair = plan.pods[0].manifest
+    limits = pair["spec"]["containers"][0]["resources"]["limits"]
+    assert limits["nvidia.com/gpu"] == "1"
+    assert "nodeName" not in pair["spec"]  # the scheduler places it
+    terms = pair["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert terms["nodeSelectorTerms"][0]["matchFields"][0]["values"] == ["gpu-0"]
+    assert pair["spec"]["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+
+
+def test_every_pod_is_restricted_and_short_lived():
+    plan = plan_for([node("gpu-0", gpus=8)], timeout=60)
+    for p in plan.pods:
+        spec = p.manifest["spec"]
+        assert spec["restartPolicy"] == "Never"
+        assert spec["activeDeadlineSeconds"] == 90
+        assert spec["automountServiceAccountToken"] is False
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        for c in spec["containers"]:
+            sc = c["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False
+            assert sc["capabilities"] == {"drop": ["ALL"]}
+            assert sc["runAsNonRoot"] is True and sc["runAsUser"] != 0
+            assert c["image"] == "docker.io/library/busybox:1.36"
+        assert p.manifest["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kubectl-aiconf"
+    ns = plan.namespace_manifest()
+    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert ns["metadata"]["name"] == "aiconf-probe-test"
+
+
+def test_negative_pod_is_pinned_without_any_request_and_asks_for_all_gpus_by_environment():
+    plan = plan_for([node("gpu-0", gpus=8)])
+    neg = next(p for p in plan.pods if p.role == "negative")
+    spec = neg.manifest["spec"]
+    assert spec["nodeName"] == "gpu-0"
+    assert "resourceClaims" not in spec
+    assert neg.expect == {"no-request": 0, "visible-devices-all": 0}
+    for c in spec["containers"]:
+        assert "nvidia.com/gpu" not in c["resources"].get("limits", {})
+        assert "claims" not in c["resources"]
+    assert spec["containers"][1]["env"] == [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}]
+
+
+def test_multi_container_pod_gives_the_device_to_the_first_container_only():
+    plan = plan_for([node("gpu-0", gpus=8)])
+    multi = next(p for p in plan.pods if p.role == "multi")
+    first, second = multi.manifest["spec"]["containers"]
+    assert first["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert "nvidia.com/gpu" not in second["resources"]["limits"]
+    assert multi.expect == {"with-device": 1, "without-device": 0}
+
+
+def test_free_devices_subtract_requests_of_unfinished_pods_only():
+    objects = [node("gpu-0", gpus=3),
+               pod("busy", "gpu-0", limits={"nvidia.com/gpu": "2"}),  # requests default to limits
+               pod("done", "gpu-0", limits={"nvidia.com/gpu": "1"}, phase="Succeeded")]
+    plan = plan_for(objects)
+    assert plan.targets[0].free == 1
+    assert names(plan) == ["dp-single", "dp-multi", "negative"]
+    assert [p.wave for p in plan.pods] == [1, 2, 1]  # one free device: the multi pod waits for the single one
+    assert plan.skipped == [("dp-pair", "two concurrent pods on one node: skipped, only 1 free device on gpu-0")]
+
+
+def test_two_free_devices_run_the_pair_first_and_the_multi_pod_after_it():
+    plan = plan_for([node("gpu-0", gpus=2)])
+    assert [(p.name, p.wave) for p in plan.pods] == [("dp-pair-a", 1), ("dp-pair-b", 1), ("dp-multi", 2),
+                                                     ("negative", 1)]
+
+
+def test_pod_request_counts_init_containers_and_sidecars():
+    res = "nvidia.com/gpu"
+    init = [{"name": "warm", "resources": {"limits": {res: "2"}}}]
+    assert pod_request(pod("p", "n", limits={res: "1"}, init=init), res) == 2
+    sidecar = [{"name": "side", "restartPolicy": "Always", "resources": {"limits": {res: "1"}}}]
+    assert pod_request(pod("p", "n", limits={res: "1"}, init=sidecar), res) == 2
+    assert pod_request(pod("p", "n", requests={"cpu": "1"}), res) == 0
+
+
+def test_prefers_the_node_with_most_free_devices():
+    objects = [node("gpu-a", gpus=1), node("gpu-b", gpus=4), pod("x", "gpu-b", limits={"nvidia.com/gpu": "1"})]
+    plan = plan_for(objects)
+    assert plan.targets[0].node == "gpu-b" and plan.targets[0].free == 3
+
+
+@pytest.mark.parametrize("labels, reason", [
+    ({"nvidia.com/gpu.replicas": "4"}, "nvidia.com/gpu.replicas=4"),
+    ({"nvidia.com/gpu.sharing-strategy": "mps"}, "sharing-strategy=mps"),
+])
+def test_shared_gpus_skip_the_pair_with_a_reason(labels, reason):
+    plan = plan_for([node("gpu-0", gpus=8, labels=labels)])
+    assert "dp-pair-a" not in names(plan)
+    assert names(plan) == ["dp-single", "dp-multi", "negative"]
+    assert [p.wave for p in plan.pods] == [1, 1, 1]
+    assert reason in plan.skipped[0][1]
+
+
+def test_mig_single_strategy_is_compared_by_uuid():
+    plan = plan_for([node("gpu-0", gpus=7, labels={"nvidia.com/mig.strategy": "single"})])
+    assert plan.targets[0].family == "nvidia-mig"
+
+
+@pytest.mark.parametrize("resource, family", [
+    ("amd.com/gpu", "amd"), ("gpu.intel.com/i915", "intel"), ("habana.ai/gaudi", "habana"),
+    ("aws.amazon.com/neurondevice", "neuron"), ("google.com/tpu", "tpu"), ("nvidia.com/mig-1g.10gb", "nvidia-mig"),
+])
+def test_other_device_plugin_resources(resource, family):
+    plan = plan_for([node("acc-0", gpus=4, resource=resource, taints=[])])
+    assert plan.targets[0].resource == resource
+    assert plan.targets[0].family == family
+    assert plan.pods[0].manifest["spec"]["containers"][0]["resources"]["limits"][resource] == "1"
+
+
+def test_neuron_cores_share_a_device():
+    plan = plan_for([node("inf-0", gpus=8, resource="aws.amazon.com/neuroncore", taints=[])])
+    assert "Neuron cores" in plan.skipped[0][1]
+
+
+def test_no_accelerator_nodes_is_a_plan_error():
+    with pytest.raises(PlanError, match="no accelerator nodes"):
+        plan_for([node("cpu-0"), node("cpu-1")])
+
+
+def test_all_devices_busy_still_runs_the_negative_probe_and_says_why_positive_cannot_run():
+    plan = plan_for([node("gpu-0", gpus=1), pod("busy", "gpu-0", limits={"nvidia.com/gpu": "1"})])
+    assert names(plan) == ["negative"]
+    assert plan.skipped[0][0] == "positive"
+    assert "all 1 nvidia.com/gpu in use" in plan.skipped[0][1]
+
+
+def test_not_ready_and_cordoned_nodes_are_not_targets():
+    plan = plan_for([node("gpu-down", gpus=8, ready=False), node("gpu-cordoned", gpus=8, unschedulable=True),
+                     node("gpu-ok", gpus=1)])
+    assert plan.targets[0].node == "gpu-ok"
+    with pytest.raises(PlanError, match="not Ready"):
+        plan_for([node("gpu-down", gpus=8, ready=False)], node="gpu-down")
+    with pytest.raises(PlanError, match="does not exist"):
+        plan_for([node("gpu-0", gpus=8)], node="nope")
+
+
+def test_foreign_taints_keep_the_probe_off_unless_the_node_is_named():
+    taints = [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}, {"key": "team", "value": "ml", "effect": "NoSchedule"}]
+    with pytest.raises(PlanError, match="team=ml:NoSchedule"):
+        plan_for([node("gpu-0", gpus=8, taints=taints)])
+    plan = plan_for([node("gpu-0", gpus=8, taints=taints)], node="gpu-0")
+    tolerated = {t["key"] for t in plan.pods[0].manifest["spec"]["tolerations"]}
+    assert tolerated == {"nvidia.com/gpu", "team"}
+
+
+def test_probe_node_restricts_the_targets():
+    plan = plan_for([node("gpu-a", gpus=8), node("gpu-b", gpus=2)], node="gpu-b")
+    assert {p.node for p in plan.pods} == {"gpu-b"}
+
+
+def test_nvidia_runtime_class_is_used_when_present():
+    rc = {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "nvidia"}, "handler": "nvidia"}
+    plan = plan_for([node("gpu-0", gpus=8), rc])
+    assert all(p.manifest["spec"].get("runtimeClassName") == "nvidia" for p in plan.pods)
+    plan = plan_for([node("gpu-0", gpus=8)])
+    assert not any("runtimeClassName" in p.manifest["spec"] for p in plan.pods)
+
+
+def test_forbidden_nodes_cannot_be_planned():
+    with pytest.raises(PlanError, match="list nodes"):
+        plan_for([node("gpu-0", gpus=8)], forbidden=("nodes",))
+
+
+# DRA -----------------------------------------------------------------------------------------------------------
+def dra_cluster(devices=2, extra=()):
+    return [node("gpu-0", gpus=0, labels={"nvidia.com/gpu.present": "true"}), device_class(),
+            resource_slice("gpu-0", devices=devices), *extra]
+
+
+def test_dra_claims_come_from_a_template_and_the_scheduler_places_the_pods():
+    plan = plan_for(dra_cluster(devices=4), mechanism="dra")
+    assert [t.mechanism for t in plan.targets] == [DRA]
+    assert names(plan) == ["dra-pair-a", "dra-pair-b", "dra-multi", "negative"]
+    template = plan.prerequisites[0]
+    assert template["kind"] == "ResourceClaimTemplate" and template["apiVersion"] == "resource.k8s.io/v1"
+    request = template["spec"]["spec"]["devices"]["requests"][0]
+    assert request["exactly"]["deviceClassName"] == "gpu.nvidia.com" and request["exactly"]["count"] == 1
+    for p in plan.pods:
+        spec = p.manifest["spec"]
+        if p.role == "negative":
+            assert spec["nodeName"] == "gpu-0" and "resourceClaims" not in spec
+            continue
+        assert "nodeName" not in spec  # pinning would bypass allocation
+        assert spec["resourceClaims"] == [{"name": "accelerator", "resourceClaimTemplateName": CLAIM_TEMPLATE}]
+        assert not any("nvidia.com/gpu" in c["resources"].get("limits", {}) for c in spec["containers"])
+    multi = next(p for p in plan.pods if p.role == "multi")
+    claims = [c["resources"].get("claims") for c in multi.manifest["spec"]["containers"]]
+    assert claims == [[{"name": "accelerator"}], None]
+    assert ("create", "resource.k8s.io", "resourceclaimtemplates", "", "aiconf-probe-test") in plan.permissions()
+
+
+def test_dra_free_devices_exclude_allocated_tainted_and_stale_ones():
+    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}), device_class(),
+               resource_slice("gpu-0", devices=4, generation=2, tainted=(3,)),
+               resource_slice("gpu-0", devices=8, generation=1),  # an older generation: ignored
+               claim("gpu-0", "gpu-0")]
+    plan = plan_for(objects, mechanism="dra")
+    assert plan.targets[0].free == 2
+
+
+def test_dra_v1beta1_template_is_flat():
+    plan = plan_for(dra_cluster(), mechanism="dra",
+                    dra={"v1beta1": ["deviceclasses", "resourceslices", "resourceclaims"]})
+    request = plan.prerequisites[0]["spec"]["spec"]["devices"]["requests"][0]
+    assert plan.prerequisites[0]["apiVersion"] == "resource.k8s.io/v1beta1"
+    assert request["deviceClassName"] == "gpu.nvidia.com" and "exactly" not in request
+
+
+def test_dra_without_the_api_is_a_plan_error():
+    with pytest.raises(PlanError, match="does not serve the resource.k8s.io"):
+        plan_for([node("gpu-0", gpus=8)], mechanism="dra", dra=False)
+
+
+def test_dra_without_accelerator_classes_is_a_plan_error():
+    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}),
+               device_class("cd.nvidia.com", driver="compute-domain.nvidia.com"),
+               resource_slice("gpu-0", driver="compute-domain.nvidia.com")]
+    with pytest.raises(PlanError, match="no DeviceClass selects accelerator devices"):
+        plan_for(objects, mechanism="dra")
+
+
+def test_dra_prefers_whole_gpus_to_mig_and_real_drivers_to_example_ones():
+    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}),
+               device_class("mig.nvidia.com", driver="gpu.nvidia.com"), device_class("gpu.nvidia.com"),
+               device_class("gpu.example.com", driver="gpu.example.com"),
+               resource_slice("gpu-0"), resource_slice("gpu-0", driver="gpu.example.com")]
+    plan = plan_for(objects, mechanism="dra")
+    assert plan.targets[0].device_class == "gpu.nvidia.com"
+
+
+def test_example_driver_is_noted():
+    objects = [node("gpu-0"), device_class("gpu.example.com", driver="gpu.example.com"),
+               resource_slice("gpu-0", driver="gpu.example.com")]
+    plan = plan_for(objects, mechanism="dra")
+    assert plan.targets[0].family == "generic"
+    assert any("example driver" in n for n in plan.targets[0].notes)
+
+
+def test_dra_sharing_config_skips_the_pair():
+    config = [{"opaque": {"driver": "gpu.nvidia.com", "parameters": {"sharing": {"strategy": "TimeSlicing"}}}}]
+    objects = [node("gpu-0"), device_class(config=config), resource_slice("gpu-0", devices=4)]
+    plan = plan_for(objects, mechanism="dra")
+    assert names(plan) == ["dra-single", "dra-multi", "negative"]
+
+
+def test_auto_probes_both_mechanisms_and_puts_a_negative_pod_on_each_node():
+    objects = [node("gpu-dp", gpus=8), node("gpu-dra", labels={"nvidia.com/gpu.present": "true"}), device_class(),
+               resource_slice("gpu-dra", devices=4)]
+    plan = plan_for(objects)
+    assert [(t.mechanism, t.node) for t in plan.targets] == [(DEVICE_PLUGIN, "gpu-dp"), (DRA, "gpu-dra")]
+    negatives = [(p.name, p.node) for p in plan.pods if p.role == "negative"]
+    assert negatives == [("negative", "gpu-dp"), ("negative-2", "gpu-dra")]
+    assert len(plan.prerequisites) == 1
+
+
+def test_auto_without_dra_permissions_falls_back_to_the_device_plugin():
+    plan = plan_for([node("gpu-0", gpus=8)], forbidden=("resourceslices.resource.k8s.io",))
+    assert [t.mechanism for t in plan.targets] == [DEVICE_PLUGIN]
+    with pytest.raises(PlanError, match="list resourceslices"):
+        plan_for([node("gpu-0", gpus=8)], mechanism="dra", forbidden=("resourceslices.resource.k8s.io",))
+
+
+def test_extended_resource_served_by_dra_is_attributed_to_dra():
+    # No node advertises nvidia.com/gpu: requests for it would be allocated by DRA, not a device plugin.
+    objects = dra_cluster()
+    objects[1] = device_class(extended="nvidia.com/gpu")
+    with pytest.raises(PlanError, match="served by DRA here.*--probe-mechanism dra"):
+        plan_for(objects, mechanism="device-plugin")
+    plan = plan_for(objects)
+    assert [t.mechanism for t in plan.targets] == [DRA]
+    assert any("extended resource nvidia.com/gpu" in n for n in plan.targets[0].notes)
+
+
+def test_device_plugin_node_next_to_an_extended_resource_class_stays_device_plugin():
+    objects = [node("gpu-0", gpus=8), device_class(extended="nvidia.com/gpu")]
+    plan = plan_for(objects, mechanism="device-plugin")
+    assert plan.targets[0].mechanism == DEVICE_PLUGIN
+    assert any("advertised by the node's device plugin" in n for n in plan.targets[0].notes)
+
+
+def test_unknown_mechanism():
+    with pytest.raises(PlanError, match="unknown probe mechanism"):
+        plan_for([node("gpu-0", gpus=8)], mechanism="magic")
+
+
+# showing the plan ----------------------------------------------------------------------------------------------
+def test_dry_run_yaml_is_the_manifests_in_creation_order():
+    plan = plan_for(dra_cluster(devices=4))
+    docs = list(yaml.safe_load_all(render_plan(plan, "yaml")))
+    assert [d["kind"] for d in docs] == ["Namespace", "ResourceClaimTemplate", "Pod", "Pod", "Pod", "Pod"]
+    assert docs[0]["metadata"]["labels"]["app.kubernetes.io/component"] == "accelerator-probe"
+    summary = render_plan(plan, "table")
+    assert "nothing was created" in summary and "dra-pair-a" in summary
+    assert PROBE_SELECTOR in summary
+
+
+def test_generated_namespace_names_are_random_and_prefixed():
+    view = FakeView([node("gpu-0", gpus=8)])
+    a, b = build_plan(view, ProbeOptions()), build_plan(view, ProbeOptions())
+    assert a.namespace.startswith("aiconf-probe-") and a.namespace != b.namespace
