@@ -623,7 +623,6 @@ def format_text(results: list[FileResult], offline: bool, rules: str) -> str:
     lines = []
     for r in results:
         lines.extend(p.text() for p in r.problems)
-    for r in results:
         n = len(r.errors)
         lines.append(f"{r.path}: valid" if r.valid else
                      f"{r.path}: INVALID ({n} error{'s' if n != 1 else ''})")
