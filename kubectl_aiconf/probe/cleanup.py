@@ -1,0 +1,152 @@
+"""Removing what the probe created: its namespace (everything else lives inside it), now or later.
+
+Every probe object is in one namespace labelled for the plugin, so deleting that namespace and waiting until
+the API server has forgotten it is the whole cleanup. `kubectl aiconf cleanup` finds namespaces left by
+runs that could not clean up (killed with SIGKILL, lost connection) by that label.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from typing import Callable
+
+from kubectl_aiconf.probe.plan import NAMESPACE_PREFIX, PROBE_SELECTOR
+from kubectl_aiconf.view.live import ApiError, Connection
+
+NAMESPACE_GONE_TIMEOUT = 90.0
+POLL_SECONDS = 0.5
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def request_namespace_deletion(conn: Connection, name: str) -> bool:
+    """Ask for the namespace to be deleted; False when it does not exist (any more)."""
+    try:
+        conn.request("DELETE", f"/api/v1/namespaces/{name}",
+                     body={"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"})
+        return True
+    except ApiError as exc:
+        if exc.status == 404:
+            return False
+        raise
+
+
+def wait_namespace_gone(conn: Connection, name: str, timeout: float = NAMESPACE_GONE_TIMEOUT) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.request("GET", f"/api/v1/namespaces/{name}")
+        except ApiError as exc:
+            if exc.status == 404:
+                return True
+            raise
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL_SECONDS)
+
+
+def delete_namespace(conn: Connection, name: str, progress: Progress = _quiet,
+                     timeout: float = NAMESPACE_GONE_TIMEOUT) -> bool:
+    """Delete the namespace and wait until it is gone. Returns False when it is still terminating at the end.
+
+    The DELETE itself is shielded from Ctrl-C/SIGTERM (it takes milliseconds, and skipping it would leave the
+    probe behind); a second interrupt while waiting for the namespace to go away stops only the waiting.
+    """
+    started = time.monotonic()
+    try:
+        with deferred_signals():
+            existed = request_namespace_deletion(conn, name)
+        if not existed:
+            progress(f"namespace {name} is gone")
+            return True
+        progress(f"deleting namespace {name}; waiting until it is gone")
+        gone = wait_namespace_gone(conn, name, timeout)
+    except KeyboardInterrupt:
+        progress(f"stopped waiting; namespace {name} is being deleted by the cluster "
+                 "(`kubectl aiconf cleanup` removes it if it stays)")
+        raise
+    if gone:
+        progress(f"namespace {name} is gone ({time.monotonic() - started:.1f}s)")
+    else:
+        progress(f"namespace {name} is still terminating after {timeout:.0f}s; "
+                 "`kubectl aiconf cleanup` removes it later")
+    return gone
+
+
+def leftover_namespaces(conn: Connection) -> list[dict]:
+    """Probe namespaces of earlier runs: labelled for the plugin's probe and named like one."""
+    listing = conn.request("GET", "/api/v1/namespaces", query=[("labelSelector", PROBE_SELECTOR)])
+    return [ns for ns in listing.get("items") or []
+            if ((ns.get("metadata") or {}).get("name") or "").startswith(NAMESPACE_PREFIX)]
+
+
+def cleanup_leftovers(conn: Connection, progress: Progress = _quiet, dry_run: bool = False,
+                      timeout: float = NAMESPACE_GONE_TIMEOUT) -> tuple[list[str], list[str]]:
+    """Delete every leftover probe namespace. Returns (names removed, names still terminating)."""
+    found = leftover_namespaces(conn)
+    names = [ns["metadata"]["name"] for ns in found]
+    if dry_run or not names:
+        return names, []
+    for ns in found:
+        meta = ns["metadata"]
+        phase = (ns.get("status") or {}).get("phase") or "Active"
+        progress(f"deleting namespace {meta['name']} (created {meta.get('creationTimestamp', '?')}, {phase})")
+        with deferred_signals():
+            request_namespace_deletion(conn, meta["name"])
+    deadline = time.monotonic() + timeout
+    still = []
+    for name in names:
+        if not wait_namespace_gone(conn, name, max(0.0, deadline - time.monotonic())):
+            still.append(name)
+    return [n for n in names if n not in still], still
+
+
+# signals ----------------------------------------------------------------------------------------------------
+class interrupts_as_keyboard_interrupt:
+    """While active, SIGTERM and SIGHUP raise KeyboardInterrupt like Ctrl-C, so one `finally` cleans up for
+    all three. Only in the main thread (signal handlers cannot be installed elsewhere)."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+    def __enter__(self):
+        self.old = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self.old[sig] = signal.signal(sig, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    def __exit__(self, *exc):
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+        return False
+
+
+class deferred_signals:
+    """Hold Ctrl-C/SIGTERM/SIGHUP during a short critical call and deliver them (as KeyboardInterrupt)
+    right after it."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __enter__(self):
+        self.old, self.caught = {}, []
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self.old[sig] = signal.signal(sig, lambda signum, frame: self.caught.append(signum))
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+        if self.caught and exc_type is None:
+            raise KeyboardInterrupt(f"signal {self.caught[0]}")
+        return False

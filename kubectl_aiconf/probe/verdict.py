@@ -1,0 +1,221 @@
+"""From what the probe pods printed to a verdict: pure functions, no API calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kubectl_aiconf.probe.plan import UNIT_DEVICE, Plan, ProbePod
+from kubectl_aiconf.result import CheckResult, Evidence, Status
+
+PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
+EXCERPT_CHARS = 240
+
+
+@dataclass
+class Output:
+    """The AICONF lines of one container."""
+
+    lines: list[str] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list)
+    env_devices: list[str] = field(default_factory=list)
+    uuids: list[str] = field(default_factory=list)
+    complete: bool = False
+
+    def excerpt(self) -> str:
+        text = " | ".join(line for line in self.lines if line != "AICONF done") or "(no AICONF lines)"
+        return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS - 3] + "..."
+
+    def units(self, family: str) -> list[str]:
+        """The accelerators this output shows, for a device family (device nodes, or example-driver ids)."""
+        found = [d for d in self.devices if UNIT_DEVICE[family].match(d)]
+        if family == "generic":
+            found += [f"env:{d}" for d in self.env_devices]
+        return found
+
+
+def parse_output(text: str) -> Output:
+    out = Output()
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if not line.startswith("AICONF "):
+            continue
+        out.lines.append(line)
+        key, _, value = line[len("AICONF "):].partition("=")
+        if key == "device" and value:
+            out.devices.append(value)
+        elif key == "env-device" and value:
+            out.env_devices.append(value)
+        elif key == "uuid" and value:
+            out.uuids.append(value)
+        elif key == "done":
+            out.complete = True
+    return out
+
+
+@dataclass
+class PodOutcome:
+    """What happened to one probe pod."""
+
+    pod: ProbePod
+    state: str  # "done" (ran to completion), or why not: "unschedulable", "image", "failed", "timeout", "error"
+    detail: str = ""
+    node: str | None = None  # where it ran
+    outputs: dict[str, Output] = field(default_factory=dict)
+    windows: dict[str, tuple[datetime | None, datetime | None]] = field(default_factory=dict)  # start, finish
+    allocated: list[str] = field(default_factory=list)  # DRA devices of its claim: driver/pool/device
+
+    @property
+    def ran(self) -> bool:
+        return self.state == "done"
+
+
+@dataclass
+class Verdict:
+    probe: str  # pod name, or "dp-pair" for the pair comparison
+    outcome: str  # PASS, FAIL, UNKNOWN
+    fact: str
+    role: str
+
+
+def parse_time(value) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _where(o: PodOutcome) -> str:
+    pod = o.pod
+    how = f" via {pod.target.describe()}" if pod.target else ""
+    return f"on {o.node or pod.node}{how}"
+
+
+def _show(items: list[str]) -> str:
+    return ", ".join(items) if items else "nothing"
+
+
+def judge_pod(o: PodOutcome) -> Verdict:
+    pod = o.pod
+    if not o.ran:
+        return Verdict(pod.name, UNKNOWN, f"could not run {_where(o)}: {o.detail}", pod.role)
+    family = pod.target.family if pod.target else "generic"
+    problems, seen = [], []
+    for container, expected in pod.expect.items():
+        out = o.outputs.get(container)
+        if out is None or not out.complete:
+            return Verdict(pod.name, UNKNOWN, f"container {container} {_where(o)} printed no complete probe "
+                                              f"output (log: {out.excerpt() if out else 'none'})", pod.role)
+        if expected == 0:
+            visible = out.devices + [f"env:{d}" for d in out.env_devices] + [f"GPU {u}" for u in out.uuids]
+            seen.append(f"{container}: {_show(visible)}")
+            if visible:
+                why = " with NVIDIA_VISIBLE_DEVICES=all" if container == "visible-devices-all" else ""
+                problems.append(f"container {container}{why} requested no accelerator but sees {_show(visible)}")
+        else:
+            units = out.units(family)
+            seen.append(f"{container}: {_show(units)}" + (f" ({', '.join(out.uuids)})" if out.uuids else ""))
+            if len(units) != expected:
+                problems.append(f"container {container} was given {expected} accelerator but sees "
+                                f"{len(units)}" + (f" ({_show(units)})" if units else ""))
+            elif out.uuids and len(out.uuids) != expected:
+                problems.append(f"container {container} was given {expected} accelerator but nvidia-smi lists "
+                                f"{len(out.uuids)} GPUs ({', '.join(out.uuids)})")
+    excerpt = "; ".join(f"{c}: {o.outputs[c].excerpt()}" for c in pod.expect if c in o.outputs)
+    alloc = f"; claim allocated {', '.join(o.allocated)}" if o.allocated else ""
+    if problems:
+        return Verdict(pod.name, FAIL, f"{'; '.join(problems)} {_where(o)}{alloc} (log: {excerpt})", pod.role)
+    return Verdict(pod.name, PASS, f"{'; '.join(seen)} {_where(o)}{alloc} (log: {excerpt})", pod.role)
+
+
+def _overlap(a: PodOutcome, b: PodOutcome) -> bool | None:
+    (sa, fa), (sb, fb) = a.windows.get("probe", (None, None)), b.windows.get("probe", (None, None))
+    if None in (sa, fa, sb, fb):
+        return None
+    return sa <= fb and sb <= fa
+
+
+def judge_pair(a: PodOutcome, b: PodOutcome) -> Verdict:
+    """Both pods must have run (a pod that did not has its own verdict saying why)."""
+    name = a.pod.name.rsplit("-", 1)[0]
+    family = a.pod.target.family
+    oa, ob = a.outputs.get("probe"), b.outputs.get("probe")
+    if not (oa and ob and oa.complete and ob.complete):
+        return Verdict(name, UNKNOWN, "the two pods did not both print their devices", "isolation")
+    if oa.uuids and ob.uuids:
+        ids_a, ids_b, what = set(oa.uuids), set(ob.uuids), "GPUs"
+    elif family == "nvidia-mig":
+        return Verdict(name, UNKNOWN, "MIG slices of one GPU share its /dev/nvidiaN node and the image has no "
+                                      "nvidia-smi to tell them apart; use a --probe-image with nvidia-smi",
+                       "isolation")
+    else:
+        ids_a, ids_b, what = set(oa.units(family)), set(ob.units(family)), "devices"
+    if not ids_a or not ids_b:
+        return Verdict(name, UNKNOWN, "one of the two pods saw no accelerator to compare", "isolation")
+    together = _overlap(a, b)
+    shared = sorted(ids_a & ids_b)
+    where = f"on {a.node or a.pod.node}"
+    if shared:
+        if together is False:
+            return Verdict(name, UNKNOWN, f"both pods saw {_show(shared)} {where}, but they did not run at the "
+                                          "same time, so the device may have been handed over", "isolation")
+        return Verdict(name, FAIL, f"two pods that each got one accelerator {where} at the same time both see "
+                                   f"{_show(shared)} ({a.pod.name}: {_show(sorted(ids_a))}; {b.pod.name}: "
+                                   f"{_show(sorted(ids_b))})", "isolation")
+    when = " while running at the same time" if together else ""
+    return Verdict(name, PASS, f"two pods {where} got different {what}{when}: {a.pod.name} {_show(sorted(ids_a))}, "
+                               f"{b.pod.name} {_show(sorted(ids_b))}", "isolation")
+
+
+def judge(outcomes: list[PodOutcome]) -> list[Verdict]:
+    verdicts = [judge_pod(o) for o in outcomes]
+    by_name = {o.pod.name: o for o in outcomes}
+    for o in outcomes:
+        partner = by_name.get(o.pod.partner or "")
+        if o.pod.role == "pair" and partner and o.pod.name < partner.pod.name and o.ran and partner.ran:
+            verdicts.append(judge_pair(o, partner))
+    return verdicts
+
+
+def summarize(plan: Plan, outcomes: list[PodOutcome], seconds: float, namespace_note: str = "") -> CheckResult:
+    """The secure_accelerator_access result from the probe verdicts."""
+    verdicts = judge(outcomes)
+    evidence = [Evidence("Probe", f"{plan.namespace}/{v.probe}", f"{v.outcome.upper()}: {v.fact}")
+                for v in verdicts]
+    evidence += [Evidence("Probe", f"{plan.namespace}/{probe}", f"SKIPPED: {why}") for probe, why in plan.skipped]
+    for target in plan.targets:
+        for note in target.notes:
+            evidence.append(Evidence("Probe target", target.node, note))
+    mechanisms = "; ".join(f"{t.describe()} on {t.node}" for t in plan.targets) or "no accelerator allocated"
+    notes = []
+    if plan.simulated_nodes:
+        notes.append(f"node {', '.join(sorted(plan.simulated_nodes))} is simulated (kwok): its devices do not exist")
+    if namespace_note:
+        notes.append(namespace_note)
+    tail = f" [{seconds:.1f}s" + "".join(f"; {n}" for n in notes) + "]"
+
+    failed = [v for v in verdicts if v.outcome == FAIL]
+    if failed:
+        return CheckResult(Status.FAIL, "probe shows accelerators are not isolated: "
+                           + "; ".join(f"{v.probe}: {v.fact.split(' (log:')[0]}" for v in failed) + tail, evidence)
+    unknown = [v for v in verdicts if v.outcome == UNKNOWN]
+    positive = [v for v in verdicts if v.outcome == PASS and v.role in ("single", "pair", "multi")]
+    negative = [v for v in verdicts if v.outcome == PASS and v.role == "negative"]
+    if unknown:
+        return CheckResult(Status.UNKNOWN, "probe incomplete: " + "; ".join(f"{v.probe}: {v.fact}" for v in unknown)
+                           + tail, evidence)
+    if not positive:
+        why = "; ".join(w for _, w in plan.skipped) or "no pod was given an accelerator"
+        return CheckResult(Status.UNKNOWN, "probe could not show that an allocated accelerator is visible, so "
+                           f"its negative result proves nothing: {why}" + tail, evidence)
+    if not negative:
+        return CheckResult(Status.UNKNOWN, "probe ran no pod without an accelerator request" + tail, evidence)
+    shown = ["a pod without a request saw no accelerator, even with NVIDIA_VISIBLE_DEVICES=all",
+             "each pod given one accelerator saw exactly one"]
+    if any(v.role == "isolation" and v.outcome == PASS for v in verdicts):
+        shown.append("two concurrent pods on one node got different devices")
+    if any(v.role == "multi" for v in positive):
+        shown.append("only the container given the device saw it")
+    return CheckResult(Status.PASS, f"probe passed ({mechanisms}): " + "; ".join(shown) + tail, evidence)

@@ -1,0 +1,209 @@
+"""From probe pod output to the secure_accelerator_access result (pure functions)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from kubectl_aiconf.probe.plan import ProbeOptions, build_plan
+from kubectl_aiconf.probe.run import describe_permission, pod_state
+from kubectl_aiconf.probe.verdict import FAIL, PASS, UNKNOWN, PodOutcome, judge, parse_output, summarize
+from kubectl_aiconf.result import Status
+from test_probe_plan import FakeView, node
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def log(*devices, uuids=(), env=(), done=True):
+    lines = ["starting", *(f"AICONF device={d}" for d in devices), *(f"AICONF env-device={e}" for e in env),
+             *(f"AICONF uuid={u}" for u in uuids), f"AICONF count={len(devices)}"]
+    if done:
+        lines.append("AICONF done")
+    return "\n".join(lines) + "\n"
+
+
+def plan(gpus=8, labels=None):
+    return build_plan(FakeView([node("gpu-0", gpus=gpus, labels=labels)]), ProbeOptions(namespace="aiconf-probe-t"))
+
+
+def outcomes(p, logs, windows=None, states=None):
+    out = []
+    for pod in p.pods:
+        state, detail = (states or {}).get(pod.name, ("done", ""))
+        o = PodOutcome(pod, state, detail, node=pod.node)
+        if state == "done":
+            for container in pod.expect:
+                o.outputs[container] = parse_output(logs.get((pod.name, container), log()))
+            o.windows["probe"] = (windows or {}).get(pod.name, (T0, T0 + timedelta(seconds=3)))
+        out.append(o)
+    return out
+
+
+GOOD = {("dp-pair-a", "probe"): log("/dev/nvidia0"), ("dp-pair-b", "probe"): log("/dev/nvidia1"),
+        ("dp-multi", "with-device"): log("/dev/nvidia2"), ("dp-multi", "without-device"): log()}
+
+
+def test_parse_output_reads_only_aiconf_lines():
+    out = parse_output("noise\nAICONF device=/dev/nvidia3\nAICONF uuid=GPU-1234\nAICONF env-device=gpu-1\n"
+                       "AICONF count=1\nAICONF done\n")
+    assert out.devices == ["/dev/nvidia3"] and out.uuids == ["GPU-1234"] and out.env_devices == ["gpu-1"]
+    assert out.complete
+    assert not parse_output("AICONF device=/dev/nvidia0\n").complete
+
+
+def test_all_probes_pass():
+    p = plan()
+    result = summarize(p, outcomes(p, GOOD), 12.5)
+    assert result.status is Status.PASS, result.message
+    assert "two concurrent pods on one node got different devices" in result.message
+    assert "only the container given the device saw it" in result.message
+    assert "12.5s" in result.message
+    facts = {e.name: e.fact for e in result.evidence}
+    assert facts["aiconf-probe-t/dp-pair"].startswith("PASS: two pods on gpu-0 got different devices")
+    assert "AICONF device=/dev/nvidia0" in facts["aiconf-probe-t/dp-pair-a"]
+    assert facts["aiconf-probe-t/negative"].startswith("PASS")
+
+
+def test_negative_pod_seeing_a_device_fails():
+    p = plan()
+    logs = dict(GOOD)
+    logs[("negative", "visible-devices-all")] = log("/dev/nvidia0", "/dev/nvidia1")
+    result = summarize(p, outcomes(p, logs), 5)
+    assert result.status is Status.FAIL
+    assert "visible-devices-all with NVIDIA_VISIBLE_DEVICES=all requested no accelerator but sees /dev/nvidia0" \
+        in result.message
+
+
+def test_positive_pod_seeing_nothing_fails():
+    p = plan()
+    logs = dict(GOOD)
+    logs[("dp-pair-a", "probe")] = log()
+    result = summarize(p, outcomes(p, logs), 5)
+    assert result.status is Status.FAIL
+    assert "dp-pair-a: container probe was given 1 accelerator but sees 0" in result.message
+
+
+def test_positive_pod_seeing_every_gpu_fails():
+    p = plan()
+    logs = dict(GOOD)
+    logs[("dp-pair-a", "probe")] = log(*(f"/dev/nvidia{i}" for i in range(8)))
+    assert summarize(p, outcomes(p, logs), 5).status is Status.FAIL
+
+
+def test_control_nodes_do_not_count_as_accelerators():
+    p = plan()
+    logs = dict(GOOD)
+    logs[("dp-pair-a", "probe")] = log("/dev/nvidia0", "/dev/kfd")  # kfd is not an NVIDIA unit
+    assert summarize(p, outcomes(p, logs), 5).status is Status.PASS
+
+
+def test_second_container_seeing_the_device_fails():
+    p = plan()
+    logs = dict(GOOD)
+    logs[("dp-multi", "without-device")] = log("/dev/nvidia2")
+    result = summarize(p, outcomes(p, logs), 5)
+    assert result.status is Status.FAIL and "without-device" in result.message
+
+
+def test_concurrent_pods_sharing_a_device_fail_but_sequential_ones_are_inconclusive():
+    p = plan()
+    logs = dict(GOOD)
+    logs[("dp-pair-b", "probe")] = log("/dev/nvidia0")
+    result = summarize(p, outcomes(p, logs), 5)
+    assert result.status is Status.FAIL and "both see /dev/nvidia0" in result.message
+    apart = {"dp-pair-a": (T0, T0 + timedelta(seconds=1)),
+             "dp-pair-b": (T0 + timedelta(seconds=5), T0 + timedelta(seconds=6))}
+    result = summarize(p, outcomes(p, logs, windows=apart), 5)
+    assert result.status is Status.UNKNOWN and "did not run at the same time" in result.message
+
+
+def test_uuids_decide_when_present():
+    p = plan()
+    logs = dict(GOOD)
+    logs[("dp-pair-a", "probe")] = log("/dev/nvidia0", uuids=["GPU-a"])
+    logs[("dp-pair-b", "probe")] = log("/dev/nvidia1", uuids=["GPU-a"])
+    assert summarize(p, outcomes(p, logs), 5).status is Status.FAIL
+
+
+def test_mig_pairs_need_uuids():
+    p = plan(labels={"nvidia.com/mig.strategy": "single"})
+    logs = dict(GOOD)
+    logs[("dp-pair-b", "probe")] = log("/dev/nvidia0")
+    verdicts = {v.probe: v for v in judge(outcomes(p, logs))}
+    assert verdicts["dp-pair"].outcome == UNKNOWN and "nvidia-smi" in verdicts["dp-pair"].fact
+    logs[("dp-pair-a", "probe")] = log("/dev/nvidia0", uuids=["MIG-1"])
+    logs[("dp-pair-b", "probe")] = log("/dev/nvidia0", uuids=["MIG-2"])
+    verdicts = {v.probe: v for v in judge(outcomes(p, logs))}
+    assert verdicts["dp-pair"].outcome == PASS
+
+
+def test_cut_off_output_is_unknown():
+    p = plan()
+    logs = dict(GOOD)
+    logs[("negative", "no-request")] = log(done=False)
+    result = summarize(p, outcomes(p, logs), 5)
+    assert result.status is Status.UNKNOWN and "no complete probe output" in result.message
+
+
+def test_pods_that_could_not_run_make_the_result_unknown_with_the_reason():
+    p = plan()
+    states = {"dp-pair-a": ("unschedulable", "unschedulable: 0/1 nodes are available: 1 Insufficient nvidia.com/gpu")}
+    result = summarize(p, outcomes(p, GOOD, states=states), 5)
+    assert result.status is Status.UNKNOWN
+    assert "Insufficient nvidia.com/gpu" in result.message
+    verdicts = [v.probe for v in judge(outcomes(p, GOOD, states=states))]
+    assert "dp-pair" not in verdicts  # no comparison without both pods
+
+
+def test_a_failure_wins_over_unknown():
+    p = plan()
+    logs = dict(GOOD)
+    logs[("negative", "no-request")] = log("/dev/nvidia0")
+    states = {"dp-multi": ("timeout", "timed out after 90s")}
+    assert summarize(p, outcomes(p, logs, states=states), 5).status is Status.FAIL
+
+
+def test_negative_alone_proves_nothing():
+    p = build_plan(FakeView([node("gpu-0", gpus=1),
+                             {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "namespace": "w"},
+                              "spec": {"nodeName": "gpu-0", "containers": [
+                                  {"name": "c", "resources": {"limits": {"nvidia.com/gpu": "1"}}}]},
+                              "status": {"phase": "Running"}}]), ProbeOptions(namespace="aiconf-probe-t"))
+    result = summarize(p, outcomes(p, {}), 3)
+    assert result.status is Status.UNKNOWN and "proves nothing" in result.message
+    assert any(e.fact.startswith("SKIPPED") for e in result.evidence)
+
+
+def test_simulated_nodes_are_said_plainly():
+    p = build_plan(FakeView([node("gpu-0", gpus=8) | {"metadata": {"name": "gpu-0", "annotations": {
+        "kwok.x-k8s.io/node": "fake"}}}]), ProbeOptions(namespace="aiconf-probe-t"))
+    result = summarize(p, outcomes(p, GOOD), 3)
+    assert "simulated (kwok)" in result.message
+
+
+# pod states ---------------------------------------------------------------------------------------------------
+def test_pod_state_reads_scheduler_and_kubelet_reasons():
+    assert pod_state({"status": {"phase": "Succeeded"}}) == ("succeeded", "")
+    unsched = {"status": {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+         "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}]}}
+    assert pod_state(unsched) == ("unschedulable", "0/3 nodes are available: 3 Insufficient nvidia.com/gpu.")
+    pull = {"status": {"phase": "Pending", "containerStatuses": [
+        {"name": "probe", "image": "registry.invalid/x:1",
+         "state": {"waiting": {"reason": "ErrImagePull", "message": "not found"}}}]}}
+    state, detail = pod_state(pull)
+    assert state == "image" and "registry.invalid/x:1" in detail and "not found" in detail
+    failed = {"status": {"phase": "Failed", "reason": "DeadlineExceeded", "message": "too long"}}
+    assert pod_state(failed) == ("failed", "DeadlineExceeded: too long")
+    assert pod_state({"status": {"phase": "Running"}}) == ("running", "")
+    assert pod_state({"status": {"phase": "Pending"}}) == ("pending", "")
+
+
+def test_permission_descriptions():
+    assert describe_permission("create", "", "namespaces", "", "") == "create namespaces (cluster scope)"
+    assert describe_permission("get", "", "pods", "log", "ns") == "get pods/log in the probe namespace"
+    assert describe_permission("create", "resource.k8s.io", "resourceclaimtemplates", "", "ns") == \
+        "create resourceclaimtemplates.resource.k8s.io in the probe namespace"
+
+
+def test_verdict_constants():
+    assert {PASS, FAIL, UNKNOWN} == {"pass", "fail", "unknown"}
