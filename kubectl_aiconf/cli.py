@@ -253,6 +253,27 @@ def snapshot(
 
 
 @app.command()
+def validate(
+    files: list[str] = typer.Argument(..., help="PRODUCT.yaml files (the version comes from a vX.Y/ directory "
+                                      "in the path, as in the CNCF repository).", show_default=False),
+    offline: bool = typer.Option(False, "--offline", help="Skip the URL and vendor-name checks that need the "
+                                 "network."),
+    rules: str = typer.Option("current", "--rules", help="current (CNCF's validator today) or v2 (the newer "
+                              "validator: file:// evidence, test results, N/A cluster_autoscaling)."),
+    output: str = typer.Option("text", "-o", "--output", help="text or json."),
+) -> None:
+    """Validate PRODUCT.yaml files with CNCF's rules before submitting them."""
+    from kubectl_aiconf.submission import UsageError as ValidateUsageError
+    from kubectl_aiconf.submission.validate import run_validate
+
+    try:
+        code = run_validate(files, offline, rules, output)
+    except ValidateUsageError as exc:
+        raise UsageError(str(exc)) from None
+    raise typer.Exit(code)
+
+
+@app.command()
 def version(output: str = typer.Option("text", "-o", "--output", help="text or json.")) -> None:
     """Print the plugin version and the checklist versions it knows."""
     from kubectl_aiconf.catalogue import DRAFT_VERSIONS, VERSIONS
