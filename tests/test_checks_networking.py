@@ -83,6 +83,14 @@ def test_ai_inference_unhealthy_controller_fails():
     assert "AddressNotAssigned" in evidence_of(r, "Gateway", "serving/inference-gw")
 
 
+def test_ai_inference_class_rejected_by_its_controller_fails():
+    r = ai("rejected")
+    assert r.status is Status.FAIL
+    assert "GatewayClass eg was rejected by its controller" in r.message
+    assert "InvalidParameters" in evidence_of(r, "GatewayClass", "eg")
+    assert "1/1 available" in evidence_of(r, "Deployment", "envoy-gateway-system/envoy-gateway")
+
+
 def test_ai_inference_crds_only_warns():
     r = ai("crds-only")
     assert r.status is Status.WARN

@@ -84,7 +84,7 @@ def test_broken_kueue_webhook_on_ray_group_is_not_blamed_on_kuberay():
 def test_controller_down_fails():
     r = rc("unhealthy")
     assert r.status is Status.FAIL
-    assert "Kubeflow Trainer installed but not working" in r.message
+    assert "installed but not working: Kubeflow Trainer: 3 CRD(s) Established" in r.message
     assert "0/1 available" in r.message and "0/1 webhook(s) healthy" in r.message
 
 

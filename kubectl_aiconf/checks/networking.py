@@ -185,10 +185,13 @@ def ai_inference(view: ClusterView) -> CheckResult:
         evidence.append(common.evidence(gc, f"{common.condition_fact(gc, 'Accepted')}, controller {controller} "
                                             f"({label})"))
 
-    # Controller workloads of the recognised implementations that accepted a class.
+    # Controller workloads of the recognised implementations named by any class (those of accepted classes
+    # count towards PASS; the others are shown as evidence).
     healthy_ctrl, unhealthy_ctrl, ctrl_blind = [], [], []
+    accepted_impls = {impl.name for _, impl in accepted if impl}
     seen = set()
-    for _, impl in accepted:
+    for gc in classes.items:
+        impl = gateway_implementation((gc.get("spec") or {}).get("controllerName") or "")
         if impl is None or impl.name in seen or not (impl.workload or impl.image):
             continue
         seen.add(impl.name)
@@ -196,7 +199,8 @@ def ai_inference(view: ClusterView) -> CheckResult:
         ctrl_blind += [b for b in blind if b not in ctrl_blind]
         for w in found:
             ok, fact = common.workload_health(w)
-            (healthy_ctrl if ok else unhealthy_ctrl).append(w)
+            if impl.name in accepted_impls:
+                (healthy_ctrl if ok else unhealthy_ctrl).append(w)
             evidence.append(common.evidence(w, f"{impl.name} controller: {fact}"))
 
     programmed, unprogrammed = [], []
@@ -240,6 +244,12 @@ def ai_inference(view: ClusterView) -> CheckResult:
     if not classes.visible:
         return common.unknown("cannot tell whether a Gateway API controller accepted a GatewayClass",
                               [classes], evidence)
+    rejected = [gc for gc in not_accepted if str((common.condition(gc, "Accepted") or {}).get("status")) == "False"]
+    if rejected and gateways.visible:
+        names = ", ".join(common.name_of(gc) for gc in rejected[:3])
+        return CheckResult(Status.FAIL, f"GatewayClass {names} was rejected by its controller (Accepted=False) and no "
+                                        f"Gateway is Programmed: the Gateway API implementation is not working",
+                           evidence)
     if not_accepted:
         names = ", ".join(common.name_of(gc) for gc in not_accepted[:3])
         return CheckResult(Status.WARN, f"GatewayClass {names} exists but no controller has Accepted it: Gateway "
@@ -644,7 +654,7 @@ def disaggregated_inference(view: ClusterView) -> CheckResult:
         plurals = sorted(common.crd_plural(c) for c in dynamo_crds if common.crd_established(view, c))
         evidence.append(Evidence("CustomResourceDefinition", "dynamo*.nvidia.com",
                                  f"Established: {', '.join(plurals) or 'none'}"))
-    operators, workload_blind = common.find_workloads(view, name=DYNAMO_OPERATOR[0], image=DYNAMO_OPERATOR[1])
+    operators, _ = common.find_workloads(view, name=DYNAMO_OPERATOR[0], image=DYNAMO_OPERATOR[1])
     healthy_operator = False
     for w in operators:
         ok, fact = common.workload_health(w)
@@ -673,7 +683,7 @@ def disaggregated_inference(view: ClusterView) -> CheckResult:
                      + (f", {len(dgds.items)} DynamoGraphDeployment(s)" if dgds.items else ""))
     if stack:
         return CheckResult(Status.WARN, f"no running prefill/decode pair: {'; '.join(stack)}", evidence)
-    blind = [lst for lst in (view.list(CRDS),) if not lst.visible] + workload_blind
+    blind = [lst for lst in (view.list(CRDS),) if not lst.visible]
     if blind:
         return common.unknown("no disaggregated serving pods found, but not everything could be read", blind, evidence)
     return CheckResult(Status.FAIL, "no disaggregated serving stack: no prefill/decode pods (llm-d, Dynamo, vLLM, "

@@ -370,9 +370,8 @@ def robust_controller(view: ClusterView) -> CheckResult:
     if states.get("blind"):
         return common.unknown(f"{names(states['blind'])} found but cannot be confirmed working", blind, evidence)
     if states.get("broken"):
-        f = states["broken"][0]
-        return CheckResult(Status.FAIL, f"operator {names(states['broken'])} installed but not working: "
-                                        f"{_summary(f, webhook_blind)}", evidence)
+        what = "; ".join(f"{f.op.name}: {_summary(f, webhook_blind)}" for f in states["broken"][:2])
+        return CheckResult(Status.FAIL, f"operators installed but not working: {what}", evidence)
     partial = states.get("partial", []) + states.get("crds-only", [])
     if partial:
         what = "; ".join(f"{f.op.name}: {_summary(f, webhook_blind)}" for f in partial[:2])
@@ -383,7 +382,8 @@ def robust_controller(view: ClusterView) -> CheckResult:
     if states.get("controller-only"):
         return CheckResult(Status.WARN, f"{names(states['controller-only'])} controller found but its CRDs are not "
                                         f"served", evidence)
-    hidden = [lst for lst in (crds,) if not lst.visible] + workload_blind
+    # Every known operator is found through its CRDs (or discovery); its workloads alone do not make one.
+    hidden = [lst for lst in (crds,) if not lst.visible]
     if hidden:
         return common.unknown("no AI operator found, but not everything could be read", hidden, evidence)
     return CheckResult(Status.FAIL, "no AI operator with CRDs (such as KubeRay, Kubeflow Trainer or KServe) is "
