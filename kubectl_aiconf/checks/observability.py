@@ -224,7 +224,7 @@ def accelerator_metrics(view: ClusterView) -> CheckResult:
     nodes_txt = ", ".join(f"{all_by_vendor[v]} {_VENDOR_LABEL.get(v, 'other')}" for v in accel_vendors) + \
         f" accelerator node{'s' if total != 1 else ''}"
     if missing and "other" not in states:
-        phrases.append("no metrics exporter for the " + ", ".join(_VENDOR_LABEL[v] for v in missing) +
+        phrases.append("no metrics exporter seen for the " + ", ".join(_VENDOR_LABEL[v] for v in missing) +
                        " accelerator nodes")
     message = "; ".join(phrases)
     covered = [v for v in accel_vendors if states.get(v) == "ok"]
@@ -232,12 +232,13 @@ def accelerator_metrics(view: ClusterView) -> CheckResult:
         return CheckResult(Status.PASS, f"{message}; {NOT_SAMPLED}", evidence)
     if covered or any(s in ("partial", "other", "idle") for s in states.values()):
         return CheckResult(Status.WARN, f"{message}; {NOT_SAMPLED}", evidence)
-    if gke_managed and not any(s == "broken" for s in states.values()):
-        return CheckResult(Status.UNKNOWN, f"the {nodes_txt} {'is' if total == 1 else 'are'} GKE-managed and no exporter is visible: GKE can "
-                                           f"collect accelerator metrics as a managed service, which is not visible "
-                                           f"in the cluster", evidence)
     if blind:
         return c.unknown(message or f"no accelerator metrics exporter found for the {nodes_txt}", blind, evidence)
+    if gke_managed and not any(s == "broken" for s in states.values()):
+        verb = "is" if total == 1 else "are"
+        return CheckResult(Status.UNKNOWN, f"the {nodes_txt} {verb} GKE-managed and no exporter is visible: GKE "
+                                           f"can collect accelerator metrics as a managed service, which is not "
+                                           f"visible in the cluster", evidence)
     if any(s == "broken" for s in states.values()):
         return CheckResult(Status.FAIL, message, evidence)
     return CheckResult(Status.FAIL, f"no accelerator metrics exporter (DCGM exporter, AMD/Intel/Neuron exporters) "
@@ -250,11 +251,11 @@ _MONITORING_WORKLOADS = {
     "prometheus": (r"^prometheus(-server)?$|^prometheus-k8s$", r"(^|/)prom(etheus)?/prometheus(:|@|$)", ""),
     "azure": (r"^ama-metrics", r"azuremonitor/containerinsights/ciprod/prometheus-collector", ""),
     "gmp": (r"^(gmp-operator|collector|rule-evaluator)$", r"prometheus-engine/|gke-gmp|gmp-operator", r"gmp"),
-    "victoria": (r"^(vmagent|vmsingle|vminsert|victoria-metrics)", r"victoriametrics/(vmagent|victoria-metrics|vminsert)",
-                 ""),
+    "victoria": (r"^(vmagent|vmsingle|vminsert|victoria-metrics)",
+                 r"victoriametrics/(vmagent|victoria-metrics|vminsert)", ""),
     "alloy": (r"alloy|grafana-agent", r"grafana/(alloy|agent)(:|@|$)", ""),
-    "otel": (r"otel.*collector|opentelemetry-collector", r"opentelemetry-collector|otel/opentelemetry-collector|otelcol",
-             ""),
+    "otel": (r"otel.*collector|opentelemetry-collector",
+             r"opentelemetry-collector|otel/opentelemetry-collector|otelcol", ""),
 }
 _OPERATOR_MANAGED = ("operator.prometheus.io/name", "prometheus")  # labels the operator puts on its StatefulSets
 

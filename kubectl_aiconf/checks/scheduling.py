@@ -246,7 +246,8 @@ _POOL_LABELS = {
 }
 _CAPI_MIN = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size"
 _CAPI_MAX = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size"
-_CAPI_GPU = ("capacity.cluster-autoscaler.kubernetes.io/gpu-count", "capacity.cluster-autoscaler.kubernetes.io/gpu-type")
+_CAPI_GPU = ("capacity.cluster-autoscaler.kubernetes.io/gpu-count",
+             "capacity.cluster-autoscaler.kubernetes.io/gpu-type")
 _ACCEL_WORD = re.compile(r"(?i)gpu|nvidia|accelerator|tpu|neuron")
 # Karpenter requirement keys that select accelerator instances (AWS, Azure, GKE-style labels).
 _KARPENTER_ACCEL_KEY = re.compile(r"(?i)gpu|accelerator|neuron|tpu")
