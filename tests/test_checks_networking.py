@@ -218,6 +218,11 @@ def test_hpn_unhealthy_network_operator_fails():
     assert evidence_of(r, "DaemonSet", "nvidia-network-operator/rdma-shared-dp-ds").endswith("0/2 ready")
 
 
+def test_hpn_device_plugin_scheduled_on_no_node_warns():
+    r = hpn("plugin-on-no-node")
+    assert r.status is Status.WARN
+    assert "RDMA device plugin network-operator/rdma-shared-dp-ds scheduled on no node" in r.message
+
 def test_hpn_multus_without_devices_warns():
     r = hpn("multus-only")
     assert r.status is Status.WARN

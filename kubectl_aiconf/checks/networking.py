@@ -239,8 +239,8 @@ def ai_inference(view: ClusterView) -> CheckResult:
             return common.unknown(f"GatewayClass {class_names} is Accepted by {impls}, but no Programmed Gateway "
                                   f"or running controller could be confirmed", blind, evidence)
         return CheckResult(Status.WARN, f"GatewayClass {class_names} is Accepted by {impls}, but no Gateway is "
-                                        f"Programmed with an address and no controller workload was found in the "
-                                        f"cluster (managed?): create a Gateway to show it works", evidence)
+                                        f"Programmed with an address and no controller workload could be identified "
+                                        f"(managed or unrecognised): create a Gateway to show it works", evidence)
     if not classes.visible:
         return common.unknown("cannot tell whether a Gateway API controller accepted a GatewayClass",
                               [classes], evidence)
@@ -278,10 +278,6 @@ def _pool_selector(pool: dict) -> dict:
     if isinstance(selector.get("matchLabels"), dict):  # v1: a LabelSelector
         return selector["matchLabels"]
     return {k: v for k, v in selector.items() if isinstance(v, str)}  # v1alpha2: a plain label map
-
-
-def _group_of(api_version: str) -> str:
-    return api_version.rpartition("/")[0]
 
 
 def _epp_health(pool: dict, ref: dict, backends: common.Backends) -> common.ServiceBackends:
@@ -509,9 +505,12 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
         workload_blind += [b for b in blind if b not in workload_blind]
         for w in found:
             ok, fact = common.workload_health(w)
-            evidence.append(common.evidence(w, f"{label}: {fact}"))
+            idle = w.get("kind") == "DaemonSet" and not int((w.get("status") or {}).get("desiredNumberScheduled") or 0)
+            evidence.append(common.evidence(w, f"{label}: {'scheduled on no node' if idle else fact}"))
             if ok:
                 healthy_kinds.add(label)
+            elif idle:  # its node selector matches no node: installed, not exposing anything
+                partial.append(f"{label} {common.name_of(w)} scheduled on no node")
             else:
                 broken.append(f"{label} {common.name_of(w)} not ready ({fact})")
     if nads.items:
@@ -541,8 +540,8 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
         return CheckResult(Status.FAIL, f"network device support is installed but not working: {'; '.join(broken[:3])}",
                            evidence)
     if partial:
-        return CheckResult(Status.WARN, f"no specialised network device is exposed to pods, but {'; '.join(partial[:3])}",
-                           evidence)
+        return CheckResult(Status.WARN, "no specialised network device is exposed to pods, but "
+                                        f"{'; '.join(partial[:3])}", evidence)
     other_blind = [lst for lst in (nads, nicpolicies, view.list(CRDS)) if not lst.visible] + workload_blind
     if other_blind:
         return common.unknown("no specialised network devices seen, but not everything could be read", other_blind,
@@ -623,7 +622,8 @@ def disaggregated_inference(view: ClusterView) -> CheckResult:
     for roles in by_ns.values():
         # A Dynamo worker without a prefill flag is a decode worker when its namespace has prefill workers.
         if "prefill" in roles and "dynamo-worker" in roles:
-            roles.setdefault("decode", []).extend((p, f"{how}, no prefill flag") for p, how in roles.pop("dynamo-worker"))
+            workers = roles.pop("dynamo-worker")
+            roles.setdefault("decode", []).extend((p, f"{how}, no prefill flag") for p, how in workers)
 
     pairs, half, not_running, kv_only = [], [], [], []
     for ns, roles in sorted(by_ns.items()):

@@ -243,6 +243,8 @@ def _summary(f: Found, webhook_blind: list[Listing]) -> str:
         parts.append(f"{len(seen)} custom resource(s) with controller status, none succeeded yet")
     elif f.crs[NONE]:
         parts.append(f"{len(f.crs[NONE])} custom resource(s) without status")
+    elif f.cr_blind:
+        parts.append("custom resources not readable (" + "; ".join(b.why_unknown() for b in f.cr_blind[:1]) + ")")
     elif f.op.resources:
         parts.append("no custom resource yet, reconciliation not exercised")
     return ", ".join(parts)
