@@ -36,6 +36,11 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('s') else 's'}"
 
 
+def _more(items, template: str) -> str:
+    """' (and 2 more nodes)'-style suffix for evidence that shows only the first of several nodes."""
+    return template.format(_plural(len(items) - 1, "more node")) if len(items) > 1 else ""
+
+
 def _blind(*listings: Listing) -> list[Listing]:
     return [listing for listing in listings if not listing.visible]
 
@@ -53,6 +58,7 @@ def _workloads(view: ClusterView, name: str = "", image: str = "") -> list[dict]
 class _Driver:
     name: str
     devices: list[dict] = field(default_factory=list)  # devices of current-generation slices
+    device_nodes: list[str] = field(default_factory=list)  # the node of each device ("" when network-attached)
     nodes: set[str] = field(default_factory=set)
     slices: int = 0
     tainted: int = 0  # devices with a NoSchedule/NoExecute taint
@@ -77,6 +83,7 @@ def _dra_drivers(slices: list[dict]) -> tuple[dict[str, _Driver], int]:
         drv.nodes |= common.slice_node_names(s)
         for device in common.slice_devices(s):
             drv.devices.append(device)
+            drv.device_nodes.append(device.get("nodeName") or spec.get("nodeName") or "")
             body = device.get("basic") if isinstance(device.get("basic"), dict) else device
             if any(t.get("effect") in ("NoSchedule", "NoExecute") for t in body.get("taints") or []):
                 drv.tainted += 1
@@ -168,7 +175,8 @@ def dra_support(view: ClusterView) -> CheckResult:
         else:
             unconfirmed.append(name)
     if stale:
-        evidence.append(Evidence("ResourceSlice", "(stale)", f"{_plural(stale, 'slice')} of older pool generations ignored"))
+        evidence.append(Evidence("ResourceSlice", "(stale)",
+                                 f"{_plural(stale, 'slice')} of older pool generations ignored"))
     if not drivers:
         for w in dra_workloads[:5]:
             evidence.append(common.evidence(w, common.workload_health(w)[1] + " (DRA driver workload)"))
@@ -281,13 +289,11 @@ def _dra_versions(drivers: dict[str, _Driver]) -> dict[str, dict[str, str]]:
     for drv in drivers.values():
         if not common.is_accelerator_driver(drv.name) or common.is_example_driver(drv.name):
             continue
-        for device in drv.devices:
+        for device, node in zip(drv.devices, drv.device_nodes):
             attrs = common.device_attributes(device)
             found = {k: attrs[k] for k in ("driverVersion", "cudaDriverVersion") if attrs.get(k)}
-            node = device.get("nodeName")
-            if found:
-                for n in ([node] if node else drv.nodes):
-                    out.setdefault(n, {}).update(found)
+            if found and node:
+                out.setdefault(node, {}).update(found)
     return out
 
 
@@ -306,11 +312,12 @@ def driver_runtime_management(view: ClusterView) -> CheckResult:
     for cp in policies.items:
         state = str((cp.get("status") or {}).get("state") or "no state")
         driver_on = ((cp.get("spec") or {}).get("driver") or {}).get("enabled")
-        evidence.append(common.evidence(cp, f"state={state}" + (", driver pre-installed on the nodes (driver.enabled=false)"
-                                                                if driver_on is False else "")))
+        preinstalled = ", driver pre-installed on the nodes (driver.enabled=false)" if driver_on is False else ""
+        evidence.append(common.evidence(cp, f"state={state}{preinstalled}"))
         (healthy_mech if state == "ready" else broken_mech).append(f"ClusterPolicy {common.name_of(cp)}")
     if policies.ok and not policies.items:
-        operator_crds = [c for c in common.crds_of_group(view, "nvidia.com") if common.crd_plural(c) == "clusterpolicies"]
+        operator_crds = [c for c in common.crds_of_group(view, "nvidia.com")
+                         if common.crd_plural(c) == "clusterpolicies"]
         evidence.extend(common.evidence(c, "GPU Operator CRD, but no ClusterPolicy") for c in operator_crds)
         broken_mech.extend("GPU Operator CRD without a ClusterPolicy" for _ in operator_crds[:1])
     for w in _workloads(view, name=f"{_DRIVER_DS}|{_TOOLKIT_DS}"):
@@ -322,7 +329,7 @@ def driver_runtime_management(view: ClusterView) -> CheckResult:
     if gke_managed:
         label = common.labels_of(acc.nodes[gke_managed[0]])["cloud.google.com/gke-gpu-driver-version"]
         evidence.append(Evidence("Node", gke_managed[0], f"GKE installs the driver (gke-gpu-driver-version={label})"
-                                 + (f"; also on {_plural(len(gke_managed) - 1, 'more node')}" if len(gke_managed) > 1 else "")))
+                                 + _more(gke_managed, "; also on {}")))
         healthy_mech.append("GKE-managed driver installation")
     for rc in rcs.items:
         if _NVIDIA_RUNTIME.search(str(rc.get("handler") or "")):
@@ -345,7 +352,7 @@ def driver_runtime_management(view: ClusterView) -> CheckResult:
     if acc.other:
         first = sorted(acc.other)[0]
         evidence.append(Evidence("Node", first, f"accelerator not recognised for driver checks: {acc.other[first]}"
-                                 + (f" (and {_plural(len(acc.other) - 1, 'more node')})" if len(acc.other) > 1 else "")))
+                                 + _more(acc.other, " (and {})")))
     label_versions = {n: _label_versions(acc.nodes[n]) for n in acc.nvidia if acc.nodes[n]}
     dra_versions = _dra_versions(drivers)
     with_versions = {n for n in acc.nvidia if label_versions.get(n) or dra_versions.get(n)}
@@ -354,7 +361,8 @@ def driver_runtime_management(view: ClusterView) -> CheckResult:
         v = dra_versions.get(n) or {}
         lv = label_versions.get(n) or {}
         if v:
-            fact = "DRA attributes " + ", ".join(f"{k}={v[k]}" for k in ("driverVersion", "cudaDriverVersion") if k in v)
+            fact = "DRA attributes " + ", ".join(f"{k}={v[k]}" for k in ("driverVersion", "cudaDriverVersion")
+                                                 if k in v)
         else:
             fact = "GPU Feature Discovery labels: " + ", ".join(
                 f"{what} {lv[k]}" for k, what in (("driver", "driver"), ("cuda", "CUDA")) if k in lv)
@@ -371,7 +379,7 @@ def driver_runtime_management(view: ClusterView) -> CheckResult:
             evidence.append(Evidence("Node", sample, f"containerRuntimeVersion {rt}"))
     if bad_runtime:
         evidence.append(Evidence("Node", bad_runtime[0], "no containerRuntimeVersion of the form <runtime>://<version>"
-                                 + (f" (and {_plural(len(bad_runtime) - 1, 'more node')})" if len(bad_runtime) > 1 else "")))
+                                 + _more(bad_runtime, " (and {})")))
 
     if not acc.nvidia:
         # KAR-0001: an accelerator the tool does not recognise is UNKNOWN, never FAIL.
@@ -508,7 +516,8 @@ def _node_signals(nodes: list[dict], hami_ok: bool) -> tuple[list[_Signal], list
     return sharing, virtual
 
 
-def _dra_signals(drivers: dict[str, _Driver], classes: list[dict], claims: list[dict]) -> tuple[list[_Signal], list[_Signal]]:
+def _dra_signals(drivers: dict[str, _Driver], classes: list[dict],
+                 claims: list[dict]) -> tuple[list[_Signal], list[_Signal]]:
     """(sharing signals, virtualisation signals) from DRA devices, classes and allocated claims."""
     sharing: list[_Signal] = []
     virtual: list[_Signal] = []
@@ -548,10 +557,11 @@ def _dra_signals(drivers: dict[str, _Driver], classes: list[dict], claims: list[
     for dc in classes:
         name = common.name_of(dc)
         if re.search(r"(^|[.-])mig([.-]|$)", name) and not any(s.mechanism == "MIG (DRA)" for s in sharing):
-            sharing.append(_Signal("MIG (DRA)", False, common.evidence(dc, "MIG DeviceClass, but no MIG device is published")))
+            sharing.append(_Signal("MIG (DRA)", False,
+                                   common.evidence(dc, "MIG DeviceClass, but no MIG device is published")))
         if re.search(r"(^|[.-])vfio([.-]|$)", name):
             virtual.append(_Signal("VFIO passthrough (DRA)", False,
-                                   common.evidence(dc, "VFIO DeviceClass (passthrough; a class alone shows no device)")))
+                                   common.evidence(dc, "VFIO DeviceClass (passthrough; a class shows no device)")))
     shared_claims = []
     strategies: dict[str, list[dict]] = {}
     for claim in claims:
@@ -682,7 +692,8 @@ def virtualized_accelerator(view: ClusterView) -> CheckResult:
         return CheckResult(Status.PASS, f"virtualized accelerators exposed: {', '.join(in_effect)}", evidence)
     fractional, frac_evidence = _collapse([s for s in sharing if s.strong], per_mechanism=1)
     if blind:
-        return common.unknown("no virtualized accelerator exposed in what could be read", blind, evidence + frac_evidence)
+        return common.unknown("no virtualized accelerator exposed in what could be read", blind,
+                              evidence + frac_evidence)
     if virtual or fractional:
         parts = []
         if virtual:

@@ -35,8 +35,8 @@ _NOT_ACCEL_PLUGIN = re.compile(r"rdma|sriov|network|smarter-device|kvm")
 # GPU Operator parts (driver, toolkit, validator, feature discovery, MIG manager, DCGM), vendor equivalents.
 _INFRA_IMAGE = re.compile(
     r"gpu-operator|device-plugin|dcgm|container-toolkit|gpu-feature-discovery|mig-manager|dra-driver|"
-    r"nvidia/driver|/cloud-native/|k8s-driver-manager|node-feature-discovery|amdgpu|rocm/k8s|neuron-(device|monitor|scheduler)|"
-    r"habana|fake-gpu-operator|hami|vgpu-manager|vgpu-device-manager")
+    r"nvidia/driver|/cloud-native/|k8s-driver-manager|node-feature-discovery|amdgpu|rocm/k8s|"
+    r"neuron-(device|monitor|scheduler)|habana|fake-gpu-operator|hami|vgpu-manager|vgpu-device-manager")
 _SYSTEM_NAMESPACE = re.compile(r"^(kube-system|kube-public|kube-node-lease)$|^openshift-|^gke-|^gmp-|-system$")
 _DEVICE_PATH = re.compile(r"^/dev/(nvidia|dri|kfd|accel|neuron|vfio|davinci)")
 _ACCEL_REQUEST = re.compile(r"^(nvidia\.com/|amd\.com/|gpu\.intel\.com/|habana\.ai/|aws\.amazon\.com/neuron|"
@@ -203,11 +203,14 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
 
     # Risk indicators are WARN, never FAIL: a passive read cannot tell whether the admin deliberately granted
     # a pod raw device access (a monitoring agent, a benchmark) or it is a leak; a probe decides.
+    # Pods of the accelerator stack are recognised by image; the namespaces that stack runs in (gpu-operator,
+    # nvidia-dra-driver-gpu, ...) are skipped whole, except "default", where users' pods live too.
     infra_namespaces = {(w.get("metadata") or {}).get("namespace") for w in plugins}
     for res in _WORKLOADS:
         for w in view.list(res).items:
             if any(_INFRA_IMAGE.search(i) for i in common.workload_images(w)):
                 infra_namespaces.add((w.get("metadata") or {}).get("namespace"))
+    infra_namespaces.discard("default")
     risks = _risks(pods.items, accel_nodes, infra_namespaces)
     if risks:
         for kind, hits in risks.items():
