@@ -120,7 +120,7 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
     # Mediation layer 1: device plugins. Kubelet advertises an extended resource only while a device plugin
     # is registered for it, so allocatable accelerator resources show a plugin even when it is managed.
     accel_nodes = {common.name_of(n) for n in nodes.items if common.is_accelerator_node(n)}
-    simulated = {common.name_of(n) for n in nodes.items if common.is_simulated_node(n)} & accel_nodes
+    simulated = {common.name_of(n) for n in nodes.items if common.is_simulated_node(n)}
     by_resource: dict[str, list[str]] = {}
     for n in nodes.items:
         for res in common.accelerator_resources(n):
@@ -197,7 +197,8 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
     if unready:
         notes.append(f"device plugin {_sample(unready)} not ready")
     plugin_nodes = {n for names in by_resource.values() for n in names}
-    if plugin_nodes <= simulated and all(common.is_example_driver(d) for d in dra):
+    if plugin_nodes <= simulated and all(common.is_example_driver(d) or (on and on <= simulated)
+                                         for d, on in dra.items()):
         notes.append("only simulated or example devices: no real accelerator behind them")
     note = f" ({'; '.join(notes)})" if notes else ""
 
