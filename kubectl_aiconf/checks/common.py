@@ -113,9 +113,10 @@ def find_workloads(view: ClusterView, name: str = "", labels: dict[str, str] | N
     return found, blind
 
 
-def match_workloads(view: ClusterView, patterns: dict[str, tuple[str, str, str]]
-                    ) -> tuple[dict[str, list[dict]], list[Listing]]:
-    """Sort the Deployments, StatefulSets and DaemonSets of every namespace into components in one pass.
+def match_workloads(view: ClusterView, patterns: dict[str, tuple[str, str, str]],
+                    kinds: tuple = WORKLOAD_RESOURCES) -> tuple[dict[str, list[dict]], list[Listing]]:
+    """Sort the workloads of every namespace (Deployments, StatefulSets and DaemonSets, or the `kinds`
+    given) into components in one pass.
 
     `patterns` maps a component key to (name regex, image regex, namespace regex): a workload belongs to
     the component when its name or one of its images matches (an empty regex matches nothing) and, if a
@@ -124,7 +125,7 @@ def match_workloads(view: ClusterView, patterns: dict[str, tuple[str, str, str]]
     compiled = {key: tuple(re.compile(p) if p else None for p in pats) for key, pats in patterns.items()}
     found: dict[str, list[dict]] = {key: [] for key in patterns}
     blind = []
-    for res in WORKLOAD_RESOURCES:
+    for res in kinds:
         listing = view.list(res)
         if not listing.visible:
             blind.append(listing)

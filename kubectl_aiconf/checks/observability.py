@@ -131,11 +131,11 @@ def _exporter_wiring(view: ClusterView, exporter: dict, services_by_ns: dict[str
 
 
 @requirement_check("accelerator_metrics", reads=(
-    NODES, DAEMONSETS, DEPLOYMENTS, STATEFULSETS, SERVICES, SERVICEMONITORS, PODMONITORS, CLUSTERPOLICIES,
+    NODES, DAEMONSETS, SERVICES, SERVICEMONITORS, PODMONITORS, CLUSTERPOLICIES,
 ))
 def accelerator_metrics(view: ClusterView) -> CheckResult:
     nodes = view.list(NODES)
-    found, blind = c.match_workloads(view, _EXPORTERS)
+    found, blind = c.match_workloads(view, _EXPORTERS, (DAEMONSETS,))  # exporters run on every accelerator node
     claimed = {id(o) for key, objs in found.items() if key != "other" for o in objs}
     found["other"] = [o for o in found["other"] if id(o) not in claimed and "device-plugin" not in c.name_of(o)]
 

@@ -10,8 +10,8 @@ import yaml
 from kubectl_aiconf.checks import common as c
 from kubectl_aiconf.checks import requirement_check
 from kubectl_aiconf.resources import (
-    APISERVICES, AUTOSCALER_STATUS_CONFIGMAPS, CAPI_MACHINEDEPLOYMENTS, COSCHEDULING_PODGROUPS, CRDS, DAEMONSETS,
-    DEPLOYMENTS, HPAS, KAI_PODGROUPS, KAI_QUEUES, KARPENTER_NODEPOOLS, KEDA_SCALEDOBJECTS, KUEUE_CLUSTERQUEUES,
+    APISERVICES, AUTOSCALER_STATUS_CONFIGMAPS, CAPI_MACHINEDEPLOYMENTS, COSCHEDULING_PODGROUPS, CRDS, DEPLOYMENTS,
+    HPAS, KAI_PODGROUPS, KAI_QUEUES, KARPENTER_NODEPOOLS, KEDA_SCALEDOBJECTS, KUEUE_CLUSTERQUEUES,
     KUEUE_LOCALQUEUES, KUEUE_WORKLOADS, NODES, OPENSHIFT_CLUSTERAUTOSCALERS, STATEFULSETS, VOLCANO_PODGROUPS,
     VOLCANO_QUEUES,
 )
@@ -212,11 +212,11 @@ def _gang_hints(view: ClusterView, found: dict[str, list[dict]], crds: list[dict
 
 
 @requirement_check("gang_scheduling", reads=(
-    CRDS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, KUEUE_CLUSTERQUEUES, KUEUE_LOCALQUEUES, KUEUE_WORKLOADS,
+    CRDS, DEPLOYMENTS, KUEUE_CLUSTERQUEUES, KUEUE_LOCALQUEUES, KUEUE_WORKLOADS,
     VOLCANO_QUEUES, VOLCANO_PODGROUPS, KAI_QUEUES, KAI_PODGROUPS, COSCHEDULING_PODGROUPS,
 ))
 def gang_scheduling(view: ClusterView) -> CheckResult:
-    found, blind = c.match_workloads(view, _GANG_WORKLOADS)
+    found, blind = c.match_workloads(view, _GANG_WORKLOADS, (DEPLOYMENTS,))  # all of them run as Deployments
     crd_listing = view.list(CRDS)
     if not crd_listing.visible:
         blind.append(crd_listing)
@@ -434,8 +434,7 @@ def _karpenter(view: ClusterView, workloads: list[dict], nodes: _Nodes, crds: li
     evidence += c.crd_evidence(view, own_crds) if not pools else []
     if not pools:
         if not pools_listing.visible:
-            return Finding(UNSURE, f"Karpenter API is served but its NodePools could not be read "
-                                   f"({pools_listing.why_unknown()})", evidence)
+            return Finding(UNSURE, "Karpenter API is served but its NodePools could not be read", evidence)
         if controller:
             return Finding(PARTIAL, "Karpenter runs but no NodePool is defined, so it provisions nothing",
                            evidence)
@@ -463,11 +462,11 @@ def _karpenter(view: ClusterView, workloads: list[dict], nodes: _Nodes, crds: li
 
 
 @requirement_check("cluster_autoscaling", reads=(
-    AUTOSCALER_STATUS_CONFIGMAPS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, NODES, CRDS, KARPENTER_NODEPOOLS,
+    AUTOSCALER_STATUS_CONFIGMAPS, DEPLOYMENTS, NODES, CRDS, KARPENTER_NODEPOOLS,
     OPENSHIFT_CLUSTERAUTOSCALERS, CAPI_MACHINEDEPLOYMENTS,
 ))
 def cluster_autoscaling(view: ClusterView) -> CheckResult:
-    found, blind = c.match_workloads(view, _AUTOSCALER_WORKLOADS)
+    found, blind = c.match_workloads(view, _AUTOSCALER_WORKLOADS, (DEPLOYMENTS,))
     for res in (AUTOSCALER_STATUS_CONFIGMAPS, NODES, CRDS, KARPENTER_NODEPOOLS, OPENSHIFT_CLUSTERAUTOSCALERS,
                 CAPI_MACHINEDEPLOYMENTS):
         listing = view.list(res)
@@ -573,7 +572,7 @@ def _metric_names(view: ClusterView, group: str) -> list[str]:
 
 
 @requirement_check("pod_autoscaling", reads=(
-    APISERVICES, HPAS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, KEDA_SCALEDOBJECTS, CRDS,
+    APISERVICES, HPAS, DEPLOYMENTS, STATEFULSETS, KEDA_SCALEDOBJECTS, CRDS,
 ))
 def pod_autoscaling(view: ClusterView) -> CheckResult:
     services, svc_listing = _apiservice_state(view)
@@ -602,7 +601,7 @@ def pod_autoscaling(view: ClusterView) -> CheckResult:
                                  + (f" (+{len(ai_metrics) - 5} more)" if len(ai_metrics) > 5 else "")))
 
     # HPAs (and KEDA ScaledObjects) scaling accelerator workloads on custom/external metrics.
-    found, _ = c.match_workloads(view, _KEDA_WORKLOADS)
+    found, _ = c.match_workloads(view, _KEDA_WORKLOADS, (DEPLOYMENTS,))
     targets = {}
     for res in (DEPLOYMENTS, STATEFULSETS):
         for obj in view.list(res).items:
