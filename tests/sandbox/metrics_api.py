@@ -21,7 +21,7 @@ import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 GROUP = "custom.metrics.k8s.io"
 VERSION = "v1beta1"
@@ -109,7 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not path.startswith(prefix):
             self._status(404, "NotFound", f"{path} not found")
             return
-        parts = path[len(prefix):].split("/")
+        parts = [unquote(p) for p in path[len(prefix):].split("/")]  # the aggregator sends "*" as %2A
         namespace = None
         if len(parts) >= 2 and parts[0] == "namespaces" and len(parts) >= 4:
             namespace, parts = parts[1], parts[2:]

@@ -221,7 +221,7 @@ class Applier:
             try:
                 out.append(f.result())
             except KubeError as exc:
-                raise KubeError(exc.status, exc.method, exc.path, exc.body) from RuntimeError(ref(o))
+                raise KubeError(exc.status, f"{ref(o)}: {exc.method}", exc.path, exc.body) from None
         return out
 
     def _wait(self, what: str, pending: list, check: Callable[[object], list[str]], timeout: float) -> None:
