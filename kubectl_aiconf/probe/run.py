@@ -15,7 +15,7 @@ from kubectl_aiconf.probe import cleanup
 from kubectl_aiconf.probe.plan import DRA, Plan, PlanError, ProbeOptions, ProbePod, build_plan
 from kubectl_aiconf.probe.verdict import PodOutcome, parse_output, parse_time, summarize
 from kubectl_aiconf.result import CheckResult, Status
-from kubectl_aiconf.view import ClusterView
+from kubectl_aiconf.view import ClusterView, LoadError
 from kubectl_aiconf.view.live import ApiError, ConnectError, Connection
 
 POLL_SECONDS = 1.0
@@ -116,6 +116,7 @@ class Execution:
         self.outcomes: dict[str, PodOutcome] = {}
         self.unschedulable_since: dict[str, float] = {}
         self.created: set[str] = set()
+        self.allocations: dict[str, list[str]] = {}  # pod -> driver/pool/device of its claim
 
     # creating ---------------------------------------------------------------------------------------------
     def create_namespace(self) -> None:
@@ -134,8 +135,10 @@ class Execution:
             group, version = obj["apiVersion"].split("/")
             self.conn.request("POST", f"/apis/{group}/{version}/namespaces/{self.ns}/resourceclaimtemplates",
                               body=obj)
-            self.progress(f"created ResourceClaimTemplate {obj['metadata']['name']} "
-                          f"({obj['spec']['spec']['devices']['requests'][0]})")
+            request = obj["spec"]["spec"]["devices"]["requests"][0]
+            device_class = (request.get("exactly") or request).get("deviceClassName")
+            self.progress(f"created ResourceClaimTemplate {obj['metadata']['name']} (one device of DeviceClass "
+                          f"{device_class})")
 
     def create_pod(self, pod: ProbePod) -> None:
         deadline = time.monotonic() + SERVICE_ACCOUNT_WAIT
@@ -190,6 +193,8 @@ class Execution:
         pending = {p.name: p for p in pods}
         last_state: dict[str, str] = {}
         while pending:
+            if any(p.mechanism == DRA and p.name not in self.allocations for p in pending.values()):
+                self._record_allocations()
             listing = self.conn.request("GET", f"/api/v1/namespaces/{self.ns}/pods")
             live = {(p.get("metadata") or {}).get("name"): p for p in listing.get("items") or []}
             now = time.monotonic()
@@ -250,32 +255,34 @@ class Execution:
             outcome.windows[container] = (parse_time(term.get("startedAt")), parse_time(term.get("finishedAt")))
             try:
                 text = self.conn.request("GET", f"/api/v1/namespaces/{self.ns}/pods/{pod.name}/log",
-                                         query=[("container", container)], accept="text/plain", text=True)
+                                         query=[("container", container)], accept="application/json, */*", text=True)
             except ApiError as exc:
                 return PodOutcome(pod, "error", f"cannot read the log of container {container}: {exc}", node=node)
             outcome.outputs[container] = parse_output(text)
         if state == "failed" and not all(o.complete for o in outcome.outputs.values()):
             return PodOutcome(pod, "failed", detail, node=node, outputs=outcome.outputs)
-        if pod.mechanism == DRA:
-            outcome.allocated = self._allocated(obj)
+        outcome.allocated = self.allocations.get(pod.name, [])
         return outcome
 
-    def _allocated(self, obj: dict) -> list[str]:
-        """driver/pool/device of the pod's claims, for the evidence (best effort: reading claims is optional)."""
+    def _record_allocations(self) -> None:
+        """Remember which devices the scheduler allocated to each pod's claims. Read while the pods run: the
+        claims of finished pods are deleted by the controller. Best effort (evidence only; reading claims may
+        be forbidden)."""
         version = self.plan.resource_api or "v1"
-        found = []
-        for st in (obj.get("status") or {}).get("resourceClaimStatuses") or []:
-            claim_name = st.get("resourceClaimName")
-            if not claim_name:
-                continue
-            try:
-                claim = self.conn.request(
-                    "GET", f"/apis/resource.k8s.io/{version}/namespaces/{self.ns}/resourceclaims/{claim_name}")
-            except ApiError:
-                continue
-            alloc = ((claim.get("status") or {}).get("allocation") or {}).get("devices") or {}
-            found += [f"{r.get('driver')}/{r.get('pool')}/{r.get('device')}" for r in alloc.get("results") or []]
-        return found
+        try:
+            claims = self.conn.request("GET", f"/apis/resource.k8s.io/{version}/namespaces/{self.ns}/resourceclaims")
+        except ApiError:
+            return
+        for claim in claims.get("items") or []:
+            owners = [o.get("name") for o in (claim.get("metadata") or {}).get("ownerReferences") or []
+                      if o.get("kind") == "Pod"]
+            results = ((((claim.get("status") or {}).get("allocation") or {}).get("devices") or {}).get("results")) or []
+            devices = [f"{r.get('driver')}/{r.get('pool')}/{r.get('device')}" for r in results]
+            for owner in owners:
+                if devices and owner not in self.allocations:
+                    self.allocations[owner] = devices
+                    self.progress(f"claim {claim['metadata']['name']} of pod {owner}: scheduler allocated "
+                                  + ", ".join(devices))
 
 
 # entry points -----------------------------------------------------------------------------------------------
@@ -327,7 +334,7 @@ def run_probe(view: ClusterView, conn: Connection, options: ProbeOptions, keep: 
                     try:
                         if not cleanup.delete_namespace(conn, plan.namespace, progress):
                             note = f"namespace {plan.namespace} was still terminating at the end"
-                    except (ApiError, ConnectError) as exc:
+                    except (ApiError, LoadError) as exc:
                         progress(f"could not delete namespace {plan.namespace}: {exc}; "
                                  "run `kubectl aiconf cleanup`")
                         note = f"namespace {plan.namespace} could not be deleted: {exc}"
