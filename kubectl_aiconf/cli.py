@@ -15,6 +15,7 @@ from typing import Optional
 import typer
 
 from kubectl_aiconf import __version__
+from kubectl_aiconf.probe import DEFAULT_IMAGE as _PROBE_IMAGE  # constants only: keeps --help fast
 
 app = typer.Typer(
     name="kubectl aiconf",
@@ -134,14 +135,33 @@ def check(
                                            help="-o product-yaml: fill this official checklist template (or "
                                            "an earlier PRODUCT.yaml) instead of the built-in one; its "
                                            "checklist version is used unless --conformance-version is given."),
+    probe: bool = typer.Option(False, "--probe", help="Prove accelerator isolation with short probe pods in a "
+                               "temporary namespace (deleted afterwards); needs rights to create namespaces and "
+                               "pods. Decides secure_accelerator_access."),
+    probe_mechanism: str = typer.Option("auto", "--probe-mechanism", help="auto, device-plugin or dra."),
+    probe_image: str = typer.Option(_PROBE_IMAGE, "--probe-image", help="Image with a POSIX shell for the probe "
+                                    "pods (use a mirror in air-gapped clusters)."),
+    probe_node: Optional[str] = typer.Option(None, "--probe-node", show_default=False,
+                                             help="Probe this node (its taints are tolerated)."),
+    probe_timeout: str = typer.Option("90s", "--probe-timeout", help="Longest wait for the probe pods."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the probe namespace for debugging."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="With --probe: print the probe plan (-o yaml: the "
+                                 "manifests) and create nothing."),
 ) -> None:
-    """Check the cluster, requirement by requirement (read-only)."""
+    """Check the cluster, requirement by requirement (read-only unless --probe)."""
     from kubectl_aiconf.output import FORMATS, RenderOptions, render
     from kubectl_aiconf.result import Report
     from kubectl_aiconf.runner import run_checks
 
     if output not in FORMATS:
         raise UsageError(f"unknown output format {output!r}; use one of {', '.join(FORMATS)}")
+    from kubectl_aiconf.probe import command as probe_command
+
+    try:
+        probe_options = probe_command.options(probe, probe_mechanism, probe_image, probe_node, probe_timeout,
+                                              keep, dry_run, snapshot)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     extra = _output_extra(output, metadata, evidence_dir, template)
     if "template" in extra and not conformance_version:
         from kubectl_aiconf.output.product_yaml import template_version
@@ -152,10 +172,19 @@ def check(
     view = _open_view(snapshot, kubeconfig, context, request_timeout, conformance_version)
     warnings: list[str] = []
     version = _checklist_version(conformance_version, view.kubernetes_version, warnings)
+    overrides = None
+    if probe_options and dry_run:
+        try:
+            typer.echo(probe_command.dry_run(view, probe_options, output))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        raise typer.Exit(0)
+    if probe_options:
+        overrides = probe_command.overrides(view, probe_options, keep)
     _progress("Reading the cluster...")
     started = time.perf_counter()
     try:
-        results = run_checks(view, version)
+        results = run_checks(view, version, overrides)
     finally:
         _progress("")
     if _state["debug"]:
@@ -271,6 +300,20 @@ def validate(
     except ValidateUsageError as exc:
         raise UsageError(str(exc)) from None
     raise typer.Exit(code)
+
+
+@app.command()
+def cleanup(
+    kubeconfig: Optional[str] = KubeconfigOpt,
+    context: Optional[str] = ContextOpt,
+    request_timeout: str = TimeoutOpt,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be deleted."),
+) -> None:
+    """Delete probe namespaces that earlier `check --probe` runs left behind (found by their label)."""
+    from kubectl_aiconf.probe import command as probe_command
+
+    view = _open_view(None, kubeconfig, context, request_timeout, None)
+    raise typer.Exit(probe_command.cleanup(view.conn, dry_run))
 
 
 @app.command()
