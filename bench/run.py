@@ -28,7 +28,7 @@ start = time.perf_counter()
 proc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 wall = time.perf_counter() - start
 rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"rc": proc.returncode, "wall": wall, "rss_mb": rss_kb / 1024, "stderr": proc.stderr.decode()[-300:]}))
+print(json.dumps({"rc": proc.returncode, "wall": wall, "rss_mb": rss_kb / 1024, "stderr": proc.stderr.decode(errors="replace")}))
 """
 
 

@@ -463,7 +463,7 @@ def invoke(monkeypatch, *args, statuses=MIXED_135):
 
     seen = {}
 
-    def fake_run_checks(view, version):
+    def fake_run_checks(view, version, overrides=None):
         seen["version"] = version
         return make_report(version, statuses).results
 
