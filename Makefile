@@ -1,0 +1,80 @@
+# kubectl-aiconf developer targets. Needs only python3 (>= 3.10) for venv/zipapp/release/unit, and Go for
+# the sandbox control plane (binaries) and krew.
+#
+#   make venv      .venv with the project (editable) and the dev tools
+#   make zipapp    dist/kubectl-aiconf: one pure-Python shiv file, any CPython >= 3.10
+#   make release   dist/kubectl-aiconf.tar.gz + dist/krew-manifest.yaml (sha256 filled in)
+#   make binaries  build/cache kube-apiserver, etcd, kwok, kubectl under ~/.cache/kubectl-aiconf
+#   make krew      build/cache krew and validate-krew-manifest under ~/.cache/kubectl-aiconf
+#   make unit      pytest without tests/integration
+#   make test      binaries, krew, zipapp, then every test (unit and integration)
+#   make demo      run the zipapp against a sandbox with the ai-platform scenario
+#   make bench     benchmarks (bench/run.py)
+#   make clean     remove dist/ and build/ (the venv and ~/.cache stay)
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.kubectl-aiconf-installed
+ZIPAPP := dist/kubectl-aiconf
+RELEASE := dist/kubectl-aiconf.tar.gz dist/krew-manifest.yaml
+PYTEST_ARGS ?=
+
+# Everything the zipapp is built from. Package directories are listed too, so that deleting or adding a
+# module triggers a rebuild.
+ZIPAPP_INPUTS := pyproject.toml LICENSE \
+  .ci/build_zipapp.py .ci/zipapp-requirements.txt .ci/zipapp-build-constraints.txt .ci/kubectl_aiconf_preamble.py \
+  $(shell find kubectl_aiconf \( -name __pycache__ -o -name '*.egg-info' \) -prune -o \( -type f ! -name '*.pyc' -print \) -o \( -type d -print \))
+
+.PHONY: help venv zipapp release binaries krew test unit demo bench clean
+
+help:
+	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "kubectl-aiconf needs python3 >= 3.10, $(PYTHON) is " + sys.version.split()[0])'
+	@if [ ! -x $(VPY) ]; then \
+	  echo "creating $(VENV) with $$($(PYTHON) --version)"; \
+	  $(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }; \
+	fi
+	$(VPY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+zipapp: $(ZIPAPP)
+
+$(ZIPAPP): $(VENV_STAMP) $(ZIPAPP_INPUTS)
+	$(VPY) .ci/build_zipapp.py --output $@
+
+release: $(RELEASE)
+
+$(RELEASE) &: $(ZIPAPP) LICENSE krew-manifest.yaml kubectl_aiconf/__init__.py .ci/release.py
+	$(VPY) .ci/release.py
+
+binaries:
+	tests/sandbox/build.sh >/dev/null
+
+krew:
+	.ci/build-krew.sh >/dev/null
+
+unit: venv
+	$(VPY) -m pytest -q tests --ignore=tests/integration $(PYTEST_ARGS)
+
+test: binaries krew zipapp
+	$(VPY) -m pytest -q tests $(PYTEST_ARGS)
+
+demo: venv binaries zipapp
+	$(VPY) -m tests.sandbox run --scenario ai-platform -- ./$(ZIPAPP) check
+
+bench: venv
+	$(VPY) bench/run.py
+
+clean:
+	rm -rf dist build
