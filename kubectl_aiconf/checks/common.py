@@ -90,27 +90,15 @@ def workload_images(obj: dict) -> list[str]:
 WORKLOAD_RESOURCES = (DEPLOYMENTS, STATEFULSETS, DAEMONSETS)
 
 
-def find_workloads(view: ClusterView, name: str = "", labels: dict[str, str] | None = None,
-                   image: str = "") -> tuple[list[dict], list[Listing]]:
-    """Deployments, StatefulSets and DaemonSets in any namespace whose name matches the regex `name`, whose
-    labels include `labels`, or one of whose images matches the regex `image`.
+def find_workloads(view: ClusterView, name: str = "", image: str = "") -> tuple[list[dict], list[Listing]]:
+    """Deployments, StatefulSets and DaemonSets in any namespace whose name matches the regex `name` or one
+    of whose images matches the regex `image`.
 
     Returns (matches, listings that could not be read): a caller that finds nothing must not say "absent"
     while the second list is non-empty.
     """
-    found, blind = [], []
-    for res in WORKLOAD_RESOURCES:
-        listing = view.list(res)
-        if not listing.visible:
-            blind.append(listing)
-        for obj in listing.items:
-            if name and name_matches(obj, name):
-                found.append(obj)
-            elif labels and all(labels_of(obj).get(k) == v for k, v in labels.items()):
-                found.append(obj)
-            elif image and any(re.search(image, i) for i in workload_images(obj)):
-                found.append(obj)
-    return found, blind
+    found, blind = match_workloads(view, {"match": (name, image, "")})
+    return found["match"], blind
 
 
 def match_workloads(view: ClusterView, patterns: dict[str, tuple[str, str, str]],
