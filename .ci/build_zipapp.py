@@ -98,7 +98,12 @@ def tidy(staging: Path) -> None:
         if path.is_dir() and path.name == "__pycache__":
             shutil.rmtree(path)
         elif path.name == "direct_url.json" and path.parent.name.endswith(".dist-info"):
-            path.unlink()  # records the absolute path of this checkout
+            # It records the (temporary) path the project was installed from; drop it and its RECORD line.
+            path.unlink()
+            record = path.parent / "RECORD"
+            if record.is_file():
+                lines = record.read_text().splitlines(keepends=True)
+                record.write_text("".join(line for line in lines if "/direct_url.json," not in line))
     for path in staging.rglob("*"):
         if not path.is_symlink():
             path.chmod(0o755 if path.is_dir() else 0o644)
