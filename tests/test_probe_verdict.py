@@ -154,6 +154,15 @@ def test_pods_that_could_not_run_make_the_result_unknown_with_the_reason():
     assert "dp-pair" not in verdicts  # no comparison without both pods
 
 
+def test_pods_failing_for_the_same_reason_are_reported_once():
+    p = plan()
+    why = "image pull failed for registry.invalid/x:1 (ErrImagePull)"
+    states = {pod.name: ("image", why) for pod in p.pods}
+    result = summarize(p, outcomes(p, GOOD, states=states), 5)
+    assert result.message.count(why) == 1
+    assert "dp-pair-a, dp-pair-b, dp-multi, negative: image pull failed" in result.message
+
+
 def test_a_failure_wins_over_unknown():
     p = plan()
     logs = dict(GOOD)
@@ -193,7 +202,12 @@ def test_pod_state_reads_scheduler_and_kubelet_reasons():
     state, detail = pod_state(pull)
     assert state == "image" and "registry.invalid/x:1" in detail and "not found" in detail
     failed = {"status": {"phase": "Failed", "reason": "DeadlineExceeded", "message": "too long"}}
-    assert pod_state(failed) == ("failed", "DeadlineExceeded: too long")
+    assert pod_state(failed) == ("failed", "the pod failed: DeadlineExceeded: too long")
+    preempt = {"status": {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+         "message": "0/3 nodes are available: 1 cannot allocate all claims. still not schedulable, preemption: "
+                    "0/3 nodes are available: 3 Preemption is not helpful for scheduling."}]}}
+    assert pod_state(preempt) == ("unschedulable", "0/3 nodes are available: 1 cannot allocate all claims.")
     assert pod_state({"status": {"phase": "Running"}}) == ("running", "")
     assert pod_state({"status": {"phase": "Pending"}}) == ("pending", "")
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from datetime import datetime, timezone
 from typing import Callable
 
 from kubectl_aiconf.probe.plan import NAMESPACE_PREFIX, PROBE_SELECTOR
 from kubectl_aiconf.view.live import ApiError, Connection
 
 NAMESPACE_GONE_TIMEOUT = 90.0
+# Set by a run on its namespace: until then the run that created it may still be using it.
+ACTIVE_UNTIL = "kubectl-aiconf/active-until"
 POLL_SECONDS = 0.5
 
 Progress = Callable[[str], None]
@@ -86,13 +89,35 @@ def leftover_namespaces(conn: Connection) -> list[dict]:
             if ((ns.get("metadata") or {}).get("name") or "").startswith(NAMESPACE_PREFIX)]
 
 
+def active_until(namespace: dict, now: datetime | None = None) -> datetime | None:
+    """When a probe run may still be using `namespace` (None when it is no longer, or was kept)."""
+    value = ((namespace.get("metadata") or {}).get("annotations") or {}).get(ACTIVE_UNTIL)
+    try:
+        until = datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+    return until if until and until > (now or datetime.now(timezone.utc)) else None
+
+
 def cleanup_leftovers(conn: Connection, progress: Progress = _quiet, dry_run: bool = False,
-                      timeout: float = NAMESPACE_GONE_TIMEOUT) -> tuple[list[str], list[str]]:
-    """Delete every leftover probe namespace. Returns (names removed, names still terminating)."""
-    found = leftover_namespaces(conn)
+                      timeout: float = NAMESPACE_GONE_TIMEOUT) -> tuple[list[str], list[str], list[str]]:
+    """Delete every leftover probe namespace, except those a run may still be using.
+
+    Returns (names removed, names still terminating, names left alone because a run may be using them).
+    """
+    found, in_use = [], []
+    for ns in leftover_namespaces(conn):
+        until = active_until(ns)
+        if until:
+            name = ns["metadata"]["name"]
+            in_use.append(name)
+            progress(f"leaving namespace {name} alone: a probe run may be using it until "
+                     f"{until.strftime('%H:%M:%S')} UTC")
+        else:
+            found.append(ns)
     names = [ns["metadata"]["name"] for ns in found]
     if dry_run or not names:
-        return names, []
+        return names, [], in_use
     for ns in found:
         meta = ns["metadata"]
         phase = (ns.get("status") or {}).get("phase") or "Active"
@@ -104,7 +129,7 @@ def cleanup_leftovers(conn: Connection, progress: Progress = _quiet, dry_run: bo
     for name in names:
         if not wait_namespace_gone(conn, name, max(0.0, deadline - time.monotonic())):
             still.append(name)
-    return [n for n in names if n not in still], still
+    return [n for n in names if n not in still], still, in_use
 
 
 # signals ----------------------------------------------------------------------------------------------------

@@ -66,8 +66,8 @@ def overrides(view, opts: ProbeOptions, keep: bool, stream=None) -> dict[str, Ch
 
 
 def cleanup(conn, dry_run: bool = False, out=None, err=None) -> int:
-    """`kubectl aiconf cleanup`: 0 when nothing is left, 1 when a namespace is still terminating or the
-    namespaces cannot be listed or deleted."""
+    """`kubectl aiconf cleanup`: 0 when nothing is left, 1 when a namespace is still terminating, was left
+    alone because a probe run may still be using it, or the namespaces cannot be listed or deleted."""
     from kubectl_aiconf.probe import cleanup as cleanup_module
     from kubectl_aiconf.probe.run import Progress
     from kubectl_aiconf.view.live import ApiError
@@ -75,11 +75,11 @@ def cleanup(conn, dry_run: bool = False, out=None, err=None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     progress = Progress(err)
     try:
-        removed, still = cleanup_module.cleanup_leftovers(conn, progress, dry_run=dry_run)
+        removed, still, in_use = cleanup_module.cleanup_leftovers(conn, progress, dry_run=dry_run)
     except ApiError as exc:
         err.write(f"error: cannot clean up probe namespaces: {exc}\n")
         return 1
-    if not removed and not still:
+    if not (removed or still or in_use):
         out.write("no probe namespaces left behind\n")
         return 0
     verb = "would delete" if dry_run else "deleted"
@@ -87,4 +87,6 @@ def cleanup(conn, dry_run: bool = False, out=None, err=None) -> int:
         out.write(f"{verb} namespace {name}\n")
     for name in still:
         out.write(f"namespace {name} is still terminating\n")
-    return 1 if still else 0
+    for name in in_use:
+        out.write(f"left namespace {name} alone: a probe run may still be using it; run cleanup again later\n")
+    return 1 if still or in_use else 0

@@ -6,8 +6,10 @@ All API calls go through `Connection.request`. Progress goes to stderr, one line
 
 from __future__ import annotations
 
+import re
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TextIO
 
@@ -23,6 +25,7 @@ POLL_SECONDS = 1.0
 # unschedulable until the controller has created their claim).
 UNSCHEDULABLE_GRACE = 15.0
 SERVICE_ACCOUNT_WAIT = 20.0
+ACTIVE_MARGIN = 120.0  # seconds after the probe timeout during which a run may still be cleaning up
 IMAGE_ERRORS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable",
                 "SignatureValidationFailed"}
 START_ERRORS = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError", "PreCreateHookError",
@@ -89,7 +92,7 @@ def pod_state(pod: dict) -> tuple[str, str]:
             term = (cs.get("state") or {}).get("terminated") or {}
             if term and term.get("exitCode") not in (0, None):
                 why = why or f"container {cs.get('name')} exited with {term.get('exitCode')} ({term.get('reason')})"
-        return "failed", why or "the pod failed"
+        return "failed", f"the pod failed: {why}" if why else "the pod failed"
     for cs in statuses:
         waiting = (cs.get("state") or {}).get("waiting") or {}
         reason = waiting.get("reason") or ""
@@ -101,14 +104,21 @@ def pod_state(pod: dict) -> tuple[str, str]:
     for cond in status.get("conditions") or []:
         if cond.get("type") == "PodScheduled" and cond.get("status") == "False" and \
                 cond.get("reason") in ("Unschedulable", "SchedulerError"):
-            return "unschedulable", cond.get("message") or cond.get("reason")
+            return "unschedulable", _scheduler_message(cond.get("message") or cond.get("reason"))
     return ("running", "") if phase == "Running" else ("pending", "")
+
+
+def _scheduler_message(message: str) -> str:
+    """The scheduler's reason without its preemption post-scriptum."""
+    head = re.split(r"\s*(?:still not schedulable,?\s*)?preemption:", message or "", maxsplit=1)[0]
+    return head.strip().rstrip(".,") + "." if head.strip() else message
 
 
 # execution --------------------------------------------------------------------------------------------------
 class Execution:
-    def __init__(self, conn: Connection, plan: Plan, progress: Callable[[str], None]) -> None:
+    def __init__(self, conn: Connection, plan: Plan, progress: Callable[[str], None], keep: bool = False) -> None:
         self.conn = conn
+        self.keep = keep
         self.plan = plan
         self.progress = progress
         self.ns = plan.namespace
@@ -122,8 +132,13 @@ class Execution:
     def create_namespace(self) -> None:
         # Mark first: an interrupt while the request is in flight must still lead to a DELETE.
         self.created_namespace = True
+        manifest = self.plan.namespace_manifest()
+        if not self.keep:
+            # `kubectl aiconf cleanup` leaves the namespace of a run that may still be going on alone.
+            until = datetime.now(timezone.utc) + timedelta(seconds=self.plan.options.timeout + ACTIVE_MARGIN)
+            manifest["metadata"]["annotations"] = {cleanup.ACTIVE_UNTIL: until.strftime("%Y-%m-%dT%H:%M:%SZ")}
         try:
-            self.conn.request("POST", "/api/v1/namespaces", body=self.plan.namespace_manifest())
+            self.conn.request("POST", "/api/v1/namespaces", body=manifest)
         except ApiError as exc:
             if exc.status == 409:  # not ours: never delete it
                 self.created_namespace = False
@@ -166,7 +181,7 @@ class Execution:
             for pod in todo:
                 blocked = self._blocked(pod)
                 if blocked:
-                    self.outcomes[pod.name] = PodOutcome(pod, blocked[0], f"not started: {blocked[1]}")
+                    self.outcomes[pod.name] = PodOutcome(pod, blocked[0], blocked[1])
                 elif time.monotonic() >= deadline:
                     self.outcomes[pod.name] = PodOutcome(pod, "timeout", "not started before the probe timeout")
                 else:
@@ -186,7 +201,7 @@ class Execution:
                 return "image", other.detail
             if other.state == "unschedulable" and other.pod.target and pod.target and \
                     other.pod.target.mechanism == pod.target.mechanism:
-                return "unschedulable", f"{other.pod.name} was unschedulable: {other.detail}"
+                return "unschedulable", f"not started: {other.pod.name} was unschedulable"
         return None
 
     def _wait(self, pods: list[ProbePod], deadline: float) -> None:
@@ -231,6 +246,10 @@ class Execution:
                     phase = (obj.get("status") or {}).get("phase") or "unknown"
                     node = (obj.get("spec") or {}).get("nodeName")
                     where = f" on {node}" if node else ", not scheduled"
+                    waiting = sorted({((cs.get("state") or {}).get("waiting") or {}).get("reason") or ""
+                                      for cs in (obj.get("status") or {}).get("containerStatuses") or []} - {""})
+                    if waiting:
+                        where += f": {', '.join(waiting)}"
                     self._finish(pod, PodOutcome(pod, "timeout", f"timed out after {self.plan.options.timeout:.0f}s "
                                                                  f"(still {phase}{where})", node=node))
                 return
@@ -242,7 +261,7 @@ class Execution:
             devices = sorted({d for o in outcome.outputs.values() for d in o.devices + o.env_devices})
             self.progress(f"pod {pod.name} finished on {outcome.node}; it saw {', '.join(devices) or 'no device'}")
         else:
-            self.progress(f"pod {pod.name}: {outcome.state}: {outcome.detail}")
+            self.progress(f"pod {pod.name}: {outcome.detail}")
 
     # collecting -------------------------------------------------------------------------------------------
     def _collect(self, pod: ProbePod, obj: dict, state: str, detail: str) -> PodOutcome:
@@ -313,7 +332,7 @@ def run_probe(view: ClusterView, conn: Connection, options: ProbeOptions, keep: 
         progress("missing permissions, nothing created: " + "; ".join(missing))
         return unknown("probe cannot run, missing permissions (nothing was created): " + "; ".join(missing))
 
-    execution = Execution(conn, plan, progress)
+    execution = Execution(conn, plan, progress, keep)
     outcomes: list[PodOutcome] | None = None
     note = ""
     with cleanup.interrupts_as_keyboard_interrupt():

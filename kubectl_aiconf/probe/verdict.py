@@ -76,6 +76,7 @@ class Verdict:
     outcome: str  # PASS, FAIL, UNKNOWN
     fact: str
     role: str
+    reason: str = ""  # why a pod could not run (several pods often share it)
 
 
 def parse_time(value) -> datetime | None:
@@ -100,7 +101,7 @@ def _show(items: list[str]) -> str:
 def judge_pod(o: PodOutcome) -> Verdict:
     pod = o.pod
     if not o.ran:
-        return Verdict(pod.name, UNKNOWN, f"could not run {_where(o)}: {o.detail}", pod.role)
+        return Verdict(pod.name, UNKNOWN, f"could not run {_where(o)}: {o.detail}", pod.role, o.detail)
     family = pod.target.family if pod.target else "generic"
     problems, seen = [], []
     for container, expected in pod.expect.items():
@@ -204,8 +205,11 @@ def summarize(plan: Plan, outcomes: list[PodOutcome], seconds: float, namespace_
     positive = [v for v in verdicts if v.outcome == PASS and v.role in ("single", "pair", "multi")]
     negative = [v for v in verdicts if v.outcome == PASS and v.role == "negative"]
     if unknown:
-        return CheckResult(Status.UNKNOWN, "probe incomplete: " + "; ".join(f"{v.probe}: {v.fact}" for v in unknown)
-                           + tail, evidence)
+        grouped: dict[str, list[str]] = {}
+        for v in unknown:
+            grouped.setdefault(v.reason or v.fact, []).append(v.probe)
+        parts = [f"{', '.join(probes)}: {why}" for why, probes in grouped.items()]
+        return CheckResult(Status.UNKNOWN, "probe incomplete: " + "; ".join(parts) + tail, evidence)
     if not positive:
         why = "; ".join(w for _, w in plan.skipped) or "no pod was given an accelerator"
         return CheckResult(Status.UNKNOWN, "probe could not show that an allocated accelerator is visible, so "

@@ -371,6 +371,32 @@ def test_keep_leaves_the_namespace_and_cleanup_removes_it(sb):
     assert again.stdout.strip() == "no probe namespaces left behind"
 
 
+def test_cleanup_leaves_namespaces_of_running_probes_alone(sb):
+    from datetime import datetime, timedelta, timezone
+
+    from tests.sandbox.kube import request
+
+    client = sb.admin_client()
+    now = datetime.now(timezone.utc)
+    stamps = {"aiconf-probe-killed": now - timedelta(minutes=1), "aiconf-probe-running": now + timedelta(minutes=5)}
+    labels = dict(kv.split("=") for kv in LABEL.split(","))
+    for name, until in stamps.items():
+        request(client, "POST", "/api/v1/namespaces", body={"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": name, "labels": labels,
+            "annotations": {"kubectl-aiconf/active-until": until.strftime("%Y-%m-%dT%H:%M:%SZ")}}})
+    try:
+        proc = plugin(sb, "cleanup")
+        assert proc.returncode == 1
+        assert "deleted namespace aiconf-probe-killed" in proc.stdout
+        assert "left namespace aiconf-probe-running alone" in proc.stdout
+        assert probe_namespaces(sb) == {"aiconf-probe-running"}
+    finally:
+        request(client, "DELETE", "/api/v1/namespaces/aiconf-probe-running")
+        deadline = time.monotonic() + 90
+        while probe_namespaces(sb) and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+
 def test_dry_run_prints_manifests_and_creates_nothing(sb):
     before = namespaces(sb)
     proc = plugin(sb, "check", "--probe", "--dry-run", "-o", "yaml", "--probe-node", DRA_NODE)
