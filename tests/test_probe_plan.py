@@ -277,6 +277,15 @@ def test_nvidia_runtime_class_is_used_when_present():
     assert not any("runtimeClassName" in p.manifest["spec"] for p in plan.pods)
 
 
+def test_openshift_assigns_the_uid():
+    view = FakeView([node("gpu-0", gpus=8)])
+    view._served["security.openshift.io"] = {"v1": ["securitycontextconstraints"]}
+    plan = build_plan(view, ProbeOptions(namespace="aiconf-probe-test"))
+    for p in plan.pods:
+        contexts = [p.manifest["spec"]["securityContext"]] + [c["securityContext"] for c in p.manifest["spec"]["containers"]]
+        assert all("runAsUser" not in c and c["runAsNonRoot"] is True for c in contexts)
+
+
 def test_forbidden_nodes_cannot_be_planned():
     with pytest.raises(PlanError, match="list nodes"):
         plan_for([node("gpu-0", gpus=8)], forbidden=("nodes",))

@@ -23,13 +23,11 @@ import string
 from dataclasses import dataclass, field
 
 from kubectl_aiconf.checks import common
+from kubectl_aiconf.probe import DEFAULT_IMAGE, DEFAULT_TIMEOUT, MECHANISMS
 from kubectl_aiconf.resources import DEVICECLASSES, NODES, RESOURCECLAIMS, RESOURCESLICES, RUNTIMECLASSES
 from kubectl_aiconf.view import ClusterView, Listing, Resource
 
-MECHANISMS = ("auto", "device-plugin", "dra")
 DEVICE_PLUGIN, DRA = "device-plugin", "dra"
-DEFAULT_IMAGE = "docker.io/library/busybox:1.36"
-DEFAULT_TIMEOUT = 90.0
 
 NAMESPACE_PREFIX = "aiconf-probe-"
 MANAGED_BY = ("app.kubernetes.io/managed-by", "kubectl-aiconf")
@@ -567,6 +565,13 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
                                           runtime_for(family), options),
                              {"no-request": 0, "visible-devices-all": 0}))
 
+    if view.serves("security.openshift.io"):
+        # OpenShift's restricted SCC assigns each namespace its own UID range and rejects any other UID.
+        for pod in pods:
+            spec = pod.manifest["spec"]
+            for ctx in [spec["securityContext"]] + [c["securityContext"] for c in spec["containers"]]:
+                ctx.pop("runAsUser", None)
+                ctx.pop("runAsGroup", None)
     simulated = {common.name_of(n) for n in all_nodes if common.is_simulated_node(n)}
     return Plan(namespace, options, targets, pods, prerequisites, skipped, dra_api,
                 simulated & {p.node for p in pods})
