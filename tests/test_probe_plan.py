@@ -101,7 +101,8 @@ def claim(node_name, device, driver="gpu.nvidia.com"):
 def plan_for(objects, **kw):
     dra = kw.pop("dra", None)
     forbidden = kw.pop("forbidden", ())
-    return build_plan(FakeView(objects, dra=dra, forbidden=forbidden), ProbeOptions(namespace="aiconf-probe-test", **kw))
+    view = FakeView(objects, dra=dra, forbidden=forbidden)
+    return build_plan(view, ProbeOptions(namespace="aiconf-probe-test", **kw))
 
 
 def names(plan):
@@ -282,7 +283,8 @@ def test_openshift_assigns_the_uid():
     view._served["security.openshift.io"] = {"v1": ["securitycontextconstraints"]}
     plan = build_plan(view, ProbeOptions(namespace="aiconf-probe-test"))
     for p in plan.pods:
-        contexts = [p.manifest["spec"]["securityContext"]] + [c["securityContext"] for c in p.manifest["spec"]["containers"]]
+        spec = p.manifest["spec"]
+        contexts = [spec["securityContext"]] + [c["securityContext"] for c in spec["containers"]]
         assert all("runAsUser" not in c and c["runAsNonRoot"] is True for c in contexts)
 
 
@@ -428,3 +430,25 @@ def test_generated_namespace_names_are_random_and_prefixed():
     view = FakeView([node("gpu-0", gpus=8)])
     a, b = build_plan(view, ProbeOptions()), build_plan(view, ProbeOptions())
     assert a.namespace.startswith("aiconf-probe-") and a.namespace != b.namespace
+
+
+def test_probe_script_prints_parsable_lines(tmp_path):
+    """The script itself, in a local shell, with a fake nvidia-smi and an example-driver variable."""
+    import shutil
+    import subprocess
+
+    from kubectl_aiconf.probe.plan import PROBE_SCRIPT
+    from kubectl_aiconf.probe.verdict import parse_output
+
+    if not shutil.which("sh"):
+        pytest.skip("no sh")
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0b1c2d3e-aaaa)'\n")
+    smi.chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "GPU_DEVICE_0": "gpu-3"}
+    proc = subprocess.run(["sh", "-c", PROBE_SCRIPT], env=env, capture_output=True, text=True, timeout=10)
+    out = parse_output(proc.stdout)
+    assert proc.returncode == 0 and out.complete
+    assert out.uuids == ["GPU-0b1c2d3e-aaaa"]
+    assert out.env_devices == ["gpu-3"]
+    assert all(line.startswith("AICONF ") for line in proc.stdout.splitlines())

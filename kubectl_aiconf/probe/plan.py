@@ -53,7 +53,8 @@ PLAN_READS = (NODES, PROBE_PODS, DEVICECLASSES, RESOURCESLICES, RESOURCECLAIMS, 
 #   count=N           number of device= lines
 #   done              the script ran to the end (a cut-off log is not a result)
 PROBE_SCRIPT = r"""n=0
-for d in /dev/nvidia[0-9]* /dev/dri/renderD* /dev/kfd /dev/accel[0-9]* /dev/accel/accel[0-9]* /dev/neuron[0-9]* /dev/vfio/[0-9]*; do
+for d in /dev/nvidia[0-9]* /dev/dri/renderD* /dev/kfd /dev/accel[0-9]* /dev/accel/accel[0-9]* \
+         /dev/neuron[0-9]* /dev/vfio/[0-9]*; do
   [ -e "$d" ] || continue
   echo "AICONF device=$d"
   n=$((n+1))

@@ -295,7 +295,8 @@ class Execution:
         for claim in claims.get("items") or []:
             owners = [o.get("name") for o in (claim.get("metadata") or {}).get("ownerReferences") or []
                       if o.get("kind") == "Pod"]
-            results = ((((claim.get("status") or {}).get("allocation") or {}).get("devices") or {}).get("results")) or []
+            allocation = (claim.get("status") or {}).get("allocation") or {}
+            results = (allocation.get("devices") or {}).get("results") or []
             devices = [f"{r.get('driver')}/{r.get('pool')}/{r.get('device')}" for r in results]
             for owner in owners:
                 if devices and owner not in self.allocations:

@@ -86,7 +86,8 @@ class ProbeLogs:
         docs = []
         for pod, containers in PROBE_PODS.items():
             logs = "".join(f"  - containers: [{c}]\n    logsFile: {self.path(pod, c)}\n" for c in containers)
-            docs.append(f"apiVersion: kwok.x-k8s.io/v1alpha1\nkind: ClusterLogs\nmetadata:\n  name: aiconf-probe-{pod}\n"
+            docs.append("apiVersion: kwok.x-k8s.io/v1alpha1\nkind: ClusterLogs\n"
+                        f"metadata:\n  name: aiconf-probe-{pod}\n"
                         f"spec:\n  selector:\n    matchNames: [{pod}]\n  logs:\n{logs}")
         return "---\n".join(docs)
 
