@@ -77,7 +77,7 @@ def test_ci_script_is_strict():
     text = script.read_text()
     assert os.access(script, os.X_OK)
     assert text.startswith("#!/usr/bin/env bash\n")
-    assert "set -euo pipefail" in text
+    assert re.search(r"^set -E?euo pipefail", text, re.MULTILINE)
     assert "export CI=true" in text
     assert "make test" in text
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
