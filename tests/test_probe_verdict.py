@@ -221,3 +221,36 @@ def test_permission_descriptions():
 
 def test_verdict_constants():
     assert {PASS, FAIL, UNKNOWN} == {"pass", "fail", "unknown"}
+
+
+def test_a_probe_that_cannot_decide_does_not_hide_a_passive_failure():
+    from kubectl_aiconf.probe.command import combine
+    from kubectl_aiconf.result import CheckResult, Evidence
+
+    passive_fail = CheckResult(Status.FAIL, "no accelerator in the cluster", [Evidence("Node", "n", "x")])
+    cannot = CheckResult(Status.UNKNOWN, "probe cannot run: no accelerator nodes")
+    merged = combine(cannot, passive_fail)
+    assert merged.status is Status.FAIL
+    assert merged.message == "no accelerator in the cluster (probe cannot run: no accelerator nodes)"
+    passive_unknown = CheckResult(Status.UNKNOWN, "isolation can only be confirmed with --probe")
+    assert combine(cannot, passive_unknown).message == cannot.message
+    passed = CheckResult(Status.PASS, "probe passed", [Evidence("Probe", "ns/p", "PASS")])
+    merged = combine(passed, CheckResult(Status.WARN, "risky pods", [Evidence("Pod", "a/b", "privileged")]))
+    assert merged.status is Status.PASS and [e.kind for e in merged.evidence] == ["Probe", "Pod"]
+
+
+def test_probe_flags_need_probe():
+    import pytest
+
+    from kubectl_aiconf.probe.command import options, parse_timeout
+
+    with pytest.raises(ValueError, match="--probe-node, --keep only apply with --probe"):
+        options(False, "auto", "docker.io/library/busybox:1.36", "n", "90s", True, False, None)
+    with pytest.raises(ValueError, match="cannot be combined with --snapshot"):
+        options(True, "auto", "img", None, "90s", False, False, "snap/")
+    with pytest.raises(ValueError, match="invalid --probe-mechanism"):
+        options(True, "gpu", "img", None, "90s", False, False, None)
+    assert parse_timeout("2m") == 120 and parse_timeout("45") == 45
+    with pytest.raises(ValueError):
+        parse_timeout("0s")
+    assert options(False, "auto", "docker.io/library/busybox:1.36", None, "90s", False, False, None) is None

@@ -7,7 +7,7 @@ import sys
 
 from kubectl_aiconf.probe import DEFAULT_IMAGE, DEFAULT_TIMEOUT, MECHANISMS, REQUIREMENT_ID
 from kubectl_aiconf.probe.plan import PLAN_READS, PlanError, ProbeOptions, build_plan, render_plan
-from kubectl_aiconf.result import CheckResult
+from kubectl_aiconf.result import CheckResult, Status
 
 
 def parse_timeout(text: str) -> float:
@@ -62,7 +62,27 @@ def overrides(view, opts: ProbeOptions, keep: bool, stream=None) -> dict[str, Ch
     from kubectl_aiconf.probe.run import run_probe
 
     view.load(PLAN_READS)
-    return {REQUIREMENT_ID: run_probe(view, view.conn, opts, keep=keep, stream=stream)}
+    passive = _passive(view)  # read before the probe creates anything: its own pods are not the cluster's
+    probed = run_probe(view, view.conn, opts, keep=keep, stream=stream)
+    return {REQUIREMENT_ID: combine(probed, passive)}
+
+
+def _passive(view) -> CheckResult:
+    from kubectl_aiconf.catalogue import BY_ID
+    from kubectl_aiconf.checks import check_for
+
+    check = check_for(REQUIREMENT_ID, BY_ID[REQUIREMENT_ID].category)
+    view.load(check.reads)
+    return check.function(view)
+
+
+def combine(probed: CheckResult, passive: CheckResult) -> CheckResult:
+    """A probe that passed or failed decides. One that could not decide does not hide what the passive check
+    found: a passive FAIL or WARN stands, with the probe's reason added."""
+    if probed.status in (Status.PASS, Status.FAIL) or passive.status not in (Status.FAIL, Status.WARN):
+        return CheckResult(probed.status, probed.message, list(probed.evidence) + list(passive.evidence))
+    return CheckResult(passive.status, f"{passive.message} ({probed.message})",
+                       list(passive.evidence) + list(probed.evidence))
 
 
 def cleanup(conn, dry_run: bool = False, out=None, err=None) -> int:
