@@ -607,20 +607,20 @@ def _config_signals(policies: list[dict], view: ClusterView) -> list[_Signal]:
 def _collapse(signals: list[_Signal], per_mechanism: int = 2) -> tuple[list[str], list[Evidence]]:
     """Mechanisms in effect (strong) with node counts, and evidence limited per mechanism."""
     strong: dict[str, int] = {}
-    shown: dict[tuple[str, bool], int] = {}
-    kinds: dict[tuple[str, bool], str] = {}
-    evidence = []
+    by_key: dict[tuple[str, bool], list[Evidence]] = {}
     for s in signals:
         if s.strong:
             strong[s.mechanism] = strong.get(s.mechanism, 0) + 1
-        key = (s.mechanism, s.strong)
-        shown[key] = shown.get(key, 0) + 1
-        kinds[key] = s.evidence.kind
-        if shown[key] <= per_mechanism:
-            evidence.append(s.evidence)
-    for (mech, st), n in shown.items():
-        if n > per_mechanism:
-            evidence.append(Evidence(kinds[(mech, st)], "...", f"{mech}: {n - per_mechanism} more"))
+        by_key.setdefault((s.mechanism, s.strong), []).append(s.evidence)
+    evidence = []
+    for (mechanism, _), items in by_key.items():
+        if len(items) <= per_mechanism + 1:  # a "1 more" line would take the room of the item itself
+            evidence += items
+            continue
+        evidence += items[:per_mechanism]
+        kinds = {e.kind for e in items[per_mechanism:]}
+        kind = kinds.pop() if len(kinds) == 1 else "objects"
+        evidence.append(Evidence(kind, "...", f"{mechanism}: {len(items) - per_mechanism} more"))
     on_nodes = {m for m in strong if all(s.evidence.kind == "Node" for s in signals if s.mechanism == m and s.strong)}
     return [f"{m} on {_plural(n, 'node')}" if m in on_nodes else m for m, n in strong.items()], evidence
 
