@@ -43,7 +43,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _start(args):
     from .sandbox import Sandbox
+    from .scenarios import scenario_dir
 
+    for name in args.scenario:
+        scenario_dir(name)  # unknown scenario: fail before starting anything
     sb = Sandbox(build=not args.no_build, timeout=args.timeout, keep_dir=args.keep)
     sb.start()
     try:

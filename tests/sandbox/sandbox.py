@@ -14,6 +14,7 @@ exit) kills every child's process group and removes the temp dir; children also 
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import signal
@@ -72,6 +73,31 @@ class SandboxError(RuntimeError):
 
 def _say(msg: str) -> None:
     print(f"[sandbox] {msg}", file=sys.stderr, flush=True)
+
+
+def _contains(objs: list[dict], subset: list[dict]) -> bool:
+    """Whether every object of ``subset`` is in ``objs`` with the same content."""
+    def key(o: dict):
+        meta = o.get("metadata") or {}
+        return o["apiVersion"], o["kind"], meta.get("namespace") or "", meta.get("name")
+
+    have = {key(o): json.dumps(o, sort_keys=True) for o in objs}
+    return all(have.get(key(o)) == json.dumps(o, sort_keys=True) for o in subset)
+
+
+def _sweep_stale_dirs(prefix: str) -> None:
+    """Remove temp dirs of sandboxes whose owning process died without tearing down (e.g. SIGKILL)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{prefix}-*"):
+        try:
+            pid = int((path / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            pass
 
 
 class Sandbox:
@@ -174,7 +200,9 @@ class Sandbox:
         atexit.register(self.stop)
         try:
             binaries.ensure(build=self.build)
+            _sweep_stale_dirs(self.name)
             self.dir = Path(tempfile.mkdtemp(prefix=f"{self.name}-"))
+            (self.dir / "owner.pid").write_text(str(os.getpid()))
             self._log(f"starting in {self.dir}")
             self._make_credentials()
             self._start_etcd()
@@ -449,6 +477,39 @@ class Sandbox:
         took = time.monotonic() - t0
         self._log(f"scenario {name}: {len(objs)} objects applied and settled in {took:.1f}s")
         return took
+
+    def use_scenario(self, name: str, timeout: float = 120) -> None:
+        """Make the cluster hold exactly scenario NAME, so that one session-wide sandbox can serve tests of
+        several scenarios: nothing to do if NAME is what is loaded; applied on top if NAME contains every object
+        loaded now unchanged (bare -> gpu-cluster -> ai-platform); otherwise reset() first."""
+        if self.scenarios == [str(name)]:
+            return
+        objs = scenarios.load_objects(name)
+        if not _contains(objs, self._applied):
+            self.reset(timeout=timeout)
+        self.apply_scenario(name, timeout=timeout)
+        self._applied = list(objs)
+        self.scenarios = [str(name)]
+
+    def verify_scenario(self, name: str | Path) -> list[str]:
+        """Problems found comparing the live cluster with scenario NAME (empty list: all as described):
+        every object exists, controller-computed status matches the YAML, written status is unchanged."""
+        applier = self.applier()
+        problems = []
+        for obj in applier.prepare(scenarios.load_objects(name)):
+            try:
+                live = request(self.admin_client(), "GET", applier.mapper.path(obj))
+            except (KubeError, LookupError) as exc:
+                problems.append(f"{scenarios.ref(obj)}: {exc}")
+                continue
+            if not obj.get("status") or obj["kind"] in ("Node", "Namespace", "Service", "CustomResourceDefinition"):
+                continue
+            if (obj["apiVersion"], obj["kind"]) in scenarios.CONTROLLED_STATUS:
+                diffs = scenarios.mismatch(obj, live)
+            else:
+                diffs = [] if live.get("status") == obj["status"] else ["status differs from the YAML"]
+            problems += [f"{scenarios.ref(obj)}: {d}" for d in diffs]
+        return problems
 
     def apply_objects(self, objs: list[dict], timeout: float = 120) -> None:
         """Apply ad-hoc objects the same way as a scenario (tracked for reset())."""
