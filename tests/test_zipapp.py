@@ -134,6 +134,9 @@ def test_no_asyncio_stack_or_pydantic(members):
     bad = sorted(n for n in names if n in FORBIDDEN)
     assert not bad, f"packages that must not be bundled: {bad}"
     assert not [m for m in members if "aiohttp" in m.lower() or "pydantic" in m.lower()]
+    # kubernetes.aio cannot work without aiohttp; the build prunes it (half of the kubernetes package)
+    assert "site-packages/kubernetes/client/__init__.py" in members
+    assert not [m for m in members if m.startswith("site-packages/kubernetes/aio/")]
 
 
 def test_bundles_exactly_the_pinned_list(zipapp):
