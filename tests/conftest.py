@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 TESTDATA = REPO / "testdata"
-SHARED = REPO.parent / "shared"
+# The shared research folder beside the checkout (reference checklists and real submissions);
+# AICONF_SHARED points elsewhere when the checkout lives somewhere else.
+SHARED = Path(os.environ.get("AICONF_SHARED") or REPO.parent / "shared")
 
 
 def run_check(fixture: str | Path, requirement_id: str, conformance_version: str = "1.35"):
@@ -27,3 +30,12 @@ def run_check(fixture: str | Path, requirement_id: str, conformance_version: str
 @pytest.fixture
 def check():
     return run_check
+
+
+@pytest.fixture(scope="session")
+def reference_submissions() -> Path:
+    """The real vendor submissions; a missing folder fails the tests that need it (never skips them)."""
+    path = SHARED / "reference" / "submissions"
+    if not path.is_dir():
+        pytest.fail(f"reference submissions not found at {path}: set AICONF_SHARED", pytrace=False)
+    return path

@@ -28,10 +28,12 @@ from kubectl_aiconf.submission.validate import (
     version_from_path,
 )
 
+from conftest import SHARED  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(REPO, "testdata", "validate")
-SUBMISSIONS = os.path.join(REPO, "..", "shared", "reference", "submissions")
-CHECKLISTS = os.path.join(REPO, "..", "shared", "reference", "checklists")
+SUBMISSIONS = str(SHARED / "reference" / "submissions")
+CHECKLISTS = str(SHARED / "reference" / "checklists")
 
 
 def outcome(path: str, rules: str, cwd: str) -> tuple[bool, set]:
@@ -288,8 +290,7 @@ SUBMISSION_ERRORS_V2["v1.34/ovh"] = {
     MISSING_K8S_URL, (E, "metadata-not-string", "metadata.platformVersion"),
     (E, "evidence-file-missing", "dra_support")}
 
-needs_submissions = pytest.mark.skipif(not os.path.isdir(SUBMISSIONS),
-                                       reason="reference submissions not available")
+needs_submissions = pytest.mark.usefixtures("reference_submissions")
 
 
 @needs_submissions

@@ -20,9 +20,11 @@ from kubectl_aiconf import __version__
 from kubectl_aiconf.submission import urls
 from kubectl_aiconf.submission.validate import run_validate, validate_paths
 
+from conftest import SHARED  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ONLINE = os.path.join(REPO, "testdata", "validate", "online")
-SUBMISSIONS = os.path.join(REPO, "..", "shared", "reference", "submissions")
+SUBMISSIONS = str(SHARED / "reference" / "submissions")
 
 
 def landscape_yaml(members: list[str]) -> str:
@@ -269,8 +271,7 @@ def test_member_names_from_landscape():
         urls.members_from_landscape(b"landscape: []\n")
 
 
-needs_submissions = pytest.mark.skipif(not os.path.isdir(SUBMISSIONS),
-                                       reason="reference submissions not available")
+needs_submissions = pytest.mark.usefixtures("reference_submissions")
 
 
 @needs_submissions
