@@ -87,7 +87,8 @@ def main() -> None:
         kubectl = [str(sb.kubectl), "--kubeconfig", kubeconfig, "--cache-dir", cache, "get", "nodes", "-o", "json",
                    "-v=6"]
         k_wall, k_rss, k_errs = _run(kubectl, args.runs)
-        k_requests = len(re.findall(r"\b(GET|POST) https://", k_errs[-1]))
+        # kubectl -v=6 logs one line per response: `"Response" verb="GET" url=...` (older: `GET https://...`)
+        k_requests = len(re.findall(r'verb="(?:GET|POST)"|\b(?:GET|POST) https://', k_errs[-1]))
     print(f"kubectl aiconf check ({label}), median of {args.runs}: {wall:.2f}s, {requests} API requests, "
           f"{objects} objects kept, peak {rss:.0f} MB")
     print(f"kubectl get nodes -o json (warm discovery cache), median of {args.runs}: {k_wall:.2f}s, "
