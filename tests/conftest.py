@@ -27,6 +27,21 @@ def run_check(fixture: str | Path, requirement_id: str, conformance_version: str
     return check.function(view)
 
 
+def names(result, kind: str | None = None) -> set[str]:
+    """Names of the evidence objects of a CheckResult (of one kind, if given)."""
+    return {e.name for e in result.evidence if kind is None or e.kind == kind}
+
+
+def fact(result, kind: str, name: str) -> str:
+    """The fact seen on one evidence object."""
+    return next(e.fact for e in result.evidence if e.kind == kind and e.name == name)
+
+
+def facts(result, name: str) -> str:
+    """Every fact about objects named `name`, joined."""
+    return " | ".join(e.fact for e in result.evidence if e.name == name)
+
+
 @pytest.fixture
 def check():
     return run_check

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import run_check
+from conftest import names, fact, run_check
 
 from kubectl_aiconf.result import Status
 
 NOT_SAMPLED = "metric names were not sampled"
-
-
-def names(result, kind: str | None = None) -> set[str]:
-    return {e.name for e in result.evidence if kind is None or e.kind == kind}
-
-
-def fact(result, kind: str, name: str) -> str:
-    return next(e.fact for e in result.evidence if e.kind == kind and e.name == name)
 
 
 # accelerator_metrics --------------------------------------------------------------------------------------

@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_check
+from conftest import names, facts, run_check
 
 from kubectl_aiconf.result import Status
-
-
-def names(result) -> set[str]:
-    return {e.name for e in result.evidence}
-
-
-def facts(result, name: str) -> str:
-    return " | ".join(e.fact for e in result.evidence if e.name == name)
 
 
 # secure_accelerator_access ----------------------------------------------------------------------------------
