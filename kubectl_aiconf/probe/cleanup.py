@@ -133,17 +133,26 @@ def cleanup_leftovers(conn: Connection, progress: Progress = _quiet, dry_run: bo
 
 
 # signals ----------------------------------------------------------------------------------------------------
+_SIGHUP = (signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()  # Windows has no SIGHUP
+
+
+def _catchable(signals: tuple[signal.Signals, ...]) -> list[signal.Signals]:
+    """The signals this process may handle: only in the main thread (handlers cannot be installed elsewhere),
+    and not those the parent set to be ignored (`nohup` ignores SIGHUP; a non-interactive shell starts
+    background jobs with SIGINT ignored) - the parent's choice stands."""
+    if threading.current_thread() is not threading.main_thread():
+        return []
+    return [sig for sig in signals if signal.getsignal(sig) is not signal.SIG_IGN]
+
+
 class interrupts_as_keyboard_interrupt:
     """While active, SIGTERM and SIGHUP raise KeyboardInterrupt like Ctrl-C, so one `finally` cleans up for
-    all three. Only in the main thread (signal handlers cannot be installed elsewhere)."""
+    all three."""
 
-    SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+    SIGNALS = (signal.SIGTERM, *_SIGHUP)
 
     def __enter__(self):
-        self.old = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in self.SIGNALS:
-                self.old[sig] = signal.signal(sig, self._raise)
+        self.old = {sig: signal.signal(sig, self._raise) for sig in _catchable(self.SIGNALS)}
         return self
 
     @staticmethod
@@ -160,13 +169,12 @@ class deferred_signals:
     """Hold Ctrl-C/SIGTERM/SIGHUP during a short critical call and deliver them (as KeyboardInterrupt)
     right after it."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, *_SIGHUP)
 
     def __enter__(self):
-        self.old, self.caught = {}, []
-        if threading.current_thread() is threading.main_thread():
-            for sig in self.SIGNALS:
-                self.old[sig] = signal.signal(sig, lambda signum, frame: self.caught.append(signum))
+        self.caught = []
+        self.old = {sig: signal.signal(sig, lambda signum, frame: self.caught.append(signum))
+                    for sig in _catchable(self.SIGNALS)}
         return self
 
     def __exit__(self, exc_type, exc, tb):

@@ -327,9 +327,13 @@ def test_user_who_cannot_read_nodes_gets_unknown(sb):
 def test_interrupting_the_plugin_leaves_nothing_behind(sb, sig):
     from tests.sandbox.probe_kwok import HANGS_IMAGE
 
+    # As in a terminal's foreground job, Ctrl-C must reach the plugin. A CI runner started as a background job
+    # of a non-interactive shell passes SIGINT down ignored, and the plugin rightly keeps that choice
+    # (tests/test_probe_signals.py), so the child gets the default disposition back.
     proc = subprocess.Popen([sys.executable, "-m", "kubectl_aiconf", "check", "--probe", "--probe-node", DP_NODE,
                              "--probe-image", HANGS_IMAGE, "--probe-timeout", "120s", "-o", "json"],
-                            cwd=REPO, env=sb.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, env=sb.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines: list[str] = []
     running = threading.Event()
 
@@ -347,7 +351,10 @@ def test_interrupting_the_plugin_leaves_nothing_behind(sb, sig):
                          if "created namespace " in line)
         assert namespace in probe_namespaces(sb)
         proc.send_signal(sig)
-        proc.wait(timeout=120)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the plugin did not exit within 120s of the signal:\n" + "".join(lines)) from None
     finally:
         if proc.poll() is None:
             proc.kill()
