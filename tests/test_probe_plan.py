@@ -229,6 +229,21 @@ def test_other_device_plugin_resources(resource, family):
     assert plan.pods[0].manifest["spec"]["containers"][0]["resources"]["limits"][resource] == "1"
 
 
+def test_intel_shares_and_monitoring_resources_are_not_accelerators():
+    gpu = node("gpu-0", gpus=1, resource="gpu.intel.com/i915", taints=[])
+    gpu["status"]["allocatable"].update({"gpu.intel.com/millicores": "1000", "gpu.intel.com/memory.max": "17179869184",
+                                         "gpu.intel.com/tiles": "2", "gpu.intel.com/i915_monitoring": "1"})
+    plan = plan_for([gpu])
+    assert [t.resource for t in plan.targets] == ["gpu.intel.com/i915"]
+    assert plan.targets[0].free == 1
+
+
+def test_aks_gpu_pool_taint_is_tolerated_by_its_value():
+    plan = plan_for([node("aks-gpu-0", gpus=2, taints=[{"key": "sku", "value": "gpu", "effect": "NoSchedule"}])])
+    assert plan.targets[0].node == "aks-gpu-0"
+    assert plan.pods[0].manifest["spec"]["tolerations"] == [{"key": "sku", "operator": "Exists", "effect": "NoSchedule"}]
+
+
 def test_neuron_cores_share_a_device():
     plan = plan_for([node("inf-0", gpus=8, resource="aws.amazon.com/neuroncore", taints=[])])
     assert "Neuron cores" in plan.skipped[0][1]

@@ -10,9 +10,11 @@ from kubectl_aiconf.resources import CRDS, DAEMONSETS, DEPLOYMENTS, NODES, PODS,
 from kubectl_aiconf.result import CheckResult, Evidence, Status
 from kubectl_aiconf.view import ClusterView, Listing
 
-# Extended resources through which device plugins hand out accelerators.
+# Extended resources through which device plugins hand out accelerators. Intel's plugin also advertises
+# shares (millicores, memory.max, tiles) and *_monitoring, which grants every GPU on purpose: only i915/xe
+# are one whole GPU each.
 ACCELERATOR_RESOURCE = re.compile(
-    r"^(nvidia\.com/(gpu|mig-.+)|amd\.com/gpu|gpu\.intel\.com/.+|habana\.ai/gaudi|"
+    r"^(nvidia\.com/(gpu|mig-.+)|amd\.com/gpu|gpu\.intel\.com/(i915|xe)|habana\.ai/gaudi|"
     r"aws\.amazon\.com/neuron(core|device)?|google\.com/tpu)$"
 )
 # Node labels that mark accelerator nodes even when no device plugin advertises a resource yet.

@@ -55,12 +55,13 @@ def wait_namespace_gone(conn: Connection, name: str, timeout: float = NAMESPACE_
 
 
 def delete_namespace(conn: Connection, name: str, progress: Progress = _quiet,
-                     timeout: float = NAMESPACE_GONE_TIMEOUT) -> bool:
+                     timeout: float | None = None) -> bool:
     """Delete the namespace and wait until it is gone. Returns False when it is still terminating at the end.
 
     The DELETE itself is shielded from Ctrl-C/SIGTERM (it takes milliseconds, and skipping it would leave the
     probe behind); a second interrupt while waiting for the namespace to go away stops only the waiting.
     """
+    timeout = NAMESPACE_GONE_TIMEOUT if timeout is None else timeout
     started = time.monotonic()
     try:
         with deferred_signals():
@@ -133,7 +134,8 @@ def cleanup_leftovers(conn: Connection, progress: Progress = _quiet, dry_run: bo
 
 
 # signals ----------------------------------------------------------------------------------------------------
-_SIGHUP = (signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()  # Windows has no SIGHUP
+# Hang-up on POSIX; Ctrl-Break on Windows, which has no SIGHUP.
+_PLATFORM_STOPS = tuple(getattr(signal, name) for name in ("SIGHUP", "SIGBREAK") if hasattr(signal, name))
 
 
 def _catchable(signals: tuple[signal.Signals, ...]) -> list[signal.Signals]:
@@ -146,10 +148,10 @@ def _catchable(signals: tuple[signal.Signals, ...]) -> list[signal.Signals]:
 
 
 class interrupts_as_keyboard_interrupt:
-    """While active, SIGTERM and SIGHUP raise KeyboardInterrupt like Ctrl-C, so one `finally` cleans up for
-    all three."""
+    """While active, SIGTERM and SIGHUP (Ctrl-Break on Windows) raise KeyboardInterrupt like Ctrl-C, so one
+    `finally` cleans up for all of them."""
 
-    SIGNALS = (signal.SIGTERM, *_SIGHUP)
+    SIGNALS = (signal.SIGTERM, *_PLATFORM_STOPS)
 
     def __enter__(self):
         self.old = {sig: signal.signal(sig, self._raise) for sig in _catchable(self.SIGNALS)}
@@ -169,7 +171,7 @@ class deferred_signals:
     """Hold Ctrl-C/SIGTERM/SIGHUP during a short critical call and deliver them (as KeyboardInterrupt)
     right after it."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM, *_SIGHUP)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, *_PLATFORM_STOPS)
 
     def __enter__(self):
         self.caught = []

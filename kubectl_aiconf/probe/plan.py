@@ -80,7 +80,8 @@ UNIT_DEVICE = {
     "tpu": re.compile(r"^/dev/(accel\d+|vfio/\d+)$"),
     "generic": re.compile(r"^/dev/"),
 }
-# Taints that accelerator nodes carry to keep other workloads off; the probe tolerates them.
+# Taints that accelerator nodes carry to keep other workloads off; the probe tolerates them. Matched on the
+# key or the value (AKS GPU pools: sku=gpu:NoSchedule).
 ACCELERATOR_TAINT = re.compile(r"nvidia|gpu|amd|intel|habana|gaudi|neuron|tpu|accelerator")
 _NOT_ACCELERATOR_CLASS = re.compile(r"compute-domain|vfio|channel|net|nic|cpu|sriov|rdma|memory")
 _CEL_DRIVER = re.compile(r"""device\.driver\s*==\s*['"]([^'"]+)['"]""")
@@ -300,7 +301,7 @@ def tolerations_for(node: dict, explicit: bool) -> tuple[list[dict], list[str]]:
         if effect == "PreferNoSchedule":
             continue
         key = taint.get("key") or ""
-        if explicit or ACCELERATOR_TAINT.search(key):
+        if explicit or ACCELERATOR_TAINT.search(key) or ACCELERATOR_TAINT.search(taint.get("value") or ""):
             tol = {"key": key, "operator": "Exists"}
             if effect:
                 tol["effect"] = effect

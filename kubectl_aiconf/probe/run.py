@@ -21,6 +21,7 @@ from kubectl_aiconf.view import ClusterView, LoadError
 from kubectl_aiconf.view.live import ApiError, ConnectError, Connection
 
 POLL_SECONDS = 1.0
+POLL_FAILURES_TOLERATED = 3  # consecutive connection errors while waiting before the run gives up
 # A pod the scheduler keeps calling unschedulable for this long is given up (DRA pods are briefly
 # unschedulable until the controller has created their claim).
 UNSCHEDULABLE_GRACE = 15.0
@@ -127,6 +128,7 @@ class Execution:
         self.unschedulable_since: dict[str, float] = {}
         self.created: set[str] = set()
         self.allocations: dict[str, list[str]] = {}  # pod -> driver/pool/device of its claim
+        self.poll_failures = 0  # consecutive connection errors while waiting
 
     # creating ---------------------------------------------------------------------------------------------
     def create_namespace(self) -> None:
@@ -210,7 +212,10 @@ class Execution:
         while pending:
             if any(p.mechanism == DRA and p.name not in self.allocations for p in pending.values()):
                 self._record_allocations()
-            listing = self.conn.request("GET", f"/api/v1/namespaces/{self.ns}/pods")
+            listing = self._list_pods()
+            if listing is None:  # the API server did not answer this time; the deadline still holds
+                time.sleep(POLL_SECONDS)
+                continue
             live = {(p.get("metadata") or {}).get("name"): p for p in listing.get("items") or []}
             now = time.monotonic()
             for name, pod in list(pending.items()):
@@ -255,6 +260,19 @@ class Execution:
                 return
             time.sleep(POLL_SECONDS)
 
+    def _list_pods(self) -> dict | None:
+        """The probe namespace's pods; None after a connection error, unless they keep coming."""
+        try:
+            listing = self.conn.request("GET", f"/api/v1/namespaces/{self.ns}/pods")
+        except ConnectError as exc:
+            self.poll_failures += 1
+            if self.poll_failures > POLL_FAILURES_TOLERATED:
+                raise
+            self.progress(f"listing pods failed ({exc}); trying again")
+            return None
+        self.poll_failures = 0
+        return listing
+
     def _finish(self, pod: ProbePod, outcome: PodOutcome) -> None:
         self.outcomes[pod.name] = outcome
         if outcome.ran:
@@ -276,6 +294,8 @@ class Execution:
                 text = self.conn.request("GET", f"/api/v1/namespaces/{self.ns}/pods/{pod.name}/log",
                                          query=[("container", container)], accept="application/json, */*", text=True)
             except ApiError as exc:
+                if state == "failed":  # e.g. rejected by the kubelet before any container started
+                    return PodOutcome(pod, "failed", detail, node=node)
                 return PodOutcome(pod, "error", f"cannot read the log of container {container}: {exc}", node=node)
             outcome.outputs[container] = parse_output(text)
         if state == "failed" and not all(o.complete for o in outcome.outputs.values()):
@@ -290,7 +310,7 @@ class Execution:
         version = self.plan.resource_api or "v1"
         try:
             claims = self.conn.request("GET", f"/apis/resource.k8s.io/{version}/namespaces/{self.ns}/resourceclaims")
-        except ApiError:
+        except (ApiError, ConnectError):
             return
         for claim in claims.get("items") or []:
             owners = [o.get("name") for o in (claim.get("metadata") or {}).get("ownerReferences") or []
@@ -306,6 +326,10 @@ class Execution:
 
 
 # entry points -----------------------------------------------------------------------------------------------
+def _join(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
 def unknown(message: str) -> CheckResult:
     return CheckResult(Status.UNKNOWN, message)
 
@@ -353,11 +377,11 @@ def run_probe(view: ClusterView, conn: Connection, options: ProbeOptions, keep: 
                 else:
                     try:
                         if not cleanup.delete_namespace(conn, plan.namespace, progress):
-                            note = f"namespace {plan.namespace} was still terminating at the end"
+                            note = _join(note, f"namespace {plan.namespace} was still terminating at the end")
                     except (ApiError, LoadError) as exc:
                         progress(f"could not delete namespace {plan.namespace}: {exc}; "
                                  "run `kubectl aiconf cleanup`")
-                        note = f"namespace {plan.namespace} could not be deleted: {exc}"
+                        note = _join(note, f"namespace {plan.namespace} could not be deleted: {exc}")
     seconds = progress.elapsed
     if outcomes is None:
         result = unknown(note or "probe did not run")
