@@ -7,7 +7,7 @@ import yaml
 
 from kubectl_aiconf.probe.plan import (
     CLAIM_TEMPLATE, DEVICE_PLUGIN, DRA, PLAN_READS, PROBE_SELECTOR, PlanError, ProbeOptions, build_plan,
-    pod_request, render_plan,
+    class_selector, dra_targets, pod_request, render_plan,
 )
 from kubectl_aiconf.view import ClusterView, Listing, Outcome, projector
 
@@ -388,6 +388,95 @@ def test_dra_sharing_config_skips_the_pair():
     objects = [node("gpu-0"), device_class(config=config), resource_slice("gpu-0", devices=4)]
     plan = plan_for(objects, mechanism="dra")
     assert names(plan) == ["dra-single", "dra-multi", "negative"]
+
+
+def cel_class(name, expression):
+    return {"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": {"name": name},
+            "spec": {"selectors": [{"cel": {"expression": expression}}]}}
+
+
+def typed_slice(node_name, types, driver="gpu.nvidia.com", **placement):
+    """A slice whose devices carry a `type` attribute (whole GPUs and MIG slices side by side) and, for the
+    second device on, a qualified boolean `gpu.nvidia.com/shared`."""
+    devices = [{"name": f"dev-{i}", "attributes": {"type": {"string": t},
+                                                   **({"gpu.nvidia.com/shared": {"bool": True}} if i else {})}}
+               for i, t in enumerate(types)]
+    spec = {"driver": driver, "pool": {"name": node_name or "fabric", "generation": 1, "resourceSliceCount": 1},
+            "devices": devices, **placement}
+    if node_name:
+        spec["nodeName"] = node_name
+    return {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice",
+            "metadata": {"name": f"{node_name or 'fabric'}-{driver}"}, "spec": spec}
+
+
+GPU_ONLY = "device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'gpu'"
+
+
+def test_dra_counts_only_the_devices_a_class_selects():
+    # One whole GPU and three MIG slices in one slice: the GPU class can hand out one device, not four.
+    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}), cel_class("gpu.nvidia.com", GPU_ONLY),
+               typed_slice("gpu-0", ["gpu", "mig", "mig", "mig"])]
+    plan = plan_for(objects, mechanism="dra")
+    assert plan.targets[0].free == 1
+    assert names(plan) == ["dra-single", "dra-multi", "negative"]
+    assert ("dra-pair", "two concurrent pods on one node: skipped, only 1 free device on gpu-0") in plan.skipped
+
+
+@pytest.mark.parametrize("expression, free", [
+    ("device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].shared == true", 2),
+    ('device.driver == "gpu.nvidia.com" && (device.attributes["gpu.nvidia.com"].type == "mig")', 2),
+    ("device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'tpu'", 0),
+])
+def test_dra_attribute_equalities_are_evaluated(expression, free):
+    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}), cel_class("gpu.nvidia.com", expression),
+               typed_slice("gpu-0", ["gpu", "mig", "mig"])]
+    if not free:
+        with pytest.raises(PlanError, match="no Ready node has a free device of DeviceClass gpu.nvidia.com"):
+            plan_for(objects, mechanism="dra")
+        return
+    assert plan_for(objects, mechanism="dra").targets[0].free == free
+
+
+def test_dra_class_beyond_the_plan_runs_one_pod_at_a_time_and_says_why():
+    expression = "device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type.startsWith('g')"
+    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}), cel_class("gpu.nvidia.com", expression),
+               typed_slice("gpu-0", ["gpu", "gpu", "gpu", "gpu"])]
+    plan = plan_for(objects, mechanism="dra")
+    target = plan.targets[0]
+    assert target.free == 4 and target.usable_free == 1
+    assert names(plan) == ["dra-single", "dra-multi", "negative"]
+    assert [p.wave for p in plan.pods] == [1, 2, 1]
+    why = dict(plan.skipped)["dra-pair"]
+    assert "a CEL expression the plan does not evaluate" in why
+
+
+@pytest.mark.parametrize("placement, reachable", [
+    ({"allNodes": True}, {"gpu-a", "gpu-b"}),
+    ({"nodeSelector": {"nodeSelectorTerms": [{"matchExpressions": [
+        {"key": "rack", "operator": "In", "values": ["r1"]}]}]}}, {"gpu-a"}),
+    ({"nodeSelector": {"nodeSelectorTerms": [{"matchFields": [
+        {"key": "metadata.name", "operator": "NotIn", "values": ["gpu-a"]}]}]}}, {"gpu-b"}),
+])
+def test_dra_network_attached_devices_reach_the_nodes_their_slice_names(placement, reachable):
+    gpu_labels = {"nvidia.com/gpu.present": "true"}
+    objects = [node("gpu-a", labels={**gpu_labels, "rack": "r1"}), node("gpu-b", labels={**gpu_labels, "rack": "r2"}),
+               device_class(), typed_slice(None, ["gpu", "gpu"], **placement)]
+    targets, _ = dra_targets(FakeView(objects), [o for o in objects if o["kind"] == "Node"],
+                             [(device_class(), class_selector(device_class()))])
+    assert {t.node for t in targets} == reachable
+    assert all(t.free == 2 for t in targets)
+    assert all(any("published for several nodes" in n for n in t.notes) for t in targets)
+
+
+def test_dra_per_device_node_selection():
+    devices = [{"name": "dev-0", "nodeName": "gpu-a"}, {"name": "dev-1", "allNodes": True}]
+    fabric = {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice", "metadata": {"name": "mixed"},
+              "spec": {"driver": "gpu.nvidia.com", "perDeviceNodeSelection": True, "devices": devices,
+                       "pool": {"name": "mixed", "generation": 1, "resourceSliceCount": 1}}}
+    nodes = [node("gpu-a"), node("gpu-b")]
+    free = {t.node: t.free for t in dra_targets(FakeView([*nodes, fabric]), nodes,
+                                                 [(device_class(), class_selector(device_class()))])[0]}
+    assert free == {"gpu-a": 2, "gpu-b": 1}
 
 
 def test_auto_probes_both_mechanisms_and_puts_a_negative_pod_on_each_node():

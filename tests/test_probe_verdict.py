@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from kubectl_aiconf.probe.plan import ProbeOptions, build_plan
 from kubectl_aiconf.probe.run import describe_permission, pod_state
-from kubectl_aiconf.probe.verdict import FAIL, PASS, UNKNOWN, PodOutcome, judge, parse_output, summarize
+from kubectl_aiconf.probe.verdict import FAIL, PASS, SKIPPED, UNKNOWN, PodOutcome, judge, parse_output, summarize
 from kubectl_aiconf.result import Status
 from test_probe_plan import FakeView, node
 
@@ -124,12 +124,18 @@ def test_uuids_decide_when_present():
     assert summarize(p, outcomes(p, logs), 5).status is Status.FAIL
 
 
-def test_mig_pairs_need_uuids():
+def test_mig_pairs_need_uuids_and_are_skipped_without_them():
     p = plan(labels={"nvidia.com/mig.strategy": "single"})
     logs = dict(GOOD)
+    logs[("dp-pair-a", "probe")] = log("/dev/nvidia0")
     logs[("dp-pair-b", "probe")] = log("/dev/nvidia0")
     verdicts = {v.probe: v for v in judge(outcomes(p, logs))}
-    assert verdicts["dp-pair"].outcome == UNKNOWN and "nvidia-smi" in verdicts["dp-pair"].fact
+    assert verdicts["dp-pair"].outcome == SKIPPED and "nvidia-smi" in verdicts["dp-pair"].fact
+    # The slices cannot be told apart, which proves nothing either way: positive and negative pods decide.
+    result = summarize(p, outcomes(p, logs), 5)
+    assert result.status is Status.PASS, result.message
+    assert "two concurrent pods" not in result.message
+    assert any(e.name.endswith("/dp-pair") and e.fact.startswith("SKIPPED: MIG slices") for e in result.evidence)
     logs[("dp-pair-a", "probe")] = log("/dev/nvidia0", uuids=["MIG-1"])
     logs[("dp-pair-b", "probe")] = log("/dev/nvidia0", uuids=["MIG-2"])
     verdicts = {v.probe: v for v in judge(outcomes(p, logs))}

@@ -85,6 +85,10 @@ UNIT_DEVICE = {
 ACCELERATOR_TAINT = re.compile(r"nvidia|gpu|amd|intel|habana|gaudi|neuron|tpu|accelerator")
 _NOT_ACCELERATOR_CLASS = re.compile(r"compute-domain|vfio|channel|net|nic|cpu|sriov|rdma|memory")
 _CEL_DRIVER = re.compile(r"""device\.driver\s*==\s*['"]([^'"]+)['"]""")
+_CEL_DRIVER_CLAUSE = re.compile(r"""device\.driver\s*==\s*(['"])([^'"]+)\1""")
+_CEL_ATTRIBUTE_CLAUSE = re.compile(
+    r"""device\.attributes\[\s*(['"])([^'"]+)\1\s*\]\.([A-Za-z_][A-Za-z0-9_]*)\s*==\s*"""
+    r"""(?:(['"])([^'"]*)\4|(true|false)|(-?\d+))""")
 
 
 class PlanError(Exception):
@@ -112,7 +116,12 @@ class Target:
     device_class: str | None = None  # DRA
     driver: str | None = None  # DRA
     shared: str | None = None  # why two pods may legitimately get the same device
+    uncertain: str | None = None  # why `free` may be too high (then the plan counts on one device only)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def usable_free(self) -> int:
+        return min(self.free, 1) if self.uncertain else self.free
 
     @property
     def prefix(self) -> str:
@@ -316,13 +325,61 @@ def _listing_problem(listing: Listing) -> str | None:
     return None if listing.visible else listing.why_unknown()
 
 
-def _device_class_driver(device_class: dict) -> str | None:
-    """The driver a DeviceClass selects, when its CEL selectors name one (`device.driver == "x"`)."""
+@dataclass(frozen=True)
+class ClassSelector:
+    """What a DeviceClass's CEL selectors ask for, as far as the plan reads them: the driver, and attribute
+    equalities (`device.attributes['gpu.nvidia.com'].type == 'gpu'`). `exact` is False when some clause is
+    beyond that (the plan then counts every device of the driver, and cannot trust the count)."""
+
+    driver: str | None
+    attributes: tuple[tuple[str, str, str], ...] = ()  # (domain, name, value as text)
+    exact: bool = True
+
+    def matches(self, driver: str, device: dict) -> bool:
+        if driver != self.driver:
+            return False
+        found = _device_attribute_values(device, driver)
+        return all(found.get((domain, name)) == value for domain, name, value in self.attributes)
+
+
+def class_selector(device_class: dict) -> ClassSelector:
+    driver, attributes, exact = None, [], True
     for sel in (device_class.get("spec") or {}).get("selectors") or []:
-        match = _CEL_DRIVER.search(((sel or {}).get("cel") or {}).get("expression") or "")
-        if match:
-            return match.group(1)
-    return None
+        expression = (((sel or {}).get("cel") or {}).get("expression") or "").strip()
+        if "||" in expression or "!" in expression.replace("!=", "") or "?" in expression:
+            exact = False
+        for clause in (c.strip().strip("()").strip() for c in expression.split("&&")):
+            driver_match = _CEL_DRIVER_CLAUSE.fullmatch(clause)
+            attribute_match = _CEL_ATTRIBUTE_CLAUSE.fullmatch(clause)
+            if driver_match:
+                driver = driver_match.group(2)
+            elif attribute_match:
+                value = next(v for v in attribute_match.group(5, 6, 7) if v is not None)
+                attributes.append((attribute_match.group(2), attribute_match.group(3), value))
+            else:
+                exact = False
+    if driver is None:  # no top-level driver clause: find one anywhere, the count is a guess
+        for sel in (device_class.get("spec") or {}).get("selectors") or []:
+            match = _CEL_DRIVER.search(((sel or {}).get("cel") or {}).get("expression") or "")
+            if match:
+                return ClassSelector(match.group(1), (), False)
+    return ClassSelector(driver, tuple(attributes), exact)
+
+
+def _device_attribute_values(device: dict, driver: str) -> dict[tuple[str, str], str]:
+    """{(domain, name): value as CEL prints it}; names without a domain are in the driver's."""
+    body = device.get("basic") if isinstance(device.get("basic"), dict) else device
+    out = {}
+    for key, value in (body.get("attributes") or {}).items():
+        if not isinstance(value, dict):
+            continue
+        domain, _, name = key.rpartition("/")
+        for typ in ("string", "version", "int", "bool"):
+            if typ in value:
+                text = str(value[typ])
+                out[(domain or driver, name)] = text.lower() if typ == "bool" else text
+                break
+    return out
 
 
 def _device_tainted(device: dict) -> bool:
@@ -330,9 +387,61 @@ def _device_tainted(device: dict) -> bool:
     return any(t.get("effect") in ("NoSchedule", "NoExecute") for t in body.get("taints") or [])
 
 
+def _requirement_holds(requirement: dict, values: dict[str, str]) -> bool:
+    key, operator, wanted = requirement.get("key"), requirement.get("operator"), requirement.get("values") or []
+    have = values.get(key)
+    if operator == "In":
+        return have is not None and have in wanted
+    if operator == "NotIn":
+        return have is None or have not in wanted
+    if operator == "Exists":
+        return have is not None
+    if operator == "DoesNotExist":
+        return have is None
+    if operator in ("Gt", "Lt") and have is not None and wanted:
+        try:
+            return int(have) > int(wanted[0]) if operator == "Gt" else int(have) < int(wanted[0])
+        except ValueError:
+            return False
+    return False
+
+
+def node_selector_matches(selector: dict, node: dict) -> bool:
+    """A core/v1 NodeSelector (as ResourceSlices use it): any term whose every requirement holds."""
+    labels, fields = common.labels_of(node), {"metadata.name": common.name_of(node)}
+    for term in selector.get("nodeSelectorTerms") or []:
+        requirements = [(r, labels) for r in term.get("matchExpressions") or []] + \
+                       [(r, fields) for r in term.get("matchFields") or []]
+        if requirements and all(_requirement_holds(r, values) for r, values in requirements):
+            return True
+    return False
+
+
 # DRA inventory ----------------------------------------------------------------------------------------------
-def dra_free_devices(slices: list[dict], claims: list[dict]) -> dict[tuple[str, str], int]:
-    """(driver, node) -> devices published for the node in the current pool generation, untainted and not
+@dataclass
+class FreeDevice:
+    driver: str
+    device: dict
+    network_attached: bool  # published for many nodes (allNodes or a node selector), not one node's own
+
+
+def _device_reach(spec: dict, device: dict, nodes: list[dict]) -> tuple[list[str], bool]:
+    """(names among `nodes` that can use the device, whether it is network-attached). With
+    perDeviceNodeSelection the device says where it is, otherwise its slice does."""
+    where = device.get("basic") if isinstance(device.get("basic"), dict) else device
+    source = where if spec.get("perDeviceNodeSelection") or where.get("nodeName") or where.get("allNodes") \
+        or where.get("nodeSelector") else spec
+    if source.get("nodeName"):
+        return [source["nodeName"]], False
+    if source.get("allNodes"):
+        return [common.name_of(n) for n in nodes], True
+    if source.get("nodeSelector"):
+        return [common.name_of(n) for n in nodes if node_selector_matches(source["nodeSelector"], n)], True
+    return [], False
+
+
+def dra_free_devices(slices: list[dict], claims: list[dict], nodes: list[dict]) -> dict[str, list[FreeDevice]]:
+    """node name (of `nodes`) -> devices it can use from the current pool generations, untainted and not
     allocated to any claim."""
     current, _ = common.current_slices(slices)
     allocated = set()
@@ -340,29 +449,33 @@ def dra_free_devices(slices: list[dict], claims: list[dict]) -> dict[tuple[str, 
         results = ((((claim.get("status") or {}).get("allocation") or {}).get("devices") or {}).get("results")) or []
         for r in results:
             allocated.add((r.get("driver"), r.get("pool"), r.get("device")))
-    free: dict[tuple[str, str], int] = {}
+    names = {common.name_of(n) for n in nodes}
+    free: dict[str, list[FreeDevice]] = {}
     for s in current:
         spec = s.get("spec") or {}
         driver, pool = spec.get("driver"), (spec.get("pool") or {}).get("name")
         for device in common.slice_devices(s):
-            node = spec.get("nodeName") or device.get("nodeName")
-            if not node or _device_tainted(device) or (driver, pool, device.get("name")) in allocated:
+            if _device_tainted(device) or (driver, pool, device.get("name")) in allocated:
                 continue
-            free[(driver, node)] = free.get((driver, node), 0) + 1
+            reach, network_attached = _device_reach(spec, device, nodes)
+            for node in reach:
+                if node in names:
+                    free.setdefault(node, []).append(FreeDevice(driver, device, network_attached))
     return free
 
 
-def _dra_classes(view: ClusterView) -> list[tuple[dict, str]]:
-    """(DeviceClass, driver) of classes that select accelerator devices, best candidates first."""
+def _dra_classes(view: ClusterView) -> list[tuple[dict, ClassSelector]]:
+    """(DeviceClass, its selector) of classes that select accelerator devices, best candidates first."""
     found = []
     for dc in view.list(DEVICECLASSES).items:
-        driver = _device_class_driver(dc)
+        selector = class_selector(dc)
         name = common.name_of(dc)
-        if not driver or not common.is_accelerator_driver(driver) or _NOT_ACCELERATOR_CLASS.search(name):
+        if not selector.driver or not common.is_accelerator_driver(selector.driver) or \
+                _NOT_ACCELERATOR_CLASS.search(name):
             continue
-        found.append((dc, driver))
+        found.append((dc, selector))
     # whole GPUs before MIG slices, real drivers before example ones, then by name
-    found.sort(key=lambda item: ("mig" in common.name_of(item[0]), common.is_example_driver(item[1]),
+    found.sort(key=lambda item: ("mig" in common.name_of(item[0]), common.is_example_driver(item[1].driver),
                                  not common.name_of(item[0]).startswith("gpu."), common.name_of(item[0])))
     return found
 
@@ -409,28 +522,34 @@ def device_plugin_targets(nodes: list[dict], pods: list[dict],
 
 
 def dra_targets(view: ClusterView, nodes: list[dict],
-                classes: list[tuple[dict, str]]) -> tuple[list[Target], list[str]]:
-    free = dra_free_devices(view.list(RESOURCESLICES).items, view.list(RESOURCECLAIMS).items)
-    by_name = {common.name_of(n): n for n in nodes}
+                classes: list[tuple[dict, ClassSelector]]) -> tuple[list[Target], list[str]]:
+    free = dra_free_devices(view.list(RESOURCESLICES).items, view.list(RESOURCECLAIMS).items, nodes)
     targets, passed = [], []
-    for dc, driver in classes:
-        for (drv, node_name), count in sorted(free.items()):
-            if drv != driver:
+    for dc, selector in classes:
+        class_name = common.name_of(dc)
+        for node_name in sorted(free):
+            devices = [d for d in free[node_name] if selector.matches(d.driver, d.device)]
+            if not devices:
                 continue
-            if node_name not in by_name:
-                continue
-            target = Target(DRA, node_name, count, family_of_driver(driver, common.name_of(dc)),
-                            device_class=common.name_of(dc), driver=driver, shared=_dra_class_sharing(dc))
+            target = Target(DRA, node_name, len(devices), family_of_driver(selector.driver, class_name),
+                            device_class=class_name, driver=selector.driver, shared=_dra_class_sharing(dc))
+            if not selector.exact:
+                target.uncertain = (f"DeviceClass {class_name} selects devices by a CEL expression the plan does "
+                                    f"not evaluate, so not all {len(devices)} devices of {selector.driver} on "
+                                    f"{node_name} may fit it")
+            if any(d.network_attached for d in devices):
+                target.notes.append(f"devices of {selector.driver} are published for several nodes (allNodes or "
+                                    "a node selector), not by the node itself")
             ext = (dc.get("spec") or {}).get("extendedResourceName")
             if ext:
                 target.notes.append(f"DeviceClass {target.device_class} also serves extended resource {ext} "
                                     "requests on nodes without a device plugin for it")
-            if common.is_example_driver(driver):
-                target.notes.append(f"{driver} is an example driver: its devices are simulated")
+            if common.is_example_driver(selector.driver):
+                target.notes.append(f"{selector.driver} is an example driver: its devices are simulated")
             targets.append(target)
     # keep the class order (best class first), then nodes with most free devices
     rank = {common.name_of(dc): i for i, (dc, _) in enumerate(classes)}
-    targets.sort(key=lambda t: (rank[t.device_class], -min(t.free, 3), t.node))
+    targets.sort(key=lambda t: (rank[t.device_class], -min(t.usable_free, 3), t.node))
     if classes and not targets:
         passed.append("no Ready node has a free device of DeviceClass "
                       + ", ".join(common.name_of(dc) for dc, _ in classes))
@@ -535,21 +654,21 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
         p = target.prefix
         if target.mechanism == DRA and not prerequisites:
             prerequisites.append(claim_template(namespace, target, dra_api))
-        if target.free >= 2 and not target.shared:
+        if target.usable_free >= 2 and not target.shared:
             for suffix, other in (("a", "b"), ("b", "a")):
                 pods.append(ProbePod(f"{p}-pair-{suffix}", "pair", target.node, 1,
                                      probe_pod(namespace, f"{p}-pair-{suffix}", "pair", target, tol, rc,
                                                options, [("probe", True)], linger=PAIR_LINGER_SECONDS),
                                      {"probe": 1}, target, partner=f"{p}-pair-{other}"))
-            multi_wave = 1 if target.free >= 3 else 2
+            multi_wave = 1 if target.usable_free >= 3 else 2
         else:
-            why = target.shared or f"only {target.free} free device on {target.node}"
+            why = target.shared or target.uncertain or f"only {target.free} free device on {target.node}"
             skipped.append((f"{p}-pair", f"two concurrent pods on one node: skipped, {why}"))
             pods.append(ProbePod(f"{p}-single", "single", target.node, 1,
                                  probe_pod(namespace, f"{p}-single", "single", target, tol, rc, options,
                                            [("probe", True)]),
                                  {"probe": 1}, target))
-            multi_wave = 2 if target.free < 2 else 1
+            multi_wave = 2 if target.usable_free < 2 else 1
         pods.append(ProbePod(f"{p}-multi", "multi", target.node, multi_wave,
                              probe_pod(namespace, f"{p}-multi", "multi", target, tol, rc, options,
                                        [("with-device", True), ("without-device", False)]),

@@ -9,6 +9,7 @@ from kubectl_aiconf.probe.plan import UNIT_DEVICE, Plan, ProbePod
 from kubectl_aiconf.result import CheckResult, Evidence, Status
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
+SKIPPED = "skipped"  # a comparison that cannot be made by design; it neither proves nor blocks anything
 EXCERPT_CHARS = 240
 
 
@@ -148,9 +149,9 @@ def judge_pair(a: PodOutcome, b: PodOutcome) -> Verdict:
     if oa.uuids and ob.uuids:
         ids_a, ids_b, what = set(oa.uuids), set(ob.uuids), "GPUs"
     elif family == "nvidia-mig":
-        return Verdict(name, UNKNOWN, "MIG slices of one GPU share its /dev/nvidiaN node and the image has no "
-                                      "nvidia-smi to tell them apart; use a --probe-image with nvidia-smi",
-                       "isolation")
+        return Verdict(name, SKIPPED, "MIG slices of one GPU share its /dev/nvidiaN node and the runtime put no "
+                                      "nvidia-smi in the image to tell them apart; use a --probe-image with "
+                                      "nvidia-smi to compare them", "isolation")
     else:
         ids_a, ids_b, what = set(oa.units(family)), set(ob.units(family)), "devices"
     if not ids_a or not ids_b:

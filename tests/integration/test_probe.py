@@ -47,12 +47,13 @@ def _dra_objects() -> list[dict]:
     return [
         {"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": {"name": "gpu.nvidia.com"},
          "spec": {"selectors": [{"cel": {"expression": "device.driver == 'gpu.nvidia.com'"}}]}},
-        # Names its driver, so the plan counts its devices as free, but asks for a model no device has: the
-        # scheduler cannot allocate it (the plan cannot evaluate CEL; the scheduler's message must surface).
+        # Names its driver, so the plan counts its devices as free (it evaluates attribute equalities, not
+        # string functions), but asks for a model no device has: the scheduler cannot allocate it, and its
+        # message must surface.
         {"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": {"name": "gpu.other.com"},
          "spec": {"selectors": [{"cel": {"expression":
                                          "device.driver == 'gpu.other.com' && "
-                                         "device.attributes['gpu.other.com'].model == 'B300'"}}]}},
+                                         "device.attributes['gpu.other.com'].model.startsWith('B3')"}}]}},
         slice_(DRA_NODE, "gpu.nvidia.com", 4),
         slice_(DRA_NOMATCH_NODE, "gpu.other.com", 2),
     ]
