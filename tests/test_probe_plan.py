@@ -244,6 +244,12 @@ def test_aks_gpu_pool_taint_is_tolerated_by_its_value():
     assert plan.pods[0].manifest["spec"]["tolerations"] == [{"key": "sku", "operator": "Exists", "effect": "NoSchedule"}]
 
 
+def test_taint_value_must_name_an_accelerator_as_a_whole():
+    taints = [{"key": "arch", "value": "amd64", "effect": "NoSchedule"}]
+    with pytest.raises(PlanError, match="arch=amd64:NoSchedule"):
+        plan_for([node("gpu-0", gpus=2, taints=taints)])
+
+
 def test_neuron_cores_share_a_device():
     plan = plan_for([node("inf-0", gpus=8, resource="aws.amazon.com/neuroncore", taints=[])])
     assert "Neuron cores" in plan.skipped[0][1]
@@ -435,6 +441,40 @@ def test_dra_attribute_equalities_are_evaluated(expression, free):
             plan_for(objects, mechanism="dra")
         return
     assert plan_for(objects, mechanism="dra").targets[0].free == free
+
+
+@pytest.mark.parametrize("expression", [
+    # Clauses under || or ! need not hold: reading them as required would count too few devices.
+    "(device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'gpu') || "
+    "(device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'mig')",
+    "device.driver == 'gpu.nvidia.com' && !(device.attributes['gpu.nvidia.com'].type == 'tpu')",
+])
+def test_dra_or_and_not_make_the_count_a_guess_not_a_filter(expression):
+    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}), cel_class("gpu.nvidia.com", expression),
+               typed_slice("gpu-0", ["gpu", "gpu"])]
+    target = plan_for(objects, mechanism="dra").targets[0]
+    assert target.free == 2 and target.usable_free == 1 and "does not evaluate" in target.uncertain
+
+
+@pytest.mark.parametrize("clause", ["device.attributes['gpu.nvidia.com'].type == true",
+                                    "device.attributes['gpu.nvidia.com'].shared == 'true'"])
+def test_dra_attribute_equality_respects_the_attribute_type(clause):
+    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}),
+               cel_class("gpu.nvidia.com", f"device.driver == 'gpu.nvidia.com' && {clause}"),
+               typed_slice("gpu-0", ["gpu", "gpu"])]
+    with pytest.raises(PlanError, match="no Ready node has a free device"):
+        plan_for(objects, mechanism="dra")
+
+
+def test_dra_devices_sharing_counters_run_one_pod_at_a_time():
+    # One GPU published twice (whole, and for passthrough), both drawing on the same counter.
+    gpu_slice = typed_slice("gpu-0", ["gpu", "gpu"])
+    for device in gpu_slice["spec"]["devices"]:
+        device["consumesCounters"] = [{"counterSet": "gpu-0-counters", "counters": {"memory": {"value": "64Gi"}}}]
+    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}), device_class(), gpu_slice]
+    plan = plan_for(objects, mechanism="dra")
+    assert plan.targets[0].usable_free == 1
+    assert "shared counters" in dict(plan.skipped)["dra-pair"]
 
 
 def test_dra_class_beyond_the_plan_runs_one_pod_at_a_time_and_says_why():

@@ -15,10 +15,17 @@ import pytest
 from kubectl_aiconf.probe.cleanup import deferred_signals, interrupts_as_keyboard_interrupt
 
 
+STOPS = [signal.SIGTERM] + [getattr(signal, "SIGHUP")] * hasattr(signal, "SIGHUP")
+
+
 @pytest.fixture
 def handlers():
-    """Restore this process's handlers of the signals the tests touch."""
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    """Restore this process's handlers of the signals the tests touch, and start from a terminal's
+    dispositions (pytest itself may have been started with SIGINT ignored, as a background job)."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, *STOPS)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in STOPS:
+        signal.signal(sig, signal.SIG_DFL)
     yield
     for sig, handler in saved.items():
         signal.signal(sig, handler)
@@ -29,7 +36,7 @@ def deliver(sig: int) -> None:
     time.sleep(0.05)  # the handler runs in the main thread at the next bytecode boundary
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("sig", STOPS)
 def test_terminate_and_hangup_become_keyboard_interrupt(handlers, sig):
     signal.signal(sig, signal.SIG_DFL)
     with pytest.raises(KeyboardInterrupt):

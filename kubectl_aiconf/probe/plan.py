@@ -80,9 +80,11 @@ UNIT_DEVICE = {
     "tpu": re.compile(r"^/dev/(accel\d+|vfio/\d+)$"),
     "generic": re.compile(r"^/dev/"),
 }
-# Taints that accelerator nodes carry to keep other workloads off; the probe tolerates them. Matched on the
-# key or the value (AKS GPU pools: sku=gpu:NoSchedule).
+# Taints that accelerator nodes carry to keep other workloads off; the probe tolerates them. Matched in the
+# key, or as the whole value (AKS GPU pools: sku=gpu:NoSchedule; but not arch=amd64).
 ACCELERATOR_TAINT = re.compile(r"nvidia|gpu|amd|intel|habana|gaudi|neuron|tpu|accelerator")
+ACCELERATOR_TAINT_VALUE = re.compile(r"(?i)(nvidia|amd|intel|habana|gaudi|neuron|tpu)?[-_]?(gpus?|accelerators?|"
+                                     r"nvidia|habana|gaudi|neuron|tpus?)")
 _NOT_ACCELERATOR_CLASS = re.compile(r"compute-domain|vfio|channel|net|nic|cpu|sriov|rdma|memory")
 _CEL_DRIVER = re.compile(r"""device\.driver\s*==\s*['"]([^'"]+)['"]""")
 _CEL_DRIVER_CLAUSE = re.compile(r"""device\.driver\s*==\s*(['"])([^'"]+)\1""")
@@ -310,7 +312,7 @@ def tolerations_for(node: dict, explicit: bool) -> tuple[list[dict], list[str]]:
         if effect == "PreferNoSchedule":
             continue
         key = taint.get("key") or ""
-        if explicit or ACCELERATOR_TAINT.search(key) or ACCELERATOR_TAINT.search(taint.get("value") or ""):
+        if explicit or ACCELERATOR_TAINT.search(key) or ACCELERATOR_TAINT_VALUE.fullmatch(taint.get("value") or ""):
             tol = {"key": key, "operator": "Exists"}
             if effect:
                 tol["effect"] = effect
@@ -328,47 +330,54 @@ def _listing_problem(listing: Listing) -> str | None:
 @dataclass(frozen=True)
 class ClassSelector:
     """What a DeviceClass's CEL selectors ask for, as far as the plan reads them: the driver, and attribute
-    equalities (`device.attributes['gpu.nvidia.com'].type == 'gpu'`). `exact` is False when some clause is
-    beyond that (the plan then counts every device of the driver, and cannot trust the count)."""
+    equalities (`device.attributes['gpu.nvidia.com'].type == 'gpu'`) all joined by `&&`. `exact` is False
+    when an expression is beyond that (the plan then counts every device of the driver, and cannot trust
+    the count)."""
 
     driver: str | None
-    attributes: tuple[tuple[str, str, str], ...] = ()  # (domain, name, value as text)
+    attributes: tuple[tuple[str, str, str, str], ...] = ()  # (domain, name, CEL type, value as text)
     exact: bool = True
 
     def matches(self, driver: str, device: dict) -> bool:
         if driver != self.driver:
             return False
         found = _device_attribute_values(device, driver)
-        return all(found.get((domain, name)) == value for domain, name, value in self.attributes)
+        return all(found.get((domain, name)) == (typ, value) for domain, name, typ, value in self.attributes)
 
 
 def class_selector(device_class: dict) -> ClassSelector:
+    expressions = [(((sel or {}).get("cel") or {}).get("expression") or "").strip()
+                   for sel in (device_class.get("spec") or {}).get("selectors") or []]
     driver, attributes, exact = None, [], True
-    for sel in (device_class.get("spec") or {}).get("selectors") or []:
-        expression = (((sel or {}).get("cel") or {}).get("expression") or "").strip()
+    for expression in expressions:
         if "||" in expression or "!" in expression.replace("!=", "") or "?" in expression:
-            exact = False
+            exact = False  # a clause under || or ! does not have to hold: read none of them
+            break
         for clause in (c.strip().strip("()").strip() for c in expression.split("&&")):
             driver_match = _CEL_DRIVER_CLAUSE.fullmatch(clause)
             attribute_match = _CEL_ATTRIBUTE_CLAUSE.fullmatch(clause)
             if driver_match:
                 driver = driver_match.group(2)
             elif attribute_match:
-                value = next(v for v in attribute_match.group(5, 6, 7) if v is not None)
-                attributes.append((attribute_match.group(2), attribute_match.group(3), value))
+                string, boolean, integer = attribute_match.group(5, 6, 7)
+                typed = ("string", string) if string is not None else \
+                    ("bool", boolean) if boolean is not None else ("int", str(int(integer)))
+                attributes.append((attribute_match.group(2), attribute_match.group(3), *typed))
             else:
                 exact = False
-    if driver is None:  # no top-level driver clause: find one anywhere, the count is a guess
-        for sel in (device_class.get("spec") or {}).get("selectors") or []:
-            match = _CEL_DRIVER.search(((sel or {}).get("cel") or {}).get("expression") or "")
-            if match:
-                return ClassSelector(match.group(1), (), False)
-    return ClassSelector(driver, tuple(attributes), exact)
+    if exact and driver:
+        return ClassSelector(driver, tuple(attributes))
+    # Beyond the plan: the driver named anywhere, every one of its devices counted, the count a guess.
+    for expression in expressions:
+        match = _CEL_DRIVER.search(expression)
+        if match:
+            return ClassSelector(match.group(1), (), False)
+    return ClassSelector(None, (), False)
 
 
-def _device_attribute_values(device: dict, driver: str) -> dict[tuple[str, str], str]:
-    """{(domain, name): value as CEL prints it}; names without a domain are in the driver's."""
-    body = device.get("basic") if isinstance(device.get("basic"), dict) else device
+def _device_attribute_values(device: dict, driver: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """{(domain, name): (CEL type, value as text)}; names without a domain are in the driver's."""
+    body = _device_body(device)
     out = {}
     for key, value in (body.get("attributes") or {}).items():
         if not isinstance(value, dict):
@@ -376,14 +385,19 @@ def _device_attribute_values(device: dict, driver: str) -> dict[tuple[str, str],
         domain, _, name = key.rpartition("/")
         for typ in ("string", "version", "int", "bool"):
             if typ in value:
-                text = str(value[typ])
-                out[(domain or driver, name)] = text.lower() if typ == "bool" else text
+                raw = value[typ]
+                out[(domain or driver, name)] = (typ, str(raw).lower() if typ == "bool" else str(raw))
                 break
     return out
 
 
+def _device_body(device: dict) -> dict:
+    """A device's fields: flat in v1 and v1beta2, under `basic` in v1beta1."""
+    return device.get("basic") if isinstance(device.get("basic"), dict) else device
+
+
 def _device_tainted(device: dict) -> bool:
-    body = device.get("basic") if isinstance(device.get("basic"), dict) else device
+    body = _device_body(device)
     return any(t.get("effect") in ("NoSchedule", "NoExecute") for t in body.get("taints") or [])
 
 
@@ -424,11 +438,17 @@ class FreeDevice:
     device: dict
     network_attached: bool  # published for many nodes (allNodes or a node selector), not one node's own
 
+    @property
+    def partitionable(self) -> bool:
+        """Draws on counters shared with other devices (a GPU published whole and as partitions): allocating
+        one may use up others."""
+        return bool(_device_body(self.device).get("consumesCounters"))
+
 
 def _device_reach(spec: dict, device: dict, nodes: list[dict]) -> tuple[list[str], bool]:
     """(names among `nodes` that can use the device, whether it is network-attached). With
     perDeviceNodeSelection the device says where it is, otherwise its slice does."""
-    where = device.get("basic") if isinstance(device.get("basic"), dict) else device
+    where = _device_body(device)
     source = where if spec.get("perDeviceNodeSelection") or where.get("nodeName") or where.get("allNodes") \
         or where.get("nodeSelector") else spec
     if source.get("nodeName"):
@@ -537,6 +557,10 @@ def dra_targets(view: ClusterView, nodes: list[dict],
                 target.uncertain = (f"DeviceClass {class_name} selects devices by a CEL expression the plan does "
                                     f"not evaluate, so not all {len(devices)} devices of {selector.driver} on "
                                     f"{node_name} may fit it")
+            elif any(d.partitionable for d in devices):
+                target.uncertain = (f"the {len(devices)} devices of {selector.driver} on {node_name} draw on "
+                                    "shared counters (partitions of the same hardware), so fewer may be "
+                                    "allocatable at once")
             if any(d.network_attached for d in devices):
                 target.notes.append(f"devices of {selector.driver} are published for several nodes (allNodes or "
                                     "a node selector), not by the node itself")

@@ -295,7 +295,8 @@ class Execution:
                                          query=[("container", container)], accept="application/json, */*", text=True)
             except ApiError as exc:
                 if state == "failed":  # e.g. rejected by the kubelet before any container started
-                    return PodOutcome(pod, "failed", detail, node=node)
+                    return PodOutcome(pod, "failed", f"{detail} (log of container {container}: {exc})", node=node,
+                                      outputs=outcome.outputs)
                 return PodOutcome(pod, "error", f"cannot read the log of container {container}: {exc}", node=node)
             outcome.outputs[container] = parse_output(text)
         if state == "failed" and not all(o.complete for o in outcome.outputs.values()):
