@@ -84,7 +84,7 @@ def _dra_drivers(slices: list[dict]) -> tuple[dict[str, _Driver], int]:
         for device in common.slice_devices(s):
             drv.devices.append(device)
             drv.device_nodes.append(device.get("nodeName") or spec.get("nodeName") or "")
-            body = device.get("basic") if isinstance(device.get("basic"), dict) else device
+            body = common.device_body(device)
             if any(t.get("effect") in ("NoSchedule", "NoExecute") for t in body.get("taints") or []):
                 drv.tainted += 1
     return drivers, stale
@@ -527,7 +527,7 @@ def _dra_signals(drivers: dict[str, _Driver], classes: list[dict],
         counts: dict[str, int] = {}
         for device in drv.devices:
             attrs = common.device_attributes(device)
-            body = device.get("basic") if isinstance(device.get("basic"), dict) else device
+            body = common.device_body(device)
             kind = attrs.get("type", "")
             if kind == "mig":
                 counts["mig"] = counts.get("mig", 0) + 1

@@ -293,13 +293,18 @@ def slice_devices(slice_: dict) -> list[dict]:
     return ((slice_.get("spec") or {}).get("devices")) or []
 
 
+def device_body(device: dict) -> dict:
+    """A ResourceSlice device's fields: flat in v1 and v1beta2, under `basic` in v1beta1."""
+    return device.get("basic") if isinstance(device.get("basic"), dict) else device
+
+
 def device_attributes(device: dict) -> dict[str, str]:
     """A device's attributes as {name: value string}, for v1 (flat) and v1beta1 (under `basic`) slices.
 
     Names in the driver's own domain are shortened (`gpu.nvidia.com/type` -> `type`); values are the one
     typed field the attribute carries (string, version, int or bool).
     """
-    body = device.get("basic") if isinstance(device.get("basic"), dict) else device
+    body = device_body(device)
     out = {}
     for key, value in (body.get("attributes") or {}).items():
         if not isinstance(value, dict):

@@ -377,7 +377,7 @@ def class_selector(device_class: dict) -> ClassSelector:
 
 def _device_attribute_values(device: dict, driver: str) -> dict[tuple[str, str], tuple[str, str]]:
     """{(domain, name): (CEL type, value as text)}; names without a domain are in the driver's."""
-    body = _device_body(device)
+    body = common.device_body(device)
     out = {}
     for key, value in (body.get("attributes") or {}).items():
         if not isinstance(value, dict):
@@ -391,13 +391,8 @@ def _device_attribute_values(device: dict, driver: str) -> dict[tuple[str, str],
     return out
 
 
-def _device_body(device: dict) -> dict:
-    """A device's fields: flat in v1 and v1beta2, under `basic` in v1beta1."""
-    return device.get("basic") if isinstance(device.get("basic"), dict) else device
-
-
 def _device_tainted(device: dict) -> bool:
-    body = _device_body(device)
+    body = common.device_body(device)
     return any(t.get("effect") in ("NoSchedule", "NoExecute") for t in body.get("taints") or [])
 
 
@@ -442,13 +437,13 @@ class FreeDevice:
     def partitionable(self) -> bool:
         """Draws on counters shared with other devices (a GPU published whole and as partitions): allocating
         one may use up others."""
-        return bool(_device_body(self.device).get("consumesCounters"))
+        return bool(common.device_body(self.device).get("consumesCounters"))
 
 
 def _device_reach(spec: dict, device: dict, nodes: list[dict]) -> tuple[list[str], bool]:
     """(names among `nodes` that can use the device, whether it is network-attached). With
     perDeviceNodeSelection the device says where it is, otherwise its slice does."""
-    where = _device_body(device)
+    where = common.device_body(device)
     source = where if spec.get("perDeviceNodeSelection") or where.get("nodeName") or where.get("allNodes") \
         or where.get("nodeSelector") else spec
     if source.get("nodeName"):
