@@ -17,6 +17,38 @@ class Status(str, enum.Enum):
         return self.value
 
 
+class Reason(str, enum.Enum):
+    """Why a result has its status: stable, machine-readable, in JSON/YAML output and the README.
+
+    Tests and scripts assert reasons, not the wording of messages.
+    """
+
+    # PASS
+    HEALTHY = "healthy"  # an implementation was found and is healthy
+    PROBE_PASSED = "probe-passed"  # a probe workload ran and proved it
+    # WARN or FAIL
+    CRDS_ONLY = "crds-only"  # the API is installed, nothing serves it
+    UNHEALTHY = "unhealthy"  # an implementation was found and is not healthy
+    PARTIAL = "partial"  # found and healthy, but incomplete (coverage, an older API version, a simulated device)
+    NOT_INSTALLED = "not-installed"  # nothing implements it, and everything that could was visible
+    NOT_MET = "not-met"  # seen to be violated (e.g. a workload bypasses accelerator isolation)
+    PROBE_FAILED = "probe-failed"  # a probe workload ran and disproved it
+    # N/A
+    NO_ACCELERATORS = "no-accelerators"  # the cluster has no accelerator nodes or devices
+    NOT_APPLICABLE = "not-applicable"  # does not apply for another reason, given in the message
+    # UNKNOWN
+    FORBIDDEN = "forbidden"  # RBAC denied a read the verdict depends on
+    NOT_IN_SNAPSHOT = "not-in-snapshot"  # the snapshot holds no listing the verdict depends on
+    READ_FAILED = "read-failed"  # a read failed (server error, timeout, broken connection)
+    NEEDS_PROBE = "needs-probe"  # only a probe can tell
+    MANAGED_NOT_VISIBLE = "managed-not-visible"  # a managed platform runs it where the API does not show it
+    UNRECOGNISED = "unrecognised"  # something is there that the tool does not know how to judge
+    PROBE_INCONCLUSIVE = "probe-inconclusive"  # a probe ran but could not decide
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class Evidence:
     """One concrete object and the fact seen on it, e.g. DaemonSet gpu-operator/nvidia-dcgm-exporter '2/2 ready'."""
@@ -37,6 +69,11 @@ class CheckResult:
     status: Status
     message: str
     evidence: list[Evidence] = field(default_factory=list)
+    reason: Reason | None = None  # every check sets it; the runner's guard refuses a result without one
+    # The check vouches that no listing it could not read can overturn this verdict (a healthy
+    # implementation seen, or a failure decided from discovery alone). Without it, any blind read turns a
+    # verdict into UNKNOWN: see checks.guard_verdict.
+    holds_despite_blind: bool = False
 
 
 @dataclass
@@ -50,6 +87,7 @@ class RequirementResult:
     status: Status
     message: str
     evidence: list[Evidence]
+    reason: Reason
     # A SHOULD the check found clearly not met is reported WARN; submissions must still call it
     # "Not Implemented" rather than "Partially Implemented".
     should_not_met: bool = False
@@ -60,6 +98,7 @@ class RequirementResult:
             "category": self.category,
             "level": self.level,
             "status": self.status.value,
+            "reason": self.reason.value,
             "message": self.message,
             "evidence": [e.to_dict() for e in self.evidence],
         }

@@ -27,10 +27,11 @@ def run_checks(view: ClusterView, version: str,
     results = []
     for req in requirements_for(version):
         level = req.level(version)
-        result = (overrides or {}).get(req.id) or check_for(req.id, req.category).function(view)
+        result = (overrides or {}).get(req.id) or check_for(req.id, req.category).run(view)
         # Not meeting a SHOULD is a warning, not a failure.
         should_not_met = level == SHOULD and result.status is Status.FAIL
         results.append(RequirementResult(req.id, req.category, level or MUST, req.description,
                                          Status.WARN if should_not_met else result.status, result.message,
-                                         list(result.evidence), should_not_met))
+                                         list(result.evidence), result.reason,
+                                         should_not_met))
     return results

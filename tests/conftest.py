@@ -24,7 +24,7 @@ def run_check(fixture: str | Path, requirement_id: str, conformance_version: str
     view = SnapshotView(path, conformance_version)
     check = check_for(requirement_id, BY_ID[requirement_id].category)
     view.load(check.reads)
-    return check.function(view)
+    return check.run(view)
 
 
 def names(result, kind: str | None = None) -> set[str]:

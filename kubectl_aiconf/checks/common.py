@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from kubectl_aiconf.resources import CRDS, DAEMONSETS, DEPLOYMENTS, NODES, PODS, SERVICES, STATEFULSETS
-from kubectl_aiconf.result import CheckResult, Evidence, Status
+from kubectl_aiconf.checks import blind_reason, why_blind
+from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.view import ClusterView, Listing
 
 # Extended resources through which device plugins hand out accelerators. Intel's plugin also advertises
@@ -119,6 +120,7 @@ def match_workloads(view: ClusterView, patterns: dict[str, tuple[str, str, str]]
         listing = view.list(res)
         if not listing.visible:
             blind.append(listing)
+            continue
         for obj in listing.items:
             meta = obj.get("metadata") or {}
             name, namespace = meta.get("name") or "", meta.get("namespace") or ""
@@ -166,12 +168,14 @@ class Backends:
         self.services = view.list(SERVICES)
         self.pods = view.list(PODS)
         self.workload_listings = [view.list(r) for r in WORKLOAD_RESOURCES]
-        self._services = {name_of(s): s for s in self.services.items}
+        self._services = {name_of(s): s for s in self.services.items} if self.services.visible else {}
         self._pods: dict[str, list[dict]] = {}
-        for pod in self.pods.items:
+        for pod in self.pods.items if self.pods.visible else []:
             self._pods.setdefault((pod.get("metadata") or {}).get("namespace") or "", []).append(pod)
         self._workloads: dict[str, list[dict]] = {}
         for listing in self.workload_listings:
+            if not listing.visible:
+                continue
             for obj in listing.items:
                 self._workloads.setdefault((obj.get("metadata") or {}).get("namespace") or "", []).append(obj)
 
@@ -242,9 +246,12 @@ def is_simulated_node(node: dict) -> bool:
     return "kwok.x-k8s.io/node" in (meta.get("annotations") or {}) or labels_of(node).get("type") == "kwok"
 
 
-def accelerator_nodes(view: ClusterView) -> tuple[list[dict], Listing]:
+def accelerator_nodes(view: ClusterView) -> tuple[list[dict], list[Listing]]:
+    """(accelerator nodes, [the node listing] when it could not be read)."""
     listing = view.list(NODES)
-    return [n for n in listing.items if is_accelerator_node(n)], listing
+    if not listing.visible:
+        return [], [listing]
+    return [n for n in listing.items if is_accelerator_node(n)], []
 
 
 # CRDs -----------------------------------------------------------------------------------------------------
@@ -266,8 +273,12 @@ def crd_established(view: ClusterView, crd: dict) -> bool:
     return view.serves(crd_group(crd), crd_plural(crd))
 
 
-def crds_of_group(view: ClusterView, group: str) -> list[dict]:
-    return [c for c in view.list(CRDS).items if crd_group(c) == group]
+def crds_of_group(view: ClusterView, group: str) -> tuple[list[dict], list[Listing]]:
+    """(the CRDs of `group`, [the CRD listing] when it could not be read)."""
+    listing = view.list(CRDS)
+    if not listing.visible:
+        return [], [listing]
+    return [c for c in listing.items if crd_group(c) == group], []
 
 
 def crd_evidence(view: ClusterView, crds: Iterable[dict]) -> list[Evidence]:
@@ -345,46 +356,53 @@ def slice_node_names(slice_: dict) -> set[str]:
 # results --------------------------------------------------------------------------------------------------
 def unknown(what: str, blind: Iterable[Listing], found: Iterable[Evidence] = ()) -> CheckResult:
     """UNKNOWN because some listings could not be read; names every missing permission or gap."""
-    reasons = "; ".join(dict.fromkeys(listing.why_unknown() for listing in blind))
-    return CheckResult(Status.UNKNOWN, f"{what}: {reasons}", list(found))
+    blind = list(blind)
+    return CheckResult(Status.UNKNOWN, f"{what}: {why_blind(blind)}", list(found), blind_reason(blind))
 
 
-# Ranking several candidate implementations of one requirement: the most convincing finding decides.
-RANK_PASS, RANK_UNSURE, RANK_PARTIAL, RANK_BROKEN = 4, 3, 2, 1
-_RANK_STATUS = {RANK_PASS: Status.PASS, RANK_UNSURE: Status.UNKNOWN, RANK_PARTIAL: Status.WARN,
-                RANK_BROKEN: Status.FAIL}
+def blind_of(*listings: Listing) -> list[Listing]:
+    """The listings among `listings` that could not be read."""
+    return [listing for listing in listings if not listing.visible]
+
+
+# How convincing a finding is, best first: a healthy implementation decides; one that cannot be judged
+# beats a partial or broken one, since it may be the healthy implementation.
+CONFIDENCE = {Status.PASS: 0, Status.UNKNOWN: 1, Status.WARN: 2, Status.FAIL: 3}
 
 
 @dataclass
 class Finding:
-    """One candidate implementation: how convincing it is, a phrase for the message, and its evidence."""
+    """One candidate implementation of a requirement: what it shows, a phrase for the message, evidence."""
 
-    rank: int  # RANK_PASS (healthy), RANK_UNSURE (cannot tell), RANK_PARTIAL (e.g. CRDs only), RANK_BROKEN
+    status: Status  # PASS (healthy), UNKNOWN (cannot tell), WARN (e.g. CRDs only), FAIL (broken)
+    reason: Reason
     summary: str
     evidence: list[Evidence] = field(default_factory=list)
 
 
 def decide(findings: Iterable[Finding], blind: Iterable[Listing], nothing: str, absent: str,
-           absent_status: Status = Status.FAIL) -> CheckResult:
-    """The best finding decides (ties: the earlier one); the others are appended to the message.
+           absent_status: Status = Status.FAIL, absent_reason: Reason = Reason.NOT_INSTALLED) -> CheckResult:
+    """The verdict of an any-of requirement, where one healthy implementation suffices.
 
-    Without a PASS, any listing in `blind` makes the result UNKNOWN (what was found plus the missing
-    permissions). With no finding: UNKNOWN "<nothing> in what could be read: ..." when blind, else
-    `absent_status` with the `absent` message.
+    The most convincing finding decides (ties: the earlier one); the others are appended to the message. A
+    healthy finding PASSes whatever could not be read (nothing unseen can undo it). Otherwise any listing in
+    `blind` makes the result UNKNOWN (what was found plus the blind spots): "<nothing> in what could be read"
+    when nothing was found. With no finding and nothing blind: `absent_status` with the `absent` message.
     """
-    findings = sorted(findings, key=lambda f: -f.rank)
+    findings = sorted(findings, key=lambda f: CONFIDENCE[f.status])
     blind = list(blind)
     shown = [e for f in findings for e in f.evidence]
     if not findings:
         if blind:
             return unknown(f"{nothing} in what could be read", blind)
-        return CheckResult(absent_status, absent, [])
-    message = findings[0].summary
+        return CheckResult(absent_status, absent, [], absent_reason)
+    best = findings[0]
+    message = best.summary
     if len(findings) > 1:
         message += "; also " + "; ".join(f.summary for f in findings[1:])
-    if findings[0].rank != RANK_PASS and blind:
+    if best.status is not Status.PASS and blind:
         return unknown(message, blind, shown)
-    return CheckResult(_RANK_STATUS[findings[0].rank], message, shown)
+    return CheckResult(best.status, message, shown, best.reason, holds_despite_blind=best.status is Status.PASS)
 
 
 def workloads_health(objs: Iterable[dict]) -> tuple[bool, list[Evidence], list[str]]:

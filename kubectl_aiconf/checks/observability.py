@@ -13,7 +13,7 @@ from kubectl_aiconf.resources import (
     GMP_CLUSTERPODMONITORINGS, GMP_PODMONITORINGS, NODES, PODMONITORS, PROMETHEUSES, SERVICEMONITORS, SERVICES,
     STATEFULSETS,
 )
-from kubectl_aiconf.result import CheckResult, Evidence, Status
+from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.view import ClusterView
 
 EXAMPLES = 3
@@ -300,21 +300,21 @@ def _prometheus_operator(view: ClusterView, operators: list[dict], crds: list[di
                                    if c.crd_plural(crd) in ("prometheuses", "servicemonitors", "podmonitors")])
     if not operators:
         what = "Prometheus Operator CRDs are installed" if own_crds or served else ""
-        return c.Finding(c.RANK_PARTIAL, f"{what} but no Prometheus Operator was found", crd_ev)
+        return c.Finding(Status.WARN, Reason.PARTIAL, f"{what} but no Prometheus Operator was found", crd_ev)
     healthy, evidence, bad = c.workloads_health(operators)
     evidence += crd_ev
     if not served:
-        return c.Finding(c.RANK_BROKEN, "Prometheus Operator runs but the monitoring.coreos.com API is not served",
+        return c.Finding(Status.FAIL, Reason.UNHEALTHY, "Prometheus Operator runs but the monitoring.coreos.com API is not served",
                          evidence)
     prometheuses = view.list(PROMETHEUSES)
     if not prometheuses.visible:
         ready = [s for s in statefulsets if c.workload_health(s)[0]]
         if healthy and ready:
             evidence += [c.evidence(s, c.workload_health(s)[1]) for s in ready[:EXAMPLES]]
-            return c.Finding(c.RANK_PASS, f"Prometheus Operator runs ({c.name_of(operators[0])}) and its Prometheus "
+            return c.Finding(Status.PASS, Reason.HEALTHY, f"Prometheus Operator runs ({c.name_of(operators[0])}) and its Prometheus "
                                           f"StatefulSet {c.name_of(ready[0])} is ready (Prometheus objects not "
                                           f"readable)", evidence)
-        return c.Finding(c.RANK_UNSURE, f"Prometheus Operator found but its Prometheus objects could not be read "
+        return c.Finding(Status.UNKNOWN, Reason.UNRECOGNISED, f"Prometheus Operator found but its Prometheus objects could not be read "
                                         f"({prometheuses.why_unknown()})", evidence)
     available, down = [], []
     for prom in prometheuses.items:
@@ -326,19 +326,19 @@ def _prometheus_operator(view: ClusterView, operators: list[dict], crds: list[di
             ok = bool(sts) and all(c.workload_health(s)[0] for s in sts)
         (available if ok else down).append(prom)
     if not healthy:
-        rank = c.RANK_PARTIAL if available else c.RANK_BROKEN
-        return c.Finding(rank, f"Prometheus Operator is not healthy ({'; '.join(bad)})"
+        status = Status.WARN if available else Status.FAIL
+        return c.Finding(status, Reason.UNHEALTHY, f"Prometheus Operator is not healthy ({'; '.join(bad)})"
                          + (f"; Prometheus {c.name_of(available[0])} still runs, but new monitors are not picked up"
                             if available else ""), evidence)
     if available:
-        return c.Finding(c.RANK_PASS, f"Prometheus Operator runs ({c.name_of(operators[0])}) with "
+        return c.Finding(Status.PASS, Reason.HEALTHY, f"Prometheus Operator runs ({c.name_of(operators[0])}) with "
                                       f"{_plural(len(available), 'available Prometheus')} "
                                       f"({', '.join(c.name_of(p) for p in available[:EXAMPLES])})", evidence)
     if down:
-        return c.Finding(c.RANK_BROKEN, f"Prometheus Operator runs but no Prometheus is available ("
+        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"Prometheus Operator runs but no Prometheus is available ("
                          + "; ".join(f"{c.name_of(p)} {_prometheus_available(p)[1]}" for p in down[:EXAMPLES])
                          + ")", evidence)
-    return c.Finding(c.RANK_PARTIAL, "Prometheus Operator runs but no Prometheus instance is defined", evidence)
+    return c.Finding(Status.WARN, Reason.PARTIAL, "Prometheus Operator runs but no Prometheus instance is defined", evidence)
 
 
 def _managed_prometheus(view: ClusterView, label: str, group: str, workloads: list[dict], crds: list[dict],
@@ -349,23 +349,23 @@ def _managed_prometheus(view: ClusterView, label: str, group: str, workloads: li
     crd_ev = c.crd_evidence(view, own_crds[:EXAMPLES])
     if not workloads:
         monitors = f" with {_plural(monitor_count, 'monitoring object')}" if monitor_count else ""
-        return c.Finding(c.RANK_PARTIAL, f"{label} CRDs are installed{monitors} but its collectors are not visible "
+        return c.Finding(Status.WARN, Reason.PARTIAL, f"{label} CRDs are installed{monitors} but its collectors are not visible "
                                          f"(managed)", crd_ev)
     healthy, evidence, bad = c.workloads_health(workloads)
     if not healthy:
-        return c.Finding(c.RANK_BROKEN, f"{label} collectors are not healthy ({'; '.join(bad)})", evidence + crd_ev)
-    return c.Finding(c.RANK_PASS, f"{label} collectors run ({c.name_of(workloads[0])} "
+        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{label} collectors are not healthy ({'; '.join(bad)})", evidence + crd_ev)
+    return c.Finding(Status.PASS, Reason.HEALTHY, f"{label} collectors run ({c.name_of(workloads[0])} "
                                   f"{c.workload_health(workloads[0])[1]})", evidence + crd_ev)
 
 
-def _plain_collector(label: str, workloads: list[dict], pass_rank: int, note: str) -> c.Finding | None:
+def _plain_collector(label: str, workloads: list[dict], pass_status: Status, note: str) -> c.Finding | None:
     if not workloads:
         return None
     healthy, evidence, bad = c.workloads_health(workloads)
     ready = [w for w in workloads if c.workload_health(w)[0]]
     if not ready:
-        return c.Finding(c.RANK_BROKEN, f"{label} is not healthy ({'; '.join(bad)})", evidence)
-    return c.Finding(pass_rank, f"{label} runs ({c.name_of(ready[0])} {c.workload_health(ready[0])[1]}); {note}",
+        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{label} is not healthy ({'; '.join(bad)})", evidence)
+    return c.Finding(pass_status, Reason.HEALTHY if pass_status is Status.PASS else Reason.PARTIAL, f"{label} runs ({c.name_of(ready[0])} {c.workload_health(ready[0])[1]}); {note}",
                      evidence)
 
 
@@ -394,25 +394,25 @@ def ai_service_metrics(view: ClusterView) -> CheckResult:
                             azure_count),
         _managed_prometheus(view, "Google Managed Prometheus", "monitoring.googleapis.com", found["gmp"], crds,
                             gmp_count),
-        _plain_collector("Prometheus", plain, c.RANK_PASS, "scrape configuration (e.g. annotation-based discovery) "
+        _plain_collector("Prometheus", plain, Status.PASS, "scrape configuration (e.g. annotation-based discovery) "
                                                            "not inspected"),
-        _plain_collector("VictoriaMetrics", found["victoria"], c.RANK_PASS, "scrape configuration not inspected"),
-        _plain_collector("Grafana Alloy/Agent", found["alloy"], c.RANK_PARTIAL,
+        _plain_collector("VictoriaMetrics", found["victoria"], Status.PASS, "scrape configuration not inspected"),
+        _plain_collector("Grafana Alloy/Agent", found["alloy"], Status.WARN,
                          "whether it scrapes Prometheus endpoints is not visible"),
-        _plain_collector("OpenTelemetry Collector", found["otel"], c.RANK_PARTIAL,
+        _plain_collector("OpenTelemetry Collector", found["otel"], Status.WARN,
                          "whether it scrapes Prometheus endpoints is not visible"),
     ) if f]
     if not found["otel"] and any(c.crd_group(crd) == "opentelemetry.io" for crd in crds):
-        findings.append(c.Finding(c.RANK_PARTIAL, "OpenTelemetry Operator CRDs are installed but no collector runs",
+        findings.append(c.Finding(Status.WARN, Reason.PARTIAL, "OpenTelemetry Operator CRDs are installed but no collector runs",
                                   c.crd_evidence(view, [crd for crd in crds if c.crd_group(crd) == "opentelemetry.io"]
                                                  [:EXAMPLES])))
     if not found["victoria"] and any(c.crd_group(crd) == "operator.victoriametrics.com" for crd in crds):
-        findings.append(c.Finding(c.RANK_PARTIAL, "VictoriaMetrics Operator CRDs are installed but no vmagent runs",
+        findings.append(c.Finding(Status.WARN, Reason.PARTIAL, "VictoriaMetrics Operator CRDs are installed but no vmagent runs",
                                   c.crd_evidence(view, [crd for crd in crds
                                                         if c.crd_group(crd) == "operator.victoriametrics.com"]
                                                  [:EXAMPLES])))
     if findings and monitors:
-        best = max(findings, key=lambda f: f.rank)  # the first of the best, as decide() orders them
+        best = min(findings, key=lambda f: c.CONFIDENCE[f.status])  # the first of the best, as decide() orders them
         best.summary += f"; {_plural(len(monitors), 'workload monitor')} outside the monitoring namespaces " \
                         f"(e.g. {monitors[0].get('kind')} {c.name_of(monitors[0])})"
         best.evidence += [c.evidence(m, "scrape configuration for a workload") for m in monitors[:EXAMPLES]]

@@ -15,12 +15,11 @@ from kubectl_aiconf.resources import (
     KUEUE_LOCALQUEUES, KUEUE_WORKLOADS, NODES, OPENSHIFT_CLUSTERAUTOSCALERS, STATEFULSETS, VOLCANO_PODGROUPS,
     VOLCANO_QUEUES,
 )
-from kubectl_aiconf.result import CheckResult, Evidence, Status
+from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.view import ClusterView, Listing
 
 EXAMPLES = 3  # objects of one kind shown as evidence; the message gives the total
 
-PASS, UNSURE, PARTIAL, BROKEN = c.RANK_PASS, c.RANK_UNSURE, c.RANK_PARTIAL, c.RANK_BROKEN
 Finding = c.Finding
 _decide = c.decide
 _health = c.workloads_health
@@ -162,29 +161,29 @@ def _gang_family(view: ClusterView, sched: _GangScheduler, workloads: list[dict]
     crd_ev = c.crd_evidence(view, own_crds)
     if not workloads:
         if len(missing) == len(sched.apis):  # only non-Established CRDs
-            return Finding(PARTIAL, f"{sched.label} CRDs exist but are not Established and no {sched.label} "
+            return Finding(Status.WARN, Reason.PARTIAL, f"{sched.label} CRDs exist but are not Established and no {sched.label} "
                                     f"controller was found", crd_ev), []
-        return Finding(PARTIAL, f"{sched.label} CRDs are installed but no {sched.label} controller was found",
+        return Finding(Status.WARN, Reason.PARTIAL, f"{sched.label} CRDs are installed but no {sched.label} controller was found",
                        crd_ev), []
     healthy, work_ev, bad = _health(workloads)
     evidence = work_ev + crd_ev
     core = [w for w in workloads if _matches(w, sched.core)]
     if not core:
-        return Finding(BROKEN, f"{sched.label} components run but its scheduler does not", evidence), []
+        return Finding(Status.FAIL, Reason.UNHEALTHY, f"{sched.label} components run but its scheduler does not", evidence), []
     if not healthy:
-        return Finding(BROKEN, f"{sched.label} is installed but not healthy ({'; '.join(bad)})", evidence), []
+        return Finding(Status.FAIL, Reason.UNHEALTHY, f"{sched.label} is installed but not healthy ({'; '.join(bad)})", evidence), []
     if missing:
-        return Finding(BROKEN, f"{sched.label} runs but its API is not served ({', '.join(missing)})", evidence), []
+        return Finding(Status.FAIL, Reason.UNHEALTHY, f"{sched.label} runs but its API is not served ({', '.join(missing)})", evidence), []
     state, queues, queue_ev, blind = _QUEUES[sched.key](view)
     usage, usage_ev = _USAGE[sched.key](view)
     evidence += queue_ev + usage_ev
     running = f"{sched.label} runs ({c.name_of(core[0])} {c.workload_health(core[0])[1]})"
     if state == "blind":
-        return Finding(UNSURE, f"{running} but {queues}", evidence), blind
+        return Finding(Status.UNKNOWN, Reason.UNRECOGNISED, f"{running} but {queues}", evidence), blind
     if state == "none":
-        return Finding(PARTIAL, f"{running} but {queues}, so no job can be admitted", evidence), []
+        return Finding(Status.WARN, Reason.PARTIAL, f"{running} but {queues}, so no job can be admitted", evidence), []
     detail = ", ".join(x for x in (queues, usage) if x)
-    return Finding(PASS, f"{running}, API Established" + (f", {detail}" if detail else ""), evidence), []
+    return Finding(Status.PASS, Reason.HEALTHY, f"{running}, API Established" + (f", {detail}" if detail else ""), evidence), []
 
 
 def _gang_hints(view: ClusterView, found: dict[str, list[dict]], crds: list[dict]) -> list[Finding]:
@@ -192,19 +191,19 @@ def _gang_hints(view: ClusterView, found: dict[str, list[dict]], crds: list[dict
     if found["yunikorn"]:
         healthy, ev, bad = _health(found["yunikorn"])
         if healthy:
-            hints.append(Finding(PARTIAL, "YuniKorn scheduler runs (gang scheduling needs task groups on each "
+            hints.append(Finding(Status.WARN, Reason.PARTIAL, "YuniKorn scheduler runs (gang scheduling needs task groups on each "
                                           "application, not verifiable from the cluster state)", ev))
         else:
-            hints.append(Finding(BROKEN, f"YuniKorn is installed but not healthy ({'; '.join(bad)})", ev))
+            hints.append(Finding(Status.FAIL, Reason.UNHEALTHY, f"YuniKorn is installed but not healthy ({'; '.join(bad)})", ev))
     lws_crds = [crd for crd in crds if c.crd_group(crd) == "leaderworkerset.x-k8s.io"]
     if found["lws"] or lws_crds or view.serves("leaderworkerset.x-k8s.io", "leaderworkersets"):
         ev = _health(found["lws"])[1] + c.crd_evidence(view, lws_crds)
-        hints.append(Finding(PARTIAL, "LeaderWorkerSet is installed (it groups pods but needs a gang scheduler "
+        hints.append(Finding(Status.WARN, Reason.PARTIAL, "LeaderWorkerSet is installed (it groups pods but needs a gang scheduler "
                                       "for all-or-nothing placement)", ev))
     if view.serves("scheduling.k8s.io", "workloads"):
         versions = [v for v in view.group_versions("scheduling.k8s.io")
                     if "workloads" in view.discovered_resources("scheduling.k8s.io", v)]
-        hints.append(Finding(PARTIAL, f"the native Workload API is served (scheduling.k8s.io/"
+        hints.append(Finding(Status.WARN, Reason.PARTIAL, f"the native Workload API is served (scheduling.k8s.io/"
                                       f"{'/'.join(versions) or '?'}, alpha; gang scheduling through it is not "
                                       f"confirmed)",
                              [Evidence("APIGroup", "scheduling.k8s.io", f"serves workloads ({', '.join(versions)})")]))
@@ -394,18 +393,18 @@ def _cluster_autoscaler(view: ClusterView, workloads: list[dict], nodes: _Nodes)
     cover = f"covers accelerators: {'; '.join(coverage[:EXAMPLES])}" if coverage else \
         "no node group of accelerator nodes is visible in its configuration"
     if problems:
-        return Finding(BROKEN, f"{what} is not healthy ({'; '.join(problems)})", evidence)
+        return Finding(Status.FAIL, Reason.UNHEALTHY, f"{what} is not healthy ({'; '.join(problems)})", evidence)
     if not known_health:
         if mds and not ocp and not cms:
-            return Finding(UNSURE, f"{what} are annotated but no Cluster Autoscaler is visible (it usually runs "
+            return Finding(Status.UNKNOWN, Reason.UNRECOGNISED, f"{what} are annotated but no Cluster Autoscaler is visible (it usually runs "
                                    f"in the management cluster); {cover}", evidence)
         if ocp:
-            return Finding(BROKEN, f"{what} is configured but no cluster-autoscaler Deployment or status is "
+            return Finding(Status.FAIL, Reason.UNHEALTHY, f"{what} is configured but no cluster-autoscaler Deployment or status is "
                                    f"visible", evidence)
-        return Finding(UNSURE, f"{what} found but its health is not reported; {cover}", evidence)
+        return Finding(Status.UNKNOWN, Reason.UNRECOGNISED, f"{what} found but its health is not reported; {cover}", evidence)
     if coverage:
-        return Finding(PASS, f"{what} is healthy and {cover}", evidence)
-    return Finding(PARTIAL, f"{what} is healthy but {cover}", evidence)
+        return Finding(Status.PASS, Reason.HEALTHY, f"{what} is healthy and {cover}", evidence)
+    return Finding(Status.WARN, Reason.PARTIAL, f"{what} is healthy but {cover}", evidence)
 
 
 def _karpenter(view: ClusterView, workloads: list[dict], nodes: _Nodes, crds: list[dict]) -> Finding | None:
@@ -434,31 +433,31 @@ def _karpenter(view: ClusterView, workloads: list[dict], nodes: _Nodes, crds: li
     evidence += c.crd_evidence(view, own_crds) if not pools else []
     if not pools:
         if not pools_listing.visible:
-            return Finding(UNSURE, "Karpenter API is served but its NodePools could not be read", evidence)
+            return Finding(Status.UNKNOWN, Reason.UNRECOGNISED, "Karpenter API is served but its NodePools could not be read", evidence)
         if controller:
-            return Finding(PARTIAL, "Karpenter runs but no NodePool is defined, so it provisions nothing",
+            return Finding(Status.WARN, Reason.PARTIAL, "Karpenter runs but no NodePool is defined, so it provisions nothing",
                            evidence)
         if controller is False:
-            return Finding(BROKEN, f"Karpenter is installed but not healthy ({'; '.join(bad)})", evidence)
-        return Finding(PARTIAL, "Karpenter CRDs are installed but no NodePool is defined and no Karpenter "
+            return Finding(Status.FAIL, Reason.UNHEALTHY, f"Karpenter is installed but not healthy ({'; '.join(bad)})", evidence)
+        return Finding(Status.WARN, Reason.PARTIAL, "Karpenter CRDs are installed but no NodePool is defined and no Karpenter "
                                 "controller runs", evidence)
     if controller is False:
-        return Finding(BROKEN, f"Karpenter controller is not healthy ({'; '.join(bad)})", evidence)
+        return Finding(Status.FAIL, Reason.UNHEALTHY, f"Karpenter controller is not healthy ({'; '.join(bad)})", evidence)
     if controller is None:
         if ready:
             runs = "Karpenter NodePools are Ready (managed controller, not visible in the cluster)"
         elif all(c.condition(p, "Ready") is not None for p in pools):
-            return Finding(BROKEN, "Karpenter NodePools are not Ready and no Karpenter controller is visible",
+            return Finding(Status.FAIL, Reason.UNHEALTHY, "Karpenter NodePools are not Ready and no Karpenter controller is visible",
                            evidence)
         else:
-            return Finding(UNSURE, "Karpenter NodePools exist but report no Ready condition and the controller is "
+            return Finding(Status.UNKNOWN, Reason.UNRECOGNISED, "Karpenter NodePools exist but report no Ready condition and the controller is "
                                    "not visible (managed?)", evidence)
     else:
         runs = f"Karpenter runs ({c.name_of(workloads[0])} {c.workload_health(workloads[0])[1]}) with " \
                f"{_plural(len(pools), 'NodePool')}"
     if accel:
-        return Finding(PASS, f"{runs}; accelerator NodePools: {'; '.join(accel[:EXAMPLES])}", evidence)
-    return Finding(PARTIAL, f"{runs}, but no NodePool provisions accelerator nodes", evidence)
+        return Finding(Status.PASS, Reason.HEALTHY, f"{runs}; accelerator NodePools: {'; '.join(accel[:EXAMPLES])}", evidence)
+    return Finding(Status.WARN, Reason.PARTIAL, f"{runs}, but no NodePool provisions accelerator nodes", evidence)
 
 
 @requirement_check("cluster_autoscaling", reads=(

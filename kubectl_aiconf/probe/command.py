@@ -73,16 +73,17 @@ def _passive(view) -> CheckResult:
 
     check = check_for(REQUIREMENT_ID, BY_ID[REQUIREMENT_ID].category)
     view.load(check.reads)
-    return check.function(view)
+    return check.run(view)
 
 
 def combine(probed: CheckResult, passive: CheckResult) -> CheckResult:
     """A probe that passed or failed decides. One that could not decide does not hide what the passive check
     found: a passive FAIL or WARN stands, with the probe's reason added."""
     if probed.status in (Status.PASS, Status.FAIL) or passive.status not in (Status.FAIL, Status.WARN):
-        return CheckResult(probed.status, probed.message, list(probed.evidence) + list(passive.evidence))
+        return CheckResult(probed.status, probed.message, list(probed.evidence) + list(passive.evidence),
+                           probed.reason)
     return CheckResult(passive.status, f"{passive.message} ({probed.message})",
-                       list(passive.evidence) + list(probed.evidence))
+                       list(passive.evidence) + list(probed.evidence), passive.reason)
 
 
 def cleanup(conn, dry_run: bool = False, out=None, err=None) -> int:

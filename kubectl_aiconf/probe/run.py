@@ -16,7 +16,7 @@ from typing import Callable, TextIO
 from kubectl_aiconf.probe import cleanup
 from kubectl_aiconf.probe.plan import DRA, Plan, PlanError, ProbeOptions, ProbePod, build_plan
 from kubectl_aiconf.probe.verdict import PodOutcome, parse_output, parse_time, summarize
-from kubectl_aiconf.result import CheckResult, Status
+from kubectl_aiconf.result import CheckResult, Reason, Status
 from kubectl_aiconf.view import ClusterView, LoadError
 from kubectl_aiconf.view.live import ApiError, ConnectError, Connection
 
@@ -332,7 +332,7 @@ def _join(*notes: str) -> str:
 
 
 def unknown(message: str) -> CheckResult:
-    return CheckResult(Status.UNKNOWN, message)
+    return CheckResult(Status.UNKNOWN, message, reason=Reason.PROBE_INCONCLUSIVE)
 
 
 def run_probe(view: ClusterView, conn: Connection, options: ProbeOptions, keep: bool = False,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kubectl_aiconf.probe.plan import UNIT_DEVICE, Plan, ProbePod
-from kubectl_aiconf.result import CheckResult, Evidence, Status
+from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 SKIPPED = "skipped"  # a comparison that cannot be made by design; it neither proves nor blocks anything
@@ -201,7 +201,8 @@ def summarize(plan: Plan, outcomes: list[PodOutcome], seconds: float, namespace_
     failed = [v for v in verdicts if v.outcome == FAIL]
     if failed:
         return CheckResult(Status.FAIL, "probe shows accelerators are not isolated: "
-                           + "; ".join(f"{v.probe}: {v.fact.split(' (log:')[0]}" for v in failed) + tail, evidence)
+                           + "; ".join(f"{v.probe}: {v.fact.split(' (log:')[0]}" for v in failed) + tail, evidence,
+                           Reason.PROBE_FAILED)
     unknown = [v for v in verdicts if v.outcome == UNKNOWN]
     positive = [v for v in verdicts if v.outcome == PASS and v.role in ("single", "pair", "multi")]
     negative = [v for v in verdicts if v.outcome == PASS and v.role == "negative"]
@@ -210,17 +211,20 @@ def summarize(plan: Plan, outcomes: list[PodOutcome], seconds: float, namespace_
         for v in unknown:
             grouped.setdefault(v.reason or v.fact, []).append(v.probe)
         parts = [f"{', '.join(probes)}: {why}" for why, probes in grouped.items()]
-        return CheckResult(Status.UNKNOWN, "probe incomplete: " + "; ".join(parts) + tail, evidence)
+        return CheckResult(Status.UNKNOWN, "probe incomplete: " + "; ".join(parts) + tail, evidence,
+                           Reason.PROBE_INCONCLUSIVE)
     if not positive:
         why = "; ".join(w for _, w in plan.skipped) or "no pod was given an accelerator"
         return CheckResult(Status.UNKNOWN, "probe could not show that an allocated accelerator is visible, so "
-                           f"its negative result proves nothing: {why}" + tail, evidence)
+                           f"its negative result proves nothing: {why}" + tail, evidence, Reason.PROBE_INCONCLUSIVE)
     if not negative:
-        return CheckResult(Status.UNKNOWN, "probe ran no pod without an accelerator request" + tail, evidence)
+        return CheckResult(Status.UNKNOWN, "probe ran no pod without an accelerator request" + tail, evidence,
+                           Reason.PROBE_INCONCLUSIVE)
     shown = ["a pod without a request saw no accelerator, even with NVIDIA_VISIBLE_DEVICES=all",
              "each pod given one accelerator saw exactly one"]
     if any(v.role == "isolation" and v.outcome == PASS for v in verdicts):
         shown.append("two concurrent pods on one node got different devices")
     if any(v.role == "multi" for v in positive):
         shown.append("only the container given the device saw it")
-    return CheckResult(Status.PASS, f"probe passed ({mechanisms}): " + "; ".join(shown) + tail, evidence)
+    return CheckResult(Status.PASS, f"probe passed ({mechanisms}): " + "; ".join(shown) + tail, evidence,
+                       Reason.PROBE_PASSED)

@@ -7,7 +7,7 @@ declared (one concurrent round of list calls when live), then checks read the lo
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 
@@ -47,13 +47,33 @@ class Outcome(str, enum.Enum):
     ERROR = "error"  # the server answered with an error or timed out
 
 
-@dataclass
+class BlindRead(Exception):
+    """A check read the items of a listing it could not see: a defect in the check, never a verdict."""
+
+
 class Listing:
-    resource: Resource
-    outcome: Outcome
-    items: list[dict] = field(default_factory=list)
-    version: str | None = None  # group version the items were read with
-    detail: str = ""  # server message for FORBIDDEN/ERROR
+    """The outcome of listing one resource, and its items when (and only when) they are known.
+
+    Reading `items` of a listing that is not `visible` raises BlindRead: an empty list there would read as
+    "none exist", the one conclusion a forbidden, failed or missing listing must never give.
+    """
+
+    def __init__(self, resource: Resource, outcome: Outcome, items: list[dict] | None = None,
+                 version: str | None = None, detail: str = "") -> None:
+        self.resource = resource
+        self.outcome = outcome
+        self._items = items if outcome is Outcome.OK and items is not None else []
+        self.version = version  # group version the items were read with
+        self.detail = detail  # server message for FORBIDDEN/ERROR
+
+    def __repr__(self) -> str:
+        return f"Listing({self.resource.key}, {self.outcome.value}, {len(self._items)} items)"
+
+    @property
+    def items(self) -> list[dict]:
+        if not self.visible:
+            raise BlindRead(f"{self.resource.key}: {self.why_unknown()}")
+        return self._items
 
     @property
     def ok(self) -> bool:
@@ -108,6 +128,14 @@ class ClusterView:
             return bool(versions)
         return any(resource in names for names in versions.values())
 
+    def discovery_gaps(self, group: str) -> list[Listing]:
+        """Listings whose absence leaves unknown whether `group` is served ([] when discovery answers).
+
+        A live view always knows; a snapshot without a discovery document infers served groups from the
+        CustomResourceDefinitions and APIServices it holds, and knows nothing when it holds neither.
+        """
+        return []
+
     def group_versions(self, group: str) -> list[str]:
         """Versions of `group` the server serves, preferred first."""
         return list(self._served.get(group, {}))
@@ -140,7 +168,7 @@ class ClusterView:
         return 0
 
     def stats(self) -> str:
-        kept = sum(len(listing.items) for listing in self._listings.values())
+        kept = sum(len(listing.items) for listing in self._listings.values() if listing.visible)
         return f"{len(self._listings)} listings, {kept} objects kept, {self.requests_made()} API requests"
 
 

@@ -155,6 +155,20 @@ class SnapshotView(ClusterView):
                         served.setdefault(spec["group"], {}).setdefault(spec.get("version") or "v1", [])
         return served
 
+    def discovery_gaps(self, group: str) -> list[Listing]:
+        if self._discovery is not None or group in _BUILTIN or self.serves(group):
+            return []
+        from kubectl_aiconf.resources import APISERVICES, CRDS
+
+        # Custom resources come from CRDs, aggregated APIs from APIServices: without both listings, an
+        # unseen group may still be served.
+        return [Listing(res, Outcome.NO_DATA) for res in (CRDS, APISERVICES) if not self._holds(res)]
+
+    def _holds(self, res: Resource) -> bool:
+        read = self._reads.get(res.key)
+        return (res.group, res.kind) in self._objects or (res.group, res.kind) in self._listed or bool(
+            read and read.get("outcome") == Outcome.OK.value)
+
     # listings --------------------------------------------------------------------------------------------
     def load(self, resources) -> None:
         for res in resources:
@@ -167,10 +181,9 @@ class SnapshotView(ClusterView):
             return Listing(res, Outcome(read["outcome"]), detail=read.get("detail", ""))
         if not self.serves(res.group, res.resource):
             return Listing(res, Outcome.NOT_SERVED)
-        objs = self._objects.get((res.group, res.kind))
-        if objs is None and (res.group, res.kind) not in self._listed and not read:
+        if not self._holds(res):
             return Listing(res, Outcome.NO_DATA)
-        objs = [o for o in objs or [] if _field_selector_matches(o, res.field_selector)]
+        objs = [o for o in self._objects.get((res.group, res.kind)) or [] if _field_selector_matches(o, res.field_selector)]
         project = projector(_snapshot_projection(res))
         return Listing(res, Outcome.OK, [project(o) for o in objs], version=self.choose_version(res))
 
