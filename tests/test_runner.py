@@ -2,7 +2,7 @@ import pytest
 
 from kubectl_aiconf import checks
 from kubectl_aiconf.catalogue import requirements_for
-from kubectl_aiconf.result import CheckResult, Report, RequirementResult, Status
+from kubectl_aiconf.result import CheckResult, Reason, Report, RequirementResult, Status
 from kubectl_aiconf.runner import reads_for, run_checks
 from kubectl_aiconf.view.snapshot import SnapshotView
 
@@ -31,7 +31,8 @@ def forced(monkeypatch):
         for rid, status in status_by_id.items():
             original = checks._REGISTRY[rid]
             monkeypatch.setitem(checks._REGISTRY, rid, checks.Check(
-                rid, lambda view, s=status: CheckResult(s, f"forced {s}"), original.reads))
+                rid, lambda view, s=status: CheckResult(s, f"forced {s}", [], Reason.NOT_MET, holds_despite_blind=True),
+                original.reads))
 
     return force
 
@@ -44,14 +45,14 @@ def test_unmet_should_is_warn_but_remembered(forced):
 
 
 def test_overrides_replace_the_passive_result():
-    probe = CheckResult(Status.PASS, "probes passed")
+    probe = CheckResult(Status.PASS, "probes passed", [], Reason.PROBE_PASSED)
     results = {r.id: r for r in run_checks(SnapshotView(TESTDATA / "snapshots" / "kubectl-get"), "1.35",
                                            overrides={"secure_accelerator_access": probe})}
     assert results["secure_accelerator_access"].message == "probes passed"
 
 
 def _report(*pairs):
-    results = [RequirementResult(f"r{i}", "security", level, "", status, "", [])
+    results = [RequirementResult(f"r{i}", "security", level, "", status, "", [], Reason.HEALTHY)
                for i, (level, status) in enumerate(pairs)]
     return Report("1.35", "v1.35.0", None, "snapshot", results)
 
