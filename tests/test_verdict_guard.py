@@ -111,3 +111,14 @@ def test_decide_without_a_healthy_finding_is_unknown_next_to_a_blind_spot():
 def test_decide_with_nothing_found_and_nothing_blind_is_the_absent_verdict():
     result = decide([], [], "no scheduler", "no gang scheduler", Status.FAIL)
     assert (result.status, result.reason, result.message) == (Status.FAIL, Reason.NOT_INSTALLED, "no gang scheduler")
+
+
+def test_the_readme_documents_every_reason_code_and_no_other():
+    import re
+
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Reason codes", 1)[1].split("\n\n", 3)[2]
+    documented = set(re.findall(r"^\| `([a-z-]+)` \|", table, flags=re.M))
+    assert documented == {r.value for r in Reason}
