@@ -71,7 +71,9 @@ def test_written_snapshot_reproduces_listings(tmp_path):
     assert copy.kubernetes_version == original.kubernetes_version
     for res in wanted:
         a, b = original.list(res), copy.list(res)
-        assert (a.outcome, a.items) == (b.outcome, b.items), res.key
+        assert a.outcome == b.outcome, res.key
+        if a.visible:  # the items of a listing that was not read cannot be read (BlindRead)
+            assert a.items == b.items, res.key
     assert copy.serves("kueue.x-k8s.io", "clusterqueues") and not copy.serves("gateway.networking.k8s.io")
 
 

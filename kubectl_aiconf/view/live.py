@@ -8,9 +8,11 @@ raise `LoadError` subclasses with one clear line.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from kubectl_aiconf.view import ClusterView, Listing, LoadError, Outcome, Resource, projector
@@ -24,6 +26,11 @@ ACCEPT_AGGREGATED_DISCOVERY = (
 )
 PAGE_SIZE = 500
 MAX_PARALLEL_REQUESTS = 16
+# Retries within a request's deadline: statuses where the server asks the client to come back (GETs only).
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_RETRIES = 2
+RETRY_BACKOFF = 0.2  # seconds before the first retry without Retry-After, doubled each time
+BODY_CHUNK = 64 * 1024
 
 
 class ConnectError(LoadError):
@@ -49,7 +56,13 @@ def _status_message(body: bytes | str | None, fallback: str) -> str:
 
 
 class Connection:
-    """An authenticated HTTP client for one kube context, built from the official client's configuration."""
+    """An authenticated HTTP client for one kube context, built from the official client's configuration.
+
+    `request_timeout` bounds each whole request as kubectl's --request-timeout does: connecting, waiting,
+    reading the body and any retries all come out of one budget. urllib3's own timeout cannot do that: it
+    limits each socket read (a body trickled over 12 s passes a 5 s timeout), restarts on every retry and
+    sleeps whatever a Retry-After asks. So retries and body reads are done here, against one deadline.
+    """
 
     def __init__(self, resolved: ResolvedConfig, request_timeout: float | None) -> None:
         from kubernetes import client, config
@@ -74,9 +87,11 @@ class Connection:
             # The client only logs exec-plugin failures and goes on unauthenticated.
             raise AuthError(f"context {resolved.context!r}: credential plugin failed: {failures[0]}")
         cfg.connection_pool_maxsize = MAX_PARALLEL_REQUESTS
-        cfg.retries = Retry(total=2, connect=2, read=0, status=2, backoff_factor=0.2,
-                            status_forcelist=(429, 502, 503, 504), allowed_methods=frozenset({"GET"}),
-                            raise_on_status=False)
+        # urllib3 retries nothing itself (request() does, within the deadline); it only follows redirects.
+        # total=None: a total of 0 would also count redirects.
+        self._no_retries = Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5,
+                                 raise_on_status=False)
+        cfg.retries = self._no_retries
         self.server = cfg.host
         self.context = resolved.context
         self.timeout = request_timeout or None
@@ -87,43 +102,157 @@ class Connection:
     def request(self, method: str, path: str, query: list | None = None, body: dict | None = None,
                 accept: str = ACCEPT_JSON, text: bool = False):
         """The decoded JSON body; with `text=True` the body as a string (pod logs are plain text)."""
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, TimeoutError as Urllib3Timeout
+        from urllib.parse import urlencode
 
         with self._lock:
             self.requests += 1
-        headers = {"Accept": accept}
+        deadline = time.monotonic() + self.timeout if self.timeout else None
+        headers = {**self._api.default_headers, "Accept": accept}
+        if self._api.cookie:
+            headers["Cookie"] = self._api.cookie
+        payload = None
         if body is not None:
             headers["Content-Type"] = "application/json"
+            payload = json.dumps(self._api.sanitize_for_serialization(body))
+        url = self.server + path + (f"?{urlencode(query)}" if query else "")
+        status, data, note = self._with_retries(method, url, headers, payload, deadline)
+        if status == 401:
+            raise AuthError(f"the API server at {self.server} rejected the credentials of context "
+                            f"{self.context!r} (401 Unauthorized); log in again or check the kubeconfig")
+        if not 200 <= status <= 299:
+            reason = http.client.responses.get(status, "error")
+            raise ApiError(status, _status_message(data, reason) + note)
+        if text:
+            return data.decode("utf-8", "replace")
         try:
-            resp = self._api.call_api(path, method, query_params=query or [], header_params=headers, body=body,
-                                      auth_settings=["BearerToken"], _preload_content=False,
-                                      _request_timeout=self.timeout)
-            if text:
-                return (resp.data or b"").decode("utf-8", "replace")
-            return json.loads(resp.data or b"{}")
-        except ApiException as exc:
-            if exc.status == 0:
-                raise ConnectError(f"cannot talk to {self.server}: {_first_line(exc.reason)}") from None
-            if exc.status == 401:
-                raise AuthError(f"the API server at {self.server} rejected the credentials of context "
-                                f"{self.context!r} (401 Unauthorized); log in again or check the kubeconfig") from None
-            raise ApiError(exc.status, _status_message(exc.body, exc.reason or "error")) from None
-        except (MaxRetryError, Urllib3Timeout) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            # NewConnectionError subclasses the timeout error in urllib3: test it first.
-            if not isinstance(reason, NewConnectionError) and (
-                    isinstance(reason, Urllib3Timeout) or "timed out" in str(reason).lower()):
-                limit = f"{self.timeout:g}s" if self.timeout else "0"
-                raise ConnectError(f"timed out talking to {self.server} (--request-timeout {limit})") from None
-            raise ConnectError(f"cannot reach the API server at {self.server}: {_first_line(reason)}") from None
-        except HTTPError as exc:
-            raise ConnectError(f"cannot talk to {self.server}: {_first_line(exc)}") from None
+            return json.loads(data or b"{}")
         except ValueError as exc:
             raise ApiError(0, f"invalid JSON from {path}: {exc}") from None
 
     def get(self, path: str, query: list | None = None, accept: str = ACCEPT_JSON) -> dict:
         return self.request("GET", path, query=query, accept=accept)
+
+    # one request, its retries and its body, within one deadline ------------------------------------------
+    def _with_retries(self, method: str, url: str, headers: dict, payload: str | None,
+                      deadline: float | None) -> tuple[int, bytes, str]:
+        """(status, body, note) of the last attempt; `note` says why a retryable answer was not retried.
+
+        Retried, as before: GETs answered 429/502/503/504 (the server asks to come back; GETs are safe to
+        repeat) and any request whose connection could not be opened (nothing was sent). A Retry-After the
+        deadline cannot wait for is not waited for: the answer stands, with the reason in the message.
+        """
+        attempt = 0
+        while True:
+            # Credentials are applied per attempt: an exec plugin's token may have been refreshed meanwhile.
+            attempt_headers = dict(headers)
+            self._api.update_params_for_auth(attempt_headers, [], ["BearerToken"])
+            try:
+                status, retry_after, data = self._attempt(method, url, attempt_headers, payload, deadline)
+            except _NoConnection as exc:
+                wait = RETRY_BACKOFF * 2 ** attempt
+                if attempt < MAX_RETRIES and self._left(deadline) > wait:
+                    time.sleep(wait)
+                    attempt += 1
+                    continue
+                raise ConnectError(exc.message) from None
+            if method != "GET" or status not in RETRY_STATUSES or attempt >= MAX_RETRIES:
+                return status, data, ""
+            wait = retry_after if retry_after is not None else RETRY_BACKOFF * 2 ** attempt
+            left = self._left(deadline)
+            if wait >= left:
+                return status, data, (f" (the server asked to retry after {wait:g}s; only {max(left, 0):.1f}s "
+                                      f"of --request-timeout {self.timeout:g}s were left)")
+            time.sleep(wait)
+            attempt += 1
+
+    @staticmethod
+    def _left(deadline: float | None) -> float:
+        return deadline - time.monotonic() if deadline is not None else float("inf")
+
+    def _timed_out(self) -> ConnectError:
+        limit = f"{self.timeout:g}s" if self.timeout else "0"
+        return ConnectError(f"timed out talking to {self.server} (--request-timeout {limit})")
+
+    def _attempt(self, method: str, url: str, headers: dict, payload: str | None,
+                 deadline: float | None) -> tuple[int, float | None, bytes]:
+        """(status, Retry-After in seconds or None, body) of one attempt; raises _NoConnection when the
+        connection could not be opened, ConnectError on any other transport failure or the deadline."""
+        import urllib3
+        from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, NewConnectionError
+        from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+        left = self._left(deadline)
+        if left <= 0:
+            raise self._timed_out()
+        # Timeout(total=left) bounds connecting and waiting for the headers by what is left of the budget.
+        timeout = urllib3.Timeout(total=left) if deadline is not None else None
+        try:
+            resp = self._api.rest_client.pool_manager.urlopen(
+                method, url, body=payload, headers=headers, timeout=timeout, retries=self._no_retries,
+                preload_content=False)
+        except (MaxRetryError, Urllib3Timeout, HTTPError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            # NewConnectionError subclasses the timeout error in urllib3: test it first.
+            if isinstance(reason, NewConnectionError):
+                raise _NoConnection(f"cannot reach the API server at {self.server}: {_first_line(reason)}") from None
+            if isinstance(reason, Urllib3Timeout) or "timed out" in str(reason).lower():
+                raise self._timed_out() from None
+            if isinstance(exc, MaxRetryError):
+                raise ConnectError(f"cannot reach the API server at {self.server}: {_first_line(reason)}") from None
+            raise ConnectError(f"cannot talk to {self.server}: {_first_line(reason)}") from None
+        try:
+            data = self._read_body(resp, deadline)
+        except (TimeoutError, Urllib3Timeout):  # the deadline, or one socket read that outlived it
+            raise self._timed_out() from None
+        except (HTTPError, OSError) as exc:
+            raise ConnectError(f"cannot talk to {self.server}: {_first_line(exc)}") from None
+        retry_after = None
+        if resp.headers.get("Retry-After") is not None:
+            try:
+                retry_after = self._no_retries.parse_retry_after(resp.headers["Retry-After"])
+            except InvalidHeader:
+                pass  # an unreadable Retry-After: back off as if there were none
+        return resp.status, retry_after, data
+
+    @staticmethod
+    def _read_body(resp, deadline: float | None) -> bytes:
+        """The whole body, read before the deadline or not at all.
+
+        One bounded read at a time (read1 does at most one socket read), the socket's timeout shrunk to
+        what is left before each: a body trickled byte by byte then fails at the deadline, not after it.
+        """
+        chunks: list[bytes] = []
+        sock = getattr(getattr(resp, "connection", None), "sock", None)
+        read = getattr(resp, "read1", None) or resp.read  # read1 needs urllib3 >= 2
+        try:
+            while True:
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError("deadline passed while reading the body")
+                    if sock is not None:
+                        try:
+                            sock.settimeout(left)
+                        except OSError:
+                            pass
+                chunk = read(BODY_CHUNK)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except BaseException:
+            resp.close()  # the connection is mid-body: it must not go back to the pool
+            resp.release_conn()
+            raise
+        resp.release_conn()
+        return b"".join(chunks)
+
+
+class _NoConnection(Exception):
+    """No connection could be opened, so nothing was sent: safe to retry whatever the method."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def _first_line(value) -> str:
@@ -251,7 +380,7 @@ class LiveView(ClusterView):
         items: list[dict] = []
         token, restarted = "", False
         while True:
-            query = [("limit", PAGE_SIZE)]
+            query: list[tuple[str, str | int]] = [("limit", PAGE_SIZE)]
             if res.field_selector:
                 query.append(("fieldSelector", res.field_selector))
             if token:
