@@ -1,21 +1,28 @@
-"""Accelerators: DRA support, driver and runtime management, GPU sharing, virtualized accelerators."""
+"""Accelerators: DRA support, driver and runtime management, GPU sharing, virtualized accelerators.
+
+Every read hands out no objects for a listing that could not be seen, only the listing as a blind spot
+(`_read` here, and common's helpers for workloads and CRDs). Each check then decides which of its blind
+spots could change its verdict: those make it UNKNOWN and are named; any others (a listing read only for
+evidence, or one that cannot undo what was seen) are named in the message of a verdict that holds.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Iterable
 
 from kubectl_aiconf.catalogue import minor_of
-from kubectl_aiconf.checks import common, requirement_check
+from kubectl_aiconf.checks import blind_reason, common, requirement_check, why_blind
 from kubectl_aiconf.resources import (
     CLUSTERPOLICIES, CRDS, DAEMONSETS, DEPLOYMENTS, DEVICECLASSES, NODES, RESOURCECLAIMS, RESOURCESLICES,
     RUNTIMECLASSES, STATEFULSETS,
 )
-from kubectl_aiconf.result import CheckResult, Evidence, Status
-from kubectl_aiconf.view import ClusterView, Listing
+from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
+from kubectl_aiconf.text import join_nonempty, more, plural, sample
+from kubectl_aiconf.view import ClusterView, Listing, Resource
 
 DRA_GROUP = "resource.k8s.io"
-_WORKLOADS = (DEPLOYMENTS, STATEFULSETS, DAEMONSETS)
 
 # Workloads of DRA drivers: kubelet plugins and controllers (nvidia-dra-driver-gpu-kubelet-plugin,
 # dra-example-driver-kubeletplugin, intel-gpu-resource-driver-kubelet-plugin, dranet, dra-driver-cpu, ...).
@@ -26,31 +33,20 @@ _GENERIC_NAME_PARTS = {"com", "io", "net", "org", "dev", "k8s", "x-k8s", "sigs",
                        "tpu", "accel"}
 
 
-def _sample(names, limit: int = 3) -> str:
-    names = sorted(set(names))
-    head = ", ".join(names[:limit])
-    return head + (f" and {len(names) - limit} more" if len(names) > limit else "")
+def _read(view: ClusterView, res: Resource) -> tuple[list[dict] | None, list[Listing]]:
+    """(the objects, []) when the listing is known; (None, [the listing]) when it could not be seen."""
+    listing = view.list(res)
+    return (listing.items, []) if listing.visible else (None, [listing])
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('s') else 's'}"
-
-
-def _more(items, template: str) -> str:
-    """' (and 2 more nodes)'-style suffix for evidence that shows only the first of several nodes."""
-    return template.format(_plural(len(items) - 1, "more node")) if len(items) > 1 else ""
-
-
-def _blind(*listings: Listing) -> list[Listing]:
-    return [listing for listing in listings if not listing.visible]
-
-
-def _workload_listings(view: ClusterView) -> list[Listing]:
-    return [view.list(res) for res in _WORKLOADS]
-
-
-def _workloads(view: ClusterView, name: str = "", image: str = "") -> list[dict]:
-    return common.find_workloads(view, name=name, image=image)[0]
+def _settle(result: CheckResult, unread: Iterable[Listing]) -> CheckResult:
+    """Vouch for `result` to the guard: the caller decided it with every blind spot that could change it in
+    view, so what else could not be read only thins the evidence; the message still names it."""
+    unread = list(unread)
+    if result.status is Status.UNKNOWN:
+        return result
+    note = f"; could not read, without effect on this verdict: {why_blind(unread)}" if unread else ""
+    return replace(result, message=result.message + note, holds_despite_blind=True)
 
 
 # DRA inventory ----------------------------------------------------------------------------------------------
@@ -78,7 +74,7 @@ def _dra_drivers(slices: list[dict]) -> tuple[dict[str, _Driver], int]:
         drv = drivers.setdefault(str(spec.get("driver")), _Driver(str(spec.get("driver"))))
         drv.slices += 1
         pool = spec.get("pool") or {}
-        seen, want = drv.pools.get(str(pool.get("name")), (0, 0))
+        seen = drv.pools.get(str(pool.get("name")), (0, 0))[0]
         drv.pools[str(pool.get("name"))] = (seen + 1, int(pool.get("resourceSliceCount") or 0))
         drv.nodes |= common.slice_node_names(s)
         for device in common.slice_devices(s):
@@ -116,94 +112,111 @@ def _server_minor(view: ClusterView) -> tuple[int, int] | None:
 
 
 # dra_support ------------------------------------------------------------------------------------------------
-@requirement_check("dra_support", reads=(DEVICECLASSES, RESOURCESLICES, RESOURCECLAIMS) + _WORKLOADS)
+def _driver_finding(drv: _Driver, owned: list[dict], used: list[dict], workloads_blind: list[Listing],
+                    claims_blind: list[Listing]) -> common.Finding:
+    """How one DRA driver stands: PASS when its devices are usable and its workload is ready or a claim is
+    allocated from it. What could not be read can only leave a driver not yet proven healthy undecided:
+    every device tainted is unusable whatever else exists."""
+    name = drv.name
+    # With workloads unread, a not-ready kubelet plugin may hide beside the ready controller that was seen.
+    ready = bool(owned) and all(common.workload_health(w)[0] for w in owned) and not workloads_blind
+    health_blind = workloads_blind + claims_blind
+    if len(drv.devices) <= drv.tainted:
+        tainted = " (every device is tainted)" if drv.tainted else ""
+        return common.Finding(Status.WARN, Reason.UNHEALTHY, f"DRA driver {name} publishes no usable device{tainted}")
+    if ready or used:
+        why = join_nonempty("driver workload ready" if ready else "",
+                            f"{plural(len(used), 'claim')} allocated" if used else "", separator=", ")
+        return common.Finding(Status.PASS, Reason.HEALTHY, f"DRA driver {name} publishes devices ({why})")
+    if health_blind:
+        return common.Finding(Status.UNKNOWN, blind_reason(health_blind),
+                              f"DRA driver {name} publishes devices, but whether its driver runs or its devices are "
+                              f"allocated cannot be read ({why_blind(health_blind)})")
+    if owned:
+        return common.Finding(Status.WARN, Reason.UNHEALTHY,
+                              f"DRA driver {name} is not healthy: its driver workload is not ready")
+    return common.Finding(Status.WARN, Reason.PARTIAL, f"DRA driver {name} publishes devices, but no running driver "
+                                                       "workload was found and no claim is allocated")
+
+
+@requirement_check("dra_support", reads=(DEVICECLASSES, RESOURCESLICES, RESOURCECLAIMS, DEPLOYMENTS, STATEFULSETS,
+                                         DAEMONSETS))
 def dra_support(view: ClusterView) -> CheckResult:
     versions = view.group_versions(DRA_GROUP)
     if not versions:
         return CheckResult(Status.FAIL, "the Dynamic Resource Allocation API (resource.k8s.io) is not served",
-                           [Evidence("APIGroup", DRA_GROUP, "not served")])
-    served_fact = "served versions: " + ", ".join(versions)
-    evidence = [Evidence("APIGroup", DRA_GROUP, served_fact)]
+                           [Evidence("APIGroup", DRA_GROUP, "not served")], Reason.NOT_INSTALLED)
+    evidence = [Evidence("APIGroup", DRA_GROUP, "served versions: " + ", ".join(versions))]
     minor = _server_minor(view)
     # resource.k8s.io/v1 is GA and on by default from Kubernetes 1.34; earlier servers only have betas.
     v1_missing = "v1" not in versions and minor is not None and minor >= (1, 34)
     api_note = (f"resource.k8s.io is served only as {', '.join(versions)} (v1 expected on Kubernetes "
                 f"{minor[0]}.{minor[1]})" if v1_missing and minor else f"resource.k8s.io {'/'.join(versions)} served")
 
-    classes, slices, claims = view.list(DEVICECLASSES), view.list(RESOURCESLICES), view.list(RESOURCECLAIMS)
-    workload_listings = _workload_listings(view)
-    for dc in classes.items[:10]:
+    classes, classes_blind = _read(view, DEVICECLASSES)
+    slices, slices_blind = _read(view, RESOURCESLICES)
+    claims, claims_blind = _read(view, RESOURCECLAIMS)
+    dra_workloads, workloads_blind = common.find_workloads(view, name=_DRA_WORKLOAD_NAME, image=_DRA_WORKLOAD_IMAGE)
+    health_blind = claims_blind + workloads_blind
+    for dc in (classes or [])[:10]:
         ext = (dc.get("spec") or {}).get("extendedResourceName")
         evidence.append(common.evidence(dc, "defined" + (f"; serves extended resource {ext} requests through DRA"
                                                          if ext else "")))
-    if len(classes.items) > 10:
-        evidence.append(Evidence("DeviceClass", "...", f"{len(classes.items) - 10} more"))
+    if classes and len(classes) > 10:
+        evidence.append(Evidence("DeviceClass", "...", f"{len(classes) - 10} more"))
 
-    drivers, stale = _dra_drivers(slices.items)
-    allocations = _allocations(claims.items)
-    dra_workloads = _workloads(view, name=_DRA_WORKLOAD_NAME, image=_DRA_WORKLOAD_IMAGE)
-
-    healthy, degraded, unconfirmed = [], [], []
-    for name in sorted(drivers):
-        drv = drivers[name]
-        fact = (f"{_plural(len(drv.devices), 'device')} in {_plural(drv.slices, 'current slice')} on "
-                f"{_plural(len(drv.nodes), 'node')}")
-        if drv.tainted:
-            fact += f", {drv.tainted} tainted (unusable)"
-        if drv.incomplete_pools:
-            fact += f", incomplete pools: {_sample(drv.incomplete_pools)}"
-        if common.is_example_driver(name):
-            fact += "; example driver: the API works, but no real accelerator"
-        evidence.append(Evidence("ResourceSlice driver", name, fact))
-        owned = _driver_workloads(name, dra_workloads)
-        states = [common.workload_health(w) for w in owned]
-        for w, (_, wfact) in zip(owned, states):
-            evidence.append(common.evidence(w, f"{wfact} (DRA driver {name})"))
-        used = allocations.get(name, [])
-        if used:
-            reserved = sum(1 for c in used if (c.get("status") or {}).get("reservedFor"))
-            evidence.append(Evidence("ResourceClaim", common.name_of(used[0]),
-                                     f"{_plural(len(used), 'claim')} allocated from {name}, {reserved} in use by pods"))
-        usable = len(drv.devices) > drv.tainted
-        ready = bool(owned) and all(ok for ok, _ in states)
-        if usable and (ready or used):
-            why = ", ".join(x for x in ("driver workload ready" if ready else "",
-                                        f"{_plural(len(used), 'claim')} allocated" if used else "") if x)
-            healthy.append(f"{name} ({why})")
-        elif owned or not usable:
-            degraded.append(name)
-        else:
-            unconfirmed.append(name)
+    drivers, stale = _dra_drivers(slices) if slices is not None else ({}, 0)
     if stale:
         evidence.append(Evidence("ResourceSlice", "(stale)",
-                                 f"{_plural(stale, 'slice')} of older pool generations ignored"))
+                                 f"{plural(stale, 'slice')} of older pool generations ignored"))
     if not drivers:
         for w in dra_workloads[:5]:
             evidence.append(common.evidence(w, common.workload_health(w)[1] + " (DRA driver workload)"))
+        if slices is None:
+            return common.unknown(f"{api_note}, but the published devices cannot be read",
+                                  slices_blind + health_blind, evidence)
+        # No current slice: nothing allocates through the API, whatever runs or is claimed elsewhere.
+        defined = f" ({plural(len(classes), 'DeviceClass')} defined)" if classes else ""
+        return _settle(CheckResult(Status.WARN, f"{api_note}{defined}, but no DRA driver publishes devices (no "
+                                                "current ResourceSlices): the API is there, nothing allocates "
+                                                "through it", evidence, Reason.CRDS_ONLY),
+                       classes_blind + health_blind)
 
-    if healthy:
-        real = [d for d in healthy if not common.is_example_driver(d.partition(" ")[0])]
-        msg = (f"{api_note}; DRA driver{'s' if len(healthy) > 1 else ''} {'; '.join(healthy)} "
-               f"publish{'es' if len(healthy) == 1 else ''} devices")
-        if not real:
-            msg += " (example driver only: the API works, but no real accelerator is behind it)"
-        return CheckResult(Status.WARN if v1_missing else Status.PASS, msg, evidence)
+    allocations = _allocations(claims) if claims is not None else {}
+    findings, healthy = [], []
+    for name in sorted(drivers):
+        drv = drivers[name]
+        fact = (f"{plural(len(drv.devices), 'device')} in {plural(drv.slices, 'current slice')} on "
+                f"{plural(len(drv.nodes), 'node')}")
+        if drv.tainted:
+            fact += f", {drv.tainted} tainted (unusable)"
+        if drv.incomplete_pools:
+            fact += f", incomplete pools: {sample(drv.incomplete_pools)}"
+        if common.is_example_driver(name):
+            fact += "; example driver: the API works, but no real accelerator"
+        found = [Evidence("ResourceSlice driver", name, fact)]
+        owned = _driver_workloads(name, dra_workloads)
+        found += [common.evidence(w, f"{common.workload_health(w)[1]} (DRA driver {name})") for w in owned]
+        used = allocations.get(name, [])
+        if used:
+            reserved = sum(1 for c in used if (c.get("status") or {}).get("reservedFor"))
+            found.append(Evidence("ResourceClaim", common.name_of(used[0]),
+                                  f"{plural(len(used), 'claim')} allocated from {name}, {reserved} in use by pods"))
+        finding = replace(_driver_finding(drv, owned, used, workloads_blind, claims_blind), evidence=found)
+        findings.append(finding)
+        if finding.status is Status.PASS:
+            healthy.append(name)
 
-    blind = _blind(slices, claims, *workload_listings)
-    if degraded:
-        return CheckResult(Status.WARN, f"{api_note}, but DRA driver {_sample(degraded)} is not healthy "
-                                        "(workload not ready or every device tainted)", evidence)
-    if unconfirmed:
-        if blind:
-            return common.unknown(f"{api_note} and {_sample(unconfirmed)} publishes devices, but its driver "
-                                  "health cannot be read", blind, evidence)
-        return CheckResult(Status.WARN, f"{api_note}; {_sample(unconfirmed)} publishes devices, but no running "
-                                        "driver workload was found and no claim is allocated", evidence)
-    if not slices.visible:
-        return common.unknown(f"{api_note}, but the published devices cannot be read", [slices], evidence)
-    what = f" ({_plural(len(classes.items), 'DeviceClass')} defined)" if classes.items else ""
-    return CheckResult(Status.WARN, f"{api_note}{what}, but no DRA driver publishes devices (no current "
-                                    "ResourceSlices): the API is there, nothing allocates through it", evidence)
+    # Each driver was judged with what could not be read in view (unread workloads or claims leave it
+    # undecided), and only slices name drivers: no blind spot is left for decide() to weigh.
+    result = common.decide(findings, [], "no DRA driver", "no DRA driver")
+    result = replace(result, message=f"{api_note}; {result.message}", evidence=evidence + result.evidence)
+    if result.status is Status.PASS:
+        if all(common.is_example_driver(name) for name in healthy):
+            result.message += " (example driver only: the API works, but no real accelerator is behind it)"
+        if v1_missing:
+            result = replace(result, status=Status.WARN, reason=Reason.PARTIAL)
+    return _settle(result, classes_blind + health_blind)
 
 
 # accelerator nodes by vendor --------------------------------------------------------------------------------
@@ -297,62 +310,95 @@ def _dra_versions(drivers: dict[str, _Driver]) -> dict[str, dict[str, str]]:
     return out
 
 
-@requirement_check("driver_runtime_management",
-                   reads=(NODES, CLUSTERPOLICIES, CRDS, RESOURCESLICES, RUNTIMECLASSES) + _WORKLOADS)
-def driver_runtime_management(view: ClusterView) -> CheckResult:
-    nodes, policies, slices, rcs = view.list(NODES), view.list(CLUSTERPOLICIES), view.list(RESOURCESLICES), \
-        view.list(RUNTIMECLASSES)
-    workload_listings = _workload_listings(view)
-    drivers, _ = _dra_drivers(slices.items)
-    acc = _accelerators(nodes.items, drivers)
-    evidence: list[Evidence] = []
-
-    # The management layer: GPU Operator, driver/toolkit DaemonSets, or a managed platform's installer.
-    healthy_mech, broken_mech = [], []
-    for cp in policies.items:
+def _driver_managers(view: ClusterView, evidence: list[Evidence]) -> tuple[list[str], list[str], list[Listing]]:
+    """(healthy, broken, listings not seen) among the installers of drivers a cluster runs itself: the GPU
+    Operator's ClusterPolicy (or its CRD alone) and driver or container-toolkit DaemonSets."""
+    healthy: list[str] = []
+    broken: list[str] = []
+    policies, blind = _read(view, CLUSTERPOLICIES)
+    for cp in policies or []:
         state = str((cp.get("status") or {}).get("state") or "no state")
         driver_on = ((cp.get("spec") or {}).get("driver") or {}).get("enabled")
         preinstalled = ", driver pre-installed on the nodes (driver.enabled=false)" if driver_on is False else ""
         evidence.append(common.evidence(cp, f"state={state}{preinstalled}"))
-        (healthy_mech if state == "ready" else broken_mech).append(f"ClusterPolicy {common.name_of(cp)}")
-    if policies.ok and not policies.items:
-        operator_crds = [c for c in common.crds_of_group(view, "nvidia.com")
-                         if common.crd_plural(c) == "clusterpolicies"]
+        (healthy if state == "ready" else broken).append(f"ClusterPolicy {common.name_of(cp)}")
+    if policies == []:
+        # An operator installed without its ClusterPolicy shows as its CRD. Asked even when the API seems not
+        # served: a snapshot infers served groups from the CRDs it holds, so without them nothing is known.
+        crds, crd_blind = common.crds_of_group(view, CLUSTERPOLICIES.group)
+        operator_crds = [c for c in crds if common.crd_plural(c) == CLUSTERPOLICIES.resource]
         evidence.extend(common.evidence(c, "GPU Operator CRD, but no ClusterPolicy") for c in operator_crds)
-        broken_mech.extend("GPU Operator CRD without a ClusterPolicy" for _ in operator_crds[:1])
-    for w in _workloads(view, name=f"{_DRIVER_DS}|{_TOOLKIT_DS}"):
+        broken.extend("GPU Operator CRD without a ClusterPolicy" for _ in operator_crds[:1])
+        blind += crd_blind
+    # Drivers and the toolkit are per node, so their installers are DaemonSets.
+    found, ds_blind = common.match_workloads(view, {"driver": (f"{_DRIVER_DS}|{_TOOLKIT_DS}", "", "")},
+                                             kinds=(DAEMONSETS,))
+    for w in found["driver"]:
         ok, fact = common.workload_health(w)
         evidence.append(common.evidence(w, fact))
-        (healthy_mech if ok else broken_mech).append(f"{w.get('kind')} {common.name_of(w)}")
+        (healthy if ok else broken).append(f"{w.get('kind')} {common.name_of(w)}")
+    return healthy, broken, blind + ds_blind
+
+
+def _runtime_version(node: dict) -> str:
+    return ((node.get("status") or {}).get("nodeInfo") or {}).get("containerRuntimeVersion", "")
+
+
+@requirement_check("driver_runtime_management",
+                   reads=(NODES, CLUSTERPOLICIES, CRDS, RESOURCESLICES, RUNTIMECLASSES, DAEMONSETS))
+def driver_runtime_management(view: ClusterView) -> CheckResult:
+    evidence: list[Evidence] = []
+    nodes, nodes_blind = _read(view, NODES)
+    slices, slices_blind = _read(view, RESOURCESLICES)
+    drivers = _dra_drivers(slices)[0] if slices is not None else {}
+    healthy_mech, broken_mech, mech_blind = _driver_managers(view, evidence)
+    runtime_classes, unread = _read(view, RUNTIMECLASSES)  # evidence only
+    for rc in runtime_classes or []:
+        if _NVIDIA_RUNTIME.search(str(rc.get("handler") or "")):
+            evidence.append(common.evidence(rc, f"handler {rc.get('handler')} (accelerator container runtime)"))
+    if nodes is None:
+        return common.unknown("accelerator nodes cannot be read", nodes_blind, evidence)
+
+    acc = _accelerators(nodes, drivers)
     gke_managed = sorted(n for n in acc.nodes if common.labels_of(acc.nodes[n]).get(
         "cloud.google.com/gke-gpu-driver-version", "disabled") != "disabled")
     if gke_managed:
         label = common.labels_of(acc.nodes[gke_managed[0]])["cloud.google.com/gke-gpu-driver-version"]
         evidence.append(Evidence("Node", gke_managed[0], f"GKE installs the driver (gke-gpu-driver-version={label})"
-                                 + _more(gke_managed, "; also on {}")))
+                                 + more(gke_managed, "; also on {}")))
         healthy_mech.append("GKE-managed driver installation")
-    for rc in rcs.items:
-        if _NVIDIA_RUNTIME.search(str(rc.get("handler") or "")):
-            evidence.append(common.evidence(rc, f"handler {rc.get('handler')} (accelerator container runtime)"))
+    mechanisms = healthy_mech + broken_mech
 
-    if not nodes.visible:
-        return common.unknown("accelerator nodes cannot be read", [nodes], evidence)
     if not acc.nodes:
+        if slices is None:
+            return common.unknown("no node is labelled as or advertises an accelerator, but DRA devices cannot be "
+                                  "read", slices_blind, evidence)
         # No accelerator node at all: N/A rather than FAIL (nothing violates the requirement, which is about
-        # accelerator nodes) and rather than UNKNOWN (every node is visible). A cluster without accelerators is
-        # flagged by secure_accelerator_access (a MUST); an installed driver manager with no accelerator node yet
-        # (node pools scaled to zero) is WARN, since it cannot be verified.
-        if healthy_mech or broken_mech:
-            return CheckResult(Status.WARN, f"{_sample(healthy_mech + broken_mech)} installed, but there is no "
-                                            "accelerator node to verify drivers on", evidence)
-        if not slices.visible:
-            return common.unknown("no accelerator node found, but DRA devices cannot be read", [slices], evidence)
-        return CheckResult(Status.NA, "no accelerator nodes: there are no accelerator drivers to manage", evidence)
+        # accelerator nodes); secure_accelerator_access (a MUST) flags a cluster without accelerators. An
+        # installed driver manager with no accelerator node yet (node pools scaled to zero) is WARN: it cannot
+        # be verified, and nothing unseen makes it verifiable.
+        if mechanisms:
+            return _settle(CheckResult(Status.WARN, f"{sample(mechanisms)} installed, but there is no accelerator "
+                                                    "node to verify drivers on", evidence, Reason.PARTIAL),
+                           unread + mech_blind)
+        if mech_blind:
+            return common.unknown("no accelerator nodes; whether a driver manager is installed", mech_blind, evidence)
+        return _settle(CheckResult(Status.NA, "no accelerator nodes: there are no accelerator drivers to manage",
+                                   evidence, Reason.NO_ACCELERATORS), unread)
 
     if acc.other:
-        first = sorted(acc.other)[0]
+        first = min(acc.other)
         evidence.append(Evidence("Node", first, f"accelerator not recognised for driver checks: {acc.other[first]}"
-                                 + _more(acc.other, " (and {})")))
+                                 + more(acc.other, " (and {})")))
+    if not acc.nvidia:
+        if slices is None:
+            return common.unknown(f"{plural(len(acc.other), 'accelerator node')} with accelerators this tool does "
+                                  "not recognise, and DRA devices (which may name others)", slices_blind, evidence)
+        # KAR-0001: an accelerator the tool does not recognise is UNKNOWN, never FAIL.
+        return CheckResult(Status.UNKNOWN, f"{plural(len(acc.other), 'accelerator node')} with accelerators this "
+                                           "tool does not recognise: driver and runtime management cannot be "
+                                           "verified passively", evidence, Reason.UNRECOGNISED)
+
     label_versions = {n: _label_versions(acc.nodes[n]) for n in acc.nvidia if acc.nodes[n]}
     dra_versions = _dra_versions(drivers)
     with_versions = {n for n in acc.nvidia if label_versions.get(n) or dra_versions.get(n)}
@@ -367,56 +413,57 @@ def driver_runtime_management(view: ClusterView) -> CheckResult:
             fact = "GPU Feature Discovery labels: " + ", ".join(
                 f"{what} {lv[k]}" for k, what in (("driver", "driver"), ("cuda", "CUDA")) if k in lv)
         evidence.append(Evidence("Node", n, fact))
-    bad_runtime = []
-    for n in sorted(acc.nvidia | set(acc.other)):
-        rt = ((acc.nodes[n].get("status") or {}).get("nodeInfo") or {}).get("containerRuntimeVersion", "")
-        if acc.nodes[n] and "://" not in rt:
-            bad_runtime.append(n)
-    if acc.nvidia:
-        sample = sorted(acc.nvidia)[0]
-        rt = ((acc.nodes[sample].get("status") or {}).get("nodeInfo") or {}).get("containerRuntimeVersion", "")
-        if rt and sample not in bad_runtime:
-            evidence.append(Evidence("Node", sample, f"containerRuntimeVersion {rt}"))
+    bad_runtime = [n for n in sorted(acc.nvidia | set(acc.other))
+                   if acc.nodes[n] and "://" not in _runtime_version(acc.nodes[n])]
+    first_nvidia = min(acc.nvidia)
+    runtime = _runtime_version(acc.nodes[first_nvidia])
+    if runtime and first_nvidia not in bad_runtime:
+        evidence.append(Evidence("Node", first_nvidia, f"containerRuntimeVersion {runtime}"))
     if bad_runtime:
         evidence.append(Evidence("Node", bad_runtime[0], "no containerRuntimeVersion of the form <runtime>://<version>"
-                                 + _more(bad_runtime, " (and {})")))
-
-    if not acc.nvidia:
-        # KAR-0001: an accelerator the tool does not recognise is UNKNOWN, never FAIL.
-        return CheckResult(Status.UNKNOWN, f"{_plural(len(acc.other), 'accelerator node')} with accelerators this "
-                                           "tool does not recognise: driver and runtime management cannot be "
-                                           "verified passively", evidence)
+                                 + more(bad_runtime, " (and {})")))
 
     total, covered = len(acc.nvidia), len(with_versions)
+    full = covered == total
     coverage = f"driver versions advertised on {covered}/{total} NVIDIA nodes" + (
         " (DRA attributes)" if via_dra and len(via_dra) == covered else "")
-    if healthy_mech and not broken_mech and covered == total and not bad_runtime:
-        return CheckResult(Status.PASS, f"{_sample(healthy_mech)} healthy; {coverage}; container runtime "
-                                        "versions reported", evidence)
-    if not healthy_mech and not broken_mech and covered == total and len(via_dra) == total and not bad_runtime:
-        return CheckResult(Status.PASS, f"{coverage}: the DRA driver verifies the installed driver on every "
-                                        "accelerator node (drivers come with the node image)", evidence)
-    blind = _blind(policies, slices, *workload_listings)
-    if healthy_mech or broken_mech or covered:
-        parts = []
-        if broken_mech:
-            parts.append(f"not healthy: {_sample(broken_mech)}")
-        elif healthy_mech:
-            parts.append(f"in place: {_sample(healthy_mech)}")
-        else:
-            parts.append("no driver management component found (drivers may be pre-installed in the node image)")
-        parts.append(coverage)
-        if bad_runtime:
-            parts.append(f"{_plural(len(bad_runtime), 'accelerator node')} without a container runtime version")
-        if blind and not healthy_mech:
-            return common.unknown("; ".join(parts), blind, evidence)
-        return CheckResult(Status.WARN, "; ".join(parts), evidence)
-    if blind:
-        return common.unknown(f"{_plural(total, 'NVIDIA accelerator node')} and no visible driver management",
-                              blind, evidence)
-    return CheckResult(Status.FAIL, f"{_plural(total, 'NVIDIA accelerator node')}, but no driver management "
-                                    "component (GPU Operator, driver DaemonSet) and no advertised driver versions",
-                       evidence)
+    # Which blind spots could change the verdict: a broken manager seen, or a node without a runtime version
+    # next to anything that manages or reports drivers, keeps it WARN whatever else exists; otherwise hidden
+    # slices may add DRA-reported versions (or DRA-only nodes), and a hidden manager turns FAIL into WARN and,
+    # with every version advertised, WARN into PASS or PASS into WARN.
+    if broken_mech or (bad_runtime and (healthy_mech or covered)):
+        relevant: list[Listing] = []
+    elif not full and (healthy_mech or covered):
+        relevant = slices_blind
+    else:
+        relevant = slices_blind + mech_blind
+    if broken_mech:
+        management = f"not healthy: {sample(broken_mech)}"
+    elif healthy_mech:
+        management = f"in place: {sample(healthy_mech)}"
+    elif mech_blind:
+        management = "no driver management component in what could be read"
+    else:
+        management = "no driver management component found (drivers may be pre-installed in the node image)"
+    if relevant:
+        return common.unknown(f"{management}; {coverage}", relevant, evidence)
+    unread = unread + mech_blind + slices_blind
+
+    if healthy_mech and not broken_mech and full and not bad_runtime:
+        return _settle(CheckResult(Status.PASS, f"{sample(healthy_mech)} healthy; {coverage}; container runtime "
+                                                "versions reported", evidence, Reason.HEALTHY), unread)
+    if not mechanisms and full and len(via_dra) == total and not bad_runtime:
+        return _settle(CheckResult(Status.PASS, f"{coverage}: the DRA driver verifies the installed driver on every "
+                                                "accelerator node (drivers come with the node image)", evidence,
+                                   Reason.HEALTHY), unread)
+    if mechanisms or covered:
+        message = join_nonempty(management, coverage, f"{plural(len(bad_runtime), 'accelerator node')} without a "
+                                                      "container runtime version" if bad_runtime else "")
+        return _settle(CheckResult(Status.WARN, message, evidence,
+                                   Reason.UNHEALTHY if broken_mech else Reason.PARTIAL), unread)
+    return _settle(CheckResult(Status.FAIL, f"{plural(total, 'NVIDIA accelerator node')}, but no driver management "
+                                            "component (GPU Operator, driver DaemonSet) and no advertised driver "
+                                            "versions", evidence, Reason.NOT_INSTALLED), unread)
 
 
 # sharing and virtualisation signals -------------------------------------------------------------------------
@@ -425,6 +472,19 @@ class _Signal:
     mechanism: str
     strong: bool  # in effect (resources or devices exposed on a Ready node), not just configured
     evidence: Evidence
+    # Why a weak signal is not enough: UNHEALTHY (set up, but nothing schedulable), PARTIAL (a related
+    # mechanism: passthrough, a VM), CRDS_ONLY (a definition or setting with nothing behind it),
+    # NOT_INSTALLED (capable hardware, nothing set up).
+    weak_reason: Reason = Reason.UNHEALTHY
+
+
+# The reason of a WARN with several weak signals: the one closest to working.
+_WEAK_REASONS = (Reason.UNHEALTHY, Reason.PARTIAL, Reason.CRDS_ONLY, Reason.NOT_INSTALLED)
+
+
+def _weak_reason(reasons: Iterable[Reason]) -> Reason:
+    present = set(reasons)
+    return next(r for r in _WEAK_REASONS if r in present)
 
 
 def _int(value) -> int:
@@ -434,12 +494,15 @@ def _int(value) -> int:
         return 0
 
 
-_HAMI_WORKLOAD = r"hami-device-plugin|hami-scheduler|vgpu-device-plugin"
-_VGPU_BRAND = re.compile(r"^(grid|nvidiav(cs|ws|apps|pc)|nvidiacloudgaming)$", re.I)
+_HAMI_DAEMONSET = r"hami-device-plugin|vgpu-device-plugin"
+_MPS_DAEMONSET = r"mps-control-daemon"
+_VGPU_BRAND = re.compile(r"^(grid|nvidiav(cs|ws|apps|pc)|nvidiacloudgaming)$", re.IGNORECASE)
 
 
-def _node_signals(nodes: list[dict], hami_ok: bool) -> tuple[list[_Signal], list[_Signal]]:
-    """(sharing signals, virtualisation signals) from node labels, annotations and allocatable."""
+def _node_signals(nodes: list[dict], hami_ok: bool | None) -> tuple[list[_Signal], list[_Signal]]:
+    """(sharing signals, virtualisation signals) from node labels, annotations and allocatable.
+
+    `hami_ok`: whether a HAMi device plugin DaemonSet is ready (None when DaemonSets could not be read)."""
     sharing: list[_Signal] = []
     virtual: list[_Signal] = []
     for node in nodes:
@@ -449,8 +512,11 @@ def _node_signals(nodes: list[dict], hami_ok: bool) -> tuple[list[_Signal], list
         alloc = {k: _int(v) for k, v in ((node.get("status") or {}).get("allocatable") or {}).items()}
         note = "" if ready else " (node not Ready)"
 
-        def add(into: list, mechanism: str, strong: bool, fact: str) -> None:
-            into.append(_Signal(mechanism, strong and ready, Evidence("Node", name, fact + note)))
+        def add(into: list, mechanism: str, strong: bool, fact: str, weak: Reason = Reason.UNHEALTHY,
+                ready: bool = ready, name: str = name, note: str = note) -> None:
+            """A signal of this node: one meant to be strong is weak (and unhealthy) on a node not Ready."""
+            into.append(_Signal(mechanism, strong and ready, Evidence("Node", name, fact + note),
+                                Reason.UNHEALTHY if strong else weak))
 
         product = labels.get("nvidia.com/gpu.product", "")
         mig = {k: v for k, v in alloc.items() if k.startswith("nvidia.com/mig-") and v > 0}
@@ -462,7 +528,7 @@ def _node_signals(nodes: list[dict], hami_ok: bool) -> tuple[list[_Signal], list
             add(sharing, "MIG", True, f"MIG single strategy: nvidia.com/gpu={alloc['nvidia.com/gpu']} are MIG "
                                       f"slices ({product})")
         elif labels.get("nvidia.com/mig.capable") == "true":
-            add(sharing, "MIG", False, "MIG-capable GPU, but no MIG partition is configured")
+            add(sharing, "MIG", False, "MIG-capable GPU, but no MIG partition is configured", Reason.NOT_INSTALLED)
         replicas = _int(labels.get("nvidia.com/gpu.replicas"))
         strategy = labels.get("nvidia.com/gpu.sharing-strategy", "")
         shared = alloc.get("nvidia.com/gpu.shared", 0)
@@ -488,13 +554,15 @@ def _node_signals(nodes: list[dict], hami_ok: bool) -> tuple[list[_Signal], list
         hami = "hami.io/node-nvidia-register" in ((node.get("metadata") or {}).get("annotations") or {})
         vgpu_number = alloc.get("volcano.sh/vgpu-number", 0)
         if hami or vgpu_number:
-            fact = ("HAMi registered virtual GPUs on this node" if hami else "") + \
-                   (f"{'; ' if hami else ''}allocatable volcano.sh/vgpu-number={vgpu_number}" if vgpu_number else "")
-            if hami and not hami_ok and not vgpu_number:
-                fact += ", but the HAMi device plugin is not ready"
-            sig = (f"HAMi", bool(vgpu_number) or hami_ok, fact)
-            add(sharing, *sig)
-            add(virtual, *sig)
+            fact = join_nonempty("HAMi registered virtual GPUs on this node" if hami else "",
+                                 f"allocatable volcano.sh/vgpu-number={vgpu_number}" if vgpu_number else "")
+            if hami and not vgpu_number:
+                if hami_ok is None:
+                    fact += ", but whether the HAMi device plugin is ready could not be read"
+                elif not hami_ok:
+                    fact += ", but the HAMi device plugin is not ready"
+            add(sharing, "HAMi", bool(vgpu_number) or bool(hami_ok), fact)
+            add(virtual, "HAMi", bool(vgpu_number) or bool(hami_ok), fact)
         # Virtualised GPUs.
         if labels.get("nvidia.com/vgpu.present") == "true" or product.upper().startswith("GRID"):
             host = labels.get("nvidia.com/vgpu.host-driver-version")
@@ -509,10 +577,12 @@ def _node_signals(nodes: list[dict], hami_ok: bool) -> tuple[list[_Signal], list
                 + (": " + ", ".join(f"{k}={v}" for k, v in sorted(vm_res.items())) if vm_res else ", none allocatable"))
         elif workload_config == "vm-passthrough":
             add(virtual, "GPU passthrough to VMs", False, "whole GPUs passed through to virtual machines"
-                + (": " + ", ".join(f"{k}={v}" for k, v in sorted(vm_res.items())) if vm_res else ""))
+                + (": " + ", ".join(f"{k}={v}" for k, v in sorted(vm_res.items())) if vm_res else ""),
+                Reason.PARTIAL)
         machine = labels.get("nvidia.com/gpu.machine", "")
-        if re.search(r"vmware|virtual|kvm|qemu|hvm", machine, re.I):
-            add(virtual, "virtual machine", False, f"GPU node is a virtual machine (gpu.machine={machine})")
+        if re.search(r"vmware|virtual|kvm|qemu|hvm", machine, re.IGNORECASE):
+            add(virtual, "virtual machine", False, f"GPU node is a virtual machine (gpu.machine={machine})",
+                Reason.PARTIAL)
     return sharing, virtual
 
 
@@ -539,29 +609,35 @@ def _dra_signals(drivers: dict[str, _Driver], classes: list[dict],
                 counts["vfio"] = counts.get("vfio", 0) + 1
             if attrs.get("productName", "").upper().startswith("GRID") or _VGPU_BRAND.match(attrs.get("brand", "")):
                 counts["vgpu"] = counts.get("vgpu", 0) + 1
-        where = f"on {_plural(len(drv.nodes), 'node')}" if drv.nodes else ""
-        ev = lambda fact: Evidence("ResourceSlice driver", drv.name, f"{fact} {where}".strip())  # noqa: E731
+        where = f" on {plural(len(drv.nodes), 'node')}" if drv.nodes else ""
+
+        def ev(fact: str, driver: str = drv.name, where: str = where) -> Evidence:
+            return Evidence("ResourceSlice driver", driver, fact + where)
+
         if counts.get("mig"):
-            sharing.append(_Signal("MIG (DRA)", True, ev(_plural(counts["mig"], "MIG device") + " (type=mig)")))
+            sharing.append(_Signal("MIG (DRA)", True, ev(plural(counts["mig"], "MIG device") + " (type=mig)")))
         if counts.get("partitionable"):
             sharing.append(_Signal("partitionable devices (DRA)", True,
-                                   ev(_plural(counts["partitionable"], "partition") + " drawn from shared counters")))
+                                   ev(plural(counts["partitionable"], "partition") + " drawn from shared counters")))
         if counts.get("shared"):
             sharing.append(_Signal("shared allocation (DRA)", True,
-                                   ev(_plural(counts["shared"], "device") + " allowing multiple allocations")))
+                                   ev(plural(counts["shared"], "device") + " allowing multiple allocations")))
         if counts.get("vgpu"):
-            virtual.append(_Signal("NVIDIA vGPU (DRA)", True, ev(_plural(counts["vgpu"], "vGPU device"))))
+            virtual.append(_Signal("NVIDIA vGPU (DRA)", True, ev(plural(counts["vgpu"], "vGPU device"))))
         if counts.get("vfio"):
             virtual.append(_Signal("VFIO passthrough (DRA)", False,
-                                   ev(_plural(counts["vfio"], "VFIO passthrough device") + " (whole GPUs for VMs)")))
+                                   ev(plural(counts["vfio"], "VFIO passthrough device") + " (whole GPUs for VMs)"),
+                                   Reason.PARTIAL))
     for dc in classes:
         name = common.name_of(dc)
         if re.search(r"(^|[.-])mig([.-]|$)", name) and not any(s.mechanism == "MIG (DRA)" for s in sharing):
             sharing.append(_Signal("MIG (DRA)", False,
-                                   common.evidence(dc, "MIG DeviceClass, but no MIG device is published")))
+                                   common.evidence(dc, "MIG DeviceClass, but no MIG device is published"),
+                                   Reason.CRDS_ONLY))
         if re.search(r"(^|[.-])vfio([.-]|$)", name):
             virtual.append(_Signal("VFIO passthrough (DRA)", False,
-                                   common.evidence(dc, "VFIO DeviceClass (passthrough; a class shows no device)")))
+                                   common.evidence(dc, "VFIO DeviceClass (passthrough; a class shows no device)"),
+                                   Reason.CRDS_ONLY))
     shared_claims = []
     strategies: dict[str, list[dict]] = {}
     for claim in claims:
@@ -587,21 +663,31 @@ def _dra_signals(drivers: dict[str, _Driver], classes: list[dict],
     return sharing, virtual
 
 
-def _config_signals(policies: list[dict], view: ClusterView) -> list[_Signal]:
-    out = []
+def _config_signals(policies: list[dict], mps_daemons: list[dict]) -> tuple[list[_Signal], list[_Signal]]:
+    """(sharing signals, virtualisation signals) from GPU Operator settings and MPS control daemons: set up,
+    never proof that anything is schedulable."""
+    sharing: list[_Signal] = []
+    virtual: list[_Signal] = []
     for cp in policies:
         spec = cp.get("spec") or {}
         mig = (spec.get("mig") or {}).get("strategy")
         if mig:
-            out.append(_Signal("MIG", False, common.evidence(cp, f"mig.strategy={mig} configured")))
+            sharing.append(_Signal("MIG", False, common.evidence(cp, f"mig.strategy={mig} configured"),
+                                   Reason.CRDS_ONLY))
         cfg = ((spec.get("devicePlugin") or {}).get("config") or {}).get("name")
         if cfg:
-            out.append(_Signal("time-slicing", False, common.evidence(
-                cp, f"device plugin config {cfg} (may hold time-slicing/MPS settings)")))
-    for w in _workloads(view, name=r"mps-control-daemon"):
+            sharing.append(_Signal("time-slicing", False, common.evidence(
+                cp, f"device plugin config {cfg} (may hold time-slicing/MPS settings)"), Reason.CRDS_ONLY))
+        sandbox = spec.get("sandboxWorkloads") or {}
+        if sandbox.get("enabled"):
+            virtual.append(_Signal("GPU Operator sandbox workloads", False, common.evidence(
+                cp, f"sandboxWorkloads enabled (default workload {sandbox.get('defaultWorkload', 'container')})"),
+                Reason.CRDS_ONLY))
+    for w in mps_daemons:
         ok, fact = common.workload_health(w)
-        out.append(_Signal("MPS", False, common.evidence(w, f"MPS control daemon {fact}")))
-    return out
+        sharing.append(_Signal("MPS", False, common.evidence(w, f"MPS control daemon {fact}"),
+                               Reason.CRDS_ONLY if ok else Reason.UNHEALTHY))
+    return sharing, virtual
 
 
 def _collapse(signals: list[_Signal], per_mechanism: int = 2) -> tuple[list[str], list[Evidence]]:
@@ -622,85 +708,102 @@ def _collapse(signals: list[_Signal], per_mechanism: int = 2) -> tuple[list[str]
         kind = kinds.pop() if len(kinds) == 1 else "objects"
         evidence.append(Evidence(kind, "...", f"{mechanism}: {len(items) - per_mechanism} more"))
     on_nodes = {m for m in strong if all(s.evidence.kind == "Node" for s in signals if s.mechanism == m and s.strong)}
-    return [f"{m} on {_plural(n, 'node')}" if m in on_nodes else m for m, n in strong.items()], evidence
+    return [f"{m} on {plural(n, 'node')}" if m in on_nodes else m for m, n in strong.items()], evidence
 
 
-def _scan(view: ClusterView):
-    nodes, slices, claims = view.list(NODES), view.list(RESOURCESLICES), view.list(RESOURCECLAIMS)
-    classes, policies = view.list(DEVICECLASSES), view.list(CLUSTERPOLICIES)
-    drivers, _ = _dra_drivers(slices.items)
-    hami = _workloads(view, name=_HAMI_WORKLOAD)
-    hami_ok = any(common.workload_health(w)[0] for w in hami if w.get("kind") == "DaemonSet")
-    node_sharing, node_virtual = _node_signals(nodes.items, hami_ok)
-    dra_sharing, dra_virtual = _dra_signals(drivers, classes.items, claims.items)
-    acc = _accelerators(nodes.items, drivers)
-    # DRA claims only matter when an accelerator DRA driver publishes devices.
-    relevant = [nodes, slices] + ([claims] if any(common.is_accelerator_driver(d) for d in drivers) else [])
-    return (node_sharing + dra_sharing + _config_signals(policies.items, view), node_virtual + dra_virtual,
-            acc, _blind(*relevant), nodes)
+@dataclass
+class _Scan:
+    sharing: list[_Signal]
+    virtual: list[_Signal]
+    acc: _Accelerators
+    blind: list[Listing]  # every listing the scan could not read: any of them may hold a signal
 
 
-def _no_mechanism(acc: _Accelerators, blind: list[Listing], nodes: Listing, what: str,
-                  evidence: list[Evidence]) -> CheckResult:
-    """The result when no mechanism is in effect and no weaker sign was found either."""
-    if blind:
-        return common.unknown(f"no {what} found in what could be read", blind, evidence)
+def _scan(view: ClusterView) -> _Scan:
+    nodes, blind = _read(view, NODES)
+    slices, slices_blind = _read(view, RESOURCESLICES)
+    drivers = _dra_drivers(slices)[0] if slices is not None else {}
+    claims: list[dict] | None = []
+    # Claims matter only when an accelerator DRA driver publishes devices (or the slices could not be read).
+    if slices is None or any(common.is_accelerator_driver(d) for d in drivers):
+        claims, claims_blind = _read(view, RESOURCECLAIMS)
+        blind += claims_blind
+    classes, classes_blind = _read(view, DEVICECLASSES)
+    policies, policies_blind = _read(view, CLUSTERPOLICIES)
+    # HAMi's device plugin and the MPS control daemon run on every GPU node: DaemonSets.
+    daemons, ds_blind = common.match_workloads(
+        view, {"hami": (_HAMI_DAEMONSET, "", ""), "mps": (_MPS_DAEMONSET, "", "")}, kinds=(DAEMONSETS,))
+    hami_ok = None if ds_blind else any(common.workload_health(w)[0] for w in daemons["hami"])
+    node_sharing, node_virtual = _node_signals(nodes or [], hami_ok)
+    dra_sharing, dra_virtual = _dra_signals(drivers, classes or [], claims or [])
+    config_sharing, config_virtual = _config_signals(policies or [], daemons["mps"])
+    return _Scan(node_sharing + dra_sharing + config_sharing, node_virtual + dra_virtual + config_virtual,
+                 _accelerators(nodes or [], drivers),
+                 blind + slices_blind + classes_blind + policies_blind + ds_blind)
+
+
+def _no_mechanism(acc: _Accelerators, what: str, evidence: list[Evidence]) -> CheckResult:
+    """The result when everything could be read and no mechanism, in effect or configured, was found."""
     if not acc.nodes:
         # As for driver_runtime_management: nothing to share without accelerators; secure_accelerator_access
         # reports a cluster without accelerators.
-        return CheckResult(Status.NA, f"no accelerator nodes, so no {what} to offer", evidence)
+        return CheckResult(Status.NA, f"no accelerator nodes, so no {what} to offer", evidence,
+                           Reason.NO_ACCELERATORS)
     if not acc.nvidia:
-        first = sorted(acc.other)[0]
+        first = min(acc.other)
         evidence.append(Evidence("Node", first, f"accelerator not recognised: {acc.other[first]}"))
-        return CheckResult(Status.UNKNOWN, f"{_plural(len(acc.other), 'accelerator node')} with accelerators this "
-                                           f"tool does not recognise: {what} cannot be detected passively", evidence)
-    return CheckResult(Status.FAIL, f"{_plural(len(acc.nvidia), 'NVIDIA accelerator node')}, but no {what} "
-                                    "exposed on any of them", evidence)
+        return CheckResult(Status.UNKNOWN, f"{plural(len(acc.other), 'accelerator node')} with accelerators this "
+                                           f"tool does not recognise: {what} cannot be detected passively", evidence,
+                           Reason.UNRECOGNISED)
+    return CheckResult(Status.FAIL, f"{plural(len(acc.nvidia), 'NVIDIA accelerator node')}, but no {what} "
+                                    "exposed on any of them", evidence, Reason.NOT_INSTALLED)
+
+
+_SCAN_READS = (NODES, RESOURCESLICES, RESOURCECLAIMS, DEVICECLASSES, CLUSTERPOLICIES, DAEMONSETS)
 
 
 # gpu_sharing ------------------------------------------------------------------------------------------------
-@requirement_check("gpu_sharing",
-                   reads=(NODES, RESOURCESLICES, RESOURCECLAIMS, DEVICECLASSES, CLUSTERPOLICIES) + _WORKLOADS)
+@requirement_check("gpu_sharing", reads=_SCAN_READS)
 def gpu_sharing(view: ClusterView) -> CheckResult:
-    sharing, _, acc, blind, nodes = _scan(view)
-    in_effect, evidence = _collapse(sharing)
+    scan = _scan(view)
+    in_effect, evidence = _collapse(scan.sharing)
     if in_effect:
-        sim = f" (on simulated nodes: {_sample(acc.simulated)})" if acc.simulated else ""
-        return CheckResult(Status.PASS, f"GPU sharing in effect: {', '.join(in_effect)}{sim}", evidence)
-    if blind:
-        return common.unknown("no GPU sharing in effect in what could be read", blind, evidence)
-    if sharing:
-        mechs = ", ".join(dict.fromkeys(s.mechanism for s in sharing))
+        # Seen in effect on a Ready node or in published devices: nothing unread can undo it.
+        sim = f" (on simulated nodes: {sample(scan.acc.simulated)})" if scan.acc.simulated else ""
+        return _settle(CheckResult(Status.PASS, f"GPU sharing in effect: {', '.join(in_effect)}{sim}", evidence,
+                                   Reason.HEALTHY), scan.blind)
+    if scan.blind:
+        return common.unknown("no GPU sharing in effect in what could be read", scan.blind, evidence)
+    if scan.sharing:
+        mechs = ", ".join(dict.fromkeys(s.mechanism for s in scan.sharing))
         return CheckResult(Status.WARN, f"GPU sharing configured or possible ({mechs}) but not in effect: no "
-                                        "partition or shared replica is schedulable", evidence)
-    return _no_mechanism(acc, blind, nodes, "GPU sharing (MIG, time-slicing, MPS)", evidence)
+                                        "partition or shared replica is schedulable", evidence,
+                           _weak_reason(s.weak_reason for s in scan.sharing))
+    return _no_mechanism(scan.acc, "GPU sharing (MIG, time-slicing, MPS)", evidence)
 
 
 # virtualized_accelerator ------------------------------------------------------------------------------------
-@requirement_check("virtualized_accelerator",
-                   reads=(NODES, RESOURCESLICES, RESOURCECLAIMS, DEVICECLASSES, CLUSTERPOLICIES) + _WORKLOADS)
+@requirement_check("virtualized_accelerator", reads=_SCAN_READS)
 def virtualized_accelerator(view: ClusterView) -> CheckResult:
-    sharing, virtual, acc, blind, nodes = _scan(view)
-    view_policies = view.list(CLUSTERPOLICIES).items
-    for cp in view_policies:
-        sandbox = (cp.get("spec") or {}).get("sandboxWorkloads") or {}
-        if sandbox.get("enabled"):
-            virtual.append(_Signal("GPU Operator sandbox workloads", False, common.evidence(
-                cp, f"sandboxWorkloads enabled (default workload {sandbox.get('defaultWorkload', 'container')})")))
-    in_effect, evidence = _collapse(virtual)
+    scan = _scan(view)
+    in_effect, evidence = _collapse(scan.virtual)
     if in_effect:
-        return CheckResult(Status.PASS, f"virtualized accelerators exposed: {', '.join(in_effect)}", evidence)
-    fractional, frac_evidence = _collapse([s for s in sharing if s.strong], per_mechanism=1)
-    if blind:
-        return common.unknown("no virtualized accelerator exposed in what could be read", blind,
+        # Seen exposed on a Ready node or in published devices: nothing unread can undo it.
+        return _settle(CheckResult(Status.PASS, f"virtualized accelerators exposed: {', '.join(in_effect)}",
+                                   evidence, Reason.HEALTHY), scan.blind)
+    fractional, frac_evidence = _collapse([s for s in scan.sharing if s.strong], per_mechanism=1)
+    if scan.blind:
+        return common.unknown("no virtualized accelerator exposed in what could be read", scan.blind,
                               evidence + frac_evidence)
-    if virtual or fractional:
+    if scan.virtual or fractional:
         parts = []
-        if virtual:
+        if scan.virtual:
             parts.append("virtualisation configured but no virtual accelerator is exposed ("
-                         + ", ".join(dict.fromkeys(s.mechanism for s in virtual)) + ")")
+                         + ", ".join(dict.fromkeys(s.mechanism for s in scan.virtual)) + ")")
         if fractional:
             parts.append("fractional GPUs are offered through " + ", ".join(fractional)
                          + ", not as virtualized accelerators (vGPU)")
-        return CheckResult(Status.WARN, "; ".join(parts), evidence + frac_evidence)
-    return _no_mechanism(acc, blind, nodes, "virtualized accelerators (vGPU)", evidence)
+        # Fractional GPUs are a related mechanism in effect: PARTIAL, like passthrough.
+        reasons = [s.weak_reason for s in scan.virtual] + ([Reason.PARTIAL] if fractional else [])
+        return CheckResult(Status.WARN, "; ".join(parts), evidence + frac_evidence, _weak_reason(reasons))
+    return _no_mechanism(scan.acc, "virtualized accelerators (vGPU)", evidence)
