@@ -52,10 +52,10 @@ def _fresh(path: Path, hide: tuple[str, str] | None = None) -> SnapshotView:
     view = copy.copy(_parsed(path))
     view._listings = {}
     view._objects = dict(view._objects)
-    view._listed = set(view._listed)
+    view._listed = dict(view._listed)
     if hide is not None:
         view._objects.pop(hide, None)
-        view._listed.discard(hide)
+        view._listed.pop(hide, None)
         if view._discovery is None:
             view._served = view._infer_served(VERSION)
     return view

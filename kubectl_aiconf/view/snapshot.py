@@ -26,6 +26,7 @@ _BUILTIN = {
     "node.k8s.io": {"v1": ["runtimeclasses"]},
     "autoscaling": {"v2": ["horizontalpodautoscalers"], "v1": ["horizontalpodautoscalers"]},
 }
+_AGGREGATED_GROUPS = ("metrics.k8s.io", "custom.metrics.k8s.io", "external.metrics.k8s.io")
 # resource.k8s.io/v1 is GA and on by default from 1.34; earlier versions served only opt-in betas.
 _DRA_BUILTIN_FROM = (1, 34)
 _DRA = {"v1": ["deviceclasses", "resourceslices", "resourceclaims", "resourceclaimtemplates"]}
@@ -43,7 +44,8 @@ class SnapshotView(ClusterView):
         super().__init__()
         self.path = Path(path)
         self._objects: dict[tuple[str, str], list[dict]] = {}  # (group, kind) -> objects
-        self._listed: set[tuple[str, str]] = set()  # (group, kind) pairs with an explicit (maybe empty) list
+        # (group, kind) -> version of each explicit (maybe empty) <Kind>List: the API was served then
+        self._listed: dict[tuple[str, str], str] = {}
         self._reads: dict[str, dict] = {}  # Resource.key -> recorded outcome, from SnapshotInfo
         self._discovery: dict[str, dict[str, list[str]]] | None = None
         self._read_files()
@@ -96,7 +98,7 @@ class SnapshotView(ClusterView):
         if kind.endswith("List") and isinstance(doc.get("items"), list):
             item_kind = kind[:-4] if kind != "List" else None
             if item_kind:
-                self._listed.add((_group_of(api_version)[0], item_kind))
+                self._listed[_group_of(api_version)[0], item_kind] = _group_of(api_version)[1]
             for item in doc["items"]:
                 if isinstance(item, dict) and item_kind:
                     item.setdefault("apiVersion", api_version)
@@ -135,6 +137,9 @@ class SnapshotView(ClusterView):
                 names.append(plural)
 
         known = {(r.group, r.kind): r.resource for r in vars(resources).values() if isinstance(r, Resource)}
+        for (group, kind), list_version in self._listed.items():
+            if (group, kind) in known:
+                add(group, list_version, known[group, kind])
         for (group, kind), objs in self._objects.items():
             plural = known.get((group, kind))
             if plural:
@@ -160,9 +165,10 @@ class SnapshotView(ClusterView):
             return []
         from kubectl_aiconf.resources import APISERVICES, CRDS
 
-        # Custom resources come from CRDs, aggregated APIs from APIServices: without both listings, an
-        # unseen group may still be served.
-        return [Listing(res, Outcome.NO_DATA) for res in (CRDS, APISERVICES) if not self._holds(res)]
+        # The metrics APIs are aggregated (APIServices); every other group the checks read comes from CRDs.
+        # Without the listing that would show it, an unseen group may still be served.
+        res = APISERVICES if group in _AGGREGATED_GROUPS else CRDS
+        return [] if self._holds(res) else [Listing(res, Outcome.NO_DATA)]
 
     def _holds(self, res: Resource) -> bool:
         read = self._reads.get(res.key)
