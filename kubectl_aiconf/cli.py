@@ -10,12 +10,16 @@ import os
 import re
 import sys
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from kubectl_aiconf import __version__
 from kubectl_aiconf.probe import DEFAULT_IMAGE as _PROBE_IMAGE  # constants only: keeps --help fast
+
+if TYPE_CHECKING:  # imported by the commands that use them, so that --help starts fast
+    from kubectl_aiconf.output import RenderOptions
+    from kubectl_aiconf.result import Report
 
 app = typer.Typer(
     name="kubectl aiconf",
@@ -40,7 +44,7 @@ KubeconfigOpt = typer.Option(None, "--kubeconfig", help="Path to the kubeconfig 
                              "then ~/.kube/config).", show_default=False)
 ContextOpt = typer.Option(None, "--context", help="The kubeconfig context to use.", show_default=False)
 TimeoutOpt = typer.Option("30s", "--request-timeout",
-                          help="Time to wait for each API request, e.g. 10s, 1m; 0 waits forever.")
+                          help="Longest time for each API request, retries included, e.g. 10s, 1m; 0 waits forever.")
 VersionOpt = typer.Option(None, "--conformance-version",
                           help="Checklist version X.Y (default: the server's minor version).", show_default=False)
 NoColorOpt = typer.Option(False, "--no-color", help="Never colour the output (NO_COLOR is honoured too).")
@@ -149,7 +153,7 @@ def check(
                                  "manifests) and create nothing."),
 ) -> None:
     """Check the cluster, requirement by requirement (read-only unless --probe)."""
-    from kubectl_aiconf.output import FORMATS, RenderOptions, render
+    from kubectl_aiconf.output import FORMATS, OutputError, render
     from kubectl_aiconf.result import Report
     from kubectl_aiconf.runner import run_checks
 
@@ -162,11 +166,11 @@ def check(
                                               keep, dry_run, snapshot)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    extra = _output_extra(output, metadata, evidence_dir, template)
-    if "template" in extra and not conformance_version:
+    options = _render_options(output, no_color, metadata, evidence_dir, template)
+    if options.template is not None and not conformance_version:
         from kubectl_aiconf.output.product_yaml import template_version
 
-        conformance_version = template_version(extra["template"])
+        conformance_version = template_version(options.template)
     if conformance_version:
         _checklist_version(conformance_version, None, [])  # reject a bad version before connecting
     view = _open_view(snapshot, kubeconfig, context, request_timeout, conformance_version)
@@ -192,39 +196,50 @@ def check(
     report = Report(version, view.kubernetes_version, view.context, view.source, results, warnings)
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
-    options = RenderOptions(output, color=output in ("table", "wide") and _use_color(no_color, sys.stdout),
-                            extra=extra)
-    from kubectl_aiconf.output.product_yaml import OutputError
-
     try:
         text = render(report, options)
     except OutputError as exc:
         raise UsageError(str(exc)) from None
+    if evidence_dir:  # after rendering: a draft that cannot be written leaves no evidence files behind
+        _save_evidence(report, options, evidence_dir)
     typer.echo(text)
     raise typer.Exit(report.exit_code(unconfirmed_ok))
 
 
-def _output_extra(output: str, metadata: str | None, evidence_dir: str | None, template: str | None) -> dict:
-    """Read the files of --metadata and --template up front, so that mistakes show before connecting."""
+def _render_options(output: str, no_color: bool, metadata: str | None, evidence_dir: str | None,
+                    template: str | None) -> RenderOptions:
+    """The options of the output format; the files of --metadata and --template are read here, up front, so that
+    mistakes show before connecting."""
+    from kubectl_aiconf.output import OutputError, RenderOptions
+
     if (evidence_dir or template) and output != "product-yaml":
         raise UsageError("--evidence-dir and --template only apply to -o product-yaml")
     if metadata and output not in ("product-yaml", "markdown"):
         raise UsageError("--metadata only applies to -o product-yaml and -o markdown")
+    color = output in ("table", "wide") and _use_color(no_color, sys.stdout)
     if not (metadata or evidence_dir or template):
-        return {}
-    from kubectl_aiconf.output.product_yaml import OutputError, load_metadata, load_template
+        return RenderOptions(output, color=color)
+    from kubectl_aiconf.output.product_yaml import REPORT_FILES, load_metadata, load_template
 
-    extra: dict = {}
     try:
-        if metadata:
-            extra["metadata"] = load_metadata(metadata)
-        if template:
-            extra["template"] = load_template(template)
+        return RenderOptions(output, color=color, metadata=load_metadata(metadata) if metadata else {},
+                             template=load_template(template) if template else None,
+                             evidence_files=REPORT_FILES if evidence_dir else ())
     except OutputError as exc:
         raise UsageError(str(exc)) from None
-    if evidence_dir:
-        extra["evidence_dir"] = evidence_dir
-    return extra
+
+
+def _save_evidence(report: Report, options: RenderOptions, directory: str) -> None:
+    """Save the tool's reports where PRODUCT.yaml goes: the renderer only lists them, writing files is ours."""
+    from kubectl_aiconf.output.product_yaml import evidence_documents
+
+    try:
+        os.makedirs(directory, exist_ok=True)
+        for name, content in evidence_documents(report, options).items():
+            with open(os.path.join(directory, name), "w", encoding="utf-8") as f:
+                f.write(content)
+    except OSError as exc:
+        raise UsageError(f"cannot write evidence files to {directory}: {exc.strerror or exc}") from None
 
 
 @app.command()
@@ -268,6 +283,8 @@ def snapshot(
 ) -> None:
     """Write what the checks read (never Secrets) so that `check --snapshot DIR` reproduces the result."""
     from kubectl_aiconf.runner import reads_for
+    from kubectl_aiconf.text import plural
+    from kubectl_aiconf.view import Outcome
     from kubectl_aiconf.view.snapshot import write_snapshot
 
     view = _open_view(None, kubeconfig, context, request_timeout, conformance_version)
@@ -277,8 +294,37 @@ def snapshot(
         view.load(reads_for(version))
     finally:
         _progress("")
-    files = write_snapshot(view, output_dir)
-    typer.echo(f"wrote {len(files)} files to {output_dir}", err=True)
+    try:
+        files = write_snapshot(view, output_dir)
+    except OSError as exc:
+        raise UsageError(f"cannot write the snapshot to {output_dir}: {exc.strerror or exc}") from None
+    # The snapshot records unreadable listings (check --snapshot turns them into UNKNOWN), but a user or a
+    # CI job must not have to open it to learn that: one line each on stderr.
+    unreadable = _unreadable_listings(view)
+    for line in unreadable:
+        typer.echo(f"warning: {line}", err=True)
+    typer.echo(f"wrote {len(files)} files to {output_dir}"
+               + (f" ({plural(len(unreadable), 'listing')} could not be read: recorded as such, UNKNOWN to the "
+                  "checks that need them)" if unreadable else ""), err=True)
+    # Forbidden lists are what this identity can see, the same on every run: the snapshot is faithful, exit 0.
+    # A failed list (server error, timeout, broken connection) is an accident a retry may not repeat: exit 3.
+    failed = any(listing.outcome is Outcome.ERROR for listing in view.listings())
+    raise typer.Exit(EXIT_SNAPSHOT_INCOMPLETE if failed else 0)
+
+
+EXIT_SNAPSHOT_INCOMPLETE = 3  # written, but a listing failed: take it again (like check's 3, "not confirmed")
+
+
+def _unreadable_listings(view) -> list[str]:
+    """One phrase per listing that was forbidden or failed, in a stable order, duplicates merged.
+
+    One line each even when the server's message spans several (or carries escape sequences)."""
+    from kubectl_aiconf.text import one_line
+
+    phrases = [one_line(listing.why_unknown())
+               for listing in sorted(view.listings(), key=lambda listing: listing.resource.key)
+               if not listing.visible]
+    return list(dict.fromkeys(phrases))
 
 
 @app.command()

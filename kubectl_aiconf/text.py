@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Sized
 
 _SIBILANT_ENDINGS = ("s", "sh", "ch", "x", "z")
@@ -34,3 +35,15 @@ def more(items: Sized, template: str, word: str = "more node") -> str:
 
 def join_nonempty(*parts: str, separator: str = "; ") -> str:
     return separator.join(p for p in parts if p)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(value: object) -> str:
+    """One line of printable text: whitespace runs become one space, control characters are dropped.
+
+    For values that came from the cluster or a user's file and end up in a table cell, a YAML note or a heading,
+    where a newline or an escape sequence would break the layout.
+    """
+    return " ".join(_CONTROL.sub(" ", str(value)).split())

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from conftest import REPO, SHARED, TESTDATA
+from kubectl_aiconf.result import Reason
 
 
 def cli(*args, env=None):
@@ -76,8 +77,9 @@ def test_json_shape_and_yaml_agree():
     assert data["conformanceVersion"] == "1.35" and data["context"] is None
     assert len(data["requirements"]) == 12
     for req in data["requirements"]:
-        assert set(req) == {"id", "category", "level", "status", "message", "evidence"}
+        assert set(req) == {"id", "category", "level", "status", "reason", "message", "evidence"}
         assert req["status"] in {"PASS", "WARN", "FAIL", "N/A", "UNKNOWN"} and req["message"]
+        assert req["reason"] in {r.value for r in Reason}
         assert all(set(e) == {"kind", "name", "fact"} for e in req["evidence"])
     assert sum(data["summary"].values()) == 12
     as_yaml = yaml.safe_load(cli("check", "--snapshot", str(AI_PLATFORM), "--conformance-version", "1.35",

@@ -23,10 +23,10 @@ from kubectl_aiconf.submission.validate import (
     check_file,
     resolve_evidence_v2,
     run_validate,
-    snake_case,
     validate_paths,
     version_from_path,
 )
+from kubectl_aiconf.submission.vocabulary import snake_case
 
 from conftest import SHARED  # noqa: E402
 

@@ -1,12 +1,52 @@
-"""Output formats, each a small module with `render(report, options) -> str`."""
+"""Output formats: each a pure function `render(report, options) -> str` in a module of this package.
+
+Pure means a renderer reads the report and the options and returns text: it writes no file, prints nothing and
+changes neither argument, so the same input always gives the same output and any format can be rendered twice
+(the PRODUCT.yaml evidence files are the markdown and json renderings of the same report). Whatever touches the
+disk (reading --metadata or --template, saving evidence next to PRODUCT.yaml) is the command's job.
+
+Modules are imported on first use so that `--help` does not pay for tabulate or yaml.
+"""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-# -o value -> module in this package
-FORMATS = {
+if TYPE_CHECKING:
+    from kubectl_aiconf.result import Report, RequirementResult
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    format: str = "table"
+    color: bool = False  # table and wide: ANSI colours
+    # PRODUCT.yaml metadata values by camelCase field name (--metadata): product-yaml and markdown.
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    # A parsed checklist template or earlier PRODUCT.yaml (--template) to fill in: product-yaml.
+    template: Mapping[str, Any] | None = None
+    # Files the command saves next to PRODUCT.yaml; product-yaml lists them as evidence of every answer.
+    evidence_files: tuple[str, ...] = ()
+
+    @property
+    def wide(self) -> bool:
+        return self.format == "wide"
+
+
+class Renderer(Protocol):
+    """What every format module's `render` is."""
+
+    def __call__(self, report: Report, options: RenderOptions, /) -> str: ...
+
+
+class OutputError(Exception):
+    """Bad input for an output format (metadata, template): one line for the user."""
+
+
+# -o value -> module in this package that holds its `render`
+FORMATS: dict[str, str] = {
     "table": "table",
     "wide": "table",
     "json": "structured",
@@ -17,17 +57,26 @@ FORMATS = {
 }
 
 
-@dataclass
-class RenderOptions:
-    format: str = "table"
-    color: bool = False
-    extra: dict = field(default_factory=dict)  # format-specific settings (e.g. PRODUCT.yaml metadata)
-
-    @property
-    def wide(self) -> bool:
-        return self.format == "wide"
+def renderer(output_format: str) -> Renderer:
+    module = importlib.import_module(f"{__name__}.{FORMATS[output_format]}")
+    return cast(Renderer, module.render)
 
 
-def render(report, options: RenderOptions) -> str:
-    module = importlib.import_module(f"{__name__}.{FORMATS[options.format]}")
-    return module.render(report, options)
+def render(report: Report, options: RenderOptions) -> str:
+    return renderer(options.format)(report, options)
+
+
+# Small pieces more than one format lays out the same way.
+def by_category(report: Report) -> list[tuple[str, list[RequirementResult]]]:
+    """Results grouped by category: the checklist's categories in their order, then any others by name."""
+    from kubectl_aiconf.catalogue import CATEGORIES
+
+    known = list(CATEGORIES)
+    others = sorted({r.category for r in report.results} - set(known))
+    groups = [(c, [r for r in report.results if r.category == c]) for c in known + others]
+    return [(c, results) for c, results in groups if results]
+
+
+def status_counts(report: Report) -> str:
+    """'9 PASS, 3 UNKNOWN': the tool's own statuses that occur, in the order of Status."""
+    return ", ".join(f"{n} {status}" for status, n in report.summary().items() if n)

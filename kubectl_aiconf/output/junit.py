@@ -1,6 +1,9 @@
 """`-o junit`: JUnit XML for CI dashboards, one testcase per requirement.
 
 * classname = category key (e.g. schedulingOrchestration), name = requirement id.
+* Each testcase has the properties level, status and reason (the stable reason code, e.g. needs-probe), and
+  the reason also leads its failure or skip text ("UNKNOWN (forbidden): ..."), because most CI dashboards show
+  that text and never the properties.
 * PASS passes; FAIL is a <failure type="FAIL"> whose text holds the message and the evidence.
 * UNKNOWN and N/A are <skipped> with the message as the reason: the tool either could not tell or the
   requirement does not apply, and neither is a verdict on the platform.
@@ -19,17 +22,18 @@ from __future__ import annotations
 import re
 
 from kubectl_aiconf import __version__
-from kubectl_aiconf.result import Status
+from kubectl_aiconf.output import RenderOptions
+from kubectl_aiconf.result import Report, RequirementResult, Status
 
 # Characters XML 1.0 cannot carry at all, even escaped; they are replaced so the document stays well-formed.
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _clean(value) -> str:
+def _clean(value: object) -> str:
     return _NOT_XML.sub("\ufffd", str(value))
 
 
-def outcome(result) -> str:
+def outcome(result: RequirementResult) -> str:
     """'passed', 'failure' or 'skipped' for one requirement result."""
     if result.status is Status.PASS:
         return "passed"
@@ -40,15 +44,19 @@ def outcome(result) -> str:
     return "skipped"  # UNKNOWN, N/A
 
 
-def _body(result) -> str:
-    lines = [f"{result.status.value}: {result.message}"]
+def _headline(result: RequirementResult) -> str:
+    return f"{result.status.value} ({result.reason.value}): {result.message}"
+
+
+def _body(result: RequirementResult) -> str:
+    lines = [_headline(result)]
     if result.evidence:
         lines.append("Evidence:")
         lines += [f"  - {e}" for e in result.evidence]
     return "\n".join(lines)
 
 
-def render(report, options) -> str:
+def render(report: Report, options: RenderOptions) -> str:
     import xml.etree.ElementTree as ET
 
     def element(parent, tag, text=None, **attrs):
@@ -78,10 +86,11 @@ def render(report, options) -> str:
         case_props = element(case, "properties")
         element(case_props, "property", name="level", value=result.level)
         element(case_props, "property", name="status", value=result.status.value)
+        element(case_props, "property", name="reason", value=result.reason.value)
         if result_outcome == "failure":
             element(case, "failure", _body(result), message=result.message, type=result.status.value)
         elif result_outcome == "skipped":
-            element(case, "skipped", message=f"{result.status.value}: {result.message}")
+            element(case, "skipped", message=_headline(result))
         if result_outcome != "failure" and (result.evidence or result.status is Status.WARN):
             element(case, "system-out", _body(result))
     if report.warnings:

@@ -2,20 +2,33 @@
 
 Sections: Platform Information, Compliance Summary, Requirements at a Glance, Detailed Requirements.
 The CNCF status of each requirement is the one `-o product-yaml` would write; next to it the report keeps
-the tool's own status (PASS/WARN/FAIL/N/A/UNKNOWN), its message and every evidence item (object + fact).
-`options.extra["metadata"]` (see product_yaml.load_metadata) fills in the platform information.
+the tool's own status (PASS/WARN/FAIL/N/A/UNKNOWN) with its reason code, its message and every evidence item
+(object + fact). `options.metadata` (see product_yaml.load_metadata) fills in the platform information.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from kubectl_aiconf import __version__
 from kubectl_aiconf.catalogue import CATEGORIES, DRAFT_VERSIONS
-from kubectl_aiconf.output.product_yaml import cncf_status, one_line
-from kubectl_aiconf.result import Status
+from kubectl_aiconf.output import RenderOptions, by_category, status_counts
+from kubectl_aiconf.result import Report, RequirementResult, Status
+from kubectl_aiconf.submission.vocabulary import (
+    IMPLEMENTED,
+    NOT_APPLICABLE,
+    NOT_IMPLEMENTED,
+    PARTIALLY_IMPLEMENTED,
+    UNANSWERED,
+    is_placeholder,
+    status_of,
+)
+from kubectl_aiconf.text import one_line, plural
 
-STATUS_ICONS = {"Implemented": "✅", "Partially Implemented": "🟡", "Not Implemented": "❌", "N/A": "⚪", "": "⬜"}
+# CNCF statuses in the order of CNCF's PRODUCT.md summary, with the icons it uses.
+STATUS_ICONS = {IMPLEMENTED: "✅", PARTIALLY_IMPLEMENTED: "🟡", NOT_IMPLEMENTED: "❌", NOT_APPLICABLE: "⚪",
+                UNANSWERED: "⬜"}
 CATEGORY_ICONS = {
     "accelerators": "🚀",
     "networking": "🌐",
@@ -34,12 +47,12 @@ def title(requirement_id: str) -> str:
     return " ".join(w.upper() if w in _ACRONYMS else w.capitalize() for w in requirement_id.split("_") if w)
 
 
-def text(value) -> str:
+def text(value: object) -> str:
     """Inline text safe in a paragraph, a quote, a list item or a table cell (one line, specials escaped)."""
     return _SPECIAL.sub(r"\\\1", one_line(value))
 
 
-def code(value) -> str:
+def code(value: object) -> str:
     """An inline code span that survives backticks in the value."""
     value = one_line(value)
     fence = "``" if "`" in value else "`"
@@ -54,10 +67,15 @@ def _link(url: str, label: str | None = None) -> str:
 
 
 def _placeholder(value: str) -> bool:
-    return not value or (value.startswith("[") and value.endswith("]"))
+    return not value or is_placeholder(value)
 
 
-def _platform(report, metadata: dict) -> list[str]:
+def _check(r: RequirementResult) -> str:
+    """The tool's own verdict with its reason code: 'UNKNOWN (`forbidden`)'."""
+    return f"{r.status.value} ({code(r.reason.value)})"
+
+
+def _platform(report: Report, metadata: Mapping[str, str]) -> list[str]:
     meta = {k: v for k, v in metadata.items() if not _placeholder(v)}
     rows = []
     for label, key in (("Vendor", "vendorName"), ("Platform", "platformName"),
@@ -82,49 +100,39 @@ def _platform(report, metadata: dict) -> list[str]:
     return lines
 
 
-def _summary(report) -> list[str]:
-    counts = {s: 0 for s in ("Implemented", "Partially Implemented", "Not Implemented", "N/A")}
-    for r in report.results:
-        if cncf_status(r):
-            counts[cncf_status(r)] += 1
+def _summary(report: Report) -> list[str]:
+    answered = [status_of(r) for r in report.results if status_of(r) != UNANSWERED]
+    counts = {s: answered.count(s) for s in STATUS_ICONS if s != UNANSWERED}
     lines = ["## Compliance Summary", "", "| Status | Count |", "|---|---|"]
     for status, n in counts.items():
-        if n or status == "Implemented":
+        if n or status == IMPLEMENTED:
             lines.append(f"| {STATUS_ICONS[status]} {status} | {n} |")
     lines.append(f"| **Total** | **{sum(counts.values())}** |")
-    undetermined = sum(1 for r in report.results if not cncf_status(r))
+    undetermined = len(report.results) - len(answered)
     if undetermined:
-        lines += ["", f"{STATUS_ICONS['']} {undetermined} requirement(s) could not be determined and are "
-                  "not counted."]
-    tool = report.summary()
-    lines += ["", "Check results: " + ", ".join(f"{n} {s}" for s, n in tool.items() if n) + "."]
+        unanswered = f"{STATUS_ICONS[UNANSWERED]} {plural(undetermined, 'requirement')}"
+        lines += ["", f"{unanswered} not determined (not counted)."]
+    lines += ["", f"Check results: {status_counts(report)}."]
     return lines
 
 
-def _ordered(report) -> list[tuple[str, list]]:
-    groups = [(c, [r for r in report.results if r.category == c]) for c in CATEGORIES]
-    others = sorted({r.category for r in report.results} - set(CATEGORIES))
-    groups += [(c, [r for r in report.results if r.category == c]) for c in others]
-    return [(c, rs) for c, rs in groups if rs]
-
-
-def _glance(report) -> list[str]:
+def _glance(report: Report) -> list[str]:
     lines = ["### Requirements at a Glance", "",
              "| Category | Requirement | Level | Status | Check |", "|---|---|---|---|---|"]
-    for category, results in _ordered(report):
+    for category, results in by_category(report):
         for r in results:
-            status = cncf_status(r)
+            status = status_of(r)
             lines.append(f"| {text(CATEGORIES.get(category, category))} | {text(title(r.id))} | {text(r.level)} "
-                         f"| {STATUS_ICONS[status]} {status or 'Not determined'} | {r.status.value} |")
+                         f"| {STATUS_ICONS[status]} {status or 'Not determined'} | {_check(r)} |")
     return lines
 
 
-def _detail(r) -> list[str]:
-    status = cncf_status(r)
+def _detail(r: RequirementResult) -> list[str]:
+    status = status_of(r)
     level = f"{LEVEL_ICONS.get(r.level, '')} {text(r.level)}".strip()
     lines = [f"#### {STATUS_ICONS[status]} {text(title(r.id))}", "",
-             f"**Level:** {level} | **Status:** {status or 'Not determined'} | "
-             f"**Check:** {r.status.value} | **ID:** {code(r.id)}"]
+             (f"**Level:** {level} | **Status:** {status or 'Not determined'} | "
+              f"**Check:** {_check(r)} | **ID:** {code(r.id)}")]
     if r.description:
         lines += ["", f"> {text(r.description)}"]
     if r.message:
@@ -139,15 +147,15 @@ def _detail(r) -> list[str]:
     return lines
 
 
-def render(report, options) -> str:
-    metadata = options.extra.get("metadata") or {}
+def render(report: Report, options: RenderOptions) -> str:
+    metadata = options.metadata
     name = metadata.get("platformName", "")
     heading = text(name) if not _placeholder(name) else "Kubernetes Cluster"
     lines = [f"# {heading} — AI Conformance Report", ""]
     lines += _platform(report, metadata)
     lines += ["", "---", ""] + _summary(report) + [""] + _glance(report)
     lines += ["", "---", "", "## Detailed Requirements"]
-    for category, results in _ordered(report):
+    for category, results in by_category(report):
         lines += ["", f"### {CATEGORY_ICONS.get(category, '📋')} {text(CATEGORIES.get(category, category))}"]
         for r in results:
             lines += [""] + _detail(r)

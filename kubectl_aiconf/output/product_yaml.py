@@ -3,85 +3,66 @@
 The document has the shape of CNCF's checklist templates: `metadata` and `spec` (category -> list of
 requirements with id, description, level, status, evidence, notes). Every requirement of the checklist
 version is present, in catalogue order (or in the order of an official template given with --template).
+The words CNCF accepts (statuses, metadata fields, placeholders) come from `submission.vocabulary`, which
+`validate` checks against too.
 
 Status mapping (CNCF accepts exactly these values; "" leaves the requirement unanswered):
 
     PASS -> Implemented, WARN -> Partially Implemented, FAIL -> Not Implemented, N/A -> N/A, UNKNOWN -> ""
 
-`options.extra` keys (all optional):
+Options used (all optional):
 
-* ``metadata``: dict of metadata values, camelCase keys (see `load_metadata`). Missing fields are written
+* ``metadata``: metadata values by camelCase field (see `load_metadata`). Missing fields are written
   as "[...]" placeholders, which CNCF's validator rejects, so they cannot be submitted by accident.
 * ``template``: a parsed official checklist template (see `load_template`); its requirement ids, levels
   and descriptions are kept and only status, evidence and notes are filled in. A template that already
   holds answers (an earlier PRODUCT.yaml) keeps its evidence entries, keeps its answer wherever this run
   could not tell (UNKNOWN or no check), and lends its metadata to fields --metadata does not set.
-* ``evidence_dir``: the product directory, i.e. where PRODUCT.yaml is going to be saved. The tool's own
-  reports are written there (`REPORT_FILES`) and every answered requirement lists them as evidence, by
-  a path relative to PRODUCT.yaml, which is what CNCF's validator resolves. The names deliberately avoid
-  junit.xml, results.json and e2e.log: newer validators parse files with those names as upstream
-  conformance-suite results. Without an evidence directory every evidence list is empty.
+* ``evidence_files``: files saved next to PRODUCT.yaml (by the command, with --evidence-dir: the
+  `evidence_documents` of the report, named `REPORT_FILES`); every answered requirement lists them as
+  evidence, by a path relative to PRODUCT.yaml, which is what CNCF's validator resolves. The names
+  deliberately avoid junit.xml, results.json and e2e.log: newer validators parse files with those names as
+  upstream conformance-suite results. Without evidence files every evidence list is empty.
 """
 
 from __future__ import annotations
 
-import os
-import re
+from collections.abc import Mapping
+from typing import Any
 
 from kubectl_aiconf import __version__
 from kubectl_aiconf.catalogue import CATEGORIES, minor_of, requirements_for
-from kubectl_aiconf.result import Status
-
-CNCF_STATUS = {
-    Status.PASS: "Implemented",
-    Status.WARN: "Partially Implemented",
-    Status.FAIL: "Not Implemented",
-    Status.NA: "N/A",
-    Status.UNKNOWN: "",
-}
-
-
-def cncf_status(result) -> str:
-    """The PRODUCT.yaml status of a requirement result."""
-    if result.should_not_met:
-        return CNCF_STATUS[Status.FAIL]
-    return CNCF_STATUS[result.status]
-
-# Metadata fields in template order, with the placeholder written when a value is missing.
-# repoUrl is optional for CNCF (closed-source products have none), so it defaults to "".
-METADATA_FIELDS: dict[str, str] = {
-    "kubernetesVersion": "",  # defaults to v<checklist version>
-    "platformName": "[Platform Name]",
-    "platformVersion": "[Platform Version]",
-    "vendorName": "[Vendor Name]",
-    "websiteUrl": "[Website URL]",
-    "repoUrl": "",
-    "documentationUrl": "[Documentation URL]",
-    "productLogoUrl": "[Product Logo URL]",
-    "description": "[Description]",
-    "contactEmailAddress": "[Contact Email Address]",
-    "k8sConformanceUrl": "[k8s-conformance submission URL, "
-                         "e.g. https://github.com/cncf/k8s-conformance/tree/master/v{version}/<product>]",
-}
+from kubectl_aiconf.output import OutputError, RenderOptions
+from kubectl_aiconf.output import render as render_format
+from kubectl_aiconf.result import Report, RequirementResult, Status
+from kubectl_aiconf.submission.vocabulary import (
+    IMPLEMENTED,
+    METADATA_FIELDS,
+    METADATA_NAMES,
+    REQUIREMENT_FIELDS,
+    is_placeholder,
+    status_of,
+)
+from kubectl_aiconf.text import one_line
 
 REPORT_FILES = ("aiconf-report.md", "aiconf-report.json")
 EVIDENCE_IN_NOTES = 3  # evidence items quoted in `notes`; the report files carry all of them
-
-
-class OutputError(Exception):
-    """Bad input for an output format (metadata, template, evidence directory): one line for the user."""
+_SNAKE_TO_CAMEL = {f.snake: f.name for f in METADATA_FIELDS if f.snake != f.name}
 
 
 # inputs ----------------------------------------------------------------------------------------------------
-def _snake_to_camel(key: str) -> str:
-    head, *rest = key.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+def _read_yaml(path: str, what: str, scalars_as_text: bool) -> Any:
+    """A user's YAML file, parsed; an unreadable or invalid file is a one-line OutputError naming `what` it is."""
+    import yaml
 
-
-_ALIASES = {_snake_to_camel(k): k for k in (
-    "kubernetes_version", "platform_name", "platform_version", "vendor_name", "website_url", "repo_url",
-    "documentation_url", "product_logo_url", "contact_email_address")}
-_ALIASES["k8sConformanceUrl"] = "k8s_conformance_url"
+    try:
+        with open(path, encoding="utf-8") as f:
+            # BaseLoader reads every scalar as a string, so that `platformVersion: 1.10` is not the number 1.1.
+            return yaml.load(f, Loader=yaml.BaseLoader if scalars_as_text else yaml.SafeLoader)
+    except OSError as exc:
+        raise OutputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise OutputError(f"{what} {path} is not valid YAML: {one_line(str(exc))}") from None
 
 
 def load_metadata(path: str) -> dict[str, str]:
@@ -91,28 +72,19 @@ def load_metadata(path: str) -> dict[str, str]:
     PRODUCT.yaml can be reused). Keys are camelCase as in PRODUCT.yaml; the snake_case spellings CNCF also
     accepts are converted. Every scalar is read as text, so `platformVersion: 1.10` stays "1.10".
     """
-    import yaml
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.load(f, Loader=yaml.BaseLoader)  # BaseLoader: every scalar is a string
-    except OSError as exc:
-        raise OutputError(f"cannot read metadata file {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise OutputError(f"metadata file {path} is not valid YAML: {one_line(str(exc))}") from None
+    data = _read_yaml(path, "metadata file", scalars_as_text=True)
     if data in (None, ""):
         return {}
     if isinstance(data, dict) and isinstance(data.get("metadata"), dict):
         data = data["metadata"]
     if not isinstance(data, dict):
         raise OutputError(f"metadata file {path} must hold a mapping of metadata fields")
-    snake = {v: k for k, v in _ALIASES.items()}
     metadata: dict[str, str] = {}
     for key, value in data.items():
-        name = snake.get(key, key)
-        if name not in METADATA_FIELDS:
+        name = _SNAKE_TO_CAMEL.get(key, key)
+        if name not in METADATA_NAMES:
             raise OutputError(f"metadata file {path}: unknown field {key!r}; known fields: "
-                              f"{', '.join(METADATA_FIELDS)}")
+                              f"{', '.join(METADATA_NAMES)}")
         if not isinstance(value, str):
             raise OutputError(f"metadata file {path}: {key} must be a single value, not a list or mapping")
         if name in metadata:
@@ -123,15 +95,7 @@ def load_metadata(path: str) -> dict[str, str]:
 
 def load_template(path: str) -> dict:
     """Read an official checklist template (docs/AIConformance-X.Y.yaml) or a PRODUCT.yaml to fill in."""
-    import yaml
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except OSError as exc:
-        raise OutputError(f"cannot read template {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise OutputError(f"template {path} is not valid YAML: {one_line(str(exc))}") from None
+    data = _read_yaml(path, "template", scalars_as_text=False)
     spec = data.get("spec") if isinstance(data, dict) else None
     if not isinstance(spec, dict) or not spec:
         raise OutputError(f"template {path} has no `spec` mapping of categories")
@@ -141,7 +105,7 @@ def load_template(path: str) -> dict:
     return data
 
 
-def template_version(template: dict) -> str | None:
+def template_version(template: Mapping[str, Any]) -> str | None:
     """The checklist version a template is for ('1.35'), from its metadata.kubernetesVersion."""
     meta = template.get("metadata")
     value = meta.get("kubernetesVersion") if isinstance(meta, dict) else None
@@ -149,21 +113,16 @@ def template_version(template: dict) -> str | None:
 
 
 def _placeholder(value: str) -> bool:
-    value = value.strip()
-    return value.startswith("[") and value.endswith("]")
+    return is_placeholder(value.strip())
 
 
 # content ---------------------------------------------------------------------------------------------------
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+def notes_for(result: RequirementResult) -> str:
+    """A short account of what the check found: its message, the first few evidence items, its status and reason.
 
-
-def one_line(text: str) -> str:
-    """One line of printable text: whitespace runs become one space, control characters are dropped."""
-    return " ".join(_CONTROL.sub(" ", str(text)).split())
-
-
-def notes_for(result) -> str:
-    """A short account of what the check found: its message, the first few evidence items, its status."""
+    The reason code lets a reviewer (or a script reading the submission) tell "forbidden" from "needs-probe"
+    without parsing our wording.
+    """
     parts = []
     message = one_line(result.message)
     if result.status is Status.UNKNOWN:
@@ -174,16 +133,19 @@ def notes_for(result) -> str:
         seen = "; ".join(one_line(str(e)) for e in result.evidence[:EVIDENCE_IN_NOTES])
         more = len(result.evidence) - EVIDENCE_IN_NOTES
         parts.append(f"Seen: {seen}" + (f"; and {more} more." if more > 0 else "."))
-    parts.append(f"(kubectl-aiconf {__version__}: {result.status.value})")
+    parts.append(f"(kubectl-aiconf {__version__}: {result.status.value}, {result.reason.value})")
     return " ".join(parts)
 
 
-def _rows(report, template: dict | None) -> list[tuple[str, str, str, str, dict]]:
+_Row = tuple[str, str, str | None, str, Mapping[str, Any]]  # category, id, level, description, template item
+
+
+def _rows(report: Report, template: Mapping[str, Any] | None) -> list[_Row]:
     """(category, id, level, description, template item or {}) of every requirement to write, in order."""
     if template is None:
         version = report.conformance_version
         return [(r.category, r.id, r.level(version), r.description, {}) for r in requirements_for(version)]
-    rows = []
+    rows: list[_Row] = []
     for category, items in template["spec"].items():
         for item in items:
             rows.append((str(category), str(item["id"]), str(item.get("level") or ""),
@@ -191,7 +153,7 @@ def _rows(report, template: dict | None) -> list[tuple[str, str, str, str, dict]
     return rows
 
 
-def _prior_answer(item: dict) -> tuple[str, list[str], str]:
+def _prior_answer(item: Mapping[str, Any]) -> tuple[str, list[str], str]:
     """The status, evidence and notes a template item already holds (all empty in official templates)."""
     evidence = item.get("evidence")
     if isinstance(evidence, list):
@@ -201,48 +163,48 @@ def _prior_answer(item: dict) -> tuple[str, list[str], str]:
     return str(item.get("status") or ""), evidence, str(item.get("notes") or "")
 
 
-def _write_evidence(report, metadata: dict, directory: str) -> list[str]:
-    import json
-
-    from kubectl_aiconf.output import RenderOptions
-    from kubectl_aiconf.output import markdown
-
-    md_options = RenderOptions("markdown", extra={"metadata": metadata})
-    contents = {
-        REPORT_FILES[0]: markdown.render(report, md_options) + "\n",
-        REPORT_FILES[1]: json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n",
-    }
-    try:
-        os.makedirs(directory, exist_ok=True)
-        for name, text in contents.items():
-            with open(os.path.join(directory, name), "w", encoding="utf-8") as f:
-                f.write(text)
-    except OSError as exc:
-        raise OutputError(f"cannot write evidence files to {directory}: {exc.strerror or exc}") from None
-    return list(REPORT_FILES)
-
-
-def build(report, options) -> tuple[dict, list[str]]:
-    """The PRODUCT.yaml document as plain data, and the review reminders for its header comment."""
-    extra = options.extra
+def _check_template_version(report: Report, template: Mapping[str, Any] | None) -> None:
+    wanted = template_version(template) if template is not None else None
     version = report.conformance_version
-    template = extra.get("template")
-    if template is not None:
-        wanted = template_version(template)
-        if wanted and wanted != version:
-            raise OutputError(f"the template is for checklist {wanted} but the cluster was checked against "
-                              f"{version}; pass --conformance-version {wanted} or use the {version} template")
-    given = {k: v for k, v in (extra.get("metadata") or {}).items() if v}
-    # A filled-in PRODUCT.yaml used as template lends its metadata to fields --metadata does not set.
-    lent = template.get("metadata") if template is not None else None
-    lent = {str(k): str(v) for k, v in lent.items() if isinstance(v, str) and v.strip()
-            and not _placeholder(v)} if isinstance(lent, dict) else {}
-    metadata = {}
-    for name, placeholder in METADATA_FIELDS.items():
-        default = f"v{version}" if name == "kubernetesVersion" else placeholder.format(version=version)
-        metadata[name] = given.get(name) or lent.get(name) or lent.get(_ALIASES.get(name, name)) or default
+    if wanted and wanted != version:
+        raise OutputError(f"the template is for checklist {wanted} but the cluster was checked against "
+                          f"{version}; pass --conformance-version {wanted} or use the {version} template")
 
-    evidence_files = _write_evidence(report, metadata, extra["evidence_dir"]) if extra.get("evidence_dir") else []
+
+def metadata_for(report: Report, options: RenderOptions) -> dict[str, str]:
+    """Every metadata field: --metadata first, then what a filled-in template holds, then a placeholder."""
+    version = report.conformance_version
+    given = {k: v for k, v in options.metadata.items() if v}
+    template = options.template
+    lent_raw = template.get("metadata") if template is not None else None
+    lent = {str(k): str(v) for k, v in lent_raw.items() if isinstance(v, str) and v.strip()
+            and not _placeholder(v)} if isinstance(lent_raw, dict) else {}
+    metadata = {}
+    for f in METADATA_FIELDS:
+        default = f"v{version}" if f.name == "kubernetesVersion" else f.placeholder.format(version=version)
+        metadata[f.name] = given.get(f.name) or lent.get(f.name) or lent.get(f.snake) or default
+    return metadata
+
+
+def evidence_documents(report: Report, options: RenderOptions) -> dict[str, str]:
+    """The tool's own reports to save next to PRODUCT.yaml, by file name (`REPORT_FILES`).
+
+    They are the markdown and json renderings of the same report, the markdown with the metadata the
+    PRODUCT.yaml carries. Returned, not written: saving them is the command's job.
+    """
+    markdown = RenderOptions("markdown", metadata=metadata_for(report, options))
+    return {
+        REPORT_FILES[0]: render_format(report, markdown) + "\n",
+        REPORT_FILES[1]: render_format(report, RenderOptions("json")) + "\n",
+    }
+
+
+def build(report: Report, options: RenderOptions) -> tuple[dict, list[str]]:
+    """The PRODUCT.yaml document as plain data, and the review reminders for its header comment."""
+    template = options.template
+    _check_template_version(report, template)
+    metadata = metadata_for(report, options)
+    evidence_files = list(options.evidence_files)
     by_id = {r.id: r for r in report.results}
     spec: dict[str, list[dict]] = {}
     blocking, blank, unchecked, kept = [], [], [], []
@@ -257,15 +219,15 @@ def build(report, options) -> tuple[dict, list[str]]:
             status, notes, evidence = "", "Not checked by kubectl-aiconf in this run.", []
             unchecked.append(rid)
         else:
-            status, notes = cncf_status(result), notes_for(result)
+            status, notes = status_of(result), notes_for(result)
             # An unanswered requirement must have no evidence: CNCF skips a SHOULD only when both are empty.
             evidence = prior_evidence + [f for f in evidence_files if f not in prior_evidence] if status else []
             if not status:
                 blank.append(rid)
-        if level == "MUST" and status != "Implemented":
+        if level == "MUST" and status != IMPLEMENTED:
             blocking.append(rid)
-        spec.setdefault(category, []).append({"id": rid, "description": description, "level": level,
-                                              "status": status, "evidence": evidence, "notes": notes})
+        values = (rid, description, level, status, evidence, notes)
+        spec.setdefault(category, []).append(dict(zip(REQUIREMENT_FIELDS, values)))
 
     reminders = []
     missing = [k for k, v in metadata.items() if _placeholder(v)]
@@ -285,7 +247,7 @@ def build(report, options) -> tuple[dict, list[str]]:
                          "documentation or test results to each evidence list")
     else:
         reminders.append("evidence lists are empty: add URLs or files next to PRODUCT.yaml "
-                         "(--evidence-dir DIR writes the tool's reports there and lists them)")
+                         "(--evidence-dir DIR saves the tool's reports there and lists them)")
     return {"metadata": metadata, "spec": _order(spec)}, reminders
 
 
@@ -322,13 +284,13 @@ def dump(doc: dict) -> str:
                      default_flow_style=False)
 
 
-def render(report, options) -> str:
+def render(report: Report, options: RenderOptions) -> str:
     doc, reminders = build(report, options)
     where = f"context {report.context}" if report.context else "a snapshot"
     header = [
         f"# Kubernetes AI Conformance checklist v{report.conformance_version}: PRODUCT.yaml draft",
-        f"# written by kubectl-aiconf {__version__} from {where} "
-        f"(Kubernetes {report.kubernetes_version or 'version unknown'}).",
+        (f"# written by kubectl-aiconf {__version__} from {where} "
+         f"(Kubernetes {report.kubernetes_version or 'version unknown'})."),
         "# Statuses come from read-only checks and notes summarise what they found: review every entry.",
         "# Before submitting:",
     ] + [f"#   - {one_line(r)}" for r in reminders]

@@ -32,6 +32,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from kubectl_aiconf.submission.vocabulary import REQUIREMENT_FIELDS
+
 # Go type names as yaml.v3 prints them in "cannot unmarshal ... into <type>".
 GO_TYPES = {
     "doc": "main.ConformanceDoc",
@@ -44,7 +46,6 @@ GO_TYPES = {
     "iface": "interface {}",
 }
 
-REQUIREMENT_FIELDS = ("id", "description", "level", "status", "evidence", "notes")
 
 _LONG_PREFIX = "tag:yaml.org,2002:"
 _NULL = object()  # resolved null (distinct from Python None, which is never a resolved value)
@@ -437,30 +438,18 @@ class _Decoder:
         return False, None
 
     def sequence(self, node, kind: str, where: tuple) -> tuple[bool, Any]:
-        if kind == "strlist":
-            out = []
-            for child in node.value:
-                ok, v = self.unmarshal(child, "str", where)
-                if ok:
-                    out.append(v)
-            return True, out
-        if kind == "reqlist":
-            category = where[1]
-            out = []
-            for i, child in enumerate(node.value):
-                ok, v = self.requirement(child, category, i)
-                if ok:
-                    out.append(v)
-            return True, out
-        if kind == "iface":
-            out = []
-            for child in node.value:
-                ok, v = self.unmarshal(child, "iface", where)
-                if ok:
-                    out.append(v)
-            return True, ("!!seq", out)
-        self.terror(node, "!!seq", kind, where)
-        return False, None
+        if kind not in ("strlist", "reqlist", "iface"):
+            self.terror(node, "!!seq", kind, where)
+            return False, None
+        out = []
+        for i, child in enumerate(node.value):
+            if kind == "reqlist":
+                ok, v = self.requirement(child, where[1], i)
+            else:  # []string wants strings; interface{} keeps whatever each element decodes to
+                ok, v = self.unmarshal(child, "str" if kind == "strlist" else "iface", where)
+            if ok:  # like yaml.v3, an element that failed to decode is left out and the rest kept
+                out.append(v)
+        return True, (("!!seq", out) if kind == "iface" else out)
 
     def mapping(self, node, kind: str, where: tuple) -> tuple[bool, Any]:
         if self.duplicates(node, where):

@@ -23,27 +23,20 @@ import re
 from dataclasses import dataclass, field
 
 from kubectl_aiconf.submission import UsageError
+from kubectl_aiconf.submission.vocabulary import (
+    IMPLEMENTED,
+    METADATA_FIELDS,
+    NOT_APPLICABLE,
+    STATUSES,
+    is_placeholder,
+)
+from kubectl_aiconf.text import plural
 
 RULE_SETS = ("current", "v2")
 OUTPUTS = ("text", "json")
 
 ERROR, WARNING, NOTICE = "error", "warning", "notice"
 
-# Metadata fields in template order, and whether CNCF's validator requires them.
-METADATA_FIELDS: tuple[tuple[str, bool], ...] = (
-    ("kubernetesVersion", True),
-    ("platformName", True),
-    ("platformVersion", True),
-    ("vendorName", True),
-    ("websiteUrl", True),
-    ("repoUrl", False),
-    ("documentationUrl", True),
-    ("productLogoUrl", True),
-    ("description", True),
-    ("contactEmailAddress", True),
-    ("k8sConformanceUrl", True),
-)
-VALID_STATUSES = ("Implemented", "Not Implemented", "Partially Implemented", "N/A")
 CONDITIONAL_MUST_V2 = frozenset({"cluster_autoscaling"})
 HYBRID_FROM_MINOR = 37  # v2: from checklist 1.37 on, auto-tested requirements want test artifacts
 
@@ -52,13 +45,6 @@ _K8S_CONFORMANCE_URL = re.compile(
     r"https://github\.com/cncf/k8s-conformance/tree/(master|main)/v\d+\.\d+/[^/]+/?", re.ASCII)
 _OTHER_PRODUCT_DIR = re.compile(r"v\d+\.\d+/[^/]+/", re.ASCII)
 _LOGO_EXTENSIONS = (".svg", ".eps", ".ai")
-
-
-def snake_case(name: str) -> str:
-    """camelCase -> snake_case the way CNCF's validator derives the alternative key."""
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
-    return s.lower()
 
 
 @dataclass
@@ -272,8 +258,8 @@ def _check_metadata(res: FileResult, doc) -> None:
         res.add(ERROR, "metadata-section-missing", "metadata", "the metadata section is missing",
                 doc.metadata_line)
         return
-    for name, required in METADATA_FIELDS:
-        snake = snake_case(name)
+    for f in METADATA_FIELDS:
+        name, required, snake = f.name, f.required, f.snake
         key = name if name in md else snake
         val = md.get(key)
         subject = f"metadata.{name}"
@@ -296,7 +282,7 @@ def _check_metadata(res: FileResult, doc) -> None:
         if text == "":
             if required:
                 res.add(ERROR, "metadata-empty", subject, "required field is empty", val.line)
-        elif text.startswith("[") and text.endswith("]"):
+        elif is_placeholder(text):
             res.add(ERROR, "metadata-placeholder", subject,
                     f"still holds the template placeholder {text}", val.line)
         elif name == "k8sConformanceUrl":
@@ -372,21 +358,21 @@ def _missing_requirement_message(req, category: str, level: str, doc) -> str:
 def _check_status(res: FileResult, item, rid: str, level: str, v2: bool) -> None:
     status = item.status
     line = item.lines.get("status", item.line)
-    if status not in VALID_STATUSES:
-        allowed = ", ".join(VALID_STATUSES)
+    if status not in STATUSES:
+        allowed = ", ".join(STATUSES)
         if status == "":
             msg = f"status is empty; it must be one of {allowed}"
             if level == "SHOULD":
                 msg += " (a SHOULD item with evidence needs a status)"
         else:
             msg = f"status {status!r} is not one of {allowed}"
-            near = [s for s in VALID_STATUSES if s.lower() == status.strip().lower()]
+            near = [s for s in STATUSES if s.lower() == status.strip().lower()]
             if near:
                 msg += f" (did you mean {near[0]!r}? statuses are exact)"
         res.add(ERROR, "status-invalid", rid, msg, line)
-    if level == "MUST" and status != "Implemented":
+    if level == "MUST" and status != IMPLEMENTED:
         if v2 and rid in CONDITIONAL_MUST_V2:
-            if status == "N/A":
+            if status == NOT_APPLICABLE:
                 res.add(WARNING, "must-na-conditional", rid,
                         "conditional MUST marked N/A: reviewers will check the justification in "
                         "notes", line)
@@ -396,12 +382,12 @@ def _check_status(res: FileResult, item, rid: str, level: str, v2: bool) -> None
                         "with a justification in notes", line)
         else:
             msg = f"MUST requirement has status {status!r}; it must be Implemented"
-            if rid in CONDITIONAL_MUST_V2 and status == "N/A":
+            if rid in CONDITIONAL_MUST_V2 and status == NOT_APPLICABLE:
                 msg += (" (the current CNCF validator rejects N/A even for this conditional MUST;"
                         " the v2 validator, --rules v2, accepts it with notes)")
             res.add(ERROR, "must-not-implemented", rid, msg, line)
     notes = item.notes.strip() if v2 else item.notes
-    if status == "N/A" and notes == "":
+    if status == NOT_APPLICABLE and notes == "":
         res.add(ERROR, "na-without-notes", rid, "status N/A needs a justification in notes",
                 item.lines.get("notes", line))
 
@@ -440,7 +426,7 @@ def _check_evidence(res: FileResult, item, rid: str, product_dir: str, v2: bool,
             continue
         has_artifact = True
         _check_artifact(res, rid, item.status, link, full, fragment, kind, reports, line)
-    if v2 and hybrid and item.status == "Implemented" and not has_artifact:
+    if v2 and hybrid and item.status == IMPLEMENTED and not has_artifact:
         from kubectl_aiconf.submission import artifacts
 
         test = artifacts.AUTO_TESTED.get(rid)
@@ -527,7 +513,7 @@ def _check_artifact(res: FileResult, rid: str, status: str, link: str, full: str
         res.add(ERROR, "artifact-test-missing", rid, f"test {test} is not in {name}", line)
     elif outcome == artifacts.FAIL:
         res.add(ERROR, "artifact-test-failed", rid, f"test {test} failed in {name}", line)
-    elif outcome == artifacts.SKIP and status == "Implemented":
+    elif outcome == artifacts.SKIP and status == IMPLEMENTED:
         res.add(ERROR, "artifact-test-skipped", rid,
                 f"status is Implemented but test {test} was skipped in {name}", line)
 
@@ -571,11 +557,11 @@ def apply_online(results: list[FileResult], landscape_url: str | None = None,
                                         e.line))
         r.entries = resolved
         if r.vendor and members is not None:
-            _check_vendor(r, members, network_down)
+            _check_vendor(r, r.vendor, members, network_down)
 
 
-def _check_vendor(r: FileResult, members, network_down: bool) -> None:
-    name, line = r.vendor
+def _check_vendor(r: FileResult, vendor: tuple[str, int | None], members, network_down: bool) -> None:
+    name, line = vendor
     if members.names is None:
         why = ("network unavailable" if network_down and not members.reached and not members.local
                else "could not read the CNCF landscape")
@@ -620,14 +606,12 @@ def validate_paths(paths: list[str], offline: bool, rules: str = "current",
 
 
 def format_text(results: list[FileResult], offline: bool, rules: str) -> str:
-    lines = []
+    lines: list[str] = []
     for r in results:
         lines.extend(p.text() for p in r.problems)
-        n = len(r.errors)
-        lines.append(f"{r.path}: valid" if r.valid else
-                     f"{r.path}: INVALID ({n} error{'s' if n != 1 else ''})")
+        lines.append(f"{r.path}: valid" if r.valid else f"{r.path}: INVALID ({plural(len(r.errors), 'error')})")
     invalid = sum(not r.valid for r in results)
-    summary = (f"{len(results)} file{'s' if len(results) != 1 else ''} checked with the {rules} "
+    summary = (f"{plural(len(results), 'file')} checked with the {rules} "
                f"CNCF rules: {len(results) - invalid} valid, {invalid} invalid")
     if offline:
         summary += " (offline: URLs and CNCF membership not checked)"
