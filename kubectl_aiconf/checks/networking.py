@@ -4,7 +4,7 @@ disaggregated (prefill/decode) serving."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kubectl_aiconf.checks import common, requirement_check
 from kubectl_aiconf.resources import (
@@ -22,23 +22,77 @@ from kubectl_aiconf.resources import (
     RESOURCESLICES,
     SERVICES,
 )
-from kubectl_aiconf.result import CheckResult, Evidence, Status
-from kubectl_aiconf.view import ClusterView, Listing
+from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
+from kubectl_aiconf.text import join_nonempty, more, plural, sample
+from kubectl_aiconf.view import ClusterView, Listing, Outcome
 
 MAX_EVIDENCE = 5  # objects of one kind shown per result; the rest are counted
 
 
-def _cap(items: list[Evidence], limit: int = MAX_EVIDENCE, what: str = "") -> list[Evidence]:
+def _cap(items: list[Evidence], limit: int = MAX_EVIDENCE) -> list[Evidence]:
+    """The first `limit` items, then one item counting the rest."""
     if len(items) <= limit:
         return items
     rest = len(items) - limit
     kind = items[limit].kind
-    return items[:limit] + [Evidence(kind, f"(+{rest} more)", what or f"{rest} more {kind} object(s) not shown")]
+    return items[:limit] + [Evidence(kind, f"(+{rest} more)", f"{plural(rest, 'more ' + kind)} not shown")]
 
 
-def _api_state(view: ClusterView, group: str, plurals: tuple[str, ...] = ()) -> tuple[set[str], list[Evidence]]:
+def _merge(*groups: list[Listing]) -> list[Listing]:
+    """The listings of all `groups`, each resource once (the first listing of it kept)."""
+    found: dict[str, Listing] = {}
+    for listing in (listing for group in groups for listing in group):
+        found.setdefault(listing.resource.key, listing)
+    return list(found.values())
+
+
+# A group no cluster serves: a view that reports gaps for it does not know what is served without the
+# listings it lacks (a snapshot without discovery); one that reports none always knows.
+_NO_SUCH_GROUP = "no-such-group.aiconf.invalid"
+
+
+def _unseen(view: ClusterView, *listings: Listing) -> list[Listing]:
+    """What leaves the contents of `listings` unknown: a listing that could not be read, and, for a listing
+    the view calls not served, what that answer rests on and could not be read.
+
+    A snapshot without discovery infers served resources from the objects it holds, and reports no gap for a
+    group it saw some objects of; another resource of that group may still be served unseen."""
+    crds = view.list(CRDS)
+    gaps: list[list[Listing]] = []
+    for listing in listings:
+        group = listing.resource.group
+        if not listing.visible:
+            gaps.append([listing])
+        elif listing.outcome is Outcome.NOT_SERVED:
+            found = view.discovery_gaps(group) or (view.discovery_gaps(_NO_SUCH_GROUP) if view.serves(group) else [])
+            # A gap in the CRD listing is named by the listing itself: forbidden, failed or not in the snapshot.
+            gaps.append([crds if gap.resource.key == CRDS.key else gap for gap in found])
+    return _merge(*gaps)
+
+
+def _judged(status: Status, reason: Reason, message: str, evidence: list[Evidence], blind: list[Listing],
+            unsure: str) -> CheckResult:
+    """`status` when nothing in `blind` (what the verdict rests on and could not be seen) is there: then nothing
+    else left unread can overturn it, so it holds. Otherwise UNKNOWN: `unsure` says what cannot be told."""
+    if blind:
+        return common.unknown(unsure, blind, evidence)
+    return CheckResult(status, message, evidence, reason, holds_despite_blind=True)
+
+
+@dataclass
+class _Api:
+    """Which resources of an API group are served, and what leaves more of them unknown."""
+
+    served: set[str]
+    evidence: list[Evidence]
+    blind: list[Listing] = field(default_factory=list)
+    from_crds: bool = True  # False: told by discovery because the CRD listing could not be read
+
+
+def _api_state(view: ClusterView, group: str, plurals: tuple[str, ...] = ()) -> _Api:
     """Plurals of `group` whose CRDs are Established (all of the group's when `plurals` is empty), with
-    evidence. Falls back to discovery when the CRD list cannot be read."""
+    evidence. Falls back to discovery when the CRD list cannot be read; a snapshot that holds neither cannot
+    tell, and `blind` says so."""
     crds = view.list(CRDS)
     if crds.visible:
         mine = [c for c in crds.items
@@ -48,12 +102,14 @@ def _api_state(view: ClusterView, group: str, plurals: tuple[str, ...] = ()) -> 
                     ] if established else []
         evidence += [common.evidence(c, "not Established") for c in mine
                      if common.crd_plural(c) not in established]
-        return set(established), evidence
+        return _Api(set(established), evidence)
     served = {p for p in plurals if view.serves(group, p)} if plurals else (
         {r for v in view.group_versions(group) for r in view.discovered_resources(group, v)})
     evidence = [Evidence("APIGroup", group, f"serves {', '.join(sorted(served))} (per discovery; "
                                             f"{crds.why_unknown()})")] if served else []
-    return served, evidence
+    gaps = view.discovery_gaps(group)
+    blind = _merge([crds], gaps) if gaps else []
+    return _Api(served, evidence, blind, from_crds=False)
 
 
 def _parents_accepted(obj: dict) -> tuple[bool, list[str]]:
@@ -127,6 +183,18 @@ def gateway_implementation(controller_name: str) -> GatewayImplementation | None
     return next((i for i in GATEWAY_IMPLEMENTATIONS if re.search(i.controller, controller_name)), None)
 
 
+def _controller_name(gc: dict) -> str:
+    return (gc.get("spec") or {}).get("controllerName") or ""
+
+
+def _class_subject(classes: list[dict], one: str = "", many: str = "") -> str:
+    """'GatewayClass eg', 'GatewayClasses a, b', followed by the verb `one` or `many` when given."""
+    names = [common.name_of(gc) for gc in classes]
+    if len(names) == 1:
+        return join_nonempty(f"GatewayClass {names[0]}", one, separator=" ")
+    return join_nonempty(f"GatewayClasses {sample(names)}", many, separator=" ")
+
+
 def _gateway_addresses(gw: dict) -> list[str]:
     return [a.get("value") for a in (gw.get("status") or {}).get("addresses") or [] if a.get("value")]
 
@@ -143,9 +211,11 @@ def _route_features(route: dict) -> tuple[bool, bool]:
     return weighted, header
 
 
-def _route_note(routes: Listing) -> tuple[str, list[Evidence]]:
-    if not routes.visible:
-        return f"HTTPRoutes not checked ({routes.why_unknown()})", []
+def _route_note(view: ClusterView, routes: Listing) -> tuple[str, list[Evidence]]:
+    """A note on the traffic-management features Accepted HTTPRoutes use (informative, never decisive)."""
+    blind = _unseen(view, routes)
+    if blind:
+        return f"HTTPRoutes not checked ({common.why_blind(blind)})", []
     used, evidence = {"weighted": 0, "header": 0}, []
     for route in routes.items:
         weighted, header = _route_features(route)
@@ -168,43 +238,44 @@ def _route_note(routes: Listing) -> tuple[str, list[Evidence]]:
 
 @requirement_check("ai_inference", reads=(CRDS, GATEWAYCLASSES, GATEWAYS, HTTPROUTES) + common.WORKLOAD_RESOURCES)
 def ai_inference(view: ClusterView) -> CheckResult:
-    established, evidence = _api_state(view, GATEWAY_GROUP, GATEWAY_CRDS)
-    missing_crds = [p for p in GATEWAY_CORE_CRDS if p not in established]
+    api = _api_state(view, GATEWAY_GROUP, GATEWAY_CRDS)
+    evidence = list(api.evidence)
     classes, gateways, routes = view.list(GATEWAYCLASSES), view.list(GATEWAYS), view.list(HTTPROUTES)
+    class_blind, gateway_blind = _unseen(view, classes), _unseen(view, gateways)
 
+    class_items = classes.items if classes.visible else []
     accepted: list[tuple[dict, GatewayImplementation | None]] = []
     not_accepted: list[dict] = []
-    for gc in classes.items:
-        controller = (gc.get("spec") or {}).get("controllerName") or "?"
+    for gc in class_items:
+        controller = _controller_name(gc) or "?"
         impl = gateway_implementation(controller)
-        label = impl.name if impl else "unrecognised implementation"
         if common.condition_true(gc, "Accepted"):
             accepted.append((gc, impl))
         else:
             not_accepted.append(gc)
         evidence.append(common.evidence(gc, f"{common.condition_fact(gc, 'Accepted')}, controller {controller} "
-                                            f"({label})"))
+                                            f"({impl.name if impl else 'unrecognised implementation'})"))
 
-    # Controller workloads of the recognised implementations named by any class (those of accepted classes
-    # count towards PASS; the others are shown as evidence).
-    healthy_ctrl, unhealthy_ctrl, ctrl_blind = [], [], []
-    accepted_impls = {impl.name for _, impl in accepted if impl}
-    seen = set()
-    for gc in classes.items:
-        impl = gateway_implementation((gc.get("spec") or {}).get("controllerName") or "")
-        if impl is None or impl.name in seen or not (impl.workload or impl.image):
+    # Controller workloads of the recognised implementations any class names; those of accepted classes
+    # decide, the others are shown as evidence.
+    controllers: dict[str, list[dict]] = {}
+    ctrl_blind: list[Listing] = []
+    for impl in dict.fromkeys(gateway_implementation(_controller_name(gc)) for gc in class_items):
+        if impl is None or not (impl.workload or impl.image):
             continue
-        seen.add(impl.name)
         found, blind = common.find_workloads(view, name=impl.workload, image=impl.image)
-        ctrl_blind += [b for b in blind if b not in ctrl_blind]
-        for w in found:
-            ok, fact = common.workload_health(w)
-            if impl.name in accepted_impls:
-                (healthy_ctrl if ok else unhealthy_ctrl).append(w)
-            evidence.append(common.evidence(w, f"{impl.name} controller: {fact}"))
+        ctrl_blind = _merge(ctrl_blind, blind)
+        controllers[impl.name] = found
+        evidence += [common.evidence(w, f"{impl.name} controller: {common.workload_health(w)[1]}") for w in found]
+    accepted_impls = list(dict.fromkeys(impl for _, impl in accepted))
+    healthy_ctrl = [w for impl in accepted_impls if impl for w in controllers.get(impl.name, [])
+                    if common.workload_health(w)[0]]
+    # Every accepted class belongs to an implementation whose controller was found, and none of them runs.
+    all_down = bool(accepted_impls) and not healthy_ctrl and all(
+        impl is not None and controllers.get(impl.name) for impl in accepted_impls)
 
     programmed, unprogrammed = [], []
-    for gw in gateways.items:
+    for gw in gateways.items if gateways.visible else []:
         cls = (gw.get("spec") or {}).get("gatewayClassName") or "?"
         addresses = _gateway_addresses(gw)
         if common.condition_true(gw, "Programmed") and addresses:
@@ -214,52 +285,63 @@ def ai_inference(view: ClusterView) -> CheckResult:
             unprogrammed.append(common.evidence(gw, f"{fact}, class {cls}"))
     evidence += _cap(programmed) + _cap(unprogrammed, 3)
 
-    route_note, route_evidence = _route_note(routes)
+    route_note, route_evidence = _route_note(view, routes)
     evidence += route_evidence
-    impls = ", ".join(dict.fromkeys(impl.name if impl else f"unrecognised controller "
-                                    f"{(gc.get('spec') or {}).get('controllerName')}" for gc, impl in accepted))
-    class_names = ", ".join(common.name_of(gc) for gc, _ in accepted[:3])
+    impls = ", ".join(dict.fromkeys(impl.name if impl else f"unrecognised controller {_controller_name(gc)}"
+                                    for gc, impl in accepted))
+    accepted_classes = [gc for gc, _ in accepted]
+    gateways_programmed = f"{plural(len(programmed), 'Gateway')} Programmed with an address"
 
+    # A healthy implementation decides whatever else could not be read.
     if accepted and (programmed or healthy_ctrl):
-        how = (f"{len(programmed)} Gateway(s) Programmed with an address" if programmed
-               else f"controller {common.name_of(healthy_ctrl[0])} available (no Programmed Gateway yet)")
-        return CheckResult(Status.PASS, f"Gateway API served by {impls}: GatewayClass {class_names} Accepted, "
-                                        f"{how}; {route_note}", evidence)
-    if programmed and not classes.visible:
-        return CheckResult(Status.PASS, f"{len(programmed)} Gateway(s) Programmed with an address by a running "
-                                        f"controller (GatewayClasses not readable: {classes.why_unknown()}); "
-                                        f"{route_note}", evidence)
+        how = gateways_programmed if programmed else (
+            f"controller {common.name_of(healthy_ctrl[0])} available ("
+            + ("Gateways not checked" if gateway_blind else "no Programmed Gateway yet") + ")")
+        return CheckResult(Status.PASS, f"Gateway API served by {impls}: {_class_subject(accepted_classes)} "
+                                        f"Accepted, {how}; {route_note}", evidence, Reason.HEALTHY,
+                           holds_despite_blind=True)
+    if programmed:  # only a running controller programs a Gateway and gives it an address
+        classes_note = (f"GatewayClasses not readable: {common.why_blind(class_blind)}" if class_blind
+                        else "though no GatewayClass reports Accepted")
+        return CheckResult(Status.PASS, f"{gateways_programmed} by a running controller ({classes_note}); "
+                                        f"{route_note}", evidence, Reason.HEALTHY, holds_despite_blind=True)
     if accepted:
-        if unhealthy_ctrl and not healthy_ctrl and gateways.visible and not ctrl_blind:
-            return CheckResult(Status.FAIL, f"GatewayClass {class_names} is Accepted by {impls}, but its controller "
-                                            f"is not available and no Gateway is Programmed with an address",
-                               evidence)
-        blind = [x for x in (gateways,) if not x.visible] + ctrl_blind
-        if blind:
-            return common.unknown(f"GatewayClass {class_names} is Accepted by {impls}, but no Programmed Gateway "
-                                  f"or running controller could be confirmed", blind, evidence)
-        return CheckResult(Status.WARN, f"GatewayClass {class_names} is Accepted by {impls}, but no Gateway is "
-                                        f"Programmed with an address and no controller workload could be identified "
-                                        f"(managed or unrecognised): create a Gateway to show it works", evidence)
-    if not classes.visible:
-        return common.unknown("cannot tell whether a Gateway API controller accepted a GatewayClass",
-                              [classes], evidence)
+        prefix = f"{_class_subject(accepted_classes, 'is', 'are')} Accepted by {impls}, but"
+        unsure = f"{prefix} no running controller or Programmed Gateway was seen in what could be read"
+        if all_down:
+            return _judged(Status.FAIL, Reason.UNHEALTHY, f"{prefix} its controller is not available and no Gateway "
+                                                          f"is Programmed with an address", evidence,
+                           _merge(gateway_blind, ctrl_blind), unsure)
+        return _judged(Status.WARN, Reason.PARTIAL, f"{prefix} no Gateway is Programmed with an address and no "
+                                                    "running controller workload was found (managed or "
+                                                    "unrecognised): a Programmed Gateway would show it works",
+                       evidence, _merge(gateway_blind, ctrl_blind), unsure)
+    if class_blind:
+        what = ("whether a Gateway API controller accepted a GatewayClass" if api.served
+                else "whether Gateway API is installed")
+        return common.unknown(f"cannot tell {what}", _merge(class_blind, api.blind, gateway_blind), evidence)
     rejected = [gc for gc in not_accepted if str((common.condition(gc, "Accepted") or {}).get("status")) == "False"]
-    if rejected and gateways.visible:
-        names = ", ".join(common.name_of(gc) for gc in rejected[:3])
-        return CheckResult(Status.FAIL, f"GatewayClass {names} was rejected by its controller (Accepted=False) and no "
-                                        f"Gateway is Programmed: the Gateway API implementation is not working",
-                           evidence)
+    if rejected:
+        subject = f"{_class_subject(rejected, 'was', 'were')} rejected by its controller (Accepted=False)"
+        return _judged(Status.FAIL, Reason.UNHEALTHY, f"{subject} and no Gateway is Programmed: the Gateway API "
+                                                      f"implementation is not working", evidence, gateway_blind,
+                       f"{subject}, and whether a Gateway is Programmed cannot be told")
     if not_accepted:
-        names = ", ".join(common.name_of(gc) for gc in not_accepted[:3])
-        return CheckResult(Status.WARN, f"GatewayClass {names} exists but no controller has Accepted it: Gateway "
-                                        f"API is installed without a working implementation", evidence)
-    if established:
-        extra = f" (missing: {', '.join(missing_crds)})" if missing_crds else ""
-        return CheckResult(Status.WARN, f"Gateway API CRDs are installed{extra} but there is no GatewayClass: no "
-                                        f"implementation is running", evidence)
-    return CheckResult(Status.FAIL, "Gateway API is not installed: no gateway.networking.k8s.io CRDs and no "
-                                    "GatewayClass", evidence)
+        subject = f"{_class_subject(not_accepted, 'exists', 'exist')} but no controller has Accepted it"
+        return _judged(Status.WARN, Reason.CRDS_ONLY, f"{subject}: Gateway API is installed without a working "
+                                                      f"implementation", evidence, gateway_blind,
+                       f"{subject}, and whether a Gateway is Programmed cannot be told")
+    if api.served:
+        missing = [p for p in GATEWAY_CORE_CRDS if p not in api.served] if api.from_crds else []
+        extra = f" (missing: {', '.join(missing)})" if missing else ""
+        return _judged(Status.WARN, Reason.CRDS_ONLY, f"Gateway API CRDs are installed{extra} but there is no "
+                                                      f"GatewayClass: no implementation is running", evidence,
+                       gateway_blind, "Gateway API CRDs are installed and there is no GatewayClass, but whether a "
+                                      "Gateway is Programmed cannot be told")
+    how = ("no gateway.networking.k8s.io CRDs and no GatewayClass" if api.from_crds
+           else f"discovery serves no {GATEWAY_GROUP} resources and there is no GatewayClass")
+    return _judged(Status.FAIL, Reason.NOT_INSTALLED, f"Gateway API is not installed: {how}", evidence,
+                   _merge(api.blind, gateway_blind), "cannot tell whether Gateway API is installed")
 
 
 # advanced_inference_ingress -----------------------------------------------------------------------------
@@ -281,6 +363,8 @@ def _pool_selector(pool: dict) -> dict:
 
 
 def _epp_health(pool: dict, ref: dict, backends: common.Backends) -> common.ServiceBackends:
+    """Whether the endpoint picker a pool references serves: True/False, or None (with `blind` when something
+    could not be read, without it when the reference is of a kind the tool cannot follow)."""
     ns = (pool.get("metadata") or {}).get("namespace") or ""
     name = ref.get("name") or ""
     kind = ref.get("kind") or "Service"
@@ -288,16 +372,65 @@ def _epp_health(pool: dict, ref: dict, backends: common.Backends) -> common.Serv
         resolved = backends.resolve(ns, name)
         if resolved.healthy is not False or resolved.service is not None:
             return resolved
-    # No such Service (or a non-Service reference): look for a workload of that name in the pool's namespace.
+    # No such Service (or a reference of another kind): a workload of that name in the pool's namespace
+    # is the picker itself.
     same_name = [w for w in backends.workloads_in(ns) if (w.get("metadata") or {}).get("name") == name]
     if same_name:
         ok, fact = common.workload_health(same_name[0])
         return common.ServiceBackends(ok, f"{same_name[0].get('kind')} {ns}/{name}: {fact}", None, same_name)
-    blind = [lst for lst in backends.workload_listings if not lst.visible]
-    if kind == "Service" and backends.services.visible and not blind:
+    blind = common.blind_of(*backends.workload_listings)
+    if blind:
+        return common.ServiceBackends(None, f"endpoint picker {kind} {ns}/{name}: no Service or workload of that "
+                                            f"name in what could be read", blind=blind)
+    if kind == "Service":
         return common.ServiceBackends(False, f"endpoint picker Service {ns}/{name} not found")
-    return common.ServiceBackends(None, f"endpoint picker {kind} {ns}/{name} not found in what is visible",
-                                  blind=blind or [backends.services])
+    return common.ServiceBackends(None, f"endpoint picker {kind} {ns}/{name} is not a Service and no workload has "
+                                        f"its name")
+
+
+@dataclass
+class _Pool:
+    """One InferencePool judged: `status` PASS/UNKNOWN/WARN/FAIL, a phrase saying why, what left it unknown."""
+
+    pool: dict
+    status: Status
+    summary: str
+    blind: list[Listing] = field(default_factory=list)
+
+
+def _judge_pool(pool: dict, attached: list[str], route_blind: list[Listing], servers: int | None,
+                pods_blind: list[Listing], backends: common.Backends) -> tuple[_Pool, str]:
+    """The pool's verdict and a fact about its endpoint picker for the evidence."""
+    ref = _picker_ref(pool)
+    if ref is None:
+        return _Pool(pool, Status.FAIL, "references no endpoint picker"), "no endpoint picker referenced"
+    picker = ref.get("name")
+    epp = _epp_health(pool, ref, backends)
+    fact = f"endpoint picker {picker}: {epp.fact}"
+    if epp.healthy is False:
+        return _Pool(pool, Status.FAIL, f"endpoint picker {picker} is not working ({epp.fact})"), fact
+    if epp.healthy is None:  # it may be broken (FAIL) or serving: nothing else decides
+        if epp.blind:
+            return _Pool(pool, Status.UNKNOWN, f"its endpoint picker {picker} cannot be checked", epp.blind), fact
+        return _Pool(pool, Status.UNKNOWN, f"its endpoint picker cannot be judged: {epp.fact}"), fact
+    problems: list[str] = []
+    unsure: list[tuple[list[Listing], str]] = []  # (what could not be read, what it leaves open)
+    if not attached:
+        if route_blind:
+            unsure.append((route_blind, "whether an Accepted HTTPRoute sends traffic to it"))
+        else:
+            problems.append("no Gateway has Accepted it and no Accepted HTTPRoute sends traffic to it")
+    if servers is None:
+        unsure.append((pods_blind, "its model servers"))
+    elif servers == 0:
+        problems.append("no ready model server pod matches its selector")
+    if problems:
+        return _Pool(pool, Status.WARN, "; ".join(problems)), fact
+    if unsure or servers is None:
+        return _Pool(pool, Status.UNKNOWN, " and ".join(what for _, what in unsure) + " cannot be checked",
+                     _merge(*(blind for blind, _ in unsure))), fact
+    return _Pool(pool, Status.PASS, f"attached to {attached[0]}, routes through healthy endpoint picker {picker} "
+                                    f"to {plural(servers, 'ready model server')}"), fact
 
 
 @requirement_check("advanced_inference_ingress",
@@ -305,32 +438,38 @@ def _epp_health(pool: dict, ref: dict, backends: common.Backends) -> common.Serv
                    + common.WORKLOAD_RESOURCES)
 def advanced_inference_ingress(view: ClusterView) -> CheckResult:
     evidence: list[Evidence] = []
-    established: set[str] = set()
+    served = False
+    api_blind: list[Listing] = []
     for group in GAIE_GROUPS:
-        plurals, crd_ev = _api_state(view, group)
-        established |= {f"{p}.{group}" for p in plurals}
-        evidence += crd_ev
+        api = _api_state(view, group)
+        served |= bool(api.served)
+        api_blind = _merge(api_blind, api.blind)
+        evidence += api.evidence
     listings = [view.list(INFERENCEPOOLS), view.list(INFERENCEPOOLS_X)]
-    pools = [p for lst in listings for p in lst.items]
-    routes = view.list(HTTPROUTES)
+    pool_blind = _unseen(view, *listings)
+    pools = [p for lst in listings if lst.visible for p in lst.items]
 
     if not pools:
-        epps, _ = common.find_workloads(view, image=EPP_IMAGE)
+        epps, epp_blind = common.find_workloads(view, image=EPP_IMAGE)
         evidence += _cap([common.evidence(w, f"endpoint picker image, {common.workload_health(w)[1]}")
                           for w in epps])
-        blind = [lst for lst in listings if not lst.visible]
-        if blind:
-            return common.unknown("cannot list InferencePools", blind, evidence)
-        if established or epps:
-            return CheckResult(Status.WARN, "Gateway API Inference Extension is installed (CRDs"
-                                            f"{' and endpoint picker' if epps else ''}) but no InferencePool "
-                                            "exists: model-aware routing is not set up", evidence)
-        return CheckResult(Status.FAIL, "no Gateway API Inference Extension: no InferencePool CRDs or objects",
-                           evidence)
+        if served or epps:
+            what = " and ".join(x for x, on in (("CRDs", served), ("an endpoint picker workload", epps)) if on)
+            return _judged(Status.WARN, Reason.CRDS_ONLY, f"Gateway API Inference Extension is installed ({what}) "
+                                                          f"but no InferencePool exists: model-aware routing is not "
+                                                          f"set up", evidence, pool_blind,
+                           f"Gateway API Inference Extension is installed ({what}), but whether an InferencePool "
+                           f"exists cannot be told")
+        return _judged(Status.FAIL, Reason.NOT_INSTALLED, "no Gateway API Inference Extension: no InferencePool CRDs "
+                                                          "or objects and no endpoint picker workload", evidence,
+                       _merge(pool_blind, api_blind, epp_blind),
+                       "cannot tell whether the Gateway API Inference Extension is installed")
 
     # HTTPRoutes that send traffic to an InferencePool, by (namespace, name) of the pool.
+    routes = view.list(HTTPROUTES)
+    route_blind = _unseen(view, routes)
     routed: dict[tuple[str, str], list[tuple[dict, bool]]] = {}
-    for route in routes.items:
+    for route in routes.items if routes.visible else []:
         route_ns = (route.get("metadata") or {}).get("namespace") or ""
         accepted, _ = _parents_accepted(route)
         for rule in (route.get("spec") or {}).get("rules") or []:
@@ -340,82 +479,65 @@ def advanced_inference_ingress(view: ClusterView) -> CheckResult:
                     routed.setdefault(key, []).append((route, accepted))
 
     backends = common.Backends(view)
-    ok, partial, broken, blind_pools = [], [], [], []  # (pool, one-line summary)
+    pods_blind = common.blind_of(backends.pods)
+    judged: list[_Pool] = []
     pool_evidence: list[Evidence] = []
-    blind: list[Listing] = []
     for pool in pools:
         meta = pool.get("metadata") or {}
         key = (meta.get("namespace") or "", meta.get("name") or "")
-        facts = [pool.get("apiVersion") or ""]
-        ref = _picker_ref(pool)
-        pool_accepted, parent_facts = _parents_accepted(pool)
-        facts += parent_facts
+        _, parent_facts = _parents_accepted(pool)
         route_hits = routed.get(key, [])
         accepted_routes = [common.name_of(r) for r, acc in route_hits if acc]
-        facts += [f"HTTPRoute {common.name_of(r)} {'Accepted' if acc else 'not Accepted'}" for r, acc in route_hits[:2]]
-        attached_to = ([f.removeprefix("Accepted by ") for f in parent_facts if f.startswith("Accepted by ")]
-                       or [f"HTTPRoute {accepted_routes[0]}"] if (pool_accepted or accepted_routes) else [])
-
-        servers = None
-        if backends.pods.visible:
+        attached = [f.removeprefix("Accepted by ") for f in parent_facts if f.startswith("Accepted by ")] + [
+            f"HTTPRoute {r}" for r in accepted_routes]
+        facts = [pool.get("apiVersion") or ""] + parent_facts + [
+            f"HTTPRoute {common.name_of(r)} {'Accepted' if acc else 'not Accepted'}" for r, acc in route_hits[:2]]
+        servers: int | None = None
+        if pods_blind:
+            facts.append("model server pods not checked")
+        else:
             selector = _pool_selector(pool)
             servers = sum(1 for p in backends.pods_in(key[0])
                           if common.selector_matches(selector, common.labels_of(p)) and common.pod_ready(p))
-            facts.append(f"{servers} ready model server pod(s)")
-
-        if ref is None:
-            facts.append("no endpoint picker referenced")
-            pool_evidence.append(common.evidence(pool, "; ".join(facts)))
-            broken.append((pool, "references no endpoint picker"))
-            continue
-        epp = _epp_health(pool, ref, backends)
-        facts.append(f"endpoint picker {ref.get('name')}: {epp.fact}")
-        pool_evidence.append(common.evidence(pool, "; ".join(facts)))
-        problems = []
-        if not attached_to:
-            problems.append("no Gateway has Accepted it and no Accepted HTTPRoute sends traffic to it")
-        if servers == 0:
-            problems.append("no ready model server pod matches its selector")
-        if epp.healthy is False:
-            broken.append((pool, f"endpoint picker {ref.get('name')} is not working ({epp.fact})"))
-        elif epp.healthy is None and epp.blind:
-            blind_pools.append((pool, ""))
-            blind += [b for b in epp.blind if b not in blind]
-        elif epp.healthy and not problems:
-            servers_note = f" to {servers} ready model server(s)" if servers else ""
-            ok.append((pool, f"attached to {attached_to[0]}, routes through healthy endpoint picker "
-                             f"{ref.get('name')}{servers_note}"))
-        else:
-            if not epp.healthy:
-                problems.append(f"endpoint picker {ref.get('name')} cannot be verified ({epp.fact})")
-            partial.append((pool, "; ".join(problems)))
+            facts.append(plural(servers, "ready model server pod"))
+        verdict, epp_fact = _judge_pool(pool, attached, route_blind, servers, pods_blind, backends)
+        judged.append(verdict)
+        pool_evidence.append(common.evidence(pool, "; ".join(facts + [epp_fact])))
     evidence += _cap(pool_evidence)
 
-    def first(found: list[tuple[dict, str]]) -> str:
-        pool, summary = found[0]
-        more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
-        return f"InferencePool {common.name_of(pool)}{more}" + (f": {summary}" if summary else "")
+    def first(status: Status) -> str:
+        found = [j for j in judged if j.status is status]
+        return (f"InferencePool {common.name_of(found[0].pool)}{more(found, ' (+{})', 'other pool')}: "
+                f"{found[0].summary}") if found else ""
 
-    if ok:
-        return CheckResult(Status.PASS, f"model-server-aware routing works: {first(ok)}", evidence)
-    if blind_pools:
-        return common.unknown(f"{first(blind_pools)} found, but its endpoint picker cannot be checked", blind,
-                              evidence)
-    if partial:
-        return CheckResult(Status.WARN, f"Gateway API Inference Extension not fully working: {first(partial)}",
-                           evidence)
-    return CheckResult(Status.FAIL, f"no InferencePool can route: {first(broken)}", evidence)
+    # One working pool shows the requirement met; an unseen or undecided pool may be that one.
+    if first(Status.PASS):
+        return CheckResult(Status.PASS, f"model-server-aware routing works: {first(Status.PASS)}", evidence,
+                           Reason.HEALTHY, holds_despite_blind=True)
+    blind = _merge(pool_blind, *(j.blind for j in judged))
+    if blind:
+        seen = first(Status.UNKNOWN) or join_nonempty(first(Status.WARN) or first(Status.FAIL),
+                                                      "not every InferencePool could be listed")
+        return common.unknown(seen, blind, evidence)
+    if first(Status.UNKNOWN):
+        return CheckResult(Status.UNKNOWN, first(Status.UNKNOWN), evidence, Reason.UNRECOGNISED)
+    if first(Status.WARN):
+        return CheckResult(Status.WARN, f"Gateway API Inference Extension not fully working: {first(Status.WARN)}",
+                           evidence, Reason.PARTIAL, holds_despite_blind=True)
+    return CheckResult(Status.FAIL, f"no InferencePool can route: {first(Status.FAIL)}", evidence, Reason.UNHEALTHY,
+                       holds_despite_blind=True)
 
 
 # high_performance_networking ----------------------------------------------------------------------------
 # DRA drivers that publish network devices: DRANET (dra.net) and other NIC/RDMA/SR-IOV drivers.
 NET_DRIVER = re.compile(r"(^|[.-])(net|nic|nics|network|networking|netdev|efa|ib)([.-]|$)|dranet|rdma|sriov|"
-                        r"infiniband", re.I)
-NET_ATTRIBUTE = re.compile(r"rdma|ifname|infiniband|sriov|(^|/)mac(address)?$|(^|/)(nic|netdev|interface)", re.I)
+                        r"infiniband", re.IGNORECASE)
+NET_ATTRIBUTE = re.compile(r"rdma|ifname|infiniband|sriov|(^|/)mac(address)?$|(^|/)(nic|netdev|interface)",
+                           re.IGNORECASE)
 # Extended resources of RDMA/SR-IOV/EFA device plugins and GKE multi-networking.
 NET_RESOURCE = re.compile(
     r"^(rdma/.+|vpc\.amazonaws\.com/efa|[^/]+/.*sriov.*|mellanox\.com/.+|openshift\.io/.+|"
-    r"nvidia\.com/(rdma|hostdev|ib|.*nic).*|networking\.gke\.io\.networks/.+)$", re.I)
+    r"nvidia\.com/(rdma|hostdev|ib|.*nic).*|networking\.gke\.io\.networks/.+)$", re.IGNORECASE)
 # Node Feature Discovery labels that reveal RDMA/SR-IOV hardware (hints only).
 NET_HARDWARE_LABELS = ("feature.node.kubernetes.io/rdma.capable", "feature.node.kubernetes.io/rdma.available",
                        "feature.node.kubernetes.io/network-sriov.capable")
@@ -431,10 +553,6 @@ NET_WORKLOADS = (
 )
 
 
-def _slice_attributes(device: dict) -> dict:
-    return device.get("attributes") or (device.get("basic") or {}).get("attributes") or {}
-
-
 @requirement_check("high_performance_networking",
                    reads=(NODES, RESOURCESLICES, NETWORK_ATTACHMENT_DEFINITIONS, NIC_CLUSTERPOLICIES, CRDS)
                    + common.WORKLOAD_RESOURCES)
@@ -442,16 +560,16 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
     evidence: list[Evidence] = []
     exposed: list[str] = []  # strong: devices pods can ask for
     broken: list[str] = []  # a mechanism is installed but not working
-    partial: list[str] = []  # something network-specific is there, no device exposed
+    partial: list[tuple[Reason, str]] = []  # something network-specific is there, no device exposed
 
     # DRA: network devices in ResourceSlices, with their attributes (discoverable characteristics).
     slices = view.list(RESOURCESLICES)
     drivers: dict[str, dict] = {}
-    for sl in slices.items:
+    for sl in slices.items if slices.visible else []:
         spec = sl.get("spec") or {}
         driver = spec.get("driver") or "?"
-        devices = spec.get("devices") or []
-        attrs = {k for d in devices for k in _slice_attributes(d)}
+        devices = common.slice_devices(sl)
+        attrs = {k for d in devices for k in common.device_body(d).get("attributes") or {}}
         if not (NET_DRIVER.search(driver) or any(NET_ATTRIBUTE.search(a) for a in attrs)):
             continue
         entry = drivers.setdefault(driver, {"slice": sl, "devices": 0, "nodes": set(), "attrs": set()})
@@ -460,17 +578,17 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
         if spec.get("nodeName"):
             entry["nodes"].add(spec["nodeName"])
     for driver, e in drivers.items():
-        attrs = ", ".join(sorted(e["attrs"])[:6]) or "none"
-        evidence.append(common.evidence(e["slice"], f"DRA driver {driver}: {e['devices']} device(s) on "
-                                                    f"{len(e['nodes'])} node(s); attributes: {attrs}"))
+        shown = ", ".join(sorted(e["attrs"])[:6]) or "none"
+        evidence.append(common.evidence(e["slice"], f"DRA driver {driver}: {plural(e['devices'], 'device')} on "
+                                                    f"{plural(len(e['nodes']), 'node')}; attributes: {shown}"))
         if e["devices"]:
-            exposed.append(f"DRA driver {driver} ({e['devices']} devices with attributes)")
+            exposed.append(f"DRA driver {driver} ({plural(e['devices'], 'device')} with attributes)")
 
     # Device-plugin extended resources and hardware hints on nodes.
     nodes = view.list(NODES)
     per_resource: dict[str, list[dict]] = {}
     hardware: list[dict] = []
-    for node in nodes.items:
+    for node in nodes.items if nodes.visible else []:
         if any(common.labels_of(node).get(k) == "true" for k in NET_HARDWARE_LABELS):
             hardware.append(node)
         if not common.node_ready(node):
@@ -480,29 +598,34 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
                 per_resource.setdefault(name, []).append(node)
     for name, with_it in sorted(per_resource.items()):
         evidence.append(Evidence("Node", common.name_of(with_it[0]),
-                                 f"allocatable {name} on {len(with_it)} Ready node(s)"))
-        exposed.append(f"{name} on {len(with_it)} node(s)")
+                                 f"allocatable {name} on {plural(len(with_it), 'Ready node')}"))
+        exposed.append(f"{name} on {plural(len(with_it), 'node')}")
     if hardware and not exposed:
-        evidence.append(Evidence("Node", common.name_of(hardware[0]),
-                                 f"RDMA/SR-IOV capable per Node Feature Discovery ({len(hardware)} node(s))"))
-        partial.append(f"{len(hardware)} node(s) report RDMA/SR-IOV capable NICs that are not exposed to pods")
+        evidence.append(Evidence("Node", common.name_of(hardware[0]), f"RDMA/SR-IOV capable per Node Feature "
+                                                                      f"Discovery ({plural(len(hardware), 'node')})"))
+        unexposed = f"{plural(len(hardware), 'node')} report RDMA/SR-IOV capable NICs that are not exposed to pods"
+        partial.append((Reason.PARTIAL, unexposed))
 
     # NVIDIA Network Operator.
     nicpolicies = view.list(NIC_CLUSTERPOLICIES)
-    for pol in nicpolicies.items:
+    for pol in nicpolicies.items if nicpolicies.visible else []:
         state = (pol.get("status") or {}).get("state") or "no state"
         evidence.append(common.evidence(pol, f"state {state}"))
-        (partial if str(state).lower() == "ready" else broken).append(f"NicClusterPolicy {common.name_of(pol)} {state}")
+        if str(state).lower() == "ready":
+            partial.append((Reason.PARTIAL, f"NicClusterPolicy {common.name_of(pol)} {state}"))
+        else:
+            broken.append(f"NicClusterPolicy {common.name_of(pol)} {state}")
 
     # Multus secondary networks.
     nads = view.list(NETWORK_ATTACHMENT_DEFINITIONS)
-    evidence += _cap([common.evidence(n, "secondary network for pods") for n in nads.items], 3)
+    nad_items = nads.items if nads.visible else []
+    evidence += _cap([common.evidence(n, "secondary network for pods") for n in nad_items], 3)
 
     workload_blind: list[Listing] = []
     healthy_kinds = set()
     for label, name_re, image_re in NET_WORKLOADS:
         found, blind = common.find_workloads(view, name=name_re, image=image_re)
-        workload_blind += [b for b in blind if b not in workload_blind]
+        workload_blind = _merge(workload_blind, blind)
         for w in found:
             ok, fact = common.workload_health(w)
             idle = w.get("kind") == "DaemonSet" and not int((w.get("status") or {}).get("desiredNumberScheduled") or 0)
@@ -510,52 +633,61 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
             if ok:
                 healthy_kinds.add(label)
             elif idle:  # its node selector matches no node: installed, not exposing anything
-                partial.append(f"{label} {common.name_of(w)} scheduled on no node")
+                partial.append((Reason.PARTIAL, f"{label} {common.name_of(w)} scheduled on no node"))
             else:
                 broken.append(f"{label} {common.name_of(w)} not ready ({fact})")
-    if nads.items:
-        how = "Multus running" if "Multus" in healthy_kinds else "no running Multus found"
-        partial.append(f"{len(nads.items)} NetworkAttachmentDefinition(s), {how}")
+    if nad_items:
+        how = ("Multus running" if "Multus" in healthy_kinds
+               else "Multus not checked" if workload_blind else "no running Multus found")
+        partial.append((Reason.PARTIAL, f"{plural(len(nad_items), 'NetworkAttachmentDefinition')}, {how}"))
     elif healthy_kinds - {"Multus"}:
-        partial.append(f"{', '.join(sorted(healthy_kinds - {'Multus'}))} running")
+        partial.append((Reason.PARTIAL, f"{', '.join(sorted(healthy_kinds - {'Multus'}))} running"))
 
     # CRDs of network device operators (weak hints).
-    crd_groups = []
+    crd_groups: list[str] = []
+    api_blind: list[Listing] = []
     for group in NET_CRD_GROUPS:
-        plurals, crd_ev = _api_state(view, group)
-        if plurals:
+        api = _api_state(view, group)
+        api_blind = _merge(api_blind, api.blind)
+        if api.served:
             crd_groups.append(group)
-            evidence += _cap(crd_ev, 3)
+            evidence += _cap(api.evidence, 3)
     if crd_groups and not (exposed or partial or broken):
-        partial.append(f"CRDs of {', '.join(crd_groups)} installed without a running controller or devices")
+        hint = f"CRDs of {', '.join(crd_groups)} installed without a running controller or devices"
+        partial.append((Reason.CRDS_ONLY, hint))
 
-    attach = " and attachable through Multus" if nads.items else ""
-    if exposed:
+    attach = " and attachable through Multus" if nad_items else ""
+    if exposed:  # devices pods can ask for decide, whatever else could not be read
         return CheckResult(Status.PASS, f"specialised network devices are exposed to pods: {'; '.join(exposed[:3])}"
-                                        f"{attach}", evidence)
-    key_blind = [lst for lst in (nodes, slices) if not lst.visible]
+                                        f"{attach}", evidence, Reason.HEALTHY, holds_despite_blind=True)
+    key_blind = _unseen(view, nodes, slices)
     if key_blind:
         return common.unknown("cannot tell whether specialised network devices are exposed", key_blind, evidence)
-    if broken:
-        return CheckResult(Status.FAIL, f"network device support is installed but not working: {'; '.join(broken[:3])}",
-                           evidence)
+    if broken:  # only an exposed device, and both places they show are visible, would overturn it
+        return CheckResult(Status.FAIL, f"network device support is installed but not working: "
+                                        f"{'; '.join(broken[:3])}", evidence, Reason.UNHEALTHY,
+                           holds_despite_blind=True)
+    # A broken mechanism among what could not be read would make it FAIL.
+    broken_blind = _merge(_unseen(view, nicpolicies), workload_blind)
     if partial:
-        return CheckResult(Status.WARN, "no specialised network device is exposed to pods, but "
-                                        f"{'; '.join(partial[:3])}", evidence)
-    other_blind = [lst for lst in (nads, nicpolicies, view.list(CRDS)) if not lst.visible] + workload_blind
-    if other_blind:
-        return common.unknown("no specialised network devices seen, but not everything could be read", other_blind,
-                              evidence)
-    return CheckResult(Status.NA, "no specialised network devices (RDMA, SR-IOV, EFA, DRA NICs) and no secondary "
-                                  "networks in this cluster: the requirement applies only where such devices are "
-                                  "offered", evidence)
+        return _judged(Status.WARN, partial[0][0], f"no specialised network device is exposed to pods, but "
+                                                   f"{'; '.join(text for _, text in partial[:3])}", evidence,
+                       broken_blind, f"no specialised network device is exposed to pods "
+                                     f"({'; '.join(text for _, text in partial[:3])}), but whether network device "
+                                     f"support is working cannot be told")
+    return _judged(Status.NA, Reason.NOT_APPLICABLE, "no specialised network devices (RDMA, SR-IOV, EFA, DRA NICs) and "
+                                                     "no secondary networks in this cluster: the requirement applies "
+                                                     "only where such devices are offered", evidence,
+                   _merge(broken_blind, _unseen(view, nads), api_blind),
+                   "no specialised network device is exposed to pods, but whether the cluster offers any cannot be "
+                   "told")
 
 
 # disaggregated_inference --------------------------------------------------------------------------------
 ROLE_LABELS = ("llm-d.ai/role", "nvidia.com/dynamo-sub-component-type", "nvidia.com/dynamo-component-type")
-PREFILL_ARGS = re.compile(r"--is-prefill-worker|--disaggregation-mode[= ]+[\"']?prefill|kv_producer", re.I)
-DECODE_ARGS = re.compile(r"--is-decode-worker|--disaggregation-mode[= ]+[\"']?decode|kv_consumer", re.I)
-KV_TRANSFER_ARGS = re.compile(r"--kv-transfer-config|--disaggregation-(transfer-backend|bootstrap-port)", re.I)
+PREFILL_ARGS = re.compile(r"--is-prefill-worker|--disaggregation-mode[= ]+[\"']?prefill|kv_producer", re.IGNORECASE)
+DECODE_ARGS = re.compile(r"--is-decode-worker|--disaggregation-mode[= ]+[\"']?decode|kv_consumer", re.IGNORECASE)
+KV_TRANSFER_ARGS = re.compile(r"--kv-transfer-config|--disaggregation-(transfer-backend|bootstrap-port)", re.IGNORECASE)
 DYNAMO_WORKER_ARGS = re.compile(r"dynamo\.(vllm|sglang|trtllm)")
 DYNAMO_GROUP = "nvidia.com"
 DYNAMO_OPERATOR = (r"dynamo-operator", r"ai-dynamo/kubernetes-operator|dynamo-operator")
@@ -596,14 +728,13 @@ def _pod_role(pod: dict) -> tuple[str | None, str]:
         if labels.get(key) in ("prefill", "decode"):
             return labels[key], f"label {key}={labels[key]}"
     line = _pod_command_line(pod)
-    if PREFILL_ARGS.search(line):
-        return "prefill", f"args {PREFILL_ARGS.search(line).group(0)}"
-    if DECODE_ARGS.search(line):
-        return "decode", f"args {DECODE_ARGS.search(line).group(0)}"
-    if DYNAMO_WORKER_ARGS.search(line):
-        return "dynamo-worker", f"Dynamo worker {DYNAMO_WORKER_ARGS.search(line).group(0)}"
-    if KV_TRANSFER_ARGS.search(line):
-        return "kv", f"args {KV_TRANSFER_ARGS.search(line).group(0)}"
+    for role, pattern in (("prefill", PREFILL_ARGS), ("decode", DECODE_ARGS)):
+        if match := pattern.search(line):
+            return role, f"args {match.group(0)}"
+    if match := DYNAMO_WORKER_ARGS.search(line):
+        return "dynamo-worker", f"Dynamo worker {match.group(0)}"
+    if match := KV_TRANSFER_ARGS.search(line):
+        return "kv", f"args {match.group(0)}"
     return None, ""
 
 
@@ -614,7 +745,7 @@ def disaggregated_inference(view: ClusterView) -> CheckResult:
 
     # Role per pod, grouped by namespace: a prefill and a decode instance of the same stack share one.
     by_ns: dict[str, dict[str, list[tuple[dict, str]]]] = {}
-    for pod in pods.items:
+    for pod in pods.items if pods.visible else []:
         role, how = _pod_role(pod)
         if role:
             ns = (pod.get("metadata") or {}).get("namespace") or ""
@@ -648,43 +779,50 @@ def disaggregated_inference(view: ClusterView) -> CheckResult:
             evidence += _cap([common.evidence(p, f"KV-transfer serving pod ({how})") for p, how in roles["kv"]], 2)
 
     # NVIDIA Dynamo: CRDs, operator, graph deployments.
-    dynamo_crds = [c for c in view.list(CRDS).items
-                   if common.crd_group(c) == DYNAMO_GROUP and common.crd_plural(c).startswith("dynamo")]
+    crds = view.list(CRDS)
+    dynamo_crds = [c for c in crds.items if common.crd_group(c) == DYNAMO_GROUP
+                   and common.crd_plural(c).startswith("dynamo")] if crds.visible else []
     if dynamo_crds:
         plurals = sorted(common.crd_plural(c) for c in dynamo_crds if common.crd_established(view, c))
         evidence.append(Evidence("CustomResourceDefinition", "dynamo*.nvidia.com",
                                  f"Established: {', '.join(plurals) or 'none'}"))
-    operators, _ = common.find_workloads(view, name=DYNAMO_OPERATOR[0], image=DYNAMO_OPERATOR[1])
+    operators, operator_blind = common.find_workloads(view, name=DYNAMO_OPERATOR[0], image=DYNAMO_OPERATOR[1])
     healthy_operator = False
     for w in operators:
         ok, fact = common.workload_health(w)
         healthy_operator |= ok
         evidence.append(common.evidence(w, f"Dynamo operator: {fact}"))
     dgds = view.list(DYNAMO_GRAPHDEPLOYMENTS)
-    for dgd in dgds.items[:MAX_EVIDENCE]:
+    dgd_items = dgds.items if dgds.visible else []
+    for dgd in dgd_items[:MAX_EVIDENCE]:
         state = (dgd.get("status") or {}).get("state") or common.condition_fact(dgd, "Ready")
         evidence.append(common.evidence(dgd, f"state {state}"))
 
+    # Running prefill and decode pods decide; everything else rests on the pods being visible.
     if pairs:
         return CheckResult(Status.PASS, f"disaggregated serving runs separate prefill and decode instances: "
-                                        f"{'; '.join(pairs[:3])}", evidence)
+                                        f"{'; '.join(pairs[:3])}", evidence, Reason.HEALTHY, holds_despite_blind=True)
     if not pods.visible:
         return common.unknown("cannot see serving pods to find prefill and decode instances", [pods], evidence)
     if not_running:
         return CheckResult(Status.FAIL, f"prefill/decode serving pods exist but are not running in "
-                                        f"{', '.join(not_running[:3])}", evidence)
-    stack = []
+                                        f"{', '.join(not_running[:3])}", evidence, Reason.UNHEALTHY,
+                           holds_despite_blind=True)
+    found: list[tuple[Reason, str]] = []
     if half:
-        stack.append(f"only one role running in {', '.join(half[:3])}")
+        found.append((Reason.PARTIAL, f"only one role running in {', '.join(half[:3])}"))
     if kv_only:
-        stack.append(f"KV-transfer serving pods without a prefill/decode role in {', '.join(kv_only[:3])}")
+        roleless = f"KV-transfer serving pods without a prefill/decode role in {', '.join(kv_only[:3])}"
+        found.append((Reason.PARTIAL, roleless))
     if dynamo_crds:
-        stack.append("NVIDIA Dynamo " + ("operator running" if healthy_operator else "CRDs installed")
-                     + (f", {len(dgds.items)} DynamoGraphDeployment(s)" if dgds.items else ""))
-    if stack:
-        return CheckResult(Status.WARN, f"no running prefill/decode pair: {'; '.join(stack)}", evidence)
-    blind = [lst for lst in (view.list(CRDS),) if not lst.visible]
-    if blind:
-        return common.unknown("no disaggregated serving pods found, but not everything could be read", blind, evidence)
-    return CheckResult(Status.FAIL, "no disaggregated serving stack: no prefill/decode pods (llm-d, Dynamo, vLLM, "
-                                    "SGLang) and no Dynamo CRDs", evidence)
+        operator = ("operator running" if healthy_operator
+                    else "CRDs installed (operator not checked)" if operator_blind else "CRDs installed")
+        found.append((Reason.PARTIAL if healthy_operator else Reason.CRDS_ONLY, f"NVIDIA Dynamo {operator}" + (
+            f", {plural(len(dgd_items), 'DynamoGraphDeployment')}" if dgd_items else "")))
+    if found:
+        return CheckResult(Status.WARN, f"no running prefill/decode pair: {'; '.join(text for _, text in found)}",
+                           evidence, found[0][0], holds_despite_blind=True)
+    return _judged(Status.FAIL, Reason.NOT_INSTALLED, "no disaggregated serving stack: no prefill/decode pods (llm-d, "
+                                                      "Dynamo, vLLM, SGLang) and no Dynamo CRDs", evidence,
+                   common.blind_of(crds), "no prefill/decode serving pods found, but whether NVIDIA Dynamo is "
+                                          "installed cannot be told")
