@@ -113,7 +113,7 @@ def test_a_blind_read_only_makes_a_fixture_verdict_unknown(path, requirement_id,
 
 def _kinds_in(path: Path) -> list[tuple[str, str]]:
     view = _parsed(path)
-    return sorted(set(view._objects) | view._listed)
+    return sorted(set(view._objects) | set(view._listed))
 
 
 def _snapshot_cases():

@@ -22,8 +22,8 @@ class _View(ClusterView):
         self._served = served or {}
         self._gaps = list(gaps)
 
-    def discovery_gaps(self, group):
-        return [] if self.serves(group) else self._gaps
+    def discovery_gaps(self, group, resource=None):
+        return [] if self.serves(group, resource) else self._gaps
 
 
 @pytest.mark.parametrize("outcome", [Outcome.FORBIDDEN, Outcome.ERROR, Outcome.NO_DATA])

@@ -51,7 +51,7 @@ class ReadLog:
     def serves(self, group: str, resource: str | None = None, version: str | None = None) -> bool:
         served = self._view.serves(group, resource, version)
         if not served:
-            self._note(self._view.discovery_gaps(group))
+            self._note(self._view.discovery_gaps(group, resource))
         return served
 
     def group_versions(self, group: str) -> list[str]:
@@ -63,7 +63,7 @@ class ReadLog:
     def choose_version(self, res: Resource) -> str | None:
         version = self._view.choose_version(res)
         if version is None:
-            self._note(self._view.discovery_gaps(res.group))
+            self._note(self._view.discovery_gaps(res.group, res.resource))
         return version
 
 

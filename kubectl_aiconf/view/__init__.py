@@ -128,8 +128,9 @@ class ClusterView:
             return bool(versions)
         return any(resource in names for names in versions.values())
 
-    def discovery_gaps(self, group: str) -> list[Listing]:
-        """Listings whose absence leaves unknown whether `group` is served ([] when discovery answers).
+    def discovery_gaps(self, group: str, resource: str | None = None) -> list[Listing]:
+        """Listings whose absence leaves unknown whether `group` (or its `resource`) is served ([] when
+        discovery answers).
 
         A live view always knows; a snapshot without a discovery document infers served groups from the
         CustomResourceDefinitions and APIServices it holds, and knows nothing when it holds neither.

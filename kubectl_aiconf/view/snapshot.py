@@ -160,8 +160,8 @@ class SnapshotView(ClusterView):
                         served.setdefault(spec["group"], {}).setdefault(spec.get("version") or "v1", [])
         return served
 
-    def discovery_gaps(self, group: str) -> list[Listing]:
-        if self._discovery is not None or group in _BUILTIN or self.serves(group):
+    def discovery_gaps(self, group: str, resource: str | None = None) -> list[Listing]:
+        if self._discovery is not None or group in _BUILTIN or self.serves(group, resource):
             return []
         from kubectl_aiconf.resources import APISERVICES, CRDS
 
