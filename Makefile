@@ -10,6 +10,7 @@
 #   make test      binaries, krew, zipapp, then every test (unit and integration)
 #   make demo      run the zipapp against a sandbox with the ai-platform scenario
 #   make bench     benchmarks (bench/run.py)
+#   make mutate    mutation run over checks/ (bench/mutate.py; not in CI; MUTATE_ARGS='--sample 40 --jobs 4')
 #   make clean     remove dist/ and build/ (the venv and ~/.cache stay)
 
 SHELL := bash
@@ -77,6 +78,12 @@ demo: venv binaries zipapp
 
 bench: venv
 	$(VPY) bench/run.py
+
+# Sampled single-point mutants of kubectl_aiconf/checks/, each run against the checks' unit tests; writes
+# build/mutation-report.txt. Slow (minutes), so not part of `make test`.
+.PHONY: mutate
+mutate: venv
+	$(VPY) bench/mutate.py $(MUTATE_ARGS)
 
 clean:
 	rm -rf dist build

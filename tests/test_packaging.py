@@ -59,7 +59,7 @@ def dry_run(target: str) -> str:
 
 
 @pytest.mark.parametrize("target", ["venv", "zipapp", "release", "binaries", "krew", "test", "unit", "demo",
-                                    "bench", "clean", "help"])
+                                    "bench", "mutate", "clean", "help"])
 def test_make_target_exists(target):
     dry_run(target)
 
@@ -69,6 +69,7 @@ def test_make_targets_run_what_they_promise():
     assert "pytest -q tests --ignore=tests/integration" in dry_run("unit")
     assert re.search(r"-m tests\.sandbox run --scenario ai-platform -- \./dist/kubectl-aiconf check", dry_run("demo"))
     assert "bench/run.py" in dry_run("bench")
+    assert "bench/mutate.py" in dry_run("mutate")
     assert "rm -rf dist build" in dry_run("clean")
 
 
