@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import yaml
 
@@ -17,10 +19,12 @@ SERVED_DRA = {"v1": ["deviceclasses", "resourceslices", "resourceclaims", "resou
 class FakeView(ClusterView):
     """Listings straight from Python objects, projected like the live view projects them."""
 
-    def __init__(self, objects: list[dict], dra: dict | None = None, forbidden: tuple[str, ...] = ()) -> None:
+    def __init__(self, objects: list[dict], dra: dict | None = None, forbidden: tuple[str, ...] = (),
+                 failed: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.objects = objects
         self.forbidden = forbidden
+        self.failed = failed
         self._served = {"": {"v1": ["nodes", "pods"]}, "node.k8s.io": {"v1": ["runtimeclasses"]}}
         if dra is not False:
             self._served["resource.k8s.io"] = dra or SERVED_DRA
@@ -30,6 +34,9 @@ class FakeView(ClusterView):
         for res in resources:
             if res.qualified in self.forbidden:
                 self._listings[res.key] = Listing(res, Outcome.FORBIDDEN, detail="forbidden")
+                continue
+            if res.qualified in self.failed:
+                self._listings[res.key] = Listing(res, Outcome.ERROR, detail="the server timed out")
                 continue
             version = self.choose_version(res)
             if version is None:
@@ -101,7 +108,8 @@ def claim(node_name, device, driver="gpu.nvidia.com"):
 def plan_for(objects, **kw):
     dra = kw.pop("dra", None)
     forbidden = kw.pop("forbidden", ())
-    view = FakeView(objects, dra=dra, forbidden=forbidden)
+    failed = kw.pop("failed", ())
+    view = FakeView(objects, dra=dra, forbidden=forbidden, failed=failed)
     return build_plan(view, ProbeOptions(namespace="aiconf-probe-test", **kw))
 
 
@@ -312,6 +320,40 @@ def test_openshift_assigns_the_uid():
 def test_forbidden_nodes_cannot_be_planned():
     with pytest.raises(PlanError, match="list nodes"):
         plan_for([node("gpu-0", gpus=8)], forbidden=("nodes",))
+
+
+def test_unreadable_pods_cannot_be_planned():
+    # Free devices are counted from the pods that hold them: unknown pods are not "no pod".
+    with pytest.raises(PlanError, match="could not list pods: the server timed out"):
+        plan_for([node("gpu-0", gpus=8)], failed=("pods",))
+
+
+@pytest.mark.parametrize("outcome", ["forbidden", "failed"])
+def test_unreadable_runtime_classes_stop_an_nvidia_probe(outcome):
+    # Whether the NVIDIA pods need RuntimeClass nvidia decides what they can see: no guess either way.
+    with pytest.raises(PlanError, match="whether pods on gpu-0 need RuntimeClass nvidia cannot be told: "
+                                        r"(forbidden|could not list runtimeclasses)"):
+        plan_for([node("gpu-0", gpus=8)], **{outcome: ("runtimeclasses.node.k8s.io",)})
+
+
+def test_an_unreadable_listing_makes_the_probe_inconclusive_and_creates_nothing():
+    from kubectl_aiconf.probe.run import run_probe
+    from kubectl_aiconf.result import Reason, Status
+
+    class NoCalls:
+        def request(self, *args, **kwargs):
+            raise AssertionError("the probe must not talk to the cluster when it cannot be planned")
+
+    view = FakeView([node("gpu-0", gpus=8)], forbidden=("runtimeclasses.node.k8s.io",))
+    result = run_probe(view, NoCalls(), ProbeOptions(namespace="aiconf-probe-test"), stream=io.StringIO())
+    assert (result.status, result.reason) == (Status.UNKNOWN, Reason.PROBE_INCONCLUSIVE)
+    assert "list runtimeclasses.node.k8s.io (cluster scope)" in result.message
+
+
+def test_unreadable_runtime_classes_do_not_matter_to_other_vendors():
+    plan = plan_for([node("amd-0", gpus=4, resource="amd.com/gpu")], forbidden=("runtimeclasses.node.k8s.io",))
+    assert names(plan) == ["dp-pair-a", "dp-pair-b", "dp-multi", "negative"]
+    assert not any("runtimeClassName" in p.manifest["spec"] for p in plan.pods)
 
 
 # DRA -----------------------------------------------------------------------------------------------------------
@@ -529,11 +571,39 @@ def test_auto_probes_both_mechanisms_and_puts_a_negative_pod_on_each_node():
     assert len(plan.prerequisites) == 1
 
 
-def test_auto_without_dra_permissions_falls_back_to_the_device_plugin():
+def test_auto_without_dra_permissions_falls_back_to_the_device_plugin_and_says_so():
     plan = plan_for([node("gpu-0", gpus=8)], forbidden=("resourceslices.resource.k8s.io",))
     assert [t.mechanism for t in plan.targets] == [DEVICE_PLUGIN]
+    assert plan.skipped == [(DRA, ("DRA devices cannot be probed: forbidden: missing permission to list "
+                                   "resourceslices.resource.k8s.io (cluster scope)"))]
+    assert "skipped dra: DRA devices cannot be probed" in render_plan(plan, "text")
     with pytest.raises(PlanError, match="list resourceslices"):
         plan_for([node("gpu-0", gpus=8)], mechanism="dra", forbidden=("resourceslices.resource.k8s.io",))
+
+
+@pytest.mark.parametrize("res", ["deviceclasses.resource.k8s.io", "resourceslices.resource.k8s.io",
+                                 "resourceclaims.resource.k8s.io"])
+def test_unreadable_dra_listings_are_not_taken_for_no_dra_devices(res):
+    # A node that only DRA makes an accelerator node: with a DRA listing unreadable, the plan must not say
+    # that no DRA driver publishes devices.
+    objects = [node("gpu-dra"), device_class(), resource_slice("gpu-dra", devices=4)]
+    assert [t.mechanism for t in plan_for(objects).targets] == [DRA]
+    with pytest.raises(PlanError) as caught:
+        plan_for(objects, failed=(res,))
+    assert "DRA devices cannot be read: could not list " + res.split(".")[0] in str(caught.value)
+    assert "no DRA driver publishes" not in str(caught.value)
+
+
+def test_unreadable_dra_listings_are_named_when_no_accelerator_node_is_usable():
+    taints = [{"key": "team", "value": "ml", "effect": "NoSchedule"}]
+    with pytest.raises(PlanError, match="no usable accelerator node .*team=ml.*DRA devices cannot be read"):
+        plan_for([node("gpu-0", gpus=8, taints=taints)], forbidden=("deviceclasses.resource.k8s.io",))
+
+
+def test_device_plugin_mechanism_names_unreadable_device_classes_in_its_hint():
+    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"})]
+    with pytest.raises(PlanError, match="whether DRA serves accelerator requests here cannot be told: forbidden"):
+        plan_for(objects, mechanism="device-plugin", forbidden=("deviceclasses.resource.k8s.io",))
 
 
 def test_extended_resource_served_by_dra_is_attributed_to_dra():

@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from kubectl_aiconf.checks import common, requirement_check
 from kubectl_aiconf.resources import (
     CLUSTERPOLICIES, CRDS, DAEMONSETS, DEPLOYMENTS, NODES, PODS, RESOURCESLICES, RUNTIMECLASSES, STATEFULSETS,
 )
-from kubectl_aiconf.result import CheckResult, Evidence, Status
+from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
+from kubectl_aiconf.text import more, plural, sample
 from kubectl_aiconf.view import ClusterView, Listing
 
 _WORKLOADS = (DEPLOYMENTS, STATEFULSETS, DAEMONSETS)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('s') else 's'}"
-
-
-def _sample(names, limit: int = 3) -> str:
-    names = sorted(set(names))
-    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
-def _blind(*listings: Listing) -> list[Listing]:
-    return [listing for listing in listings if not listing.visible]
+def _holds(status: Status, reason: Reason, message: str, evidence: list[Evidence]) -> CheckResult:
+    """A verdict whose caller made sure every listing it rests on was read: what else could not be read only
+    added evidence, so it cannot overturn the verdict."""
+    return CheckResult(status, message, evidence, reason, holds_despite_blind=True)
 
 
 # secure_accelerator_access ----------------------------------------------------------------------------------
@@ -43,6 +38,7 @@ _ACCEL_REQUEST = re.compile(r"^(nvidia\.com/|amd\.com/|gpu\.intel\.com/|habana\.
                             r"google\.com/tpu|volcano\.sh/vgpu)")
 _VISIBLE_OK = {"", "void", "none"}
 _DRA_DRIVER_IMAGE = re.compile(r"dra-driver|dra-example-driver|resource-driver")
+_ACCEL_RUNTIME_HANDLER = re.compile(r"nvidia|amd|rocm|habana|neuron")
 
 
 def _requests_accelerator(pod: dict) -> bool:
@@ -51,7 +47,7 @@ def _requests_accelerator(pod: dict) -> bool:
         return True
     for c in spec.get("containers") or []:
         res = c.get("resources") or {}
-        for key in list((res.get("limits") or {})) + list((res.get("requests") or {})):
+        for key in list(res.get("limits") or {}) + list(res.get("requests") or {}):
             if _ACCEL_REQUEST.match(key):
                 return True
     return False
@@ -87,23 +83,82 @@ def _risks(pods: list[dict], accel_nodes: set[str], infra_namespaces: set[str]) 
             # privileged workloads that are not node agents are reported.
             if (c.get("securityContext") or {}).get("privileged") and not _owned_by_daemonset(pod):
                 found.setdefault("privileged without an accelerator request", []).append(
-                    (pod, f"container {c.get('name')} is privileged on accelerator node {spec.get('nodeName')} "
-                          "and requests no accelerator"))
+                    (pod, (f"container {c.get('name')} is privileged on accelerator node {spec.get('nodeName')} "
+                           "and requests no accelerator")))
             for env in c.get("env") or []:
                 if env.get("name") == "NVIDIA_VISIBLE_DEVICES" and str(env.get("value", "")).lower() not in _VISIBLE_OK:
                     found.setdefault("setting NVIDIA_VISIBLE_DEVICES without a request", []).append(
-                        (pod, f"container {c.get('name')} sets NVIDIA_VISIBLE_DEVICES={env.get('value')} without "
-                              "requesting an accelerator (sees GPUs if the runtime honours the variable)"))
+                        (pod, (f"container {c.get('name')} sets NVIDIA_VISIBLE_DEVICES={env.get('value')} "
+                               "without requesting an accelerator (sees GPUs if the runtime honours the variable)")))
     return found
 
 
-def _device_plugins(view: ClusterView) -> list[dict]:
+def _device_plugins(daemonsets: list[dict]) -> list[dict]:
     out = []
-    for ds in view.list(DAEMONSETS).items:
+    for ds in daemonsets:
         text = " ".join([common.name_of(ds)] + common.workload_images(ds))
         if _DEVICE_PLUGIN.search(text) and _ACCEL_WORD.search(text) and not _NOT_ACCEL_PLUGIN.search(text):
             out.append(ds)
     return out
+
+
+def _dra_accelerator_drivers(slices: list[dict]) -> dict[str, set[str]]:
+    """DRA driver -> nodes it publishes accelerator devices on, from the current pool generations."""
+    current, _ = common.current_slices(slices)
+    dra: dict[str, set[str]] = {}
+    for s in current:
+        driver = str((s.get("spec") or {}).get("driver"))
+        if common.is_accelerator_driver(driver) and common.slice_devices(s):
+            dra.setdefault(driver, set()).update(common.slice_node_names(s))
+    return dra
+
+
+def _runtime_layer(view: ClusterView) -> list[Evidence]:
+    """Evidence of the container-runtime layer (accelerator RuntimeClasses, CDI); no verdict rests on it."""
+    evidence = []
+    rcs, policies = view.list(RUNTIMECLASSES), view.list(CLUSTERPOLICIES)
+    for rc in rcs.items if rcs.visible else []:
+        if _ACCEL_RUNTIME_HANDLER.search(str(rc.get("handler") or "")):
+            evidence.append(common.evidence(rc, f"handler {rc.get('handler')} (accelerator container runtime)"))
+    for cp in policies.items if policies.visible else []:
+        cdi = (cp.get("spec") or {}).get("cdi") or {}
+        if "enabled" in cdi:
+            evidence.append(common.evidence(cp, f"CDI {'enabled' if cdi.get('enabled') else 'disabled'}"
+                                            + (", default" if cdi.get("default") else "")))
+    return evidence
+
+
+def _accelerators_seen(accel_nodes: set[str]) -> str:
+    if accel_nodes:
+        return f"{plural(len(accel_nodes), 'accelerator node')} without an allocatable accelerator resource"
+    return "no node advertises an accelerator resource or carries accelerator labels"
+
+
+def _unmediated(nodes: Listing, slices: Listing, daemonsets: Listing, accel_nodes: set[str], plugins: list[dict],
+                evidence: list[Evidence]) -> CheckResult:
+    """The verdict when no visible node advertises an accelerator resource and no visible DRA driver
+    publishes accelerator devices."""
+    if not slices.visible:
+        return common.unknown(f"{_accelerators_seen(accel_nodes)}; whether a DRA driver publishes accelerator "
+                              "devices cannot be told", [slices], evidence)
+    if not accel_nodes:
+        # Nodes and DRA devices are fully visible: no accelerator at all, so no accelerator access can be
+        # shown to be mediated and isolated.
+        return _holds(Status.FAIL, Reason.NO_ACCELERATORS,
+                      f"no accelerator in the cluster ({plural(len(nodes.items), 'node')}, no accelerator "
+                      "resources, no DRA accelerator devices): a cluster without accelerators cannot meet this "
+                      "requirement", evidence)
+    if plugins:
+        return _holds(Status.WARN, Reason.UNHEALTHY,
+                      f"{plural(len(accel_nodes), 'accelerator node')}, device plugin "
+                      f"{sample(common.name_of(p) for p in plugins)} present, but no accelerator resource is "
+                      "allocatable on any node", evidence)
+    if not daemonsets.visible:
+        return common.unknown(f"{_accelerators_seen(accel_nodes)} and no DRA accelerator devices; whether a "
+                              "device plugin is deployed cannot be told", [daemonsets], evidence)
+    return _holds(Status.FAIL, Reason.NOT_INSTALLED,
+                  f"{plural(len(accel_nodes), 'accelerator node')}, but nothing mediates access: no allocatable "
+                  "accelerator resource, no device plugin and no DRA devices", evidence)
 
 
 @requirement_check("secure_accelerator_access",
@@ -112,9 +167,11 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
     # Isolation is behaviour: only a probe (a pod without a request sees no device; two pods do not see each
     # other's) can confirm it, and probe results override this passive result. Passively this check reports
     # the layers that should mediate access and never returns PASS.
-    nodes, pods, slices = view.list(NODES), view.list(PODS), view.list(RESOURCESLICES)
-    rcs, policies = view.list(RUNTIMECLASSES), view.list(CLUSTERPOLICIES)
-    workload_listings = [view.list(r) for r in _WORKLOADS]
+    nodes = view.list(NODES)
+    if not nodes.visible:
+        return common.unknown("which nodes have accelerators, and which device plugins serve them, cannot be told",
+                              [nodes])
+    slices, daemonsets = view.list(RESOURCESLICES), view.list(DAEMONSETS)
     evidence: list[Evidence] = []
 
     # Mediation layer 1: device plugins. Kubelet advertises an extended resource only while a device plugin
@@ -127,64 +184,28 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
             by_resource.setdefault(res, []).append(common.name_of(n))
     for res, names in sorted(by_resource.items()):
         evidence.append(Evidence("Node", names[0], f"{res} allocatable (device plugin registered)"
-                                 + (f"; also on {_plural(len(names) - 1, 'more node')}" if len(names) > 1 else "")))
-    plugins = _device_plugins(view)
+                                 + more(names, "; also on {}")))
+    plugins = _device_plugins(daemonsets.items) if daemonsets.visible else []
     plugin_states = [common.workload_health(p) for p in plugins]
     for p, (_, fact) in zip(plugins, plugin_states):
         evidence.append(common.evidence(p, f"device plugin {fact}"))
-    dra_workloads = [ds for ds in view.list(DAEMONSETS).items
-                     if any(_DRA_DRIVER_IMAGE.search(i) for i in common.workload_images(ds))]
 
     # Mediation layer 2: DRA drivers publishing accelerator devices.
-    current, _ = common.current_slices(slices.items)
-    dra: dict[str, set[str]] = {}
-    for s in current:
-        driver = str((s.get("spec") or {}).get("driver"))
-        if common.is_accelerator_driver(driver) and common.slice_devices(s):
-            dra.setdefault(driver, set()).update(common.slice_node_names(s))
+    dra = _dra_accelerator_drivers(slices.items) if slices.visible else {}
     for driver, on in sorted(dra.items()):
-        fact = f"publishes accelerator devices on {_plural(len(on), 'node')}"
+        fact = f"publishes accelerator devices on {plural(len(on), 'node')}"
         if common.is_example_driver(driver):
             fact += " (example driver: simulated devices)"
         evidence.append(Evidence("ResourceSlice driver", driver, fact))
         accel_nodes |= on
+    dra_workloads = [ds for ds in (daemonsets.items if daemonsets.visible else [])
+                     if any(_DRA_DRIVER_IMAGE.search(i) for i in common.workload_images(ds))]
     for ds in dra_workloads[:3]:
         evidence.append(common.evidence(ds, f"DRA kubelet plugin {common.workload_health(ds)[1]}"))
+    evidence += _runtime_layer(view)
 
-    # Runtime layer (evidence only): accelerator RuntimeClass, CDI.
-    for rc in rcs.items:
-        if re.search(r"nvidia|amd|rocm|habana|neuron", str(rc.get("handler") or "")):
-            evidence.append(common.evidence(rc, f"handler {rc.get('handler')} (accelerator container runtime)"))
-    for cp in policies.items:
-        cdi = (cp.get("spec") or {}).get("cdi") or {}
-        if "enabled" in cdi:
-            evidence.append(common.evidence(cp, f"CDI {'enabled' if cdi.get('enabled') else 'disabled'}"
-                                            + (", default" if cdi.get("default") else "")))
-
-    mediated = bool(by_resource) or bool(dra)
-    has_accelerators = bool(accel_nodes)
-    if not nodes.visible:
-        return common.unknown("accelerator nodes cannot be read", [nodes], evidence)
-    if not mediated:
-        blind = _blind(slices, *workload_listings)
-        if not has_accelerators:
-            if blind:
-                return common.unknown("no accelerator node and no device plugin resource found", blind, evidence)
-            # Nodes and DRA devices are fully visible: no accelerator at all, so no accelerator access can be
-            # shown to be mediated and isolated.
-            return CheckResult(Status.FAIL, f"no accelerator in the cluster ({_plural(len(nodes.items), 'node')}, "
-                                            "no accelerator resources, no DRA accelerator devices): a cluster "
-                                            "without accelerators cannot meet this requirement", evidence)
-        if plugins:
-            return CheckResult(Status.WARN, f"{_plural(len(accel_nodes), 'accelerator node')}, device plugin "
-                                            f"{_sample(common.name_of(p) for p in plugins)} present, but no "
-                                            "accelerator resource is allocatable on any node", evidence)
-        if blind:
-            return common.unknown(f"{_plural(len(accel_nodes), 'accelerator node')} and no visible mediation layer",
-                                  blind, evidence)
-        return CheckResult(Status.FAIL, f"{_plural(len(accel_nodes), 'accelerator node')}, but nothing mediates "
-                                        "access: no allocatable accelerator resource, no device plugin and no DRA "
-                                        "devices", evidence)
+    if not by_resource and not dra:
+        return _unmediated(nodes, slices, daemonsets, accel_nodes, plugins, evidence)
 
     layers = []
     if by_resource:
@@ -195,20 +216,28 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
     notes = []
     unready = [common.name_of(p) for p, (ok, _) in zip(plugins, plugin_states) if not ok]
     if unready:
-        notes.append(f"device plugin {_sample(unready)} not ready")
+        notes.append(f"device plugin {sample(unready)} not ready")
     plugin_nodes = {n for names in by_resource.values() for n in names}
-    if plugin_nodes <= simulated and all(common.is_example_driver(d) or (on and on <= simulated)
-                                         for d, on in dra.items()):
+    # DRA devices that could not be read may be real ones.
+    if slices.visible and plugin_nodes <= simulated and all(
+            common.is_example_driver(d) or (on and on <= simulated) for d, on in dra.items()):
         notes.append("only simulated or example devices: no real accelerator behind them")
-    note = f" ({'; '.join(notes)})" if notes else ""
+    mediated = f"access mediated by {mediation}" + (f" ({'; '.join(notes)})" if notes else "")
+
+    pods = view.list(PODS)
+    if not pods.visible:
+        return common.unknown(f"{mediated}; pods that bypass it cannot be looked for, and isolation can only be "
+                              "confirmed with --probe", common.blind_of(pods, slices), evidence)
 
     # Risk indicators are WARN, never FAIL: a passive read cannot tell whether the admin deliberately granted
     # a pod raw device access (a monitoring agent, a benchmark) or it is a leak; a probe decides.
     # Pods of the accelerator stack are recognised by image; the namespaces that stack runs in (gpu-operator,
-    # nvidia-dra-driver-gpu, ...) are skipped whole, except "default", where users' pods live too.
+    # nvidia-dra-driver-gpu, ...) are skipped whole, except "default", where users' pods live too. Workloads
+    # that could not be read only make fewer namespaces skipped, so they can add risks, never hide one.
+    workload_listings = [view.list(r) for r in _WORKLOADS]
     infra_namespaces = {(w.get("metadata") or {}).get("namespace") for w in plugins}
-    for res in _WORKLOADS:
-        for w in view.list(res).items:
+    for listing in workload_listings:
+        for w in listing.items if listing.visible else []:
             if any(_INFRA_IMAGE.search(i) for i in common.workload_images(w)):
                 infra_namespaces.add((w.get("metadata") or {}).get("namespace"))
     infra_namespaces.discard("default")
@@ -219,24 +248,48 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
                 evidence.append(common.evidence(pod, fact))
             if len(hits) > 3:
                 evidence.append(Evidence("Pod", "...", f"{kind}: {len(hits) - 3} more pods"))
-        summary = "; ".join(f"{_plural(len(h), 'pod')} {k}" for k, h in risks.items())
-        return CheckResult(Status.WARN, f"access mediated by {mediation}{note}, but pods may reach accelerators "
-                                        f"outside it: {summary}; isolation needs --probe", evidence)
-    if not pods.visible:
-        return common.unknown(f"access mediated by {mediation}{note}; isolation can only be confirmed with "
-                              "--probe, and pods bypassing it cannot be looked for", [pods], evidence)
-    return CheckResult(Status.UNKNOWN, f"access mediated by {mediation}{note}, no pod found bypassing it; "
-                                       "isolation can only be confirmed with --probe", evidence)
+        summary = "; ".join(f"{plural(len(h), 'pod')} {k}" for k, h in risks.items())
+        unread_workloads = common.blind_of(*workload_listings)
+        if unread_workloads:
+            return common.unknown(f"{mediated}; {summary}, unless they belong to the accelerator stack, which "
+                                  "cannot be told", unread_workloads, evidence)
+        return _holds(Status.WARN, Reason.NOT_MET, f"{mediated}, but pods may reach accelerators outside it: "
+                                                   f"{summary}; isolation needs --probe", evidence)
+    if not slices.visible:
+        # Pods on nodes that only DRA makes accelerator nodes were not looked at for privileged access.
+        return common.unknown(f"{mediated}, no pod found bypassing it on the accelerator nodes that could be "
+                              "seen; isolation can only be confirmed with --probe", [slices], evidence)
+    return CheckResult(Status.UNKNOWN, f"{mediated}, no pod found bypassing it; isolation can only be confirmed "
+                                       "with --probe", evidence, Reason.NEEDS_PROBE)
 
 
 # workload_sandboxing ----------------------------------------------------------------------------------------
 _SANDBOX = re.compile(r"gvisor|runsc|kata|sandbox|quark|krun")
 # Handlers that run ordinary containers on the host kernel, whatever the RuntimeClass is called.
 _PLAIN_HANDLER = re.compile(r"^(runc|crun|youki|runhcs.*|nvidia.*|docker|containerd)$")
-# Labels installers put on nodes that have the runtime (kata-deploy, GKE Sandbox).
-_SANDBOX_NODE_LABELS = {"katacontainers.io/kata-runtime": "true", "sandbox.gke.io/runtime": "gvisor"}
-_INSTALLER = r"kata-deploy|kata-monitor|gvisor|runsc"
 _AGENT_SANDBOX_GROUP = "agents.x-k8s.io"
+_AGENT_SANDBOX = r"agent-sandbox"
+
+
+@dataclass(frozen=True)
+class _SandboxRuntime:
+    """A sandbox runtime whose installation leaves traces the check can read.
+
+    A RuntimeClass's own fields (handler, overhead, scheduling.nodeSelector) are what its author declared and
+    prove nothing about any node; what does is a pod running with the class, a label the runtime's installer
+    puts on the nodes it installed, or the installer itself running.
+    """
+
+    name: str
+    words: str  # regex on a RuntimeClass's handler and name
+    node_labels: tuple[tuple[str, str], ...]  # labels the installer sets on the nodes that have the runtime
+    installer: str  # regex on the names and images of its installer workloads
+
+
+_SANDBOX_RUNTIMES = (
+    _SandboxRuntime("kata", r"kata", (("katacontainers.io/kata-runtime", "true"),), r"kata-deploy|kata-monitor"),
+    _SandboxRuntime("gVisor", r"gvisor|runsc", (("sandbox.gke.io/runtime", "gvisor"),), r"gvisor|runsc"),
+)
 
 
 def _is_sandbox_class(rc: dict) -> bool:
@@ -246,95 +299,135 @@ def _is_sandbox_class(rc: dict) -> bool:
     return bool(_SANDBOX.search(handler) or _SANDBOX.search((rc.get("metadata") or {}).get("name") or ""))
 
 
+def _runtime_of(rc: dict) -> _SandboxRuntime | None:
+    text = f"{rc.get('handler')} {common.name_of(rc)}"
+    return next((r for r in _SANDBOX_RUNTIMES if re.search(r.words, text)), None)
+
+
+def _agent_sandbox(view: ClusterView) -> tuple[common.Finding | None, list[Listing]]:
+    """What is seen of agent-sandbox (agents.x-k8s.io), and the listings that could hide more of it."""
+    crds, crd_blind = common.crds_of_group(view, _AGENT_SANDBOX_GROUP)
+    controllers, workload_blind = common.find_workloads(view, name=_AGENT_SANDBOX, image=_AGENT_SANDBOX)
+    blind = crd_blind + workload_blind
+    if not crds and not controllers:
+        return None, blind
+    evidence = common.crd_evidence(view, crds)
+    evidence += [common.evidence(w, f"agent-sandbox controller {common.workload_health(w)[1]}") for w in controllers]
+    ready = any(common.workload_health(w)[0] for w in controllers)
+    established = any(common.crd_established(view, c) for c in crds)
+    what = f"agent-sandbox ({_AGENT_SANDBOX_GROUP})"
+    if ready and established:
+        return common.Finding(Status.PASS, Reason.HEALTHY, f"{what} controller running", evidence), blind
+    if not controllers:
+        return common.Finding(Status.WARN, Reason.CRDS_ONLY, f"{what} CRDs installed but no controller",
+                              evidence), blind
+    if not ready:
+        return common.Finding(Status.WARN, Reason.UNHEALTHY, f"{what} controller not ready", evidence), blind
+    return common.Finding(Status.WARN, Reason.UNHEALTHY, f"{what} controller ready, but no CRD of "
+                                                         f"{_AGENT_SANDBOX_GROUP} is established", evidence), blind
+
+
+def _without_sandbox_class(view: ClusterView, classes: list[dict], evidence: list[Evidence]) -> CheckResult:
+    """The verdict when every RuntimeClass could be read and none runs a sandbox."""
+    agent, blind = _agent_sandbox(view)
+    if agent is not None:
+        evidence += agent.evidence
+    no_runtime = "no sandbox RuntimeClass (gVisor, Kata, ...) exists: its sandboxes would run on the host kernel"
+    if agent is not None and agent.status is Status.PASS:
+        return _holds(Status.WARN, Reason.PARTIAL, f"{agent.summary}, but {no_runtime}", evidence)
+    if blind:
+        # agent-sandbox, running or not, would turn the FAIL below into a WARN.
+        seen = f"{agent.summary}; " if agent is not None else ""
+        return common.unknown(f"{seen}no sandbox RuntimeClass, and whether agent-sandbox ({_AGENT_SANDBOX_GROUP}) "
+                              "runs cannot be told", blind, evidence)
+    if agent is not None:
+        return CheckResult(Status.WARN, f"{agent.summary}, and {no_runtime}", evidence, agent.reason)
+    others = [f"{common.name_of(rc)} ({rc.get('handler')})" for rc in classes]
+    if others:
+        evidence.append(Evidence("RuntimeClass", ", ".join(others[:5]), "not a sandbox runtime"))
+    return CheckResult(Status.FAIL, "no sandbox runtime: no RuntimeClass for gVisor, Kata or a similar runtime"
+                       + (f" (only {plural(len(others), 'other RuntimeClass')})" if others else ""), evidence,
+                       Reason.NOT_INSTALLED)
+
+
 @requirement_check("workload_sandboxing", reads=(RUNTIMECLASSES, NODES, PODS, CRDS) + _WORKLOADS)
 def workload_sandboxing(view: ClusterView) -> CheckResult:
-    rcs, nodes, pods, crds = view.list(RUNTIMECLASSES), view.list(NODES), view.list(PODS), view.list(CRDS)
-    workload_listings = [view.list(r) for r in _WORKLOADS]
+    rcs = view.list(RUNTIMECLASSES)
+    if not rcs.visible:
+        # Pods and node labels cannot stand in: a runtimeClassName says nothing without the class's handler.
+        return common.unknown("which RuntimeClasses exist, and which runtimes they run, cannot be told", [rcs])
     evidence: list[Evidence] = []
-
     sandbox = [rc for rc in rcs.items if _is_sandbox_class(rc)]
     for rc in rcs.items:
         if rc not in sandbox and _SANDBOX.search(common.name_of(rc)):
             evidence.append(common.evidence(rc, f"named like a sandbox, but handler {rc.get('handler')} runs "
                                                 "containers on the host kernel"))
+    if not sandbox:
+        return _without_sandbox_class(view, rcs.items, evidence)
 
-    # Signs that a node really has the runtime. Pod overhead in the RuntimeClass is not one: it is only what
-    # the class's author declared, and says nothing about any node.
-    ready_nodes = [n for n in nodes.items if common.node_ready(n)]
+    pods, nodes = view.list(PODS), view.list(NODES)
     running: dict[str, list[dict]] = {}
-    for pod in pods.items:
+    for pod in pods.items if pods.visible else []:
         rcn = (pod.get("spec") or {}).get("runtimeClassName")
         if rcn and (pod.get("status") or {}).get("phase") == "Running":
             running.setdefault(rcn, []).append(pod)
-    labelled = [n for n in ready_nodes
-                if any(common.labels_of(n).get(k) == v for k, v in _SANDBOX_NODE_LABELS.items())]
-    installers = [w for w in common.find_workloads(view, name=_INSTALLER, image=_INSTALLER)[0]]
-    installers_ok = [w for w in installers if common.workload_health(w)[0]]
+    ready_nodes = [n for n in nodes.items if common.node_ready(n)] if nodes.visible else []
+    runtimes = {r for r in map(_runtime_of, sandbox) if r is not None}
+    installers: list[dict] = []
+    blind = common.blind_of(pods)
+    if runtimes:
+        blind += common.blind_of(nodes)
+        pattern = "|".join(r.installer for r in runtimes)
+        installers, installer_blind = common.find_workloads(view, name=pattern, image=pattern)
+        blind += installer_blind
     for w in installers:
         evidence.append(common.evidence(w, f"sandbox runtime installer {common.workload_health(w)[1]}"))
 
     confirmed = []
     for rc in sandbox:
         name = common.name_of(rc)
+        runtime = _runtime_of(rc)
         spec_facts = [f"handler {rc.get('handler')}"]
         if rc.get("overhead"):
             spec_facts.append("declares pod overhead")
         selector = ((rc.get("scheduling") or {}).get("nodeSelector")) or {}
-        signs = []
-        if running.get(name):
-            pod = running[name][0]
-            signs.append(f"{_plural(len(running[name]), 'pod')} running with it, e.g. {common.name_of(pod)}")
         if selector:
-            matching = [n for n in ready_nodes if all(common.labels_of(n).get(k) == v for k, v in selector.items())]
-            sel = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-            spec_facts.append(f"scheduling nodeSelector {sel}")
-            if matching:
-                signs.append(f"{_plural(len(matching), 'Ready node')} match{'es' if len(matching) == 1 else ''} "
-                             f"its nodeSelector, e.g. {common.name_of(matching[0])}")
-        if labelled and re.search(r"kata|gvisor|runsc", f"{rc.get('handler')} {name}"):
-            kind = "kata" if "kata" in f"{rc.get('handler')} {name}" else "gvisor"
-            hits = [n for n in labelled if any(kind in f"{k}={v}" for k, v in common.labels_of(n).items()
-                                               if k in _SANDBOX_NODE_LABELS)]
+            spec_facts.append("scheduling nodeSelector " + ",".join(f"{k}={v}" for k, v in sorted(selector.items())))
+        signs = []
+        with_it = running.get(name, [])
+        if with_it:
+            signs.append(f"{plural(len(with_it), 'pod')} running with it, e.g. {common.name_of(with_it[0])}")
+        if runtime is not None:
+            # Nodes the installer labelled, among those the class schedules onto.
+            hits = [n for n in ready_nodes
+                    if any(common.labels_of(n).get(k) == v for k, v in runtime.node_labels)
+                    and all(common.labels_of(n).get(k) == v for k, v in selector.items())]
             if hits:
-                signs.append(f"{_plural(len(hits), 'Ready node')} labelled by the {kind} installer")
-        family = "kata" if "kata" in f"{rc.get('handler')} {name}" else "gvisor|runsc"
-        own = [w for w in installers_ok
-               if re.search(family, " ".join([common.name_of(w)] + common.workload_images(w)))]
-        if own:
-            signs.append(f"installer {common.name_of(own[0])} ready")
-        evidence.append(common.evidence(rc, "; ".join(spec_facts + (signs or ["no sign of the runtime on any node"]))))
+                signs.append(f"{plural(len(hits), 'Ready node')} labelled by the {runtime.name} installer, "
+                             f"e.g. {common.name_of(hits[0])}")
+            own = [w for w in installers if common.workload_health(w)[0]
+                   and re.search(runtime.installer, " ".join([common.name_of(w)] + common.workload_images(w)))]
+            if own:
+                signs.append(f"installer {common.name_of(own[0])} ready")
+        if not signs:
+            signs_missing = "in what could be read" if blind else "on any node"
+            spec_facts.append(f"no sign of the runtime {signs_missing}")
+        evidence.append(common.evidence(rc, "; ".join(spec_facts + signs)))
         if signs:
             confirmed.append(f"{name} ({signs[0]})")
 
-    agent_crds = common.crds_of_group(view, _AGENT_SANDBOX_GROUP)
-    agent_controllers = common.find_workloads(view, name=r"agent-sandbox", image=r"agent-sandbox")[0]
-    evidence.extend(common.crd_evidence(view, agent_crds))
-    for w in agent_controllers:
-        evidence.append(common.evidence(w, f"agent-sandbox controller {common.workload_health(w)[1]}"))
-    agent_ok = any(common.workload_health(w)[0] for w in agent_controllers) and any(
-        common.crd_established(view, c) for c in agent_crds)
-
-    agent_note = "; agent-sandbox (agents.x-k8s.io) controller running" if agent_ok else ""
+    if not confirmed and blind:
+        return common.unknown(f"sandbox RuntimeClass {sample(common.name_of(rc) for rc in sandbox)} defined, but "
+                              "whether any node runs its runtime cannot be told", blind, evidence)
+    # agent-sandbox only adds a note here; what could not be read of it cannot change the verdict.
+    agent, _ = _agent_sandbox(view)
+    agent_note = ""
+    if agent is not None and agent.status is Status.PASS:
+        agent_note = f"; {agent.summary}"
+        evidence += agent.evidence
     if confirmed:
-        return CheckResult(Status.PASS, f"sandbox runtime in place: RuntimeClass {'; '.join(confirmed[:3])}"
-                                        f"{agent_note}", evidence)
-    blind = _blind(rcs, nodes, pods, *workload_listings)
-    if sandbox:
-        names = _sample(common.name_of(rc) for rc in sandbox)
-        if blind:
-            return common.unknown(f"sandbox RuntimeClass {names} defined, but whether any node runs it cannot be "
-                                  "read", blind, evidence)
-        return CheckResult(Status.WARN, f"sandbox RuntimeClass {names} defined, but no node, pod or installer "
-                                        f"shows the runtime installed{agent_note}", evidence)
-    if not rcs.visible:
-        return common.unknown("no sandbox RuntimeClass found", [rcs], evidence)
-    if agent_crds or agent_controllers:
-        state = "running" if agent_ok else "installed but not running"
-        return CheckResult(Status.WARN, f"agent-sandbox (agents.x-k8s.io) {state}, and no sandbox RuntimeClass "
-                                        "(gVisor, Kata, ...) exists: its sandboxes would run on the host kernel",
-                           evidence)
-    others = [f"{common.name_of(rc)} ({rc.get('handler')})" for rc in rcs.items]
-    if others:
-        evidence.append(Evidence("RuntimeClass", ", ".join(others[:5]), "not a sandbox runtime"))
-    return CheckResult(Status.FAIL, "no sandbox runtime: no RuntimeClass for gVisor, Kata or a similar runtime"
-                       + (f" (only {_plural(len(others), 'other RuntimeClass')})" if others else ""), evidence)
+        return _holds(Status.PASS, Reason.HEALTHY, f"sandbox runtime in place: RuntimeClass "
+                                                   f"{'; '.join(confirmed[:3])}{agent_note}", evidence)
+    return _holds(Status.WARN, Reason.CRDS_ONLY,
+                  f"sandbox RuntimeClass {sample(common.name_of(rc) for rc in sandbox)} defined, but no node, pod "
+                  f"or installer shows the runtime installed{agent_note}", evidence)

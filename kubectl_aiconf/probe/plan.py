@@ -480,7 +480,9 @@ def dra_free_devices(slices: list[dict], claims: list[dict], nodes: list[dict]) 
 
 
 def _dra_classes(view: ClusterView) -> list[tuple[dict, ClassSelector]]:
-    """(DeviceClass, its selector) of classes that select accelerator devices, best candidates first."""
+    """(DeviceClass, its selector) of classes that select accelerator devices, best candidates first.
+
+    Only for a view whose DeviceClass listing is visible (build_plan checks)."""
     found = []
     for dc in view.list(DEVICECLASSES).items:
         selector = class_selector(dc)
@@ -538,6 +540,8 @@ def device_plugin_targets(nodes: list[dict], pods: list[dict],
 
 def dra_targets(view: ClusterView, nodes: list[dict],
                 classes: list[tuple[dict, ClassSelector]]) -> tuple[list[Target], list[str]]:
+    """Candidate DRA targets (best first) and why they were not found. Only for a view whose ResourceSlice and
+    ResourceClaim listings are visible (build_plan checks): unknown claims are not "nothing allocated"."""
     free = dra_free_devices(view.list(RESOURCESLICES).items, view.list(RESOURCECLAIMS).items, nodes)
     targets, passed = [], []
     for dc, selector in classes:
@@ -576,7 +580,12 @@ def dra_targets(view: ClusterView, nodes: list[dict],
 
 
 def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
-    """Choose targets and build every manifest. Raises PlanError when no probe can run."""
+    """Choose targets and build every manifest. Raises PlanError when no probe can run.
+
+    A listing that could not be read is never taken as empty: the plan stops (PlanError naming it) where
+    the probe's verdict would depend on it, and goes on without it only where it was optional, saying so in
+    `skipped` or the error.
+    """
     if options.mechanism not in MECHANISMS:
         raise PlanError(f"unknown probe mechanism {options.mechanism!r}; use one of {', '.join(MECHANISMS)}")
     nodes_listing, pods_listing = view.list(NODES), view.list(PROBE_PODS)
@@ -587,13 +596,18 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
     want_dp = options.mechanism in ("auto", DEVICE_PLUGIN)
     want_dra = options.mechanism in ("auto", DRA)
     dra_api = view.choose_version(DEVICECLASSES) if view.serves("resource.k8s.io") else None
+    skipped: list[tuple[str, str]] = []
+    dra_unreadable = ""  # why DRA devices are unknown, when they are
     if want_dra:
-        for res in (DEVICECLASSES, RESOURCESLICES, RESOURCECLAIMS):
-            problem = _listing_problem(view.list(res))
-            if problem and options.mechanism == DRA:
-                raise PlanError(f"cannot plan the DRA probe: {problem}")
-            if problem:
-                want_dra = False  # auto: fall back to the device plugin, say why below
+        problems = [p for p in (_listing_problem(view.list(res)) for res in (DEVICECLASSES, RESOURCESLICES,
+                                                                             RESOURCECLAIMS)) if p]
+        if problems and options.mechanism == DRA:
+            raise PlanError(f"cannot plan the DRA probe: {'; '.join(problems)}")
+        if problems:
+            # auto: the device plugin is probed alone, and the evidence says DRA was not.
+            want_dra = False
+            dra_unreadable = "; ".join(problems)
+            skipped.append((DRA, f"DRA devices cannot be probed: {dra_unreadable}"))
     all_nodes = nodes_listing.items
     if options.node:
         chosen = [n for n in all_nodes if common.name_of(n) == options.node]
@@ -617,10 +631,11 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
         usable.append(node)
         tolerations[common.name_of(node)] = tol
 
-    all_classes = _dra_classes(view) if dra_api and view.list(DEVICECLASSES).visible else []
+    # DeviceClasses only add notes to device-plugin targets (an extended resource DRA may serve).
+    class_listing = view.list(DEVICECLASSES)
+    all_classes = _dra_classes(view) if dra_api and class_listing.visible else []
     classes = all_classes if want_dra else []
     targets: list[Target] = []
-    skipped: list[tuple[str, str]] = []
     if want_dp:
         dp, passed = device_plugin_targets(usable, pods_listing.items, all_classes)
         why_not += passed
@@ -631,6 +646,9 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
                       if (dc.get("spec") or {}).get("extendedResourceName")]
             hint = (f"; {', '.join(mapped)} requests are served by DRA here (DeviceClass extendedResourceName): "
                     "use --probe-mechanism dra" if mapped else "")
+            if dra_api and not class_listing.visible:
+                hint += ("; whether DRA serves accelerator requests here cannot be told: "
+                         + class_listing.why_unknown())
             raise PlanError("no Ready accelerator node with a free device-plugin accelerator"
                             + _where(options, why_not) + hint)
     if want_dra:
@@ -651,25 +669,37 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
     accel_node_names = {common.name_of(n) for n in usable if common.is_accelerator_node(n)}
     accel_node_names |= {t.node for t in targets}
     if not targets:
+        unread = f"; DRA devices cannot be read: {dra_unreadable}" if dra_unreadable else ""
         if not accel_node_names and not any(common.is_accelerator_node(n) for n in all_nodes):
+            if unread:
+                raise PlanError("no node advertises an accelerator resource or carries accelerator labels" + unread)
             raise PlanError("no accelerator nodes: no node advertises an accelerator resource or carries "
                             "accelerator labels, and no DRA driver publishes accelerator devices")
         if not accel_node_names:
-            raise PlanError("no usable accelerator node" + _where(options, why_not))
+            raise PlanError("no usable accelerator node" + _where(options, why_not) + unread)
         skipped.append(("positive", "no free accelerator on any Ready accelerator node" + _where(options, why_not)))
 
-    runtime_classes = {common.name_of(rc) for rc in view.list(RUNTIMECLASSES).items}
+    runtime_listing = view.list(RUNTIMECLASSES)
+    runtime_classes = {common.name_of(rc) for rc in runtime_listing.items} if runtime_listing.visible else None
     namespace = options.namespace or new_namespace_name()
     pods: list[ProbePod] = []
     prerequisites: list[dict] = []
     node_by_name = {common.name_of(n): n for n in all_nodes}
 
-    def runtime_for(family: str) -> str | None:
-        return "nvidia" if family.startswith("nvidia") and "nvidia" in runtime_classes else None
+    def runtime_for(family: str, node: str) -> str | None:
+        if not family.startswith("nvidia"):
+            return None
+        if runtime_classes is None:
+            # Guessing either way misleads: without the NVIDIA runtime a pod given a GPU may see none (a false
+            # FAIL) and NVIDIA_VISIBLE_DEVICES=all is not put to the test; naming a missing class gets the pods
+            # rejected.
+            raise PlanError(f"cannot plan the probe: whether pods on {node} need RuntimeClass nvidia cannot be "
+                            f"told: {runtime_listing.why_unknown()}")
+        return "nvidia" if "nvidia" in runtime_classes else None
 
     for target in targets:
         tol = tolerations.get(target.node, [])
-        rc = runtime_for(target.family)
+        rc = runtime_for(target.family, target.node)
         p = target.prefix
         if target.mechanism == DRA and not prerequisites:
             prerequisites.append(claim_template(namespace, target, dra_api))
@@ -702,7 +732,7 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
         family = _node_family(node)
         pods.append(ProbePod(name, "negative", node_name, 1,
                              negative_pod(namespace, name, node_name, tolerations.get(node_name, []),
-                                          runtime_for(family), options),
+                                          runtime_for(family, node_name), options),
                              {"no-request": 0, "visible-devices-all": 0}))
 
     if view.serves("security.openshift.io"):
