@@ -7,15 +7,32 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from kubectl_aiconf.checks import blind_reason, requirement_check, why_blind
 from kubectl_aiconf.checks import common as c
-from kubectl_aiconf.checks import requirement_check
 from kubectl_aiconf.resources import (
-    APISERVICES, AUTOSCALER_STATUS_CONFIGMAPS, CAPI_MACHINEDEPLOYMENTS, COSCHEDULING_PODGROUPS, CRDS, DEPLOYMENTS,
-    HPAS, KAI_PODGROUPS, KAI_QUEUES, KARPENTER_NODEPOOLS, KEDA_SCALEDOBJECTS, KUEUE_CLUSTERQUEUES,
-    KUEUE_LOCALQUEUES, KUEUE_WORKLOADS, NODES, OPENSHIFT_CLUSTERAUTOSCALERS, STATEFULSETS, VOLCANO_PODGROUPS,
+    APISERVICES,
+    AUTOSCALER_STATUS_CONFIGMAPS,
+    CAPI_MACHINEDEPLOYMENTS,
+    COSCHEDULING_PODGROUPS,
+    CRDS,
+    DEPLOYMENTS,
+    HPAS,
+    KAI_PODGROUPS,
+    KAI_QUEUES,
+    KARPENTER_NODEPOOLS,
+    KEDA_SCALEDOBJECTS,
+    KUEUE_CLUSTERQUEUES,
+    KUEUE_LOCALQUEUES,
+    KUEUE_WORKLOADS,
+    NODES,
+    OPENSHIFT_CLUSTERAUTOSCALERS,
+    RESOURCESLICES,
+    STATEFULSETS,
+    VOLCANO_PODGROUPS,
     VOLCANO_QUEUES,
 )
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
+from kubectl_aiconf.text import plural
 from kubectl_aiconf.view import ClusterView, Listing
 
 EXAMPLES = 3  # objects of one kind shown as evidence; the message gives the total
@@ -35,8 +52,10 @@ def _matches(obj: dict, pattern: str) -> bool:
         regex.search(i) for i in c.workload_images(obj))
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+def _seen(listing: Listing) -> list[dict]:
+    """The items of a listing, or none when it could not be read: for callers that report the listing as a
+    blind spot themselves, so an empty result never stands for "none exist"."""
+    return listing.items if listing.visible else []
 
 
 # gang_scheduling ------------------------------------------------------------------------------------------
@@ -85,7 +104,7 @@ def _kueue_queues(view: ClusterView) -> tuple[str, str, list[Evidence], list[Lis
         return "none", what, evidence, []
     if not lqs.items:
         return "none", "no LocalQueue is configured", evidence, []
-    return "ok", f"{_plural(len(active), 'active ClusterQueue')} and {_plural(len(lqs.items), 'LocalQueue')}", \
+    return "ok", f"{plural(len(active), 'active ClusterQueue')} and {plural(len(lqs.items), 'LocalQueue')}", \
         evidence, []
 
 
@@ -97,7 +116,7 @@ def _volcano_queues(view: ClusterView) -> tuple[str, str, list[Evidence], list[L
     evidence = _examples(queues.items, lambda q: f"state {(q.get('status') or {}).get('state') or 'unknown'}")
     if not open_:
         return "none", "no Volcano Queue is Open", evidence, []
-    return "ok", _plural(len(open_), "open Queue"), evidence, []
+    return "ok", plural(len(open_), "open Queue"), evidence, []
 
 
 def _kai_queues(view: ClusterView) -> tuple[str, str, list[Evidence], list[Listing]]:
@@ -106,7 +125,7 @@ def _kai_queues(view: ClusterView) -> tuple[str, str, list[Evidence], list[Listi
         return "blind", "its queues could not be read", [], [queues]
     if not queues.items:
         return "none", "no KAI Queue is configured", [], []
-    return "ok", _plural(len(queues.items), "Queue"), _examples(queues.items, "configured"), []
+    return "ok", plural(len(queues.items), "Queue"), _examples(queues.items, "configured"), []
 
 
 def _no_queues(view: ClusterView) -> tuple[str, str, list[Evidence], list[Listing]]:
@@ -120,7 +139,7 @@ def _kueue_usage(view: ClusterView) -> tuple[str, list[Evidence]]:
     admitted = [w for w in listing.items if c.condition_true(w, "Admitted")]
     if not admitted:
         return "no Workload admitted yet", []
-    return f"{_plural(len(admitted), 'Workload')} admitted", _examples(admitted, "Admitted=True")
+    return f"{plural(len(admitted), 'Workload')} admitted", _examples(admitted, "Admitted=True")
 
 
 def _podgroup_usage(resource, running_phases: tuple[str, ...]):
@@ -135,9 +154,9 @@ def _podgroup_usage(resource, running_phases: tuple[str, ...]):
             return ", ".join(x for x in (f"phase {phase}" if phase else "",
                                          f"minMember {(g.get('spec') or {}).get('minMember')}") if x)
         if not running_phases:
-            return _plural(len(listing.items), "PodGroup"), _examples(listing.items, facts)
+            return plural(len(listing.items), "PodGroup"), _examples(listing.items, facts)
         running = [g for g in listing.items if (g.get("status") or {}).get("phase") in running_phases]
-        return (f"{_plural(len(running), 'PodGroup')} running of {len(listing.items)}",
+        return (f"{plural(len(running), 'PodGroup')} running of {len(listing.items)}",
                 _examples(running or listing.items, facts))
     return usage
 
@@ -151,8 +170,8 @@ _USAGE = {
 }
 
 
-def _gang_family(view: ClusterView, sched: _GangScheduler, workloads: list[dict], crds: list[dict]
-                 ) -> tuple[Finding | None, list[Listing]]:
+def _gang_family(view: ClusterView, sched: _GangScheduler, workloads: list[dict], crds: list[dict],
+                 workloads_blind: list[Listing]) -> tuple[Finding | None, list[Listing]]:
     groups = {g for g, _ in sched.apis}
     own_crds = [crd for crd in crds if c.crd_group(crd) in groups]
     missing = [f"{p}.{g}" for g, p in sched.apis if not view.serves(g, p)]
@@ -160,52 +179,63 @@ def _gang_family(view: ClusterView, sched: _GangScheduler, workloads: list[dict]
         return None, []
     crd_ev = c.crd_evidence(view, own_crds)
     if not workloads:
-        if len(missing) == len(sched.apis):  # only non-Established CRDs
-            return Finding(Status.WARN, Reason.PARTIAL, f"{sched.label} CRDs exist but are not Established and no {sched.label} "
-                                    f"controller was found", crd_ev), []
-        return Finding(Status.WARN, Reason.PARTIAL, f"{sched.label} CRDs are installed but no {sched.label} controller was found",
+        if len(missing) == len(sched.apis):  # its CRDs exist, yet discovery serves none of their resources
+            installed = f"{sched.label} CRDs exist (not Established)"
+        else:
+            installed = f"{sched.label} CRDs are installed"
+        if workloads_blind:
+            return Finding(Status.UNKNOWN, blind_reason(workloads_blind),
+                           f"{installed}; whether a {sched.label} controller runs cannot be told", crd_ev), []
+        return Finding(Status.WARN, Reason.CRDS_ONLY, f"{installed} but no {sched.label} controller was found",
                        crd_ev), []
     healthy, work_ev, bad = _health(workloads)
     evidence = work_ev + crd_ev
     core = [w for w in workloads if _matches(w, sched.core)]
     if not core:
-        return Finding(Status.FAIL, Reason.UNHEALTHY, f"{sched.label} components run but its scheduler does not", evidence), []
+        return Finding(Status.FAIL, Reason.UNHEALTHY, f"{sched.label} components run but its scheduler does not",
+                       evidence), []
     if not healthy:
-        return Finding(Status.FAIL, Reason.UNHEALTHY, f"{sched.label} is installed but not healthy ({'; '.join(bad)})", evidence), []
+        return Finding(Status.FAIL, Reason.UNHEALTHY,
+                       f"{sched.label} is installed but not healthy ({'; '.join(bad)})", evidence), []
     if missing:
-        return Finding(Status.FAIL, Reason.UNHEALTHY, f"{sched.label} runs but its API is not served ({', '.join(missing)})", evidence), []
+        return Finding(Status.FAIL, Reason.UNHEALTHY,
+                       f"{sched.label} runs but its API is not served ({', '.join(missing)})", evidence), []
     state, queues, queue_ev, blind = _QUEUES[sched.key](view)
     usage, usage_ev = _USAGE[sched.key](view)
     evidence += queue_ev + usage_ev
     running = f"{sched.label} runs ({c.name_of(core[0])} {c.workload_health(core[0])[1]})"
     if state == "blind":
-        return Finding(Status.UNKNOWN, Reason.UNRECOGNISED, f"{running} but {queues}", evidence), blind
+        return Finding(Status.UNKNOWN, blind_reason(blind), f"{running} but {queues}", evidence), blind
     if state == "none":
-        return Finding(Status.WARN, Reason.PARTIAL, f"{running} but {queues}, so no job can be admitted", evidence), []
+        return Finding(Status.WARN, Reason.PARTIAL, f"{running} but {queues}, so no job can be admitted",
+                       evidence), []
     detail = ", ".join(x for x in (queues, usage) if x)
-    return Finding(Status.PASS, Reason.HEALTHY, f"{running}, API Established" + (f", {detail}" if detail else ""), evidence), []
+    return Finding(Status.PASS, Reason.HEALTHY, f"{running}, API Established" + (f", {detail}" if detail else ""),
+                   evidence), []
 
 
 def _gang_hints(view: ClusterView, found: dict[str, list[dict]], crds: list[dict]) -> list[Finding]:
+    """Weaker signs: schedulers whose gang mode cannot be confirmed from the cluster state, and grouping
+    APIs that need a gang scheduler beside them."""
     hints = []
     if found["yunikorn"]:
         healthy, ev, bad = _health(found["yunikorn"])
         if healthy:
-            hints.append(Finding(Status.WARN, Reason.PARTIAL, "YuniKorn scheduler runs (gang scheduling needs task groups on each "
-                                          "application, not verifiable from the cluster state)", ev))
+            hints.append(Finding(Status.WARN, Reason.PARTIAL, "YuniKorn scheduler runs (gang scheduling needs task "
+                                 "groups on each application, not verifiable from the cluster state)", ev))
         else:
-            hints.append(Finding(Status.FAIL, Reason.UNHEALTHY, f"YuniKorn is installed but not healthy ({'; '.join(bad)})", ev))
+            hints.append(Finding(Status.FAIL, Reason.UNHEALTHY,
+                                 f"YuniKorn is installed but not healthy ({'; '.join(bad)})", ev))
     lws_crds = [crd for crd in crds if c.crd_group(crd) == "leaderworkerset.x-k8s.io"]
     if found["lws"] or lws_crds or view.serves("leaderworkerset.x-k8s.io", "leaderworkersets"):
         ev = _health(found["lws"])[1] + c.crd_evidence(view, lws_crds)
-        hints.append(Finding(Status.WARN, Reason.PARTIAL, "LeaderWorkerSet is installed (it groups pods but needs a gang scheduler "
-                                      "for all-or-nothing placement)", ev))
+        hints.append(Finding(Status.WARN, Reason.PARTIAL, "LeaderWorkerSet is installed (it groups pods but needs a "
+                             "gang scheduler for all-or-nothing placement)", ev))
     if view.serves("scheduling.k8s.io", "workloads"):
         versions = [v for v in view.group_versions("scheduling.k8s.io")
                     if "workloads" in view.discovered_resources("scheduling.k8s.io", v)]
         hints.append(Finding(Status.WARN, Reason.PARTIAL, f"the native Workload API is served (scheduling.k8s.io/"
-                                      f"{'/'.join(versions) or '?'}, alpha; gang scheduling through it is not "
-                                      f"confirmed)",
+                             f"{'/'.join(versions)}, alpha; gang scheduling through it is not confirmed)",
                              [Evidence("APIGroup", "scheduling.k8s.io", f"serves workloads ({', '.join(versions)})")]))
     return hints
 
@@ -215,18 +245,18 @@ def _gang_hints(view: ClusterView, found: dict[str, list[dict]], crds: list[dict
     VOLCANO_QUEUES, VOLCANO_PODGROUPS, KAI_QUEUES, KAI_PODGROUPS, COSCHEDULING_PODGROUPS,
 ))
 def gang_scheduling(view: ClusterView) -> CheckResult:
-    found, blind = c.match_workloads(view, _GANG_WORKLOADS, (DEPLOYMENTS,))  # all of them run as Deployments
+    found, workloads_blind = c.match_workloads(view, _GANG_WORKLOADS, (DEPLOYMENTS,))  # all run as Deployments
     crd_listing = view.list(CRDS)
-    if not crd_listing.visible:
-        blind.append(crd_listing)
-    findings, queue_blind = [], []
+    crds = _seen(crd_listing)
+    blind = workloads_blind + c.blind_of(crd_listing)
+    findings = []
     for sched in _GANG_SCHEDULERS:
-        finding, fblind = _gang_family(view, sched, found[sched.key], crd_listing.items)
+        finding, queue_blind = _gang_family(view, sched, found[sched.key], crds, workloads_blind)
         if finding:
             findings.append(finding)
-            queue_blind += fblind
-    findings += _gang_hints(view, found, crd_listing.items)
-    return _decide(findings, blind + queue_blind, "no gang scheduler found",
+            blind += queue_blind
+    findings += _gang_hints(view, found, crds)
+    return _decide(findings, blind, "no gang scheduler found",
                    "no gang scheduler found (looked for Kueue, Volcano, KAI Scheduler, scheduler-plugins "
                    "coscheduling, YuniKorn, LeaderWorkerSet and the native Workload API)")
 
@@ -282,7 +312,7 @@ def _args_node_groups(obj: dict) -> list[str]:
 
 def _mentions_pool(group: str, pools: set[str]) -> str | None:
     for pool in pools:
-        if pool and re.search(rf"(?<![A-Za-z0-9]){re.escape(pool)}(?![A-Za-z0-9])", group):
+        if re.search(rf"(?<![A-Za-z0-9]){re.escape(pool)}(?![A-Za-z0-9])", group):
             return pool
     return None
 
@@ -315,15 +345,16 @@ class _Nodes:
     karpenter_accel: set[str] = field(default_factory=set)  # Karpenter NodePools holding accelerator nodes
     capi_accel: set[str] = field(default_factory=set)  # MachineDeployment names holding accelerator nodes
     managed: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (platform, pool) -> (node, label)
-    accel_count: int = 0
+    blind: list[Listing] = field(default_factory=list)  # [the node listing] when it could not be read
 
 
 def _scan_nodes(listing: Listing) -> _Nodes:
+    if not listing.visible:
+        return _Nodes(blind=[listing])
     out = _Nodes()
     for node in listing.items:
         labels = c.labels_of(node)
         accel = c.is_accelerator_node(node)
-        out.accel_count += accel
         for label, platform in _POOL_LABELS.items():
             pool = labels.get(label)
             if not pool:
@@ -340,32 +371,32 @@ def _scan_nodes(listing: Listing) -> _Nodes:
     return out
 
 
-def _cluster_autoscaler(view: ClusterView, workloads: list[dict], nodes: _Nodes) -> Finding | None:
+def _cluster_autoscaler(view: ClusterView, workloads: list[dict], workloads_blind: list[Listing],
+                        nodes: _Nodes) -> Finding | None:
     """The Cluster Autoscaler: upstream, OpenShift's, or Cluster API node groups annotated for it."""
-    cms = view.list(AUTOSCALER_STATUS_CONFIGMAPS).items
-    ocp = view.list(OPENSHIFT_CLUSTERAUTOSCALERS).items
-    mds = [md for md in view.list(CAPI_MACHINEDEPLOYMENTS).items
-           if {_CAPI_MIN, _CAPI_MAX} <= set(((md.get("metadata") or {}).get("annotations") or {}))]
+    cms_listing = view.list(AUTOSCALER_STATUS_CONFIGMAPS)
+    cms = _seen(cms_listing)
+    ocp = _seen(view.list(OPENSHIFT_CLUSTERAUTOSCALERS))
+    mds = [md for md in _seen(view.list(CAPI_MACHINEDEPLOYMENTS))
+           if {_CAPI_MIN, _CAPI_MAX} <= set((md.get("metadata") or {}).get("annotations") or {})]
     if not (cms or workloads or ocp or mds):
         return None
     evidence, coverage, problems, groups = [], [], [], []
-    known_health = []
+    reported = bool(workloads)  # whether its health shows: in its Deployment, or in its status ConfigMap
     for cm in cms:
         health, cm_groups = _parse_ca_status(cm)
         groups += cm_groups
         evidence.append(c.evidence(cm, f"cluster-wide health {health or 'not reported'}, "
-                                       f"{_plural(len(cm_groups), 'node group')}"))
+                                       f"{plural(len(cm_groups), 'node group')}"))
         if health:
-            known_health.append(health == "Healthy")
+            reported = True
             if health != "Healthy":
                 problems.append(f"status ConfigMap {c.name_of(cm)} reports {health}")
-    if workloads:
-        healthy, work_ev, bad = _health(workloads)
-        evidence += work_ev
-        known_health.append(healthy)
-        problems += bad
-        for obj in workloads:
-            groups += _args_node_groups(obj)
+    _, work_ev, bad = _health(workloads)
+    evidence += work_ev
+    problems += bad
+    for obj in workloads:
+        groups += _args_node_groups(obj)
     for obj in ocp:
         gpus = (((obj.get("spec") or {}).get("resourceLimits") or {}).get("gpus")) or []
         types = [str(g.get("type")) for g in gpus if isinstance(g, dict)]
@@ -390,30 +421,45 @@ def _cluster_autoscaler(view: ClusterView, workloads: list[dict], nodes: _Nodes)
         what = "OpenShift ClusterAutoscaler"
     elif mds and not (cms or workloads):
         what = "Cluster API autoscaler node groups"
-    cover = f"covers accelerators: {'; '.join(coverage[:EXAMPLES])}" if coverage else \
-        "no node group of accelerator nodes is visible in its configuration"
+    if coverage:
+        cover = f"covers accelerators: {'; '.join(coverage[:EXAMPLES])}"
+    elif nodes.blind:
+        cover = "which node groups hold accelerator nodes cannot be told"
+    else:
+        cover = "no node group of accelerator nodes is visible in its configuration"
     if problems:
         return Finding(Status.FAIL, Reason.UNHEALTHY, f"{what} is not healthy ({'; '.join(problems)})", evidence)
-    if not known_health:
-        if mds and not ocp and not cms:
-            return Finding(Status.UNKNOWN, Reason.UNRECOGNISED, f"{what} are annotated but no Cluster Autoscaler is visible (it usually runs "
-                                   f"in the management cluster); {cover}", evidence)
+    # Its health shows in its Deployment and in its status ConfigMap: either one unread may hide a problem.
+    health_blind = workloads_blind + c.blind_of(cms_listing)
+    if health_blind:
+        seen = f"{what} is healthy in what could be read" if reported else \
+            f"{what} found; whether a Cluster Autoscaler runs cannot be told"
+        return Finding(Status.UNKNOWN, blind_reason(health_blind), f"{seen}; {cover}", evidence)
+    if not reported:
         if ocp:
-            return Finding(Status.FAIL, Reason.UNHEALTHY, f"{what} is configured but no cluster-autoscaler Deployment or status is "
-                                   f"visible", evidence)
-        return Finding(Status.UNKNOWN, Reason.UNRECOGNISED, f"{what} found but its health is not reported; {cover}", evidence)
+            return Finding(Status.FAIL, Reason.UNHEALTHY, f"{what} is configured but no cluster-autoscaler "
+                           "Deployment or status is visible", evidence)
+        if cms:
+            return Finding(Status.UNKNOWN, Reason.UNRECOGNISED, f"{what} found but its health is not reported; "
+                           f"{cover}", evidence)
+        return Finding(Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE, f"{what} are annotated but no Cluster Autoscaler "
+                       f"is visible (it usually runs in the management cluster); {cover}", evidence)
     if coverage:
         return Finding(Status.PASS, Reason.HEALTHY, f"{what} is healthy and {cover}", evidence)
+    if nodes.blind:
+        return Finding(Status.UNKNOWN, blind_reason(nodes.blind), f"{what} is healthy, but {cover}", evidence)
     return Finding(Status.WARN, Reason.PARTIAL, f"{what} is healthy but {cover}", evidence)
 
 
-def _karpenter(view: ClusterView, workloads: list[dict], nodes: _Nodes, crds: list[dict]) -> Finding | None:
+def _karpenter(view: ClusterView, workloads: list[dict], workloads_blind: list[Listing], nodes: _Nodes,
+               crds: list[dict]) -> Finding | None:
     pools_listing = view.list(KARPENTER_NODEPOOLS)
-    pools = pools_listing.items
+    pools = _seen(pools_listing)
     own_crds = [crd for crd in crds if c.crd_group(crd) == "karpenter.sh"]
-    if not (pools or workloads or own_crds or view.serves("karpenter.sh", "nodepools")):
+    if not (workloads or own_crds or view.serves("karpenter.sh", "nodepools")):  # NodePools need it served
         return None
-    evidence, bad = [], []
+    evidence: list[Evidence] = []
+    bad: list[str] = []
     controller = None
     if workloads:
         controller, work_ev, bad = _health(workloads)
@@ -430,33 +476,50 @@ def _karpenter(view: ClusterView, workloads: list[dict], nodes: _Nodes, crds: li
             ready.append(pool)
         if why and pool_ok:
             accel.append(f"NodePool {name} ({why})")
-    evidence += c.crd_evidence(view, own_crds) if not pools else []
     if not pools:
+        evidence += c.crd_evidence(view, own_crds)
         if not pools_listing.visible:
-            return Finding(Status.UNKNOWN, Reason.UNRECOGNISED, "Karpenter API is served but its NodePools could not be read", evidence)
-        if controller:
-            return Finding(Status.WARN, Reason.PARTIAL, "Karpenter runs but no NodePool is defined, so it provisions nothing",
-                           evidence)
+            return Finding(Status.UNKNOWN, blind_reason([pools_listing]),
+                           "Karpenter API is served but its NodePools could not be read", evidence)
         if controller is False:
-            return Finding(Status.FAIL, Reason.UNHEALTHY, f"Karpenter is installed but not healthy ({'; '.join(bad)})", evidence)
-        return Finding(Status.WARN, Reason.PARTIAL, "Karpenter CRDs are installed but no NodePool is defined and no Karpenter "
-                                "controller runs", evidence)
+            return Finding(Status.FAIL, Reason.UNHEALTHY,
+                           f"Karpenter is installed but not healthy ({'; '.join(bad)})", evidence)
+        if controller and not view.serves("karpenter.sh", "nodepools"):
+            return Finding(Status.FAIL, Reason.UNHEALTHY, "Karpenter runs but its API is not served "
+                           "(nodepools.karpenter.sh)", evidence)
+        if controller:
+            return Finding(Status.WARN, Reason.PARTIAL, "Karpenter runs but no NodePool is defined, so it "
+                           "provisions nothing", evidence)
+        if workloads_blind:
+            return Finding(Status.UNKNOWN, blind_reason(workloads_blind), "Karpenter CRDs are installed and no "
+                           "NodePool is defined; whether a Karpenter controller runs cannot be told", evidence)
+        return Finding(Status.WARN, Reason.CRDS_ONLY, "Karpenter CRDs are installed but no NodePool is defined and "
+                       "no Karpenter controller runs", evidence)
     if controller is False:
-        return Finding(Status.FAIL, Reason.UNHEALTHY, f"Karpenter controller is not healthy ({'; '.join(bad)})", evidence)
+        return Finding(Status.FAIL, Reason.UNHEALTHY,
+                       f"Karpenter controller is not healthy ({'; '.join(bad)})", evidence)
+    if controller is None and workloads_blind:
+        # A Ready NodePool proves a managed controller only when no broken one can hide in the cluster.
+        return Finding(Status.UNKNOWN, blind_reason(workloads_blind), f"{plural(len(pools), 'Karpenter NodePool')} "
+                       f"({len(ready)} Ready), but whether a Karpenter controller runs cannot be told", evidence)
     if controller is None:
         if ready:
             runs = "Karpenter NodePools are Ready (managed controller, not visible in the cluster)"
         elif all(c.condition(p, "Ready") is not None for p in pools):
-            return Finding(Status.FAIL, Reason.UNHEALTHY, "Karpenter NodePools are not Ready and no Karpenter controller is visible",
-                           evidence)
+            return Finding(Status.FAIL, Reason.UNHEALTHY, "Karpenter NodePools are not Ready and no Karpenter "
+                           "controller is visible", evidence)
         else:
-            return Finding(Status.UNKNOWN, Reason.UNRECOGNISED, "Karpenter NodePools exist but report no Ready condition and the controller is "
-                                   "not visible (managed?)", evidence)
+            return Finding(Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE, "Karpenter NodePools exist but report no "
+                           "Ready condition and the controller is not visible (managed?)", evidence)
     else:
         runs = f"Karpenter runs ({c.name_of(workloads[0])} {c.workload_health(workloads[0])[1]}) with " \
-               f"{_plural(len(pools), 'NodePool')}"
+               f"{plural(len(pools), 'NodePool')}"
     if accel:
-        return Finding(Status.PASS, Reason.HEALTHY, f"{runs}; accelerator NodePools: {'; '.join(accel[:EXAMPLES])}", evidence)
+        return Finding(Status.PASS, Reason.HEALTHY, f"{runs}; accelerator NodePools: {'; '.join(accel[:EXAMPLES])}",
+                       evidence)
+    if nodes.blind:
+        return Finding(Status.UNKNOWN, blind_reason(nodes.blind), f"{runs}; no NodePool asks for accelerators, and "
+                       "which NodePools hold accelerator nodes cannot be told", evidence)
     return Finding(Status.WARN, Reason.PARTIAL, f"{runs}, but no NodePool provisions accelerator nodes", evidence)
 
 
@@ -465,20 +528,14 @@ def _karpenter(view: ClusterView, workloads: list[dict], nodes: _Nodes, crds: li
     OPENSHIFT_CLUSTERAUTOSCALERS, CAPI_MACHINEDEPLOYMENTS,
 ))
 def cluster_autoscaling(view: ClusterView) -> CheckResult:
-    found, blind = c.match_workloads(view, _AUTOSCALER_WORKLOADS, (DEPLOYMENTS,))
-    for res in (AUTOSCALER_STATUS_CONFIGMAPS, NODES, CRDS, KARPENTER_NODEPOOLS, OPENSHIFT_CLUSTERAUTOSCALERS,
-                CAPI_MACHINEDEPLOYMENTS):
-        listing = view.list(res)
-        if not listing.visible:
-            blind.append(listing)
+    found, workloads_blind = c.match_workloads(view, _AUTOSCALER_WORKLOADS, (DEPLOYMENTS,))
+    blind = workloads_blind + c.blind_of(*(view.list(res) for res in (
+        AUTOSCALER_STATUS_CONFIGMAPS, NODES, CRDS, KARPENTER_NODEPOOLS, OPENSHIFT_CLUSTERAUTOSCALERS,
+        CAPI_MACHINEDEPLOYMENTS)))
     nodes = _scan_nodes(view.list(NODES))
-    findings = []
-    ca = _cluster_autoscaler(view, found["ca"], nodes)
-    if ca:
-        findings.append(ca)
-    karpenter = _karpenter(view, found["karpenter"], nodes, view.list(CRDS).items)
-    if karpenter:
-        findings.append(karpenter)
+    findings = [f for f in (_cluster_autoscaler(view, found["ca"], workloads_blind, nodes),
+                            _karpenter(view, found["karpenter"], workloads_blind, nodes, _seen(view.list(CRDS))))
+                if f]
     if nodes.managed:
         platforms = sorted({platform for platform, _ in nodes.managed})
         accel = sorted(pool for _, pool in nodes.managed if pool in nodes.accel_pools)
@@ -486,16 +543,18 @@ def cluster_autoscaling(view: ClusterView) -> CheckResult:
                        + (", accelerator node pool" if pool in nodes.accel_pools else ""))
               for (platform, pool), (node, label) in sorted(nodes.managed.items())[:EXAMPLES * 2]]
         if not findings:
-            pools = f"{_plural(len(nodes.managed), 'pool')}" + (
+            pools = plural(len(nodes.managed), "pool") + (
                 f", accelerator pools: {', '.join(accel[:EXAMPLES])}" if accel else ", none with accelerators")
-            return CheckResult(Status.UNKNOWN, f"managed {'/'.join(platforms)} node pools ({pools}): whether and how "
-                                               f"they autoscale is managed, not visible through the Kubernetes "
-                                               f"API", ev)
+            message = f"managed {'/'.join(platforms)} node pools ({pools}): whether and how they autoscale is " \
+                      "managed, not visible through the Kubernetes API"
+            if blind:
+                return c.unknown(message, blind, ev)
+            return CheckResult(Status.UNKNOWN, message, ev, Reason.MANAGED_NOT_VISIBLE)
         findings[0].evidence += ev
     return _decide(findings, blind, "no cluster autoscaler found",
                    "no cluster autoscaler found (looked for the Cluster Autoscaler, Karpenter, OpenShift "
                    "ClusterAutoscaler and Cluster API autoscaler annotations); the requirement applies only when "
-                   "one is provided", Status.NA)
+                   "one is provided", Status.NA, Reason.NOT_APPLICABLE)
 
 
 # pod_autoscaling ------------------------------------------------------------------------------------------
@@ -544,16 +603,11 @@ def _hpa_metrics(hpa: dict) -> list[tuple[str, str]]:
 def _apiservice_state(view: ClusterView) -> tuple[dict[str, list[tuple[dict, bool]]], Listing]:
     listing = view.list(APISERVICES)
     by_group: dict[str, list[tuple[dict, bool]]] = {}
-    for svc in listing.items:
-        group = (svc.get("spec") or {}).get("group") or _name_group(svc)
+    for svc in _seen(listing):
+        group = (svc.get("spec") or {}).get("group")
         if group in _METRICS_APIS:
             by_group.setdefault(group, []).append((svc, c.condition_true(svc, "Available")))
     return by_group, listing
-
-
-def _name_group(svc: dict) -> str:
-    """v1beta1.custom.metrics.k8s.io -> custom.metrics.k8s.io"""
-    return ((svc.get("metadata") or {}).get("name") or "").partition(".")[2]
 
 
 def _apiservice_fact(svc: dict) -> str:
@@ -563,20 +617,98 @@ def _apiservice_fact(svc: dict) -> str:
 
 
 def _metric_names(view: ClusterView, group: str) -> list[str]:
-    names = {}
+    names: dict[str, None] = {}  # an ordered set
     for version in view.group_versions(group):
         for resource in view.discovered_resources(group, version):
             names.setdefault(resource.rpartition("/")[2], None)
     return list(names)
 
 
+@dataclass
+class _Autoscalers:
+    """HPAs and KEDA ScaledObjects that scale on custom or external metrics, as far as they could be read."""
+
+    strong: list[Evidence] = field(default_factory=list)  # each scales a workload that requests accelerators
+    shown: list[Evidence] = field(default_factory=list)  # a few of the others
+    custom_hpas: int = 0  # HPAs on custom/external metrics (not generated by KEDA)
+    blind: list[Listing] = field(default_factory=list)  # listings that could hide a strong one
+    notes: list[str] = field(default_factory=list)  # what could not be checked, and why
+
+
+def _autoscalers(view: ClusterView) -> _Autoscalers:
+    out = _Autoscalers()
+    target_listings = [view.list(DEPLOYMENTS), view.list(STATEFULSETS)]
+    targets = {}
+    for listing in target_listings:
+        for obj in _seen(listing):
+            meta = obj.get("metadata") or {}
+            targets[(meta.get("namespace"), obj.get("kind"), meta.get("name"))] = obj
+    hpas, scaled = view.list(HPAS), view.list(KEDA_SCALEDOBJECTS)
+    scaled_objects = _seen(scaled)
+    for hpa in _seen(hpas):
+        if scaled_objects and c.labels_of(hpa).get("app.kubernetes.io/managed-by") == "keda-operator":
+            continue  # generated from a ScaledObject, reported below
+        custom = [(t, n) for t, n in _hpa_metrics(hpa) if t in ("Pods", "Object", "External")]
+        if not custom:
+            continue
+        out.custom_hpas += 1
+        ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        ns = (hpa.get("metadata") or {}).get("namespace")
+        accel = _template_accelerator(targets.get((ns, ref.get("kind"), ref.get("name"))))
+        fact = f"{', '.join(f'{t} metric {n}' for t, n in custom)} on {ref.get('kind')} {ref.get('name')}" + (
+            f" (requests {accel})" if accel else "") + f", {c.condition_fact(hpa, 'ScalingActive')}"
+        if accel:
+            out.strong.append(c.evidence(hpa, fact))
+        elif out.custom_hpas <= EXAMPLES:
+            out.shown.append(c.evidence(hpa, fact))
+    for so in scaled_objects:
+        ref = (so.get("spec") or {}).get("scaleTargetRef") or {}
+        ns = (so.get("metadata") or {}).get("namespace")
+        accel = _template_accelerator(targets.get((ns, ref.get("kind") or "Deployment", ref.get("name"))))
+        triggers = (so.get("spec") or {}).get("triggers") or []
+        ai = [m.group(0) for t in triggers for k, v in (t.get("metadata") or {}).items()
+              if k in ("query", "metricName", "metric") for m in [_AI_METRIC_TOKEN.search(str(v))] if m]
+        fact = f"triggers {', '.join(str(t.get('type')) for t in triggers) or 'none'}" + (
+            f" on AI/GPU metric {ai[0]}" if ai else "") + \
+            f" for {ref.get('kind') or 'Deployment'} {ref.get('name')}" \
+            + (f" (requests {accel})" if accel else "") + f", {c.condition_fact(so, 'Ready')}"
+        if accel:
+            out.strong.append(c.evidence(so, fact))
+        elif len(scaled_objects) <= EXAMPLES:
+            out.shown.append(c.evidence(so, fact))
+    for what, listing in (("HPAs", hpas), ("KEDA ScaledObjects", scaled)):
+        if not listing.visible:
+            out.blind.append(listing)
+            out.notes.append(f"{what} not checked ({listing.why_unknown()})")
+    unseen_targets = c.blind_of(*target_listings)
+    if unseen_targets:
+        out.blind += unseen_targets
+        if len(out.strong) < out.custom_hpas + len(scaled_objects):
+            out.notes.append(f"whether the workloads they scale request accelerators cannot be told "
+                             f"({why_blind(unseen_targets)})")
+    return out
+
+
+def _accelerators_seen(view: ClusterView) -> tuple[bool, list[Listing]]:
+    """(whether an accelerator node or an accelerator DRA device exists, listings that could hide one)."""
+    accel_nodes, blind = c.accelerator_nodes(view)
+    if accel_nodes:
+        return True, []
+    slices = view.list(RESOURCESLICES)
+    if not slices.visible:
+        return False, blind + [slices]
+    drivers = {str((s.get("spec") or {}).get("driver") or "") for s in slices.items if c.slice_devices(s)}
+    return any(c.is_accelerator_driver(d) and not c.is_example_driver(d) for d in drivers), blind
+
+
 @requirement_check("pod_autoscaling", reads=(
-    APISERVICES, HPAS, DEPLOYMENTS, STATEFULSETS, KEDA_SCALEDOBJECTS, CRDS,
+    APISERVICES, HPAS, DEPLOYMENTS, STATEFULSETS, KEDA_SCALEDOBJECTS, CRDS, NODES, RESOURCESLICES,
 ))
 def pod_autoscaling(view: ClusterView) -> CheckResult:
     services, svc_listing = _apiservice_state(view)
     evidence: list[Evidence] = []
-    available, broken = [], []
+    available: list[tuple[str, dict | None]] = []  # (group, its APIService, or None when seen in discovery)
+    broken: list[tuple[str, dict]] = []
     for group in _METRICS_APIS:
         for svc, ok in services.get(group, []):
             evidence.append(c.evidence(svc, _apiservice_fact(svc)))
@@ -584,10 +716,11 @@ def pod_autoscaling(view: ClusterView) -> CheckResult:
     if not svc_listing.visible:
         # Discovery still tells whether the aggregated APIs answer: a listed metric means the adapter serves.
         for group in ("custom.metrics.k8s.io", "external.metrics.k8s.io"):
-            if _metric_names(view, group):
+            metrics = _metric_names(view, group)
+            if metrics:
                 available.append((group, None))
-                evidence.append(Evidence("APIGroup", group, f"discovery lists {len(_metric_names(view, group))} "
-                                                            f"metrics (APIService status not readable)"))
+                evidence.append(Evidence("APIGroup", group, f"discovery lists {plural(len(metrics), 'metric')} "
+                                                            f"(APIService status not readable)"))
     available_groups = {g for g, _ in available}
     custom_ok = available_groups & {"custom.metrics.k8s.io", "external.metrics.k8s.io"}
 
@@ -599,89 +732,84 @@ def pod_autoscaling(view: ClusterView) -> CheckResult:
                                  f"discovery lists AI/GPU metrics: {', '.join(ai_metrics[:5])}"
                                  + (f" (+{len(ai_metrics) - 5} more)" if len(ai_metrics) > 5 else "")))
 
-    # HPAs (and KEDA ScaledObjects) scaling accelerator workloads on custom/external metrics.
-    found, _ = c.match_workloads(view, _KEDA_WORKLOADS, (DEPLOYMENTS,))
-    targets = {}
-    for res in (DEPLOYMENTS, STATEFULSETS):
-        for obj in view.list(res).items:
-            meta = obj.get("metadata") or {}
-            targets[(meta.get("namespace"), obj.get("kind"), meta.get("name"))] = obj
-    hpas = view.list(HPAS)
-    strong, custom_hpas = [], []
-    scaled = view.list(KEDA_SCALEDOBJECTS)
-    for hpa in hpas.items:
-        if scaled.items and c.labels_of(hpa).get("app.kubernetes.io/managed-by") == "keda-operator":
-            continue  # generated from a ScaledObject, reported below
-        metrics = _hpa_metrics(hpa)
-        custom = [(t, n) for t, n in metrics if t in ("Pods", "Object", "External")]
-        ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-        ns = (hpa.get("metadata") or {}).get("namespace")
-        accel = _template_accelerator(targets.get((ns, ref.get("kind"), ref.get("name"))))
-        if not custom:
-            continue
-        custom_hpas.append(hpa)
-        fact = f"{', '.join(f'{t} metric {n}' for t, n in custom)} on {ref.get('kind')} {ref.get('name')}" + (
-            f" (requests {accel})" if accel else "") + f", {c.condition_fact(hpa, 'ScalingActive')}"
-        if accel:
-            strong.append(c.evidence(hpa, fact))
-        elif len(custom_hpas) <= EXAMPLES:
-            evidence.append(c.evidence(hpa, fact))
-    for so in scaled.items:
-        ref = (so.get("spec") or {}).get("scaleTargetRef") or {}
-        ns = (so.get("metadata") or {}).get("namespace")
-        accel = _template_accelerator(targets.get((ns, ref.get("kind") or "Deployment", ref.get("name"))))
-        triggers = (so.get("spec") or {}).get("triggers") or []
-        ai = [m.group(0) for t in triggers for k, v in (t.get("metadata") or {}).items()
-              if k in ("query", "metricName", "metric") for m in [_AI_METRIC_TOKEN.search(str(v))] if m]
-        fact = f"triggers {', '.join(str(t.get('type')) for t in triggers) or 'none'}" + (
-            f" on AI/GPU metric {ai[0]}" if ai else "") + \
-            f" for {ref.get('kind') or 'Deployment'} {ref.get('name')}" \
-               + (f" (requests {accel})" if accel else "") + f", {c.condition_fact(so, 'Ready')}"
-        if accel:
-            strong.append(c.evidence(so, fact))
-        elif len(scaled.items) <= EXAMPLES:
-            evidence.append(c.evidence(so, fact))
+    autoscalers = _autoscalers(view)
+    found, presence_blind = c.match_workloads(view, _KEDA_WORKLOADS, (DEPLOYMENTS,))
+    crd_listing = view.list(CRDS)
+    presence_blind += c.blind_of(crd_listing)
+    keda_crds = [crd for crd in _seen(crd_listing) if c.crd_group(crd) == "keda.sh"]
+    evidence += autoscalers.shown
     for key in ("adapter", "keda"):
         evidence += _health(found[key])[1][:EXAMPLES]
-    keda_crds = [crd for crd in view.list(CRDS).items if c.crd_group(crd) == "keda.sh"]
     evidence += c.crd_evidence(view, keda_crds[:EXAMPLES])
-    evidence = strong[:EXAMPLES * 2] + evidence
+    evidence = autoscalers.strong[:EXAMPLES * 2] + evidence
 
     notes = []
     if ai_metrics:
         notes.append(f"it lists AI/GPU metrics ({', '.join(ai_metrics[:3])})")
-    if strong:
-        notes.append(f"{_plural(len(strong), 'autoscaler')} {'scales' if len(strong) == 1 else 'scale'} "
-                     f"accelerator workloads on custom/external metrics")
-    elif custom_hpas:
-        notes.append(f"{_plural(len(custom_hpas), 'HPA')} use custom/external metrics, none on an accelerator "
-                     f"workload")
-    if not hpas.visible:
-        notes.append(f"HPAs not checked ({hpas.why_unknown()})")
+    if autoscalers.strong:
+        notes.append(f"{plural(len(autoscalers.strong), 'autoscaler')} "
+                     f"{'scales' if len(autoscalers.strong) == 1 else 'scale'} accelerator workloads on "
+                     f"custom/external metrics")
+    elif autoscalers.custom_hpas:
+        notes.append(f"{plural(autoscalers.custom_hpas, 'HPA')} {'uses' if autoscalers.custom_hpas == 1 else 'use'} "
+                     f"custom/external metrics, none on a workload seen to request accelerators")
+    notes += autoscalers.notes
+    if custom_ok and not ai_metrics and not autoscalers.strong and not autoscalers.blind:
+        notes.append("no AI/GPU metric or accelerator autoscaler seen yet")
     broken_txt = "; ".join(f"{c.name_of(svc)} {c.condition_fact(svc, 'Available')}" for _, svc in broken)
+    result = _metrics_verdict(available_groups, broken_txt, svc_listing, notes, [
+        what for what, there in (("KEDA CRDs", keda_crds), ("a KEDA operator", found["keda"]),
+                                 ("prometheus-adapter", found["adapter"])) if there], presence_blind, evidence)
+    if autoscalers.strong:
+        return result
+    # The requirement is about autoscaling pods that use accelerators. An autoscaler on a workload that
+    # requests them shows it applies even while no accelerator node exists (a node pool scaled to zero);
+    # without one, the cluster must hold an accelerator node or device.
+    accelerators, accel_blind = _accelerators_seen(view)
+    if accelerators:
+        return result
+    unseen = accel_blind + autoscalers.blind
+    if unseen:
+        return c.unknown(f"whether anything here uses accelerators cannot be told ({result.message})", unseen,
+                         evidence)
+    return CheckResult(Status.NA, "no accelerator node or DRA accelerator device and no autoscaler on a workload "
+                       "requesting accelerators: the requirement concerns autoscaling pods that use accelerators"
+                       + ("" if result.status is Status.UNKNOWN else f" ({result.message})"), evidence,
+                       Reason.NO_ACCELERATORS, holds_despite_blind=True)
 
+
+def _metrics_verdict(available_groups: set[str], broken_txt: str, svc_listing: Listing, notes: list[str],
+                     keda_parts: list[str], presence_blind: list[Listing], evidence: list[Evidence]) -> CheckResult:
+    """The verdict from the metrics APIs for the HPA, for a cluster with accelerators.
+
+    A verdict other than UNKNOWN rests on the APIService listing (or discovery) alone: unread autoscalers or
+    workloads only add notes, so it holds whatever else could not be read.
+    """
+    custom_ok = available_groups & {"custom.metrics.k8s.io", "external.metrics.k8s.io"}
     if custom_ok:
         names = ", ".join(_METRICS_APIS[g] for g in _METRICS_APIS if g in custom_ok)
-        message = f"{names} available"
-        if not ai_metrics and not strong:
-            notes.append("no AI/GPU metric or accelerator autoscaler seen yet")
-        if broken_txt:
-            notes.append(f"unavailable: {broken_txt}")
-        return CheckResult(Status.PASS, message + ("; " + "; ".join(notes) if notes else ""), evidence)
+        notes = notes + ([f"unavailable: {broken_txt}"] if broken_txt else [])
+        return CheckResult(Status.PASS, f"{names} available" + ("; " + "; ".join(notes) if notes else ""),
+                           evidence, Reason.HEALTHY, holds_despite_blind=True)
     if "metrics.k8s.io" in available_groups:
         message = "only the resource metrics API (metrics-server) is available: HPAs can scale on CPU/memory but " \
                   "not on custom AI/ML metrics"
         if broken_txt:
             message += f"; custom/external metrics APIService unavailable: {broken_txt}"
-        return CheckResult(Status.WARN, message, evidence)
-    if broken:
-        return CheckResult(Status.FAIL, f"metrics APIService registered but unavailable: {broken_txt}", evidence)
+        return CheckResult(Status.WARN, message, evidence, Reason.PARTIAL, holds_despite_blind=True)
+    if broken_txt:
+        return CheckResult(Status.FAIL, f"metrics APIService registered but unavailable: {broken_txt}", evidence,
+                           Reason.UNHEALTHY, holds_despite_blind=True)
     if not svc_listing.visible:
         return c.unknown("no custom, external or resource metrics API seen", [svc_listing], evidence)
-    parts = [what for what, there in (("KEDA CRDs", keda_crds), ("a KEDA operator", found["keda"]),
-                                      ("prometheus-adapter", found["adapter"])) if there]
-    if parts:
-        return CheckResult(Status.WARN, f"{' and '.join(parts)} found but no custom, external or resource metrics "
-                                        f"APIService is registered, so no HPA can use them", evidence)
+    if keda_parts:
+        return CheckResult(Status.WARN, f"{' and '.join(keda_parts)} found but no custom, external or resource "
+                                        "metrics APIService is registered, so no HPA can use them", evidence,
+                           Reason.CRDS_ONLY if keda_parts == ["KEDA CRDs"] else Reason.PARTIAL,
+                           holds_despite_blind=True)
+    if presence_blind:
+        return c.unknown("no metrics API for the HPA is registered, and whether KEDA or prometheus-adapter is "
+                         "installed cannot be told", presence_blind, evidence)
     return CheckResult(Status.FAIL, "no metrics API for the HPA: neither custom.metrics.k8s.io, "
-                                    "external.metrics.k8s.io nor metrics.k8s.io is registered", evidence)
+                                    "external.metrics.k8s.io nor metrics.k8s.io is registered", evidence,
+                       Reason.NOT_INSTALLED, holds_despite_blind=True)
