@@ -22,7 +22,8 @@ NO_AI = {
     "advanced_inference_ingress": "WARN", "disaggregated_inference": "WARN",
 }
 EXPECTED = {
-    "bare": {**NO_AI, "driver_runtime_management": "N/A", "gpu_sharing": "N/A", "virtualized_accelerator": "N/A",
+    # No accelerator anywhere: autoscaling pods that use accelerators does not apply.
+    "bare": {**NO_AI, "pod_autoscaling": "N/A", "driver_runtime_management": "N/A", "gpu_sharing": "N/A", "virtualized_accelerator": "N/A",
              "accelerator_metrics": "FAIL", "secure_accelerator_access": "FAIL"},
     "gpu-cluster": {**NO_AI, "driver_runtime_management": "PASS", "gpu_sharing": "WARN",
                     "virtualized_accelerator": "WARN", "accelerator_metrics": "PASS",
@@ -35,7 +36,7 @@ EXPECTED = {
     "crds-only": {"driver_runtime_management": "WARN", "gpu_sharing": "N/A", "virtualized_accelerator": "N/A",
                   "ai_inference": "WARN", "advanced_inference_ingress": "WARN", "high_performance_networking": "N/A",
                   "disaggregated_inference": "WARN", "gang_scheduling": "WARN", "cluster_autoscaling": "WARN",
-                  "pod_autoscaling": "FAIL", "accelerator_metrics": "FAIL", "ai_service_metrics": "WARN",
+                  "pod_autoscaling": "N/A", "accelerator_metrics": "FAIL", "ai_service_metrics": "WARN",
                   "secure_accelerator_access": "FAIL", "robust_controller": "WARN"},
     "unhealthy": {"driver_runtime_management": "WARN", "gpu_sharing": "WARN", "virtualized_accelerator": "WARN",
                   "ai_inference": "FAIL", "advanced_inference_ingress": "WARN", "high_performance_networking": "N/A",
