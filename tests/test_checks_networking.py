@@ -10,6 +10,7 @@ import pytest
 from conftest import TESTDATA, run_check
 
 from kubectl_aiconf import resources
+from kubectl_aiconf.knowledge import gateways
 from kubectl_aiconf.result import Reason, Status
 
 PASS, WARN, FAIL, NA, UNKNOWN = Status.PASS, Status.WARN, Status.FAIL, Status.NA, Status.UNKNOWN
@@ -75,6 +76,8 @@ def ai(case: str):
     ("managed-gke", PASS, Reason.HEALTHY),
     ("unrecognised-controller", PASS, Reason.HEALTHY),
     ("programmed-classes-forbidden", PASS, Reason.HEALTHY),  # a Programmed Gateway needs no class to vouch
+    ("implementations-healthy", PASS, Reason.HEALTHY),
+    ("implementations-down", FAIL, Reason.UNHEALTHY),  # every implementation's controller found, none available
     ("managed-no-gateway", WARN, Reason.PARTIAL),
     ("controller-not-found", WARN, Reason.PARTIAL),  # one of its Gateways has an address, none is Programmed
     ("unhealthy-and-unrecognised", WARN, Reason.PARTIAL),  # the unrecognised class may be served
@@ -148,6 +151,69 @@ def test_ai_inference_unrecognised_controller_is_named():
     r = ai("unrecognised-controller")
     assert "lb.acme.example/gateway-controller" in r.message
     assert "(unrecognised implementation)" in evidence_of(r, "GatewayClass", "acme-lb")
+
+
+# Where each implementation that runs in the cluster has its controller in implementations-healthy and
+# implementations-down (one Deployment each; OpenShift's istiod is not Istio's, nor the other way round).
+CONTROLLERS = {
+    "openshift": "openshift-ingress/istiod-openshift-gateway",
+    "istio": "istio-system/istiod",
+    "envoy-gateway": "envoy-gateway-system/envoy-gateway",
+    "kgateway": "kgateway-system/kgateway",
+    "traefik": "traefik/traefik",
+    "cilium": "kube-system/cilium-operator",
+    "nginx": "nginx-gateway/nginx-gateway",
+    "kong": "kong/kong-controller",
+    "aws-lbc": "kube-system/aws-load-balancer-controller",
+    "aws-lattice": "aws-application-networking-system/gateway-api-controller",
+    "apisix": "apisix/apisix-ingress-controller",
+    "contour": "projectcontour/contour-gateway-provisioner",
+    "azure-agc": "azure-alb-system/alb-controller",
+}
+IN_CLUSTER = [impl for impl in gateways.GATEWAY_IMPLEMENTATIONS if impl.workloads.visible]
+
+
+def test_every_in_cluster_gateway_implementation_has_a_controller_fixture():
+    assert set(CONTROLLERS) == {impl.key for impl in IN_CLUSTER}
+
+
+def ai_with_one_class(case: str, impl: gateways.GatewayImplementation):
+    """ai_inference on a fixture whose GatewayClass listing is cut down to the classes of one implementation."""
+    from kubectl_aiconf.catalogue import BY_ID
+    from kubectl_aiconf.checks import check_for
+    from kubectl_aiconf.view import Listing, Outcome
+    from kubectl_aiconf.view.snapshot import SnapshotView
+
+    view = SnapshotView(TESTDATA / "checks" / "ai_inference" / case, "1.35")
+    check = check_for("ai_inference", BY_ID["ai_inference"].category)
+    view.load(check.reads)
+    classes = view.list(resources.GATEWAYCLASSES)
+    mine = [gc for gc in classes.items if gateways.gateway_implementation(gc["spec"]["controllerName"]) is impl]
+    assert mine, f"no GatewayClass of {impl.key} in ai_inference/{case}"
+    view._listings[resources.GATEWAYCLASSES.key] = Listing(resources.GATEWAYCLASSES, Outcome.OK, mine,
+                                                           version=classes.version)
+    return check.run(view)
+
+
+def controllers_named(result, impl: gateways.GatewayImplementation) -> set[str]:
+    return {e.name for e in result.evidence if e.kind == "Deployment" and e.fact.startswith(f"{impl.name} controller")}
+
+
+@pytest.mark.parametrize("impl", IN_CLUSTER, ids=lambda impl: impl.key)
+def test_ai_inference_each_implementation_passes_on_its_own_available_controller(impl):
+    r = ai_with_one_class("implementations-healthy", impl)
+    assert (r.status, r.reason) == (PASS, Reason.HEALTHY), r.message
+    assert f"served by {impl.name}:" in r.message and f"controller {CONTROLLERS[impl.key]} available" in r.message
+    assert controllers_named(r, impl) == {CONTROLLERS[impl.key]}
+
+
+@pytest.mark.parametrize("impl", IN_CLUSTER, ids=lambda impl: impl.key)
+def test_ai_inference_each_implementation_fails_when_its_controller_is_down(impl):
+    r = ai_with_one_class("implementations-down", impl)
+    assert (r.status, r.reason) == (FAIL, Reason.UNHEALTHY), r.message
+    assert f"Accepted by {impl.name}, but its controller is not available" in r.message
+    assert controllers_named(r, impl) == {CONTROLLERS[impl.key]}
+    assert evidence_of(r, "Deployment", CONTROLLERS[impl.key]).endswith("0/1 available")
 
 
 def test_ai_inference_programmed_gateway_with_classes_forbidden_names_the_blind_spot():
@@ -359,6 +425,8 @@ def hpn(case: str):
     ("nic-policy-ready", WARN, Reason.PARTIAL),
     ("crds-only", WARN, Reason.CRDS_ONLY),
     ("unhealthy", FAIL, Reason.UNHEALTHY),
+    ("dranet-not-ready", FAIL, Reason.UNHEALTHY),
+    ("efa-plugin-not-ready", FAIL, Reason.UNHEALTHY),
     ("absent", NA, Reason.NOT_APPLICABLE),
     ("forbidden", UNKNOWN, Reason.FORBIDDEN),
     ("policies-forbidden", UNKNOWN, Reason.FORBIDDEN),  # a broken Network Operator may hide there
@@ -391,10 +459,21 @@ def test_hpn_device_plugin_resources_count_ready_nodes_only(case, resource):
     assert resource in hpn(case).message  # efa: its third node is NotReady
 
 
-def test_hpn_unhealthy_names_what_is_broken():
-    r = hpn("unhealthy")
-    assert "NicClusterPolicy nic-cluster-policy notReady" in r.message
-    assert evidence_of(r, "DaemonSet", "nvidia-network-operator/rdma-shared-dp-ds").endswith("0/2 ready")
+@pytest.mark.parametrize("case, broken, daemonset", [
+    ("unhealthy", "NicClusterPolicy nic-cluster-policy notReady", "nvidia-network-operator/rdma-shared-dp-ds"),
+    ("dranet-not-ready", "DRANET kube-system/dranet not ready (0/2 ready)", "kube-system/dranet"),
+    ("efa-plugin-not-ready", "EFA device plugin kube-system/aws-efa-k8s-device-plugin-daemonset not ready",
+     "kube-system/aws-efa-k8s-device-plugin-daemonset"),
+])
+def test_hpn_unhealthy_names_what_is_broken(case, broken, daemonset):
+    r = hpn(case)
+    assert broken in r.message
+    assert evidence_of(r, "DaemonSet", daemonset).endswith("0/2 ready")
+
+
+def test_hpn_gpu_slices_are_not_network_devices():
+    r = hpn("dranet-not-ready")  # its only ResourceSlice is a GPU's
+    assert "ResourceSlice" not in {e.kind for e in r.evidence} and "DRA driver" not in r.message
 
 
 @pytest.mark.parametrize("case, seen", [
@@ -445,10 +524,12 @@ def disagg(case: str):
     ("sglang", PASS, Reason.HEALTHY),
     ("vllm-and-unrecognised", PASS, Reason.HEALTHY),
     ("one-role", WARN, Reason.PARTIAL),
+    ("sglang-decode-only", WARN, Reason.PARTIAL),
     ("kv-only", WARN, Reason.PARTIAL),
     ("dynamo-operator-no-pair", WARN, Reason.PARTIAL),
     ("crds-only", WARN, Reason.CRDS_ONLY),
     ("unhealthy", FAIL, Reason.UNHEALTHY),
+    ("dynamo-prefill-pending", FAIL, Reason.UNHEALTHY),
     ("absent", FAIL, Reason.NOT_INSTALLED),
     ("forbidden", UNKNOWN, Reason.FORBIDDEN),
     ("crds-forbidden", UNKNOWN, Reason.FORBIDDEN),
@@ -488,6 +569,15 @@ def test_disagg_stacks_are_named_per_namespace():
     assert evidence_of(r, "Pod", "vllm-pd/vllm-prefill-0") == "prefill, Running (args kv_producer)"
 
 
+def test_disagg_dynamo_worker_beside_a_pending_prefill_worker_is_its_decode():
+    r = disagg("dynamo-prefill-pending")
+    assert "not running in dynamo" in r.message
+    assert evidence_of(r, "Pod", "dynamo/vllm-disagg-vllmprefillworker-0").startswith("prefill, Pending")
+    assert evidence_of(r, "Pod", "dynamo/vllm-disagg-vllmdecodeworker-0") == \
+        "decode, Running (NVIDIA Dynamo worker dynamo.vllm, no prefill flag)"
+    assert evidence_of(r, "DynamoGraphDeployment", "dynamo/vllm-disagg") == "state pending"
+
+
 def test_disagg_pods_not_running_evidence():
     r = disagg("unhealthy")
     assert "llm-d-pd" in r.message
@@ -497,6 +587,7 @@ def test_disagg_pods_not_running_evidence():
 
 @pytest.mark.parametrize("case, seen", [
     ("one-role", "only one role running in llm-d (decode only)"),
+    ("sglang-decode-only", "only one role running in serving (decode only)"),
     ("kv-only", "KV-transfer serving pods without a prefill/decode role in serving"),
     ("dynamo-operator-no-pair", "NVIDIA Dynamo operator running, 1 DynamoGraphDeployment"),
     ("crds-only", "NVIDIA Dynamo CRDs installed"),
@@ -511,7 +602,9 @@ def test_disagg_kv_transfer_pod_evidence():
 
 
 def test_disagg_other_nvidia_crds_are_not_dynamo():
-    assert "CustomResourceDefinition" not in {e.kind for e in disagg("absent").evidence}
+    r = disagg("absent")
+    assert "CustomResourceDefinition" not in {e.kind for e in r.evidence}
+    assert "no NVIDIA Dynamo CRDs" in r.message and "(llm-d, NVIDIA Dynamo, SGLang, vLLM)" in r.message
 
 
 def test_disagg_dynamo_operator_unlisted_is_never_called_absent():
@@ -522,7 +615,7 @@ def test_disagg_dynamo_operator_unlisted_is_never_called_absent():
 
 def test_disagg_dynamo_crds_evidence():
     r = disagg("crds-only")
-    assert "dynamographdeployments" in evidence_of(r, "CustomResourceDefinition", "dynamo*.nvidia.com")
+    assert evidence_of(r, "CustomResourceDefinition", "dynamographdeployments.nvidia.com") == "Established"
 
 
 @pytest.mark.parametrize("case, permission", [
@@ -531,4 +624,4 @@ def test_disagg_dynamo_crds_evidence():
 ])
 def test_disagg_blind_spots_are_named(case, permission):
     r = disagg(case)
-    assert permission in r.message and "no Dynamo CRDs" not in r.message
+    assert permission in r.message and "no NVIDIA Dynamo CRDs" not in r.message

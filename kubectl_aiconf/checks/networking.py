@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kubectl_aiconf import resources
 from kubectl_aiconf.checks import common, requirement_check
+from kubectl_aiconf.knowledge import gateways, networks, operators, serving
+from kubectl_aiconf.knowledge._base import Api, Component
 from kubectl_aiconf.resources import (
     CRDS,
-    DYNAMO_GRAPHDEPLOYMENTS,
     GATEWAYCLASSES,
     GATEWAYS,
     HTTPROUTES,
@@ -24,7 +26,7 @@ from kubectl_aiconf.resources import (
 )
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.text import join_nonempty, more, plural, sample
-from kubectl_aiconf.view import ClusterView, Listing, Outcome
+from kubectl_aiconf.view import ClusterView, Listing, Outcome, Resource
 
 MAX_EVIDENCE = 5  # objects of one kind shown per result; the rest are counted
 
@@ -46,28 +48,39 @@ def _merge(*groups: list[Listing]) -> list[Listing]:
     return list(found.values())
 
 
-# A group no cluster serves: a view that reports gaps for it does not know what is served without the
-# listings it lacks (a snapshot without discovery); one that reports none always knows.
-_NO_SUCH_GROUP = "no-such-group.aiconf.invalid"
-
-
 def _unseen(view: ClusterView, *listings: Listing) -> list[Listing]:
     """What leaves the contents of `listings` unknown: a listing that could not be read, and, for a listing
-    the view calls not served, what that answer rests on and could not be read.
-
-    A snapshot without discovery infers served resources from the objects it holds, and reports no gap for a
-    group it saw some objects of; another resource of that group may still be served unseen."""
+    the view calls not served, what that answer rests on and could not be read (a snapshot without discovery
+    tells served resources from the CRDs it holds)."""
     crds = view.list(CRDS)
     gaps: list[list[Listing]] = []
     for listing in listings:
-        group = listing.resource.group
         if not listing.visible:
             gaps.append([listing])
         elif listing.outcome is Outcome.NOT_SERVED:
-            found = view.discovery_gaps(group) or (view.discovery_gaps(_NO_SUCH_GROUP) if view.serves(group) else [])
+            found = view.discovery_gaps(listing.resource.group, listing.resource.resource)
             # A gap in the CRD listing is named by the listing itself: forbidden, failed or not in the snapshot.
             gaps.append([crds if gap.resource.key == CRDS.key else gap for gap in found])
     return _merge(*gaps)
+
+
+def _is_api(api: Api, res: Resource) -> bool:
+    """Whether a registry record's API is the resource `res` the tool lists."""
+    return (api.group, api.plural) == (res.group, res.resource)
+
+
+def _listed(api: Api) -> tuple[Resource, ...]:
+    """The definition in `resources` of a registry record's API, when the tool lists it (one definition per
+    resource, shared by every check)."""
+    return tuple(r for r in vars(resources).values() if isinstance(r, Resource) and _is_api(api, r))
+
+
+def _components(view: ClusterView, components: dict[str, Component]) -> tuple[dict[str, list[dict]], list[Listing]]:
+    """The workloads of each of `components` (registry records' controllers and agents) in one pass over
+    the workload listings, and the listings that could not be read; nothing is read for no component."""
+    if not components:
+        return {}, []
+    return common.match_workloads(view, {key: c.patterns for key, c in components.items()})
 
 
 def _judged(status: Status, reason: Reason, message: str, evidence: list[Evidence], blind: list[Listing],
@@ -137,52 +150,6 @@ def _parents_accepted(obj: dict) -> tuple[bool, list[str]]:
 
 
 # ai_inference -------------------------------------------------------------------------------------------
-GATEWAY_GROUP = "gateway.networking.k8s.io"
-GATEWAY_CORE_CRDS = ("gatewayclasses", "gateways", "httproutes")
-GATEWAY_CRDS = GATEWAY_CORE_CRDS + ("grpcroutes", "referencegrants")
-
-
-@dataclass(frozen=True)
-class GatewayImplementation:
-    name: str
-    controller: str  # regex on GatewayClass spec.controllerName
-    workload: str = ""  # regex on the controller's Deployment/DaemonSet/StatefulSet name
-    image: str = ""  # regex on the controller's image
-    # "" for both: the controller runs outside the cluster (managed), there is no workload to find
-
-
-# First match wins: OpenShift's controller is Istio-based, so it comes before Istio.
-GATEWAY_IMPLEMENTATIONS = (
-    GatewayImplementation("OpenShift Gateway API", r"^openshift\.io/gateway-controller", r"^istiod",
-                          r"/(pilot|istio-pilot)[^/]*(:|@|$)"),
-    GatewayImplementation("Istio", r"^istio\.io/", r"^istiod(-.+)?$", r"/pilot(:|@|$)"),
-    GatewayImplementation("Envoy Gateway", r"^gateway\.envoyproxy\.io/", r"^envoy-gateway$",
-                          r"envoyproxy/gateway(:|@|$)"),
-    GatewayImplementation("kgateway", r"^(kgateway\.dev/|solo\.io/gloo-gateway)", r"^(kgateway|gloo)$",
-                          r"/(kgateway|gloo)(:|@|$)"),
-    GatewayImplementation("Traefik", r"^traefik\.io/", r"^traefik", r"(^|/)traefik(:|@|$)"),
-    GatewayImplementation("Cilium", r"^io\.cilium/", r"^cilium-operator$", r"cilium/operator"),
-    GatewayImplementation("NGINX Gateway Fabric", r"^gateway\.nginx\.org/", r"nginx-gateway",
-                          r"nginx-gateway-fabric"),
-    GatewayImplementation("Kong", r"^konghq\.com/", r"^kong", r"kong/(kubernetes-ingress-controller|"
-                                                             r"gateway-operator|kong-operator)"),
-    GatewayImplementation("GKE Gateway controller (managed)", r"^networking\.gke\.io/"),
-    GatewayImplementation("AWS Load Balancer Controller", r"^gateway\.k8s\.aws/", r"aws-load-balancer-controller",
-                          r"aws-load-balancer-controller"),
-    GatewayImplementation("AWS Gateway API Controller (VPC Lattice)", r"^application-networking\.k8s\.aws/",
-                          r"gateway-api-controller", r"aws-gateway-controller"),
-    GatewayImplementation("Apache APISIX", r"^apisix\.apache\.org/", r"apisix-ingress-controller",
-                          r"apisix-ingress-controller"),
-    GatewayImplementation("Contour", r"^projectcontour\.io/", r"^contour", r"projectcontour/contour"),
-    GatewayImplementation("Azure Application Gateway for Containers", r"^alb\.networking\.azure\.io/",
-                          r"^alb-controller", r"alb-controller"),
-)
-
-
-def gateway_implementation(controller_name: str) -> GatewayImplementation | None:
-    return next((i for i in GATEWAY_IMPLEMENTATIONS if re.search(i.controller, controller_name)), None)
-
-
 def _controller_name(gc: dict) -> str:
     return (gc.get("spec") or {}).get("controllerName") or ""
 
@@ -238,17 +205,17 @@ def _route_note(view: ClusterView, routes: Listing) -> tuple[str, list[Evidence]
 
 @requirement_check("ai_inference", reads=(CRDS, GATEWAYCLASSES, GATEWAYS, HTTPROUTES) + common.WORKLOAD_RESOURCES)
 def ai_inference(view: ClusterView) -> CheckResult:
-    api = _api_state(view, GATEWAY_GROUP, GATEWAY_CRDS)
+    api = _api_state(view, gateways.GATEWAY_GROUP, gateways.GATEWAY_CRDS)
     evidence = list(api.evidence)
-    classes, gateways, routes = view.list(GATEWAYCLASSES), view.list(GATEWAYS), view.list(HTTPROUTES)
-    class_blind, gateway_blind = _unseen(view, classes), _unseen(view, gateways)
+    classes, gws, routes = view.list(GATEWAYCLASSES), view.list(GATEWAYS), view.list(HTTPROUTES)
+    class_blind, gateway_blind = _unseen(view, classes), _unseen(view, gws)
 
     class_items = classes.items if classes.visible else []
-    accepted: list[tuple[dict, GatewayImplementation | None]] = []
+    accepted: list[tuple[dict, gateways.GatewayImplementation | None]] = []
     not_accepted: list[dict] = []
     for gc in class_items:
         controller = _controller_name(gc) or "?"
-        impl = gateway_implementation(controller)
+        impl = gateways.gateway_implementation(controller)
         if common.condition_true(gc, "Accepted"):
             accepted.append((gc, impl))
         else:
@@ -256,26 +223,23 @@ def ai_inference(view: ClusterView) -> CheckResult:
         evidence.append(common.evidence(gc, f"{common.condition_fact(gc, 'Accepted')}, controller {controller} "
                                             f"({impl.name if impl else 'unrecognised implementation'})"))
 
-    # Controller workloads of the recognised implementations any class names; those of accepted classes
-    # decide, the others are shown as evidence.
-    controllers: dict[str, list[dict]] = {}
-    ctrl_blind: list[Listing] = []
-    for impl in dict.fromkeys(gateway_implementation(_controller_name(gc)) for gc in class_items):
-        if impl is None or not (impl.workload or impl.image):
-            continue
-        found, blind = common.find_workloads(view, name=impl.workload, image=impl.image)
-        ctrl_blind = _merge(ctrl_blind, blind)
-        controllers[impl.name] = found
-        evidence += [common.evidence(w, f"{impl.name} controller: {common.workload_health(w)[1]}") for w in found]
+    # Controller workloads of the recognised implementations any class names (managed ones run out of
+    # sight); those of accepted classes decide, the others are shown as evidence.
+    in_cluster = [impl for impl in dict.fromkeys(gateways.gateway_implementation(_controller_name(gc))
+                                                 for gc in class_items) if impl and impl.workloads.visible]
+    controllers, ctrl_blind = _components(view, {impl.key: impl.workloads for impl in in_cluster})
+    for impl in in_cluster:
+        evidence += [common.evidence(w, f"{impl.name} controller: {common.workload_health(w)[1]}")
+                     for w in controllers[impl.key]]
     accepted_impls = list(dict.fromkeys(impl for _, impl in accepted))
-    healthy_ctrl = [w for impl in accepted_impls if impl for w in controllers.get(impl.name, [])
+    healthy_ctrl = [w for impl in accepted_impls if impl for w in controllers.get(impl.key, [])
                     if common.workload_health(w)[0]]
     # Every accepted class belongs to an implementation whose controller was found, and none of them runs.
     all_down = bool(accepted_impls) and not healthy_ctrl and all(
-        impl is not None and controllers.get(impl.name) for impl in accepted_impls)
+        impl is not None and controllers.get(impl.key) for impl in accepted_impls)
 
     programmed, unprogrammed = [], []
-    for gw in gateways.items if gateways.visible else []:
+    for gw in gws.items if gws.visible else []:
         cls = (gw.get("spec") or {}).get("gatewayClassName") or "?"
         addresses = _gateway_addresses(gw)
         if common.condition_true(gw, "Programmed") and addresses:
@@ -332,24 +296,19 @@ def ai_inference(view: ClusterView) -> CheckResult:
                                                       f"implementation", evidence, gateway_blind,
                        f"{subject}, and whether a Gateway is Programmed cannot be told")
     if api.served:
-        missing = [p for p in GATEWAY_CORE_CRDS if p not in api.served] if api.from_crds else []
+        missing = [p for p in gateways.GATEWAY_CORE_CRDS if p not in api.served] if api.from_crds else []
         extra = f" (missing: {', '.join(missing)})" if missing else ""
         return _judged(Status.WARN, Reason.CRDS_ONLY, f"Gateway API CRDs are installed{extra} but there is no "
                                                       f"GatewayClass: no implementation is running", evidence,
                        gateway_blind, "Gateway API CRDs are installed and there is no GatewayClass, but whether a "
                                       "Gateway is Programmed cannot be told")
-    how = ("no gateway.networking.k8s.io CRDs and no GatewayClass" if api.from_crds
-           else f"discovery serves no {GATEWAY_GROUP} resources and there is no GatewayClass")
+    how = (f"no {gateways.GATEWAY_GROUP} CRDs and no GatewayClass" if api.from_crds
+           else f"discovery serves no {gateways.GATEWAY_GROUP} resources and there is no GatewayClass")
     return _judged(Status.FAIL, Reason.NOT_INSTALLED, f"Gateway API is not installed: {how}", evidence,
                    _merge(api.blind, gateway_blind), "cannot tell whether Gateway API is installed")
 
 
 # advanced_inference_ingress -----------------------------------------------------------------------------
-GAIE_GROUPS = ("inference.networking.k8s.io", "inference.networking.x-k8s.io")
-# Endpoint-picker images: the GAIE reference EPP and llm-d's inference scheduler.
-EPP_IMAGE = r"gateway-api-inference-extension/epp|llm-d-inference-scheduler|/epp(:|@|$)"
-
-
 def _picker_ref(pool: dict) -> dict | None:
     spec = pool.get("spec") or {}
     return spec.get("endpointPickerRef") or spec.get("extensionRef")
@@ -440,7 +399,7 @@ def advanced_inference_ingress(view: ClusterView) -> CheckResult:
     evidence: list[Evidence] = []
     served = False
     api_blind: list[Listing] = []
-    for group in GAIE_GROUPS:
+    for group in gateways.GAIE_GROUPS:
         api = _api_state(view, group)
         served |= bool(api.served)
         api_blind = _merge(api_blind, api.blind)
@@ -450,7 +409,8 @@ def advanced_inference_ingress(view: ClusterView) -> CheckResult:
     pools = [p for lst in listings if lst.visible for p in lst.items]
 
     if not pools:
-        epps, epp_blind = common.find_workloads(view, image=EPP_IMAGE)
+        found, epp_blind = _components(view, {"picker": gateways.ENDPOINT_PICKER})
+        epps = found["picker"]
         evidence += _cap([common.evidence(w, f"endpoint picker image, {common.workload_health(w)[1]}")
                           for w in epps])
         if served or epps:
@@ -529,28 +489,9 @@ def advanced_inference_ingress(view: ClusterView) -> CheckResult:
 
 
 # high_performance_networking ----------------------------------------------------------------------------
-# DRA drivers that publish network devices: DRANET (dra.net) and other NIC/RDMA/SR-IOV drivers.
-NET_DRIVER = re.compile(r"(^|[.-])(net|nic|nics|network|networking|netdev|efa|ib)([.-]|$)|dranet|rdma|sriov|"
-                        r"infiniband", re.IGNORECASE)
-NET_ATTRIBUTE = re.compile(r"rdma|ifname|infiniband|sriov|(^|/)mac(address)?$|(^|/)(nic|netdev|interface)",
-                           re.IGNORECASE)
-# Extended resources of RDMA/SR-IOV/EFA device plugins and GKE multi-networking.
-NET_RESOURCE = re.compile(
-    r"^(rdma/.+|vpc\.amazonaws\.com/efa|[^/]+/.*sriov.*|mellanox\.com/.+|openshift\.io/.+|"
-    r"nvidia\.com/(rdma|hostdev|ib|.*nic).*|networking\.gke\.io\.networks/.+)$", re.IGNORECASE)
-# Node Feature Discovery labels that reveal RDMA/SR-IOV hardware (hints only).
-NET_HARDWARE_LABELS = ("feature.node.kubernetes.io/rdma.capable", "feature.node.kubernetes.io/rdma.available",
-                       "feature.node.kubernetes.io/network-sriov.capable")
-NET_CRD_GROUPS = ("k8s.cni.cncf.io", "sriovnetwork.openshift.io", "mellanox.com")
-# (label, workload name regex, image regex)
-NET_WORKLOADS = (
-    ("Multus", r"multus", r"multus-cni|/multus"),
-    ("SR-IOV", r"sriov", r"sriov-(network|cni|device-plugin)"),
-    ("RDMA device plugin", r"rdma-(shared-)?dev(ice)?-plugin", r"k8s-rdma-shared-dev-plugin|rdma-device-plugin"),
-    ("NVIDIA Network Operator", r"nvidia-network-operator", r"(mellanox|cloud-native)/network-operator"),
-    ("DRANET", r"dranet", r"dranet"),
-    ("EFA device plugin", r"efa-k8s-device-plugin|aws-efa", r"efa-k8s-device-plugin"),
-)
+def _owner(res: Resource) -> networks.NetworkStack:
+    """The network stack whose API `res` is (Multus for NetworkAttachmentDefinitions, ...)."""
+    return next(s for s in networks.NETWORK_STACKS if any(_is_api(a, res) for a in s.apis))
 
 
 @requirement_check("high_performance_networking",
@@ -570,7 +511,7 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
         driver = spec.get("driver") or "?"
         devices = common.slice_devices(sl)
         attrs = {k for d in devices for k in common.device_body(d).get("attributes") or {}}
-        if not (NET_DRIVER.search(driver) or any(NET_ATTRIBUTE.search(a) for a in attrs)):
+        if not networks.is_network_device(driver, attrs):
             continue
         entry = drivers.setdefault(driver, {"slice": sl, "devices": 0, "nodes": set(), "attrs": set()})
         entry["devices"] += len(devices)
@@ -589,12 +530,12 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
     per_resource: dict[str, list[dict]] = {}
     hardware: list[dict] = []
     for node in nodes.items if nodes.visible else []:
-        if any(common.labels_of(node).get(k) == "true" for k in NET_HARDWARE_LABELS):
+        if networks.has_network_hardware(common.labels_of(node)):
             hardware.append(node)
         if not common.node_ready(node):
             continue
         for name, qty in ((node.get("status") or {}).get("allocatable") or {}).items():
-            if NET_RESOURCE.match(name) and str(qty) not in ("0", ""):
+            if networks.is_network_resource(name) and str(qty) not in ("0", ""):
                 per_resource.setdefault(name, []).append(node)
     for name, with_it in sorted(per_resource.items()):
         evidence.append(Evidence("Node", common.name_of(with_it[0]),
@@ -606,47 +547,46 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
         unexposed = f"{plural(len(hardware), 'node')} report RDMA/SR-IOV capable NICs that are not exposed to pods"
         partial.append((Reason.PARTIAL, unexposed))
 
-    # NVIDIA Network Operator.
+    # The cluster policy of a network operator: its state says whether what it deploys works.
     nicpolicies = view.list(NIC_CLUSTERPOLICIES)
     for pol in nicpolicies.items if nicpolicies.visible else []:
         state = (pol.get("status") or {}).get("state") or "no state"
         evidence.append(common.evidence(pol, f"state {state}"))
         if str(state).lower() == "ready":
-            partial.append((Reason.PARTIAL, f"NicClusterPolicy {common.name_of(pol)} {state}"))
+            partial.append((Reason.PARTIAL, f"{pol.get('kind')} {common.name_of(pol)} {state}"))
         else:
-            broken.append(f"NicClusterPolicy {common.name_of(pol)} {state}")
+            broken.append(f"{pol.get('kind')} {common.name_of(pol)} {state}")
 
-    # Multus secondary networks.
+    # Secondary networks, and the stack that attaches them to pods.
     nads = view.list(NETWORK_ATTACHMENT_DEFINITIONS)
+    attacher = _owner(NETWORK_ATTACHMENT_DEFINITIONS)
     nad_items = nads.items if nads.visible else []
     evidence += _cap([common.evidence(n, "secondary network for pods") for n in nad_items], 3)
 
-    workload_blind: list[Listing] = []
-    healthy_kinds = set()
-    for label, name_re, image_re in NET_WORKLOADS:
-        found, blind = common.find_workloads(view, name=name_re, image=image_re)
-        workload_blind = _merge(workload_blind, blind)
-        for w in found:
+    found, workload_blind = _components(view, {stack.key: stack.workloads for stack in networks.NETWORK_STACKS})
+    healthy_stacks: set[str] = set()
+    for stack in networks.NETWORK_STACKS:
+        for w in found[stack.key]:
             ok, fact = common.workload_health(w)
             idle = w.get("kind") == "DaemonSet" and not int((w.get("status") or {}).get("desiredNumberScheduled") or 0)
-            evidence.append(common.evidence(w, f"{label}: {'scheduled on no node' if idle else fact}"))
+            evidence.append(common.evidence(w, f"{stack.name}: {'scheduled on no node' if idle else fact}"))
             if ok:
-                healthy_kinds.add(label)
+                healthy_stacks.add(stack.name)
             elif idle:  # its node selector matches no node: installed, not exposing anything
-                partial.append((Reason.PARTIAL, f"{label} {common.name_of(w)} scheduled on no node"))
+                partial.append((Reason.PARTIAL, f"{stack.name} {common.name_of(w)} scheduled on no node"))
             else:
-                broken.append(f"{label} {common.name_of(w)} not ready ({fact})")
+                broken.append(f"{stack.name} {common.name_of(w)} not ready ({fact})")
     if nad_items:
-        how = ("Multus running" if "Multus" in healthy_kinds
-               else "Multus not checked" if workload_blind else "no running Multus found")
-        partial.append((Reason.PARTIAL, f"{plural(len(nad_items), 'NetworkAttachmentDefinition')}, {how}"))
-    elif healthy_kinds - {"Multus"}:
-        partial.append((Reason.PARTIAL, f"{', '.join(sorted(healthy_kinds - {'Multus'}))} running"))
+        how = (f"{attacher.name} running" if attacher.name in healthy_stacks
+               else f"{attacher.name} not checked" if workload_blind else f"no running {attacher.name} found")
+        partial.append((Reason.PARTIAL, f"{plural(len(nad_items), nads.resource.kind)}, {how}"))
+    elif healthy_stacks - {attacher.name}:
+        partial.append((Reason.PARTIAL, f"{', '.join(sorted(healthy_stacks - {attacher.name}))} running"))
 
     # CRDs of network device operators (weak hints).
     crd_groups: list[str] = []
     api_blind: list[Listing] = []
-    for group in NET_CRD_GROUPS:
+    for group in networks.NET_CRD_GROUPS:
         api = _api_state(view, group)
         api_blind = _merge(api_blind, api.blind)
         if api.served:
@@ -656,7 +596,7 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
         hint = f"CRDs of {', '.join(crd_groups)} installed without a running controller or devices"
         partial.append((Reason.CRDS_ONLY, hint))
 
-    attach = " and attachable through Multus" if nad_items else ""
+    attach = f" and attachable through {attacher.name}" if nad_items else ""
     if exposed:  # devices pods can ask for decide, whatever else could not be read
         return CheckResult(Status.PASS, f"specialised network devices are exposed to pods: {'; '.join(exposed[:3])}"
                                         f"{attach}", evidence, Reason.HEALTHY, holds_despite_blind=True)
@@ -684,13 +624,12 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
 
 
 # disaggregated_inference --------------------------------------------------------------------------------
-ROLE_LABELS = ("llm-d.ai/role", "nvidia.com/dynamo-sub-component-type", "nvidia.com/dynamo-component-type")
-PREFILL_ARGS = re.compile(r"--is-prefill-worker|--disaggregation-mode[= ]+[\"']?prefill|kv_producer", re.IGNORECASE)
-DECODE_ARGS = re.compile(r"--is-decode-worker|--disaggregation-mode[= ]+[\"']?decode|kv_consumer", re.IGNORECASE)
-KV_TRANSFER_ARGS = re.compile(r"--kv-transfer-config|--disaggregation-(transfer-backend|bootstrap-port)", re.IGNORECASE)
-DYNAMO_WORKER_ARGS = re.compile(r"dynamo\.(vllm|sglang|trtllm)")
-DYNAMO_GROUP = "nvidia.com"
-DYNAMO_OPERATOR = (r"dynamo-operator", r"ai-dynamo/kubernetes-operator|dynamo-operator")
+# The operators of the serving stacks, and the custom resources of theirs that the tool lists (what shows a
+# deployment of the stack reconciled).
+SERVING_OPERATORS = tuple(operators.BY_KEY[s.operator] for s in serving.SERVING_STACKS if s.operator)
+SERVING_DEPLOYMENTS = tuple(r for op in SERVING_OPERATORS for how in op.reconciled for r in _listed(how.api))
+# A worker of a stack whose decode role carries no flag: decode where prefill workers run beside it.
+_WORKER = "worker"
 
 
 def _pod_command_line(pod: dict) -> str:
@@ -707,38 +646,76 @@ def _pod_state(pod: dict) -> str:
 
 def _stack(pod: dict) -> str:
     """The serving stack a prefill/decode pod belongs to, for messages."""
-    labels = common.labels_of(pod)
-    if any(k.startswith("llm-d.ai/") for k in labels):
-        return "llm-d"
-    line = _pod_command_line(pod) + " " + " ".join(
+    text = _pod_command_line(pod) + " " + " ".join(
         c.get("image") or "" for c in (pod.get("spec") or {}).get("containers") or [])
-    if any(k.startswith("nvidia.com/dynamo") for k in labels) or "dynamo" in line:
-        return "NVIDIA Dynamo"
-    if "sglang" in line.lower():
-        return "SGLang"
-    if "vllm" in line.lower():
-        return "vLLM"
-    return "unrecognised stack"
+    stack = serving.stack_of_pod(common.labels_of(pod), text)
+    return stack.name if stack else "unrecognised stack"
 
 
 def _pod_role(pod: dict) -> tuple[str | None, str]:
-    """('prefill' | 'decode' | 'kv' (KV transfer, role unknown) | 'dynamo-worker' | None, how it was told)."""
+    """('prefill' | 'decode' | 'kv' (KV transfer, role unknown) | _WORKER | None, how it was told)."""
     labels = common.labels_of(pod)
-    for key in ROLE_LABELS:
+    for key in serving.ROLE_LABELS:
         if labels.get(key) in ("prefill", "decode"):
             return labels[key], f"label {key}={labels[key]}"
     line = _pod_command_line(pod)
-    for role, pattern in (("prefill", PREFILL_ARGS), ("decode", DECODE_ARGS)):
-        if match := pattern.search(line):
+    for role, pattern in (("prefill", serving.PREFILL_ARGS), ("decode", serving.DECODE_ARGS)):
+        if match := re.search(pattern, line):
             return role, f"args {match.group(0)}"
-    if match := DYNAMO_WORKER_ARGS.search(line):
-        return "dynamo-worker", f"Dynamo worker {match.group(0)}"
-    if match := KV_TRANSFER_ARGS.search(line):
+    for stack in serving.SERVING_STACKS:
+        if stack.worker_args and (match := re.search(stack.worker_args, line)):
+            return _WORKER, f"{stack.name} worker {match.group(0)}"
+    if match := re.search(serving.KV_TRANSFER_ARGS, line):
         return "kv", f"args {match.group(0)}"
     return None, ""
 
 
-@requirement_check("disaggregated_inference", reads=(PODS, CRDS, DYNAMO_GRAPHDEPLOYMENTS) + common.WORKLOAD_RESOURCES)
+def _reconciled_fact(obj: dict, how: operators.Reconciled) -> str:
+    """What a custom resource's status says of its reconciliation: the state field, else the condition."""
+    state = (obj.get("status") or {}).get(how.state_field) if how.state_field else None
+    if state:
+        return f"{how.state_field} {state}"
+    return common.condition_fact(obj, how.conditions[0]) if how.conditions else "no status"
+
+
+@dataclass
+class _Operator:
+    """A serving stack's operator whose CRDs are installed: whether its controller runs, its deployments."""
+
+    operator: operators.AIOperator
+    running: bool
+    deployments: list[tuple[Resource, int]]
+
+
+def _serving_operators(view: ClusterView, crds: Listing, evidence: list[Evidence]) -> tuple[list[_Operator],
+                                                                                             list[Listing]]:
+    """The serving operators whose CRDs are installed, and the workload listings that could not be read;
+    adds what was seen to `evidence`."""
+    controllers, blind = _components(view, {op.key: op.workloads for op in SERVING_OPERATORS})
+    seen: list[_Operator] = []
+    for op in SERVING_OPERATORS:
+        own = [c for c in crds.items if common.crd_group(c) in op.groups
+               and re.search(op.plurals or ".", common.crd_plural(c))] if crds.visible else []
+        evidence += _cap(common.crd_evidence(view, own), 3)
+        running = False
+        for w in controllers[op.key]:
+            ok, fact = common.workload_health(w)
+            running |= ok
+            evidence.append(common.evidence(w, f"{op.name} operator: {fact}"))
+        deployments = []
+        for how in op.reconciled:
+            for res in _listed(how.api):
+                listing = view.list(res)
+                items = listing.items if listing.visible else []
+                evidence += [common.evidence(obj, _reconciled_fact(obj, how)) for obj in items[:MAX_EVIDENCE]]
+                deployments.append((res, len(items)))
+        if own:
+            seen.append(_Operator(op, running, deployments))
+    return seen, blind
+
+
+@requirement_check("disaggregated_inference",
+                   reads=(PODS, CRDS) + SERVING_DEPLOYMENTS + common.WORKLOAD_RESOURCES)
 def disaggregated_inference(view: ClusterView) -> CheckResult:
     evidence: list[Evidence] = []
     pods = view.list(PODS)
@@ -751,9 +728,9 @@ def disaggregated_inference(view: ClusterView) -> CheckResult:
             ns = (pod.get("metadata") or {}).get("namespace") or ""
             by_ns.setdefault(ns, {}).setdefault(role, []).append((pod, how))
     for roles in by_ns.values():
-        # A Dynamo worker without a prefill flag is a decode worker when its namespace has prefill workers.
-        if "prefill" in roles and "dynamo-worker" in roles:
-            workers = roles.pop("dynamo-worker")
+        # A worker without a prefill flag is a decode worker when its namespace has prefill workers.
+        if "prefill" in roles and _WORKER in roles:
+            workers = roles.pop(_WORKER)
             roles.setdefault("decode", []).extend((p, f"{how}, no prefill flag") for p, how in workers)
 
     pairs, half, not_running, kv_only = [], [], [], []
@@ -778,25 +755,9 @@ def disaggregated_inference(view: ClusterView) -> CheckResult:
             kv_only.append(ns)
             evidence += _cap([common.evidence(p, f"KV-transfer serving pod ({how})") for p, how in roles["kv"]], 2)
 
-    # NVIDIA Dynamo: CRDs, operator, graph deployments.
+    # Operators of serving stacks: CRDs, controller, deployments.
     crds = view.list(CRDS)
-    dynamo_crds = [c for c in crds.items if common.crd_group(c) == DYNAMO_GROUP
-                   and common.crd_plural(c).startswith("dynamo")] if crds.visible else []
-    if dynamo_crds:
-        plurals = sorted(common.crd_plural(c) for c in dynamo_crds if common.crd_established(view, c))
-        evidence.append(Evidence("CustomResourceDefinition", "dynamo*.nvidia.com",
-                                 f"Established: {', '.join(plurals) or 'none'}"))
-    operators, operator_blind = common.find_workloads(view, name=DYNAMO_OPERATOR[0], image=DYNAMO_OPERATOR[1])
-    healthy_operator = False
-    for w in operators:
-        ok, fact = common.workload_health(w)
-        healthy_operator |= ok
-        evidence.append(common.evidence(w, f"Dynamo operator: {fact}"))
-    dgds = view.list(DYNAMO_GRAPHDEPLOYMENTS)
-    dgd_items = dgds.items if dgds.visible else []
-    for dgd in dgd_items[:MAX_EVIDENCE]:
-        state = (dgd.get("status") or {}).get("state") or common.condition_fact(dgd, "Ready")
-        evidence.append(common.evidence(dgd, f"state {state}"))
+    installed, operator_blind = _serving_operators(view, crds, evidence)
 
     # Running prefill and decode pods decide; everything else rests on the pods being visible.
     if pairs:
@@ -814,15 +775,18 @@ def disaggregated_inference(view: ClusterView) -> CheckResult:
     if kv_only:
         roleless = f"KV-transfer serving pods without a prefill/decode role in {', '.join(kv_only[:3])}"
         found.append((Reason.PARTIAL, roleless))
-    if dynamo_crds:
-        operator = ("operator running" if healthy_operator
+    for seen in installed:
+        operator = ("operator running" if seen.running
                     else "CRDs installed (operator not checked)" if operator_blind else "CRDs installed")
-        found.append((Reason.PARTIAL if healthy_operator else Reason.CRDS_ONLY, f"NVIDIA Dynamo {operator}" + (
-            f", {plural(len(dgd_items), 'DynamoGraphDeployment')}" if dgd_items else "")))
+        deployed = [plural(n, res.kind) for res, n in seen.deployments if n]
+        found.append((Reason.PARTIAL if seen.running else Reason.CRDS_ONLY,
+                      join_nonempty(f"{seen.operator.name} {operator}", *deployed, separator=", ")))
     if found:
         return CheckResult(Status.WARN, f"no running prefill/decode pair: {'; '.join(text for _, text in found)}",
                            evidence, found[0][0], holds_despite_blind=True)
-    return _judged(Status.FAIL, Reason.NOT_INSTALLED, "no disaggregated serving stack: no prefill/decode pods (llm-d, "
-                                                      "Dynamo, vLLM, SGLang) and no Dynamo CRDs", evidence,
-                   common.blind_of(crds), "no prefill/decode serving pods found, but whether NVIDIA Dynamo is "
-                                          "installed cannot be told")
+    stack_names = ", ".join(s.name for s in serving.SERVING_STACKS)
+    operator_names = " or ".join(op.name for op in SERVING_OPERATORS)
+    return _judged(Status.FAIL, Reason.NOT_INSTALLED, f"no disaggregated serving stack: no prefill/decode pods "
+                                                      f"({stack_names}) and no {operator_names} CRDs", evidence,
+                   common.blind_of(crds), f"no prefill/decode serving pods found, but whether {operator_names} is "
+                                          f"installed cannot be told")

@@ -27,12 +27,16 @@ class GatewayImplementation(Record):
     KIND = "gateway"
 
 
-# First match wins: OpenShift's controller is Istio-based, so it comes before Istio.
+# First match wins: OpenShift's controller is Istio-based, so it comes before Istio. The Ingress Operator runs
+# that istiod in openshift-ingress for OpenShift's own classes only: it is not the controller of an Istio class.
+# An implementation whose controller runs in the cluster has its class and controller in the fixtures
+# ai_inference/implementations-healthy and implementations-down (tests/test_checks_networking.py CONTROLLERS).
 GATEWAY_IMPLEMENTATIONS: tuple[GatewayImplementation, ...] = (
     GatewayImplementation("openshift", "OpenShift Gateway API", r"^openshift\.io/gateway-controller",
-                          Component(r"^istiod", r"/(pilot|istio-pilot)[^/]*(:|@|$)"),
+                          Component(r"^istiod", r"/(pilot|istio-pilot)[^/]*(:|@|$)", r"^openshift-ingress$"),
                           "openshift.io/gateway-controller/v1"),
-    GatewayImplementation("istio", "Istio", r"^istio\.io/", Component(r"^istiod(-.+)?$", r"/pilot(:|@|$)"),
+    GatewayImplementation("istio", "Istio", r"^istio\.io/",
+                          Component(r"^istiod(-.+)?$", r"/pilot(:|@|$)", r"^(?!openshift-ingress$)"),
                           "istio.io/gateway-controller"),
     GatewayImplementation("envoy-gateway", "Envoy Gateway", r"^gateway\.envoyproxy\.io/",
                           Component(r"^envoy-gateway$", r"envoyproxy/gateway(:|@|$)"),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from kubectl_aiconf.knowledge._base import Api, Component, Record
+from kubectl_aiconf.knowledge._base import Api, Component, Record, search
 
 
 @dataclass(frozen=True)
@@ -45,5 +46,22 @@ NET_RESOURCE = (r"(?i)^(rdma/.+|vpc\.amazonaws\.com/efa|[^/]+/.*sriov.*|mellanox
 NET_HARDWARE_LABELS = ("feature.node.kubernetes.io/rdma.capable", "feature.node.kubernetes.io/rdma.available",
                        "feature.node.kubernetes.io/network-sriov.capable")
 NET_CRD_GROUPS = tuple(dict.fromkeys(g for n in NETWORK_STACKS for g in n.groups))
+
+
+def is_network_device(driver: str, attributes: Iterable[str] = ()) -> bool:
+    """Whether the devices a DRA driver publishes are network devices: told by the driver's name or by one of
+    the attribute names of its devices (a NIC driver with an unremarkable name still reports an interface)."""
+    return search(NET_DRIVER, driver) or any(search(NET_ATTRIBUTE, a) for a in attributes)
+
+
+def is_network_resource(name: str) -> bool:
+    """Whether an extended resource hands out network devices (RDMA, SR-IOV VFs, EFA, GKE networks)."""
+    return search(NET_RESOURCE, name)
+
+
+def has_network_hardware(labels: Mapping[str, object] | None) -> bool:
+    """Whether Node Feature Discovery labels a node as having RDMA or SR-IOV capable NICs."""
+    return any((labels or {}).get(key) == "true" for key in NET_HARDWARE_LABELS)
+
 
 RECORDS = NETWORK_STACKS
