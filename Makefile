@@ -6,8 +6,10 @@
 #   make release   dist/kubectl-aiconf.tar.gz + dist/krew-manifest.yaml (sha256 filled in)
 #   make binaries  build/cache kube-apiserver, etcd, kwok, kubectl under ~/.cache/kubectl-aiconf
 #   make krew      build/cache krew and validate-krew-manifest under ~/.cache/kubectl-aiconf
-#   make unit      pytest without tests/integration
-#   make test      binaries, krew, zipapp, then every test (unit and integration)
+#   make unit      fast tests: no Go, no ../shared (not tests/integration, not the packaging or shared markers)
+#   make lint      ruff (lint and format check) and mypy, configured in pyproject.toml
+#   make format    let ruff format the code and fix what it can
+#   make test      lint, binaries, krew, zipapp, then every test (unit and integration)
 #   make demo      run the zipapp against a sandbox with the ai-platform scenario
 #   make bench     benchmarks (bench/run.py)
 #   make mutate    mutation run over checks/ (bench/mutate.py; not in CI; MUTATE_ARGS='--sample 40 --jobs 4')
@@ -33,7 +35,7 @@ ZIPAPP_INPUTS := pyproject.toml LICENSE \
   .ci/build_zipapp.py .ci/zipapp-requirements.txt .ci/zipapp-build-constraints.txt .ci/kubectl_aiconf_preamble.py \
   $(shell find kubectl_aiconf \( -name __pycache__ -o -name '*.egg-info' \) -prune -o \( -type f ! -name '*.pyc' -print \) -o \( -type d -print \))
 
-.PHONY: help venv zipapp release binaries krew test unit demo bench clean
+.PHONY: help venv zipapp release binaries krew test unit lint format demo bench clean
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -66,9 +68,20 @@ krew:
 	.ci/build-krew.sh >/dev/null
 
 unit: venv
-	$(VPY) -m pytest -q tests --ignore=tests/integration $(PYTEST_ARGS)
+	$(VPY) -m pytest -q tests --ignore=tests/integration -m "not packaging and not shared" $(PYTEST_ARGS)
 
-test: binaries krew zipapp
+LINTED := kubectl_aiconf tests bench .ci
+
+lint: venv
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
+
+format: venv
+	$(VENV)/bin/ruff check --fix $(LINTED)
+	$(VENV)/bin/ruff format $(LINTED)
+
+test: lint binaries krew zipapp
 	$(VPY) -m pytest -q tests $(PYTEST_ARGS)
 
 # check's exit codes 1 (a MUST failed) and 3 (a MUST could not be confirmed) are verdicts, not demo failures.

@@ -266,7 +266,8 @@ def requirements(
     elif output == "table":
         from tabulate import tabulate
 
-        typer.echo(tabulate([[r["id"], CATEGORIES[r["category"]], r["level"], r["description"]] for r in rows],
+        typer.echo(tabulate([[r.id, CATEGORIES[r.category], r.level(conformance_version), r.description]
+                             for r in reqs],
                             headers=["REQUIREMENT", "CATEGORY", "LEVEL", "DESCRIPTION"], tablefmt="plain",
                             disable_numparse=True))
     else:

@@ -28,6 +28,8 @@ def run_checks(view: ClusterView, version: str,
     for req in requirements_for(version):
         level = req.level(version)
         result = (overrides or {}).get(req.id) or check_for(req.id, req.category).run(view)
+        if result.reason is None:  # the guard refuses these for checks; a probe result must carry one too
+            raise ValueError(f"{req.id}: a result without a reason: {result.message}")
         # Not meeting a SHOULD is a warning, not a failure.
         should_not_met = level == SHOULD and result.status is Status.FAIL
         results.append(RequirementResult(req.id, req.category, level or MUST, req.description,

@@ -18,6 +18,7 @@ def cli(*args, env=None):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.usefixtures("reference_submissions")
 def test_validate_command_exit_codes():
     good = SHARED / "reference" / "submissions" / "v1.33" / "alauda" / "PRODUCT.yaml"
     bad = SHARED / "reference" / "submissions" / "v1.33" / "cks" / "PRODUCT.yaml"

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.packaging  # builds the zipapp and the krew release
+
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "krew-manifest.yaml"
 DIST = REPO / "dist"

@@ -59,7 +59,7 @@ def dry_run(target: str) -> str:
 
 
 @pytest.mark.parametrize("target", ["venv", "zipapp", "release", "binaries", "krew", "test", "unit", "demo",
-                                    "bench", "mutate", "clean", "help"])
+                                    "bench", "mutate", "lint", "format", "clean", "help"])
 def test_make_target_exists(target):
     dry_run(target)
 
@@ -70,6 +70,8 @@ def test_make_targets_run_what_they_promise():
     assert re.search(r"-m tests\.sandbox run --scenario ai-platform -- \./dist/kubectl-aiconf check", dry_run("demo"))
     assert "bench/run.py" in dry_run("bench")
     assert "bench/mutate.py" in dry_run("mutate")
+    assert "ruff format --check" in dry_run("lint") and "mypy" in dry_run("lint")
+    assert "ruff check" in dry_run("test"), "make test includes make lint"
     assert "rm -rf dist build" in dry_run("clean")
 
 

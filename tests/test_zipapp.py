@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.packaging  # builds the zipapp and the krew release
+
 REPO = Path(__file__).resolve().parent.parent
 ZIPAPP = REPO / "dist" / "kubectl-aiconf"
 REQUIREMENTS = REPO / ".ci" / "zipapp-requirements.txt"

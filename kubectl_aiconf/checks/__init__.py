@@ -11,9 +11,10 @@ vouches (`holds_despite_blind`) that nothing unseen could overturn it.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from kubectl_aiconf.result import CheckResult, Reason, Status
 from kubectl_aiconf.view import ClusterView, Listing, Outcome, Resource
@@ -35,7 +36,7 @@ class ReadLog:
         self._view = view
         self.blind: dict[str, Listing] = {}
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._view, name)
 
     def _note(self, listings: Iterable[Listing]) -> None:
@@ -54,7 +55,7 @@ class ReadLog:
             self._note(self._view.discovery_gaps(group, resource))
         return served
 
-    def group_versions(self, group: str) -> list[str]:
+    def group_versions(self, group: str) -> builtins.list[str]:  # `list` here is the method above
         versions = self._view.group_versions(group)
         if not versions:
             self._note(self._view.discovery_gaps(group))
@@ -108,10 +109,13 @@ class Check:
 _REGISTRY: dict[str, Check] = {}
 
 
-def requirement_check(requirement_id: str, reads: tuple[Resource, ...]):
+CheckFunction = Callable[[ClusterView], CheckResult]
+
+
+def requirement_check(requirement_id: str, reads: tuple[Resource, ...]) -> Callable[[CheckFunction], CheckFunction]:
     """Register the decorated function as the check of `requirement_id`."""
 
-    def register(function: Callable[[ClusterView], CheckResult]):
+    def register(function: CheckFunction) -> CheckFunction:
         _REGISTRY[requirement_id] = Check(requirement_id, function, tuple(reads))
         return function
 

@@ -81,13 +81,13 @@ def parse_junit(data: bytes) -> Report:
         # Go's encoding/xml refuses other declared encodings unless given a charset reader.
         raise ArtifactError(f"JUnit XML declares encoding {m.group(1).decode('ascii', 'replace')!r}; "
                             "only UTF-8 is read")
-    parser = ET.XMLPullParser(events=("start", "end"))
+    parser: ET.XMLPullParser = ET.XMLPullParser(events=("start", "end"))
     root = None
     depth = 0
     complete = False
     try:
         parser.feed(data)
-        for event, elem in parser.read_events():
+        for event, elem in parser.read_events():  # type: ignore[misc]  # typeshed: (event, element) pairs
             if event == "start":
                 if root is None:
                     root = elem

@@ -6,9 +6,10 @@ declared (one concurrent round of list calls when live), then checks read the lo
 
 from __future__ import annotations
 
+import builtins
 import enum
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,8 @@ class ClusterView:
         except KeyError:
             raise KeyError(f"{res.key} was not loaded: add it to the READS of the check that lists it") from None
 
-    def listings(self) -> list[Listing]:
-        return list(self._listings.values())
+    def listings(self) -> builtins.list[Listing]:  # `list` here is the method above
+        return builtins.list(self._listings.values())
 
     def requests_made(self) -> int:
         """API requests issued so far (0 for a snapshot)."""
@@ -193,7 +194,7 @@ def _path_tree(paths: Iterable[str]) -> dict:
     return tree
 
 
-def _project(value, tree):
+def _project(value: Any, tree: Any) -> Any:  # tree: a _path_tree node, or True for "whole value"
     if tree is True:
         return value
     if not isinstance(value, dict):
@@ -211,7 +212,7 @@ def _project(value, tree):
     return out
 
 
-def projector(res: Resource):
+def projector(res: Resource) -> Callable[[dict], Any]:
     """A function that trims an object of `res` to the fields the checks read."""
     tree = _path_tree(IDENTITY + res.keep)
     return lambda obj: _project(obj, tree)
