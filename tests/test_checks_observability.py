@@ -1,12 +1,15 @@
-"""Observability checks on hand-written fixtures under testdata/checks/<requirement>/<case>/."""
+"""Observability checks on hand-written fixtures under testdata/checks/<requirement>/<case>/.
+
+Every fixture has its status and reason in a table; the tests after it show what was seen (evidence names and
+facts) where that is the point of the fixture.
+"""
 
 from __future__ import annotations
 
-from conftest import names, fact, run_check
+import pytest
+from conftest import fact, names, run_check
 
-from kubectl_aiconf.result import Status
-
-NOT_SAMPLED = "metric names were not sampled"
+from kubectl_aiconf.result import Reason, Status
 
 
 # accelerator_metrics --------------------------------------------------------------------------------------
@@ -14,82 +17,85 @@ def am(case: str):
     return run_check(f"accelerator_metrics/{case}", "accelerator_metrics")
 
 
-def test_am_dcgm_exporter_ready_on_all_gpu_nodes_passes_with_wiring():
+@pytest.mark.parametrize("case, status, reason", [
+    ("healthy", Status.PASS, Reason.HEALTHY),
+    ("amd", Status.PASS, Reason.HEALTHY),
+    ("mixed-vendor", Status.PASS, Reason.HEALTHY),
+    ("label-signals", Status.PASS, Reason.HEALTHY),
+    # Services forbidden: how the exporter is exposed is not known, but its coverage of the nodes is.
+    ("services-forbidden", Status.PASS, Reason.HEALTHY),
+    ("partial", Status.WARN, Reason.PARTIAL),
+    ("partial-services-forbidden", Status.WARN, Reason.PARTIAL),
+    # One vendor's nodes without an exporter (issue 10, point 8): never PASS.
+    ("mixed-vendor-amd-missing", Status.WARN, Reason.PARTIAL),
+    ("mixed-vendor-amd-unhealthy", Status.WARN, Reason.UNHEALTHY),
+    ("no-ready-node", Status.WARN, Reason.PARTIAL),
+    ("unhealthy", Status.FAIL, Reason.UNHEALTHY),
+    ("absent", Status.FAIL, Reason.NOT_INSTALLED),
+    ("crds-only", Status.FAIL, Reason.NOT_INSTALLED),
+    ("dcgm-disabled", Status.FAIL, Reason.NOT_INSTALLED),
+    # The ClusterPolicy only gives a hint: no DaemonSet of any exporter runs, which was seen.
+    ("absent-clusterpolicies-forbidden", Status.FAIL, Reason.NOT_INSTALLED),
+    ("other-vendor-exporter", Status.FAIL, Reason.NOT_INSTALLED),
+    ("no-accelerators", Status.FAIL, Reason.NO_ACCELERATORS),
+    # Nodes alone decide that there is no accelerator: unreadable DaemonSets change nothing.
+    ("no-accelerators-daemonsets-forbidden", Status.FAIL, Reason.NO_ACCELERATORS),
+    ("unrecognised", Status.UNKNOWN, Reason.UNRECOGNISED),
+    ("gke-managed", Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE),
+    ("forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
+    ("nodes-forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
+    # Issue 10: the partial fixture's exporter (1 of 3 GPU nodes) with nodes forbidden was PASS.
+    ("partial-nodes-forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
+])
+def test_am_verdicts(case, status, reason):
+    r = am(case)
+    assert (r.status, r.reason) == (status, reason), r.message
+
+
+def test_am_healthy_shows_the_exporter_its_service_and_monitor():
     r = am("healthy")
-    assert r.status is Status.PASS
-    assert "NVIDIA DCGM exporter ready on all 2 ready NVIDIA accelerator nodes" in r.message
-    assert "port 9400/gpu-metrics" in r.message
-    assert "scraped via ServiceMonitor gpu-operator/nvidia-dcgm-exporter" in r.message
-    assert NOT_SAMPLED in r.message
     assert fact(r, "DaemonSet", "gpu-operator/nvidia-dcgm-exporter") == "2/2 ready"
-    assert "gpu-operator/nvidia-dcgm-exporter" in names(r, "Service")
+    assert "on port 9400/gpu-metrics" in fact(r, "Service", "gpu-operator/nvidia-dcgm-exporter")
     assert "gpu-operator/nvidia-dcgm-exporter" in names(r, "ServiceMonitor")
 
 
-def test_am_unready_exporter_fails():
-    r = am("unhealthy")
-    assert r.status is Status.FAIL
-    assert "not healthy (gpu-operator/nvidia-dcgm-exporter 0/2 ready)" in r.message
+def test_am_monitors_in_another_namespace_select_exporters_through_their_namespace_selector():
+    r = am("mixed-vendor")
+    assert names(r, "ServiceMonitor") == {"monitoring/dcgm"}  # the one without a namespaceSelector scrapes nothing
+    assert fact(r, "PodMonitor", "monitoring/amd-metrics") == "selects kube-amd-gpu/default-metrics-exporter"
 
 
-def test_am_cluster_policy_without_exporter_fails_and_shows_the_hint():
-    r = am("crds-only")
-    assert r.status is Status.FAIL
-    assert "no accelerator metrics exporter" in r.message
-    assert "ClusterPolicy cluster-policy enables the DCGM exporter" in r.message
-    assert fact(r, "ClusterPolicy", "cluster-policy") == "dcgmExporter enabled"
-
-
-def test_am_forbidden_is_unknown_naming_nodes_and_daemonsets():
-    r = am("forbidden")
-    assert r.status is Status.UNKNOWN
-    assert "list nodes (cluster scope)" in r.message
-    assert "list daemonsets.apps in all namespaces" in r.message
-
-
-def test_am_gpu_nodes_without_exporter_fail():
-    r = am("absent")
-    assert r.status is Status.FAIL
-    assert "runs for the 2 NVIDIA accelerator nodes" in r.message
-
-
-def test_am_no_accelerator_nodes_fails():
-    r = am("no-accelerators")
-    assert r.status is Status.FAIL
-    assert "no accelerator nodes found" in r.message
-
-
-def test_am_exporter_missing_on_some_gpu_nodes_warns():
-    r = am("partial")
-    assert r.status is Status.WARN
-    assert "runs on 1 of 3 ready NVIDIA accelerator nodes" in r.message
-
-
-def test_am_amd_metrics_exporter_passes():
+def test_am_amd_exporter_is_shown_with_its_service():
     r = am("amd")
-    assert r.status is Status.PASS
-    assert "AMD device metrics exporter ready on the 1 ready AMD accelerator node" in r.message
-    assert "kube-amd-gpu/default-metrics-exporter" in names(r, "DaemonSet")
+    assert fact(r, "DaemonSet", "kube-amd-gpu/default-metrics-exporter") == "1/1 ready"
     assert "port 5000/http" in fact(r, "Service", "kube-amd-gpu/default-metrics-exporter")
 
 
-def test_am_gke_accelerators_without_visible_exporter_are_unknown_managed():
-    r = am("gke-managed")
-    assert r.status is Status.UNKNOWN
-    assert "GKE-managed" in r.message and "managed service" in r.message
+def test_am_unreadable_services_are_named_not_taken_for_absent():
+    r = am("services-forbidden")
+    assert "list services in all namespaces" in r.message
+    assert not names(r, "Service")
 
 
-def test_am_healthy_exporter_passes_even_when_nodes_are_forbidden():
-    r = am("nodes-forbidden")
-    assert r.status is Status.PASS
-    assert "node coverage not checked" in r.message and "list nodes (cluster scope)" in r.message
-    assert fact(r, "DaemonSet", "gpu-operator/nvidia-dcgm-exporter") == "4/4 ready"
+def test_am_node_coverage_is_not_claimed_when_nodes_cannot_be_read():
+    r = am("partial-nodes-forbidden")
+    assert "list nodes (cluster scope)" in r.message
+    assert fact(r, "DaemonSet", "gpu-operator/nvidia-dcgm-exporter") == "1/1 ready"
 
 
-def test_am_unrecognised_gpu_exporter_is_reported_not_absent():
-    r = am("unrecognised")
-    assert r.status is Status.WARN
-    assert "unrecognised accelerator exporter runs (observability/gpu-stats-exporter 1/1 ready)" in r.message
+def test_am_forbidden_names_nodes_and_daemonsets():
+    r = am("forbidden")
+    assert "list nodes (cluster scope)" in r.message and "list daemonsets.apps in all namespaces" in r.message
+
+
+def test_am_the_vendor_without_an_exporter_is_named():
+    assert "AMD accelerator nodes" in am("mixed-vendor-amd-missing").message
+
+
+def test_am_cluster_policy_hint_is_evidence():
+    assert fact(am("crds-only"), "ClusterPolicy", "cluster-policy") == "dcgmExporter enabled"
+    assert fact(am("dcgm-disabled"), "ClusterPolicy", "cluster-policy") == "dcgmExporter disabled"
+    assert "list clusterpolicies.nvidia.com" in am("absent-clusterpolicies-forbidden").message
 
 
 # ai_service_metrics ---------------------------------------------------------------------------------------
@@ -97,80 +103,82 @@ def sm(case: str):
     return run_check(f"ai_service_metrics/{case}", "ai_service_metrics")
 
 
-def test_sm_prometheus_operator_with_available_prometheus_passes():
+@pytest.mark.parametrize("case, status, reason", [
+    ("healthy", Status.PASS, Reason.HEALTHY),
+    ("plain-prometheus", Status.PASS, Reason.HEALTHY),
+    ("plain-prometheus-crds-forbidden", Status.PASS, Reason.HEALTHY),
+    ("azure-managed", Status.PASS, Reason.HEALTHY),
+    ("victoriametrics", Status.PASS, Reason.HEALTHY),
+    ("prometheuses-forbidden", Status.PASS, Reason.HEALTHY),
+    ("prometheus-without-status", Status.PASS, Reason.HEALTHY),
+    ("kube-prometheus-old-labels", Status.PASS, Reason.HEALTHY),
+    # Issue 13: GMP's operator scales rule-evaluator and alertmanager to 0 while no rules exist.
+    ("gmp-scaled-to-zero", Status.PASS, Reason.HEALTHY),
+    ("gmp-collector-down", Status.FAIL, Reason.UNHEALTHY),
+    ("gmp-no-collector", Status.FAIL, Reason.UNHEALTHY),
+    ("gmp-only-scaled-down", Status.FAIL, Reason.UNHEALTHY),
+    ("crds-only", Status.WARN, Reason.CRDS_ONLY),
+    ("otel-crds-only", Status.WARN, Reason.CRDS_ONLY),
+    ("otel-only", Status.WARN, Reason.PARTIAL),
+    ("otel-only-podmonitors-forbidden", Status.WARN, Reason.PARTIAL),
+    ("no-prometheus-instance", Status.WARN, Reason.PARTIAL),
+    ("operator-down", Status.WARN, Reason.UNHEALTHY),
+    ("operator-down-prometheus-down", Status.FAIL, Reason.UNHEALTHY),
+    ("unhealthy", Status.FAIL, Reason.UNHEALTHY),
+    # Monitors only illustrate the verdict: unreadable PodMonitors leave the FAIL standing.
+    ("unhealthy-podmonitors-forbidden", Status.FAIL, Reason.UNHEALTHY),
+    ("plain-prometheus-unhealthy", Status.FAIL, Reason.UNHEALTHY),
+    ("api-not-served", Status.FAIL, Reason.UNHEALTHY),
+    ("operator-without-crds", Status.FAIL, Reason.UNHEALTHY),
+    ("absent", Status.FAIL, Reason.NOT_INSTALLED),
+    ("google-managed", Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE),
+    ("forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
+    ("prometheuses-forbidden-unready", Status.UNKNOWN, Reason.FORBIDDEN),
+])
+def test_sm_verdicts(case, status, reason):
+    r = sm(case)
+    assert (r.status, r.reason) == (status, reason), r.message
+
+
+def test_sm_healthy_counts_workload_monitors_but_not_the_stacks_own():
     r = sm("healthy")
-    assert r.status is Status.PASS
-    assert "Prometheus Operator runs (monitoring/kube-prometheus-stack-operator)" in r.message
-    assert "1 available Prometheus (monitoring/kube-prometheus-stack-prometheus)" in r.message
-    assert "1 workload monitor" in r.message and "serving/vllm-qwen" in r.message
     assert fact(r, "Prometheus", "monitoring/kube-prometheus-stack-prometheus") == "Available=True"
-    # the stack's own kubelet monitor is not counted as a workload monitor
+    assert "serving/vllm-qwen" in names(r, "ServiceMonitor")
     assert "monitoring/kube-prometheus-stack-kubelet" not in names(r, "ServiceMonitor")
 
 
-def test_sm_unavailable_prometheus_fails_with_reason():
-    r = sm("unhealthy")
-    assert r.status is Status.FAIL
-    assert "no Prometheus is available" in r.message and "NoPodReady" in r.message
+def test_sm_unavailable_prometheus_shows_its_condition():
+    assert "NoPodReady" in fact(sm("unhealthy"), "Prometheus", "monitoring/kube-prometheus-stack-prometheus")
 
 
-def test_sm_crds_only_warns():
-    r = sm("crds-only")
-    assert r.status is Status.WARN
-    assert "Prometheus Operator CRDs are installed but no Prometheus Operator was found" in r.message
-    assert "servicemonitors.monitoring.coreos.com" in names(r, "CustomResourceDefinition")
+def test_sm_gmp_components_scaled_to_zero_by_the_operator_are_shown_as_such():
+    r = sm("gmp-scaled-to-zero")
+    assert fact(r, "DaemonSet", "gmp-system/collector") == "3/3 ready"
+    assert fact(r, "Deployment", "gmp-system/gmp-operator") == "1/1 available"
+    for kind, name in (("Deployment", "gmp-system/rule-evaluator"), ("StatefulSet", "gmp-system/alertmanager")):
+        assert "scaled to 0 replicas by its operator" in fact(r, kind, name)
+    assert "serving/vllm" in names(r, "PodMonitoring")
 
 
-def test_sm_forbidden_workloads_is_unknown():
+def test_sm_a_statefulset_the_operator_made_is_not_a_second_plain_prometheus():
+    r = sm("kube-prometheus-old-labels")
+    assert r.message.startswith("Prometheus Operator runs") and "also Prometheus runs" not in r.message
+
+
+def test_sm_prometheus_objects_forbidden_fall_back_to_the_statefulset():
+    r = sm("prometheuses-forbidden")
+    assert fact(r, "StatefulSet", "monitoring/prometheus-kube-prometheus-stack-prometheus") == "1/1 available"
+
+
+def test_sm_forbidden_names_the_workload_permissions():
     r = sm("forbidden")
-    assert r.status is Status.UNKNOWN
     assert "list deployments.apps in all namespaces" in r.message
     assert "list statefulsets.apps in all namespaces" in r.message
 
 
-def test_sm_absent_fails():
-    r = sm("absent")
-    assert r.status is Status.FAIL
-    assert r.message.startswith("no monitoring system found")
+def test_sm_unreadable_monitors_are_named():
+    assert "list podmonitors.monitoring.coreos.com" in sm("unhealthy-podmonitors-forbidden").message
 
 
-def test_sm_plain_prometheus_passes_without_crds():
-    r = sm("plain-prometheus")
-    assert r.status is Status.PASS
-    assert "Prometheus runs (prometheus/prometheus-server 1/1 available)" in r.message
-    assert "not inspected" in r.message
-
-
-def test_sm_azure_managed_prometheus_with_visible_collectors_passes():
-    r = sm("azure-managed")
-    assert r.status is Status.PASS
-    assert "Azure Managed Prometheus collectors run (kube-system/ama-metrics 2/2 available)" in r.message
-    assert fact(r, "DaemonSet", "kube-system/ama-metrics-node") == "3/3 ready"
-    assert "inference/triton" in names(r, "PodMonitor")
-
-
-def test_sm_google_managed_prometheus_without_visible_collectors_warns_managed():
-    r = sm("google-managed")
-    assert r.status is Status.WARN
-    assert "Google Managed Prometheus CRDs are installed with 1 monitoring object" in r.message
-    assert "(managed)" in r.message
-    assert "serving/vllm" in names(r, "PodMonitoring")
-
-
-def test_sm_victoriametrics_agent_passes():
-    r = sm("victoriametrics")
-    assert r.status is Status.PASS
-    assert "VictoriaMetrics runs (vm/vmagent-vmks 1/1 available)" in r.message
-
-
-def test_sm_opentelemetry_collector_alone_warns():
-    r = sm("otel-only")
-    assert r.status is Status.WARN
-    assert "OpenTelemetry Collector runs" in r.message and "not visible" in r.message
-
-
-def test_sm_prometheus_objects_forbidden_falls_back_to_statefulset():
-    r = sm("prometheuses-forbidden")
-    assert r.status is Status.PASS
-    assert "Prometheus objects not readable" in r.message
-    assert fact(r, "StatefulSet", "monitoring/prometheus-kube-prometheus-stack-prometheus") == "1/1 available"
+def test_sm_crds_only_shows_the_crds():
+    assert "servicemonitors.monitoring.coreos.com" in names(sm("crds-only"), "CustomResourceDefinition")

@@ -1,125 +1,148 @@
-"""robust_controller on hand-written fixtures under testdata/checks/robust_controller/<case>/."""
+"""robust_controller on hand-written fixtures under testdata/checks/robust_controller/<case>/.
+
+Every fixture has its status and reason in a table; the tests after it show what was seen (evidence names and
+facts) where that is the point of the fixture.
+"""
 
 from __future__ import annotations
 
-from conftest import run_check
+import pytest
+from conftest import fact, run_check
 
-from kubectl_aiconf.result import Status
+from kubectl_aiconf.result import Reason, Status
 
 
 def rc(case: str):
     return run_check(f"robust_controller/{case}", "robust_controller")
 
 
-def evidence_of(result, kind: str, name: str) -> str:
-    for e in result.evidence:
-        if e.kind == kind and e.name == name:
-            return e.fact
-    raise AssertionError(f"no evidence {kind} {name} in {[str(e) for e in result.evidence]}")
+@pytest.mark.parametrize("case, status, reason", [
+    ("healthy", Status.PASS, Reason.HEALTHY),
+    ("kubeflow-trainer", Status.PASS, Reason.HEALTHY),
+    ("kserve", Status.PASS, Reason.HEALTHY),
+    ("dynamo", Status.PASS, Reason.HEALTHY),
+    ("no-cr-yet", Status.PASS, Reason.HEALTHY),
+    ("cr-not-succeeded", Status.PASS, Reason.HEALTHY),
+    ("trainjob-running", Status.PASS, Reason.HEALTHY),
+    ("managed", Status.PASS, Reason.HEALTHY),
+    # A reconciled custom resource proves the controller works wherever it runs.
+    ("managed-deployments-forbidden", Status.PASS, Reason.HEALTHY),
+    # Discovery serves exactly the Established CRDs: the operator is found without the CRD list.
+    ("crds-forbidden", Status.PASS, Reason.HEALTHY),
+    ("url-webhook", Status.PASS, Reason.HEALTHY),
+    ("scheduler-only", Status.PASS, Reason.HEALTHY),
+    ("kuberay-with-broken-kueue", Status.PASS, Reason.HEALTHY),
+    ("kuberay-and-kserve-webhook-missing", Status.PASS, Reason.HEALTHY),
+    # A controller that leaves every custom resource without status is not reconciling (issue 10, point 8).
+    ("cr-without-status", Status.WARN, Reason.UNHEALTHY),
+    ("crds-only", Status.WARN, Reason.CRDS_ONLY),
+    ("unhealthy", Status.FAIL, Reason.UNHEALTHY),
+    ("webhook-broken", Status.FAIL, Reason.UNHEALTHY),
+    ("webhook-service-missing", Status.FAIL, Reason.UNHEALTHY),
+    ("crd-not-established", Status.FAIL, Reason.UNHEALTHY),
+    ("controller-only", Status.FAIL, Reason.UNHEALTHY),
+    ("absent", Status.FAIL, Reason.NOT_INSTALLED),
+    ("unrecognised", Status.UNKNOWN, Reason.UNRECOGNISED),
+    ("forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
+    ("webhooks-forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
+    ("crs-forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
+    # Issue 10: the managed fixture with RayClusters forbidden was WARN.
+    ("managed-crs-forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
+    # Issue 10: a webhook whose Service could not be read was counted healthy ("1/1").
+    ("services-failing", Status.UNKNOWN, Reason.READ_FAILED),
+    ("crds-forbidden-none-served", Status.UNKNOWN, Reason.FORBIDDEN),
+])
+def test_verdicts(case, status, reason):
+    r = rc(case)
+    assert (r.status, r.reason) == (status, reason), r.message
 
 
-def test_kuberay_without_webhooks_and_reconciled_raycluster_passes():
+def test_healthy_kuberay_shows_crds_controller_and_reconciled_resources():
     r = rc("healthy")
-    assert r.status is Status.PASS
-    assert r.message.startswith("AI operator KubeRay works")
-    assert "controller ray-system/kuberay-operator 1/1 available" in r.message
-    assert "no admission webhook" in r.message
-    assert "RayCluster ml/raycluster-kuberay reconciled (state ready)" in r.message
-    assert evidence_of(r, "CustomResourceDefinition", "*.ray.io") == "Established: rayclusters, rayjobs, rayservices"
-    assert "jobDeploymentStatus Complete" in evidence_of(r, "RayJob", "ml/rayjob-sample")
+    assert fact(r, "CustomResourceDefinition", "*.ray.io") == "Established: rayclusters, rayjobs, rayservices"
+    assert fact(r, "Deployment", "ray-system/kuberay-operator") == "KubeRay controller: 1/1 available"
+    assert fact(r, "RayCluster", "ml/raycluster-kuberay") == "state ready"
+    assert "jobDeploymentStatus Complete" in fact(r, "RayJob", "ml/rayjob-sample")
 
 
-def test_kubeflow_trainer_with_webhook_and_complete_trainjob_passes():
-    r = rc("kubeflow-trainer")
-    assert r.status is Status.PASS
-    assert "Kubeflow Trainer" in r.message and "1/1 webhook(s) healthy" in r.message
-    assert "TrainJob team-a/pytorch-mnist reconciled (Complete=True)" in r.message
-    assert "selects 1 ready pod(s)" in evidence_of(r, "ValidatingWebhookConfiguration",
-                                                   "validator.trainer.kubeflow.org")
-
-
-def test_kserve_with_validating_and_mutating_webhooks_passes():
-    r = rc("kserve")
-    assert r.status is Status.PASS
-    assert "KServe" in r.message and "2/2 webhook(s) healthy" in r.message
-    assert evidence_of(r, "InferenceService", "models/sklearn-iris") == "Ready=True"
-    assert "defaulter" in evidence_of(r, "MutatingWebhookConfiguration", "inferenceservice.serving.kserve.io")
+def test_webhooks_are_judged_by_the_pods_behind_their_service():
+    assert "selects 1 ready pod(s)" in fact(rc("kubeflow-trainer"), "ValidatingWebhookConfiguration",
+                                            "validator.trainer.kubeflow.org")
+    assert "defaulter" in fact(rc("kserve"), "MutatingWebhookConfiguration", "inferenceservice.serving.kserve.io")
+    assert "not found" in fact(rc("webhook-service-missing"), "ValidatingWebhookConfiguration",
+                               "inferenceservice.serving.kserve.io")
+    assert "empty caBundle" in fact(rc("webhook-broken"), "ValidatingWebhookConfiguration",
+                                    "validator.trainer.kubeflow.org")
 
 
 def test_dynamo_shares_nvidia_com_with_the_gpu_operator():
     r = rc("dynamo")
-    assert r.status is Status.PASS
-    assert "NVIDIA Dynamo works: 2 CRD(s) Established" in r.message
-    assert "clusterpolicies" not in evidence_of(r, "CustomResourceDefinition", "*.nvidia.com")
-    assert evidence_of(r, "DynamoGraphDeployment", "dynamo/vllm-disagg") == "state successful"
+    assert "clusterpolicies" not in fact(r, "CustomResourceDefinition", "*.nvidia.com")
+    assert fact(r, "DynamoGraphDeployment", "dynamo/vllm-disagg") == "state successful"
+    assert "DynamoGraphDeployment dynamo/vllm-disagg reconciled" in r.message
 
 
-def test_operator_without_custom_resources_passes_and_says_so():
-    r = rc("no-cr-yet")
-    assert r.status is Status.PASS
-    assert "no custom resource yet, reconciliation not exercised" in r.message
+def test_a_scheduler_counts_only_when_no_ai_operator_works():
+    assert rc("scheduler-only").message.startswith("no AI-specific operator found, but Kueue")
 
 
-def test_managed_controller_with_reconciled_custom_resource_passes():
-    r = rc("managed")
-    assert r.status is Status.PASS
-    assert "no controller workload in the cluster" in r.message
-    assert "RayCluster research/tuning reconciled" in r.message
-
-
-def test_scheduler_operator_counts_when_no_ai_operator():
-    r = rc("scheduler-only")
-    assert r.status is Status.PASS
-    assert r.message.startswith("no AI-specific operator found, but Kueue is a working CRD-based operator")
+def test_a_webhook_without_backends_is_blamed_on_the_operator_it_names():
+    r = rc("kuberay-and-kserve-webhook-missing")
+    assert r.message.startswith("AI operator KubeRay works") and "not working: KServe" in r.message
 
 
 def test_broken_kueue_webhook_on_ray_group_is_not_blamed_on_kuberay():
     r = rc("kuberay-with-broken-kueue")
-    assert r.status is Status.PASS
-    assert "KubeRay works" in r.message and "no admission webhook" in r.message
-    assert "not working: Kueue" in r.message
-    assert "no ready pod" in evidence_of(r, "MutatingWebhookConfiguration", "kueue-mutating-webhook-configuration")
+    assert r.message.startswith("AI operator KubeRay works") and "not working: Kueue" in r.message
+    assert "no ready pod" in fact(r, "MutatingWebhookConfiguration", "kueue-mutating-webhook-configuration")
 
 
-def test_controller_down_fails():
-    r = rc("unhealthy")
-    assert r.status is Status.FAIL
-    assert "installed but not working: Kubeflow Trainer: 3 CRD(s) Established" in r.message
-    assert "0/1 available" in r.message and "0/1 webhook(s) healthy" in r.message
+def test_unrecognised_ai_group_is_shown_not_counted():
+    got = fact(rc("unrecognised"), "APIGroup", "serving.acme.ai")
+    assert "unrecognised operator" in got and "acme-model-webhook selects 1 ready pod(s)" in got
 
 
-def test_webhook_without_ca_bundle_fails():
-    r = rc("webhook-broken")
-    assert r.status is Status.FAIL
-    assert "empty caBundle" in evidence_of(r, "ValidatingWebhookConfiguration", "validator.trainer.kubeflow.org")
+def test_custom_resources_show_how_far_the_controller_got():
+    assert fact(rc("cr-without-status"), "RayCluster", "ml/raycluster-a") == "no status"
+    assert fact(rc("cr-not-succeeded"), "RayCluster", "ml/raycluster-pending") == "state suspended"
+    assert fact(rc("cr-not-succeeded"), "RayJob", "ml/rayjob-initializing") == \
+        "jobDeploymentStatus Initializing, jobStatus PENDING"
+    assert fact(rc("trainjob-running"), "TrainJob", "team-a/llama-finetune") == "Created=True, Suspended=False"
 
 
-def test_crds_only_warns():
-    r = rc("crds-only")
-    assert r.status is Status.WARN
-    assert "KubeRay: 3 CRD(s) Established, no controller workload in the cluster" in r.message
+def test_crds_found_through_discovery_leave_out_subresources():
+    assert fact(rc("crds-forbidden"), "CustomResourceDefinition", "*.ray.io") == \
+        "Established: rayclusters, rayjobs, rayservices"
 
 
-def test_unrecognised_ai_operator_warns_and_is_shown():
-    r = rc("unrecognised")
-    assert r.status is Status.WARN
-    assert "serving.acme.ai (webhook healthy)" in r.message
-    assert "unrecognised operator" in evidence_of(r, "APIGroup", "serving.acme.ai")
+def test_a_crd_that_is_not_established_is_shown():
+    assert fact(rc("crd-not-established"), "CustomResourceDefinition", "rayclusters.ray.io") == "not Established"
 
 
-def test_forbidden_workloads_is_unknown_and_names_the_permission():
-    r = rc("forbidden")
-    assert r.status is Status.UNKNOWN
+def test_unreadable_deployments_are_not_reported_as_no_controller():
+    r = rc("managed-deployments-forbidden")
+    assert "no controller workload in the cluster" not in r.message
     assert "list deployments.apps in all namespaces" in r.message
 
 
-def test_forbidden_webhooks_without_reconciled_resource_is_unknown():
-    r = rc("webhooks-forbidden")
-    assert r.status is Status.UNKNOWN
-    assert "list validatingwebhookconfigurations.admissionregistration.k8s.io (cluster scope)" in r.message
+def test_a_webhook_whose_service_could_not_be_read_is_not_counted_healthy():
+    r = rc("services-failing")
+    assert "1/1" not in r.message and "could not list services" in r.message
+    assert "not checked" in fact(r, "ValidatingWebhookConfiguration", "validator.trainer.kubeflow.org")
 
 
-def test_absent_fails():
-    r = rc("absent")
-    assert r.status is Status.FAIL
-    assert "no AI operator with CRDs" in r.message
+def test_a_url_webhook_is_reported_unchecked():
+    r = rc("url-webhook")
+    assert "0/1 webhook(s) healthy, 1 not checked" in r.message
+    assert "(not checked)" in fact(r, "ValidatingWebhookConfiguration", "inferenceservice.serving.kserve.io")
+
+
+@pytest.mark.parametrize("case, permission", [
+    ("forbidden", "list deployments.apps in all namespaces"),
+    ("webhooks-forbidden", "list validatingwebhookconfigurations.admissionregistration.k8s.io (cluster scope)"),
+    ("crs-forbidden", "list rayclusters.ray.io in all namespaces"),
+    ("managed-crs-forbidden", "list rayclusters.ray.io in all namespaces"),
+    ("crds-forbidden-none-served", "list customresourcedefinitions.apiextensions.k8s.io (cluster scope)"),
+])
+def test_unknown_names_the_missing_permission(case, permission):
+    assert permission in rc(case).message

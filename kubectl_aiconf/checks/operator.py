@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from kubectl_aiconf.checks import common, requirement_check
+from kubectl_aiconf.checks import common, requirement_check, why_blind
 from kubectl_aiconf.resources import (
     CRDS,
     DYNAMO_GRAPHDEPLOYMENTS,
@@ -20,7 +20,7 @@ from kubectl_aiconf.resources import (
     TRAINJOBS,
     VALIDATING_WEBHOOKS,
 )
-from kubectl_aiconf.result import CheckResult, Evidence, Status
+from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.view import ClusterView, Listing, Resource
 
 MAX_PER_OPERATOR = 3  # custom resources / webhooks shown per operator
@@ -175,6 +175,7 @@ def _webhooks(view: ClusterView, backends: common.Backends) -> tuple[list[Webhoo
         listing = view.list(res)
         if not listing.visible:
             blind.append(listing)
+            continue
         for config in listing.items:
             for wh in config.get("webhooks") or []:
                 client = wh.get("clientConfig") or {}
@@ -188,10 +189,7 @@ def _webhooks(view: ClusterView, backends: common.Backends) -> tuple[list[Webhoo
                 svc = client.get("service")
                 if svc:
                     resolved = backends.resolve(svc.get("namespace") or "", svc.get("name") or "")
-                    if problems:
-                        healthy = False
-                    else:
-                        healthy = resolved.healthy
+                    healthy = False if problems else resolved.healthy
                     hook = Webhook(config, wh.get("name") or "?", healthy, "; ".join(problems + [resolved.fact]),
                                    groups, resolved.blind if healthy is None else [], svc.get("name") or "",
                                    resolved.workloads)
@@ -220,20 +218,24 @@ def _owner(hook: Webhook, found: list[Found], controller_ids: dict[str, Found]) 
     return None
 
 
-def _summary(f: Found, webhook_blind: list[Listing]) -> str:
+def _summary(f: Found, workload_blind: list[Listing], webhook_blind: list[Listing]) -> str:
     parts = [f"{len(f.crds)} CRD(s) Established"]
     healthy = [c for c in f.controllers if c[1]]
     if f.controllers:
         c = (healthy or f.controllers)[0]
         parts.append(f"controller {common.name_of(c[0])} {c[2]}")
+    elif workload_blind:
+        parts.append(f"no controller workload among those readable ({why_blind(workload_blind)})")
     else:
         parts.append("no controller workload in the cluster")
     if f.webhooks:
-        bad = [h for h in f.webhooks if h.healthy is False]
-        parts.append(f"{len(f.webhooks) - len(bad)}/{len(f.webhooks)} webhook(s) healthy")
-    elif webhook_blind:
-        parts.append("webhooks not checked")
-    else:
+        ok = sum(1 for h in f.webhooks if h.healthy)
+        unchecked = sum(1 for h in f.webhooks if h.healthy is None)
+        parts.append(f"{ok}/{len(f.webhooks)} webhook(s) healthy"
+                     + (f", {unchecked} not checked" if unchecked else ""))
+    if webhook_blind:
+        parts.append(f"webhook configurations not readable ({why_blind(webhook_blind)})")
+    elif not f.webhooks:
         parts.append("no admission webhook")
     good, seen = f.crs[GOOD], f.crs[SEEN]
     if good:
@@ -243,16 +245,19 @@ def _summary(f: Found, webhook_blind: list[Listing]) -> str:
         parts.append(f"{len(seen)} custom resource(s) with controller status, none succeeded yet")
     elif f.crs[NONE]:
         parts.append(f"{len(f.crs[NONE])} custom resource(s) without status")
-    elif f.cr_blind:
-        parts.append("custom resources not readable (" + "; ".join(b.why_unknown() for b in f.cr_blind[:1]) + ")")
-    elif f.op.resources:
+    elif not f.cr_blind and f.op.resources:
         parts.append("no custom resource yet, reconciliation not exercised")
+    if f.cr_blind:
+        parts.append(f"custom resources not all readable ({why_blind(f.cr_blind)})")
     return ", ".join(parts)
 
 
 def _judge(f: Found, workload_blind: list[Listing], webhook_blind: list[Listing]) -> tuple[str, list[Listing]]:
-    """'healthy' | 'blind' | 'broken' | 'partial' | 'crds-only' | 'controller-only', with listings that hide facts."""
-    reconciled = bool(f.crs[GOOD])
+    """'healthy' | 'blind' | 'broken' | 'partial' | 'crds-only' | 'controller-only', with listings that hide facts.
+
+    Only what was seen decides 'broken'; 'healthy' needs every webhook checked and, unless a custom resource
+    shows the controller at work, every custom resource listing read.
+    """
     if not (f.crds or f.not_established):
         return "controller-only", []
     if f.not_established and not f.crds:
@@ -260,21 +265,26 @@ def _judge(f: Found, workload_blind: list[Listing], webhook_blind: list[Listing]
     ctrl_ok = bool(f.controllers) and all(ok for _, ok, _ in f.controllers)
     ctrl_bad = bool(f.controllers) and not ctrl_ok
     hooks_bad = any(h.healthy is False for h in f.webhooks)
-    hooks_blind = [b for h in f.webhooks if h.healthy is None for b in h.blind] + webhook_blind
     if ctrl_bad or hooks_bad or f.not_established:
         return "broken", []
+    # A webhook out of sight may be broken, and a broken webhook stops new custom resources.
+    hooks_blind = [b for h in f.webhooks if h.healthy is None for b in h.blind] + webhook_blind
+    if hooks_blind:
+        return "blind", hooks_blind
     if ctrl_ok:
-        if hooks_blind and not reconciled:
-            return "blind", hooks_blind
-        if f.crs[NONE] and not (f.crs[GOOD] or f.crs[SEEN]):
+        if f.crs[GOOD] or f.crs[SEEN]:
+            return "healthy", []
+        if f.cr_blind:
+            return "blind", f.cr_blind  # unread custom resources may all lack status
+        if f.crs[NONE]:
             return "partial", []  # the controller says it is up but leaves every custom resource untouched
         return "healthy", []
     # No controller workload visible.
-    if reconciled:
+    if f.crs[GOOD]:
         # Reconciled custom resources: the controller works, it runs out of sight (managed, or not readable).
         return "healthy", []
-    if workload_blind:
-        return "blind", workload_blind
+    if workload_blind or f.cr_blind:
+        return "blind", workload_blind + f.cr_blind
     return "crds-only", []
 
 
@@ -293,6 +303,7 @@ def robust_controller(view: ClusterView) -> CheckResult:
         listing = view.list(res)
         if not listing.visible:
             workload_blind.append(listing)
+            continue
         for w in listing.items:
             images = common.workload_images(w)
             for f in found:
@@ -318,6 +329,7 @@ def robust_controller(view: ClusterView) -> CheckResult:
             listing = view.list(res)
             if not listing.visible:
                 f.cr_blind.append(listing)
+                continue
             for obj in listing.items:
                 verdict, fact = judge(obj)
                 f.crs[verdict].append((obj, fact))
@@ -344,10 +356,9 @@ def robust_controller(view: ClusterView) -> CheckResult:
     # Operators this check does not know, for API groups that look like AI/ML: report them, never count them.
     known_crds = {n for f in found for n in f.crds + f.not_established}
     crds = view.list(CRDS)
-    unknown_groups = sorted({common.crd_group(c) for c in crds.items
-                             if common.name_of(c) not in known_crds and AI_LOOKING_GROUP.search(common.crd_group(c))})
     unrecognised = []
-    for group in unknown_groups:
+    for group in sorted({common.crd_group(c) for c in (crds.items if crds.visible else [])
+                         if common.name_of(c) not in known_crds and AI_LOOKING_GROUP.search(common.crd_group(c))}):
         served_by = [h for h in unowned if group in h.groups and h.healthy]
         fact = (f"webhook {served_by[0].name} served by healthy pods ({served_by[0].fact})" if served_by
                 else "CRDs only, controller not identified")
@@ -357,36 +368,47 @@ def robust_controller(view: ClusterView) -> CheckResult:
     def names(fs: list[Found]) -> str:
         return ", ".join(f.op.name for f in fs)
 
+    def summaries(fs: list[Found]) -> str:
+        return "; ".join(f"{f.op.name}: {_summary(f, workload_blind, webhook_blind)}" for f in fs[:2])
+
     broken_note = f"; not working: {names(states['broken'])}" if states.get("broken") else ""
     healthy = states.get("healthy", [])
     ai_healthy = [f for f in healthy if f.op.ai]
+    # _judge calls an operator healthy only when nothing unread could show it broken: the PASS holds.
     if ai_healthy:
         f = ai_healthy[0]
         more = f" (also healthy: {names(healthy[1:])})" if len(healthy) > 1 else ""
-        return CheckResult(Status.PASS, f"AI operator {f.op.name} works: {_summary(f, webhook_blind)}{more}"
-                                        f"{broken_note}", evidence)
+        return CheckResult(Status.PASS, f"AI operator {f.op.name} works: "
+                                        f"{_summary(f, workload_blind, webhook_blind)}{more}{broken_note}",
+                           evidence, Reason.HEALTHY, holds_despite_blind=True)
     if healthy:
         f = healthy[0]
         return CheckResult(Status.PASS, f"no AI-specific operator found, but {f.op.name} is a working CRD-based "
-                                        f"operator: {_summary(f, webhook_blind)}{broken_note}", evidence)
+                                        f"operator: {_summary(f, workload_blind, webhook_blind)}{broken_note}",
+                           evidence, Reason.HEALTHY, holds_despite_blind=True)
     if states.get("blind"):
         return common.unknown(f"{names(states['blind'])} found but cannot be confirmed working", blind, evidence)
+    # No operator's state rests on an unread listing. Operators are found through their CRDs: with the CRD
+    # list read, nothing unread can add one, so the verdicts below hold.
+    settled = crds.visible
     if states.get("broken"):
-        what = "; ".join(f"{f.op.name}: {_summary(f, webhook_blind)}" for f in states["broken"][:2])
-        return CheckResult(Status.FAIL, f"operators installed but not working: {what}", evidence)
-    partial = states.get("partial", []) + states.get("crds-only", [])
-    if partial:
-        what = "; ".join(f"{f.op.name}: {_summary(f, webhook_blind)}" for f in partial[:2])
-        return CheckResult(Status.WARN, f"no working AI operator: {what}", evidence)
+        return CheckResult(Status.FAIL, f"operators installed but not working: {summaries(states['broken'])}",
+                           evidence, Reason.UNHEALTHY, holds_despite_blind=settled)
+    not_working = states.get("partial", []) + states.get("crds-only", [])
+    if not_working:
+        reason = Reason.UNHEALTHY if states.get("partial") else Reason.CRDS_ONLY
+        return CheckResult(Status.WARN, f"no working AI operator: {summaries(not_working)}", evidence, reason,
+                           holds_despite_blind=settled)
     if unrecognised:
-        return CheckResult(Status.WARN, f"no recognised AI operator; unrecognised AI-looking API groups: "
-                                        f"{', '.join(unrecognised[:3])}: review them by hand", evidence)
+        return CheckResult(Status.UNKNOWN, f"no recognised AI operator; unrecognised AI-looking API groups: "
+                                           f"{', '.join(unrecognised[:3])}: review them by hand", evidence,
+                           Reason.UNRECOGNISED)
     if states.get("controller-only"):
-        return CheckResult(Status.WARN, f"{names(states['controller-only'])} controller found but its CRDs are not "
-                                        f"served", evidence)
-    # Every known operator is found through its CRDs (or discovery); its workloads alone do not make one.
-    hidden = [lst for lst in (crds,) if not lst.visible]
-    if hidden:
-        return common.unknown("no AI operator found, but not everything could be read", hidden, evidence)
+        # A controller without its API offers nothing to use: as failed as no operator at all.
+        return CheckResult(Status.FAIL, f"{names(states['controller-only'])} controller found but its CRDs are not "
+                                        f"served", evidence, Reason.UNHEALTHY, holds_despite_blind=settled)
+    if not crds.visible:
+        return common.unknown("no recognised AI operator is served (per API discovery), and CRDs of operators "
+                              "this tool does not know could not be read", [crds], evidence)
     return CheckResult(Status.FAIL, "no AI operator with CRDs (such as KubeRay, Kubeflow Trainer or KServe) is "
-                                    "installed", evidence)
+                                    "installed", evidence, Reason.NOT_INSTALLED, holds_despite_blind=True)
