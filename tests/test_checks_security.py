@@ -8,7 +8,7 @@ from conftest import TESTDATA, facts, names, run_check
 from kubectl_aiconf.catalogue import BY_ID
 from kubectl_aiconf.checks import check_for
 from kubectl_aiconf.resources import (
-    CLUSTERPOLICIES, CRDS, DAEMONSETS, DEPLOYMENTS, PODS, RESOURCESLICES, RUNTIMECLASSES,
+    CLUSTERPOLICIES, CRDS, DAEMONSETS, DEPLOYMENTS, NODES, PODS, RESOURCESLICES, RUNTIMECLASSES,
 )
 from kubectl_aiconf.result import Reason, Status
 from kubectl_aiconf.view import Listing, Outcome
@@ -35,7 +35,13 @@ def access(case: str):
     ("dra-idle-plugin", Status.UNKNOWN, Reason.NEEDS_PROBE),
     ("dra-example", Status.UNKNOWN, Reason.NEEDS_PROBE),
     ("simulated", Status.UNKNOWN, Reason.NEEDS_PROBE),
+    ("amd", Status.UNKNOWN, Reason.NEEDS_PROBE),
+    ("intel", Status.UNKNOWN, Reason.NEEDS_PROBE),
     ("risky", Status.WARN, Reason.NOT_MET),
+    ("amd-risky", Status.WARN, Reason.NOT_MET),
+    ("intel-risky", Status.WARN, Reason.NOT_MET),
+    ("other-vendors-risky", Status.WARN, Reason.NOT_MET),
+    ("network-request-risky", Status.WARN, Reason.NOT_MET),
     ("unhealthy", Status.WARN, Reason.UNHEALTHY),
     ("forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
     ("forbidden-nodes", Status.UNKNOWN, Reason.FORBIDDEN),
@@ -72,7 +78,7 @@ def test_secure_accelerator_access_device_plugin_mediation_needs_probe():
     assert "not ready" not in r.message and "simulated" not in r.message
     assert "also on 1 more node" in facts(r, "gpu-a")
     assert facts(r, "gpu-operator/nvidia-device-plugin-daemonset") == "device plugin 2/2 ready"
-    assert facts(r, "nvidia") == "handler nvidia (accelerator container runtime)"
+    assert facts(r, "nvidia") == "handler nvidia (NVIDIA container runtime)"
     assert facts(r, "cluster-policy") == "CDI enabled"
     # The plugin's own privileged pod, the privileged CNI agent, a GPU pod that asked for GPUs and a helper pod
     # in the namespace of Node Feature Discovery are no risk.
@@ -111,6 +117,40 @@ def test_secure_accelerator_access_risk_indicators():
     assert "team-b/finished-privileged" not in names(r)  # completed pods hold no device
     # An accelerator-stack image, a node agent (DaemonSet) and NVIDIA_VISIBLE_DEVICES=void are no risk.
     assert not {"monitoring/dcgm-exporter-5c8d-q2x", "monitoring/node-agent-7hq2k", "team-d/cpu-job"} & names(r)
+
+
+def test_secure_accelerator_access_other_vendors_mediated():
+    r = access("amd")
+    assert "device plugin (amd.com/cpx_nps4, amd.com/gpu)" in r.message  # partitions mediate too
+    assert facts(r, "amd") == "handler amd (AMD container runtime)"
+    # The operator's exporter mounting /dev/kfd, privileged or AMD_VISIBLE_DEVICES workloads with a request, and
+    # AMD_VISIBLE_DEVICES=none are no risk.
+    assert not any(e.kind == "Pod" for e in r.evidence)
+    r = access("intel")
+    assert facts(r, "inteldeviceplugins-system/intel-gpu-plugin-gpudeviceplugin") == "device plugin 1/1 ready"
+    assert not any(e.kind == "Pod" for e in r.evidence)  # the monitoring resource is a request
+
+
+def test_secure_accelerator_access_other_vendors_risk_indicators():
+    r = access("amd-risky")
+    assert facts(r, "team-a/rocm-debug") == "mounts hostPath /dev/kfd, /dev/dri"
+    assert "1 pod with a hostPath device mount" in r.message  # pods are counted, not their volumes
+    assert "sets AMD_VISIBLE_DEVICES=all" in facts(r, "team-b/notebook")
+    assert "team-c/privileged-cpu" not in names(r)  # not on an accelerator node
+    r = access("intel-risky")
+    assert names(r, "Pod") == {"media/render-farm-0"}
+    r = access("other-vendors-risky")
+    # A workload image from Habana's registry is not the accelerator stack.
+    assert "sets HABANA_VISIBLE_DEVICES=all" in facts(r, "team-a/gaudi-notebook")
+    assert facts(r, "team-b/neuron-debug") == "mounts hostPath /dev/neuron0"
+    assert facts(r, "team-c/tpu-debug") == "mounts hostPath /dev/vfio/0"
+    assert facts(r, "team-d/npu-debug") == "mounts hostPath /dev/davinci0"
+    assert "team-d/npu-train-0" not in names(r)  # requests Ascend NPUs
+
+
+def test_secure_accelerator_access_a_network_device_request_is_no_accelerator_request():
+    r = access("network-request-risky")
+    assert "privileged on accelerator node gpu-a" in facts(r, "team-a/rdma-bench")
 
 
 def test_secure_accelerator_access_risks_need_the_workloads_that_mark_the_accelerator_stack():
@@ -162,6 +202,8 @@ def sandboxing(case: str):
     ("agent-sandbox", Status.PASS, Reason.HEALTHY),
     ("installer-only", Status.PASS, Reason.HEALTHY),
     ("running-pod", Status.PASS, Reason.HEALTHY),
+    ("quark", Status.PASS, Reason.HEALTHY),
+    ("quark-krun-idle", Status.WARN, Reason.CRDS_ONLY),
     ("unhealthy", Status.WARN, Reason.CRDS_ONLY),
     ("selector-only", Status.WARN, Reason.CRDS_ONLY),
     ("labelled-elsewhere", Status.WARN, Reason.CRDS_ONLY),
@@ -187,6 +229,9 @@ def test_workload_sandboxing_status(case, status, reason):
     ("unhealthy", CRDS, Status.WARN, Reason.CRDS_ONLY),  # agent-sandbox would only add a note
     ("agent-sandbox-only", DEPLOYMENTS, Status.WARN, Reason.PARTIAL),
     ("absent", PODS, Status.FAIL, Reason.NOT_INSTALLED),
+    # Quark and libkrun leave no node label and have no known installer: only pods could show them.
+    ("quark-krun-idle", NODES, Status.WARN, Reason.CRDS_ONLY),
+    ("quark-krun-idle", DAEMONSETS, Status.WARN, Reason.CRDS_ONLY),
 ])
 def test_workload_sandboxing_holds_beside_what_it_does_not_rest_on(case, res, status, reason):
     r = run_forbidden(f"workload_sandboxing/{case}", "workload_sandboxing", res)

@@ -307,6 +307,62 @@ def test_nvidia_runtime_class_is_used_when_present():
     assert not any("runtimeClassName" in p.manifest["spec"] for p in plan.pods)
 
 
+def runtime_class(name, handler):
+    return {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": name}, "handler": handler}
+
+
+def test_the_vendors_runtime_class_is_found_by_its_handler_but_never_a_sandbox_one():
+    gpu = node("gpu-0", gpus=8)
+    assert plan_for([gpu, runtime_class("nvidia-cdi", "nvidia-cdi")]).pods[0].manifest["spec"]["runtimeClassName"] \
+        == "nvidia-cdi"
+    plan = plan_for([gpu, runtime_class("kata-nvidia-gpu", "kata-qemu-nvidia-gpu")])  # a VM, not the GPU runtime
+    assert not any("runtimeClassName" in p.manifest["spec"] for p in plan.pods)
+
+
+@pytest.mark.parametrize("resource, env", [
+    ("amd.com/gpu", ["AMD_VISIBLE_DEVICES"]),
+    ("habana.ai/gaudi", ["HABANA_VISIBLE_DEVICES"]),
+    ("huawei.com/Ascend910", ["ASCEND_VISIBLE_DEVICES"]),
+    ("gpu.intel.com/i915", []),  # the Intel plugin hands out device nodes only: no variable to try
+])
+def test_negative_pod_asks_the_nodes_own_runtime_for_every_device(resource, env):
+    plan = plan_for([node("acc-0", gpus=4, resource=resource, taints=[])])
+    neg = next(p for p in plan.pods if p.role == "negative")
+    containers = neg.manifest["spec"]["containers"]
+    assert [e["name"] for c in containers for e in c.get("env", [])] == env
+    assert all(e["value"] == "all" for c in containers for e in c.get("env", []))
+    assert neg.expect == ({"no-request": 0, "visible-devices-all": 0} if env else {"no-request": 0})
+
+
+def test_negative_pod_on_a_node_of_no_known_vendor_tries_every_runtimes_variable():
+    objects = [node("gpu-0"), device_class("gpu.example.com", driver="gpu.example.com"),
+               resource_slice("gpu-0", driver="gpu.example.com")]
+    neg = next(p for p in plan_for(objects, mechanism="dra").pods if p.role == "negative")
+    env = {e["name"] for e in neg.manifest["spec"]["containers"][1]["env"]}
+    assert {"NVIDIA_VISIBLE_DEVICES", "AMD_VISIBLE_DEVICES", "ASCEND_VISIBLE_DEVICES"} <= env
+    assert "runtimeClassName" not in neg.manifest["spec"]
+
+
+def test_ascend_pods_use_the_ascend_runtime_and_need_to_know_whether_it_exists():
+    npu = node("npu-0", gpus=8, resource="huawei.com/Ascend910", taints=[{"key": "huawei.com/Ascend910",
+                                                                        "effect": "NoSchedule"}])
+    plan = plan_for([npu, runtime_class("ascend", "ascend")])
+    assert plan.targets[0].family == "ascend"
+    assert {p.manifest["spec"].get("runtimeClassName") for p in plan.pods} == {"ascend"}
+    assert plan.pods[0].manifest["spec"]["tolerations"] == [
+        {"key": "huawei.com/Ascend910", "operator": "Exists", "effect": "NoSchedule"}]
+    with pytest.raises(PlanError, match="need RuntimeClass ascend cannot be told"):
+        plan_for([npu], forbidden=("runtimeclasses.node.k8s.io",))
+
+
+def test_probe_script_lists_every_vendors_device_nodes_and_id_listings():
+    from kubectl_aiconf.probe.plan import PROBE_SCRIPT
+
+    assert "/dev/davinci[0-9]*" in PROBE_SCRIPT and "/dev/kfd" in PROBE_SCRIPT
+    assert "nvidia-smi -L" in PROBE_SCRIPT and "amd-smi list" in PROBE_SCRIPT
+    assert "neuron-ls" not in PROBE_SCRIPT  # it names no device by id: nothing to compare
+
+
 def test_openshift_assigns_the_uid():
     view = FakeView([node("gpu-0", gpus=8)])
     view._served["security.openshift.io"] = {"v1": ["securitycontextconstraints"]}

@@ -14,8 +14,10 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def log(*devices, uuids=(), env=(), done=True):
+    """A probe container's log; `uuids` as the script prints what `nvidia-smi -L` lists."""
     lines = ["starting", *(f"AICONF device={d}" for d in devices), *(f"AICONF env-device={e}" for e in env),
-             *(f"AICONF uuid={u}" for u in uuids), f"AICONF count={len(devices)}"]
+             *(f"AICONF list-nvidia=GPU {i}: NVIDIA H100 80GB HBM3 (UUID: {u})" for i, u in enumerate(uuids)),
+             f"AICONF count={len(devices)}"]
     if done:
         lines.append("AICONF done")
     return "\n".join(lines) + "\n"
@@ -43,7 +45,8 @@ GOOD = {("dp-pair-a", "probe"): log("/dev/nvidia0"), ("dp-pair-b", "probe"): log
 
 
 def test_parse_output_reads_only_aiconf_lines():
-    out = parse_output("noise\nAICONF device=/dev/nvidia3\nAICONF uuid=GPU-1234\nAICONF env-device=gpu-1\n"
+    out = parse_output("noise\nAICONF device=/dev/nvidia3\nAICONF list-nvidia=GPU 3: NVIDIA A100 (UUID: GPU-1234)\n"
+                       "AICONF list-nvidia=No devices were found\nAICONF env-device=gpu-1\n"
                        "AICONF count=1\nAICONF done\n")
     assert out.devices == ["/dev/nvidia3"] and out.uuids == ["GPU-1234"] and out.env_devices == ["gpu-1"]
     assert out.complete
@@ -71,6 +74,28 @@ def test_negative_pod_seeing_a_device_fails():
     assert result.status is Status.FAIL
     assert "visible-devices-all with NVIDIA_VISIBLE_DEVICES=all requested no accelerator but sees /dev/nvidia0" \
         in result.message
+
+
+def test_negative_pod_names_the_variable_of_the_nodes_vendor():
+    p = build_plan(FakeView([node("amd-0", gpus=4, resource="amd.com/gpu", taints=[])]),
+                   ProbeOptions(namespace="aiconf-probe-t"))
+    logs = {("dp-pair-a", "probe"): log("/dev/kfd", "/dev/dri/renderD128"),
+            ("dp-pair-b", "probe"): log("/dev/kfd", "/dev/dri/renderD129"),
+            ("dp-multi", "with-device"): log("/dev/kfd", "/dev/dri/renderD130"), ("dp-multi", "without-device"): log()}
+    result = summarize(p, outcomes(p, logs), 5)
+    assert result.status is Status.PASS, result.message
+    assert "even with AMD_VISIBLE_DEVICES=all" in result.message and "NVIDIA" not in result.message
+    logs[("negative", "visible-devices-all")] = log("/dev/kfd", "/dev/dri/renderD128")
+    result = summarize(p, outcomes(p, logs), 5)
+    assert result.status is Status.FAIL
+    assert "visible-devices-all with AMD_VISIBLE_DEVICES=all requested no accelerator but sees /dev/kfd" \
+        in result.message
+
+
+def test_device_ids_come_from_each_vendors_listing():
+    amd = parse_output("AICONF list-amd=GPU: 0\nAICONF list-amd=    UUID: 6cff74a5-0000-1000-80c3\n"
+                       "AICONF list-habana=01P4-HL2080A0-15-TNPS34-20-07-07\nAICONF list-nobody=UUID: x\nAICONF done\n")
+    assert amd.uuids == ["6cff74a5-0000-1000-80c3", "01P4-HL2080A0-15-TNPS34-20-07-07"]
 
 
 def test_positive_pod_seeing_nothing_fails():

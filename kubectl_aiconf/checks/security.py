@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 from kubectl_aiconf.checks import common, requirement_check
+from kubectl_aiconf.knowledge import accelerators as acc
+from kubectl_aiconf.knowledge import sandboxes
+from kubectl_aiconf.knowledge._base import any_label, search
+from kubectl_aiconf.knowledge.monitoring import SYSTEM_NAMESPACE_PREFIXES
 from kubectl_aiconf.resources import (
     CLUSTERPOLICIES, CRDS, DAEMONSETS, DEPLOYMENTS, NODES, PODS, RESOURCESLICES, RUNTIMECLASSES, STATEFULSETS,
 )
@@ -23,41 +24,28 @@ def _holds(status: Status, reason: Reason, message: str, evidence: list[Evidence
 
 
 # secure_accelerator_access ----------------------------------------------------------------------------------
-_ACCEL_WORD = re.compile(r"nvidia|gpu|amd|intel|neuron|habana|gaudi|tpu|xpu|npu|accel|hami")
-_DEVICE_PLUGIN = re.compile(r"device-?plugin")
-_NOT_ACCEL_PLUGIN = re.compile(r"rdma|sriov|network|smarter-device|kvm")
-# Images of the components that legitimately touch accelerator devices directly: device plugins, DRA drivers,
-# GPU Operator parts (driver, toolkit, validator, feature discovery, MIG manager, DCGM), vendor equivalents.
-_INFRA_IMAGE = re.compile(
-    r"gpu-operator|device-plugin|dcgm|container-toolkit|gpu-feature-discovery|mig-manager|dra-driver|"
-    r"nvidia/driver|/cloud-native/|k8s-driver-manager|node-feature-discovery|amdgpu|rocm/k8s|"
-    r"neuron-(device|monitor|scheduler)|habana|fake-gpu-operator|hami|vgpu-manager|vgpu-device-manager")
-_SYSTEM_NAMESPACE = re.compile(r"^(kube-system|kube-public|kube-node-lease)$|^openshift-|^gke-|^gmp-|-system$")
-_DEVICE_PATH = re.compile(r"^/dev/(nvidia|dri|kfd|accel|neuron|vfio|davinci)")
-_ACCEL_REQUEST = re.compile(r"^(nvidia\.com/|amd\.com/|gpu\.intel\.com/|habana\.ai/|aws\.amazon\.com/neuron|"
-                            r"google\.com/tpu|volcano\.sh/vgpu)")
-_VISIBLE_OK = {"", "void", "none"}
-_DRA_DRIVER_IMAGE = re.compile(r"dra-driver|dra-example-driver|resource-driver")
-_ACCEL_RUNTIME_HANDLER = re.compile(r"nvidia|amd|rocm|habana|neuron")
-
-
 def _requests_accelerator(pod: dict) -> bool:
     spec = pod.get("spec") or {}
     if spec.get("resourceClaims"):
         return True
     for c in spec.get("containers") or []:
         res = c.get("resources") or {}
-        for key in list(res.get("limits") or {}) + list(res.get("requests") or {}):
-            if _ACCEL_REQUEST.match(key):
-                return True
+        if any(acc.is_accelerator_request(key) for key in [*(res.get("limits") or {}), *(res.get("requests") or {})]):
+            return True
     return False
+
+
+def _is_system_namespace(namespace: str) -> bool:
+    # Platform namespaces (kube-system, openshift-*, gke-*) and add-ons' *-system namespaces.
+    return namespace.startswith(SYSTEM_NAMESPACE_PREFIXES) or namespace.endswith("-system")
 
 
 def _is_infra_pod(pod: dict, infra_namespaces: set[str]) -> bool:
     ns = (pod.get("metadata") or {}).get("namespace") or ""
-    if ns in infra_namespaces or _SYSTEM_NAMESPACE.search(ns):
+    if ns in infra_namespaces or _is_system_namespace(ns):
         return True
-    return any(_INFRA_IMAGE.search(c.get("image") or "") for c in (pod.get("spec") or {}).get("containers") or [])
+    return any(acc.is_accelerator_stack_image(c.get("image") or "")
+               for c in (pod.get("spec") or {}).get("containers") or [])
 
 
 def _owned_by_daemonset(pod: dict) -> bool:
@@ -72,10 +60,11 @@ def _risks(pods: list[dict], accel_nodes: set[str], infra_namespaces: set[str]) 
             continue
         spec = pod.get("spec") or {}
         requested = _requests_accelerator(pod)
-        for vol in spec.get("volumes") or []:
-            path = (vol.get("hostPath") or {}).get("path") or ""
-            if _DEVICE_PATH.match(path):
-                found.setdefault("with a hostPath device mount", []).append((pod, f"mounts hostPath {path}"))
+        paths = [p for p in ((v.get("hostPath") or {}).get("path") or "" for v in spec.get("volumes") or [])
+                 if acc.is_accelerator_device_path(p)]
+        if paths:
+            # One entry per pod: the summary counts pods.
+            found.setdefault("with a hostPath device mount", []).append((pod, f"mounts hostPath {', '.join(paths)}"))
         if requested or spec.get("nodeName") not in accel_nodes:
             continue
         for c in spec.get("containers") or []:
@@ -86,20 +75,23 @@ def _risks(pods: list[dict], accel_nodes: set[str], infra_namespaces: set[str]) 
                     (pod, (f"container {c.get('name')} is privileged on accelerator node {spec.get('nodeName')} "
                            "and requests no accelerator")))
             for env in c.get("env") or []:
-                if env.get("name") == "NVIDIA_VISIBLE_DEVICES" and str(env.get("value", "")).lower() not in _VISIBLE_OK:
-                    found.setdefault("setting NVIDIA_VISIBLE_DEVICES without a request", []).append(
-                        (pod, (f"container {c.get('name')} sets NVIDIA_VISIBLE_DEVICES={env.get('value')} "
-                               "without requesting an accelerator (sees GPUs if the runtime honours the variable)")))
+                vendor = acc.visible_devices_bypass(env.get("name") or "", env.get("value"))
+                if vendor:
+                    found.setdefault(f"setting {env.get('name')} without a request", []).append(
+                        (pod, (f"container {c.get('name')} sets {env.get('name')}={env.get('value')} without "
+                               f"requesting an accelerator (sees {acc.BY_KEY[vendor].name} devices if the runtime "
+                               "honours the variable)")))
     return found
 
 
 def _device_plugins(daemonsets: list[dict]) -> list[dict]:
-    out = []
-    for ds in daemonsets:
-        text = " ".join([common.name_of(ds)] + common.workload_images(ds))
-        if _DEVICE_PLUGIN.search(text) and _ACCEL_WORD.search(text) and not _NOT_ACCEL_PLUGIN.search(text):
-            out.append(ds)
-    return out
+    return [ds for ds in daemonsets
+            if acc.is_accelerator_device_plugin(_bare_name(ds), common.workload_images(ds))]
+
+
+def _bare_name(obj: dict) -> str:
+    """The name without the namespace: the registry's workload patterns match names alone."""
+    return str((obj.get("metadata") or {}).get("name") or "")
 
 
 def _dra_accelerator_drivers(slices: list[dict]) -> dict[str, set[str]]:
@@ -118,8 +110,10 @@ def _runtime_layer(view: ClusterView) -> list[Evidence]:
     evidence = []
     rcs, policies = view.list(RUNTIMECLASSES), view.list(CLUSTERPOLICIES)
     for rc in rcs.items if rcs.visible else []:
-        if _ACCEL_RUNTIME_HANDLER.search(str(rc.get("handler") or "")):
-            evidence.append(common.evidence(rc, f"handler {rc.get('handler')} (accelerator container runtime)"))
+        vendor = acc.vendor_of_runtime_handler(str(rc.get("handler") or ""))
+        if vendor:
+            evidence.append(common.evidence(rc, f"handler {rc.get('handler')} ({acc.BY_KEY[vendor].name} container "
+                                                "runtime)"))
     for cp in policies.items if policies.visible else []:
         cdi = (cp.get("spec") or {}).get("cdi") or {}
         if "enabled" in cdi:
@@ -199,7 +193,7 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
         evidence.append(Evidence("ResourceSlice driver", driver, fact))
         accel_nodes |= on
     dra_workloads = [ds for ds in (daemonsets.items if daemonsets.visible else [])
-                     if any(_DRA_DRIVER_IMAGE.search(i) for i in common.workload_images(ds))]
+                     if acc.DRA_DRIVER_WORKLOAD.matches(_bare_name(ds), common.workload_images(ds))]
     for ds in dra_workloads[:3]:
         evidence.append(common.evidence(ds, f"DRA kubelet plugin {common.workload_health(ds)[1]}"))
     evidence += _runtime_layer(view)
@@ -238,7 +232,7 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
     infra_namespaces = {(w.get("metadata") or {}).get("namespace") for w in plugins}
     for listing in workload_listings:
         for w in listing.items if listing.visible else []:
-            if any(_INFRA_IMAGE.search(i) for i in common.workload_images(w)):
+            if any(acc.is_accelerator_stack_image(i) for i in common.workload_images(w)):
                 infra_namespaces.add((w.get("metadata") or {}).get("namespace"))
     infra_namespaces.discard("default")
     risks = _risks(pods.items, accel_nodes, infra_namespaces)
@@ -264,50 +258,26 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
 
 
 # workload_sandboxing ----------------------------------------------------------------------------------------
-_SANDBOX = re.compile(r"gvisor|runsc|kata|sandbox|quark|krun")
-# Handlers that run ordinary containers on the host kernel, whatever the RuntimeClass is called.
-_PLAIN_HANDLER = re.compile(r"^(runc|crun|youki|runhcs.*|nvidia.*|docker|containerd)$")
-_AGENT_SANDBOX_GROUP = "agents.x-k8s.io"
-_AGENT_SANDBOX = r"agent-sandbox"
-
-
-@dataclass(frozen=True)
-class _SandboxRuntime:
-    """A sandbox runtime whose installation leaves traces the check can read.
-
-    A RuntimeClass's own fields (handler, overhead, scheduling.nodeSelector) are what its author declared and
-    prove nothing about any node; what does is a pod running with the class, a label the runtime's installer
-    puts on the nodes it installed, or the installer itself running.
-    """
-
-    name: str
-    words: str  # regex on a RuntimeClass's handler and name
-    node_labels: tuple[tuple[str, str], ...]  # labels the installer sets on the nodes that have the runtime
-    installer: str  # regex on the names and images of its installer workloads
-
-
-_SANDBOX_RUNTIMES = (
-    _SandboxRuntime("kata", r"kata", (("katacontainers.io/kata-runtime", "true"),), r"kata-deploy|kata-monitor"),
-    _SandboxRuntime("gVisor", r"gvisor|runsc", (("sandbox.gke.io/runtime", "gvisor"),), r"gvisor|runsc"),
-)
-
-
+# A RuntimeClass's own fields (handler, overhead, scheduling.nodeSelector) are what its author declared and prove
+# nothing about any node; what does is a pod running with the class, a label the runtime's installer puts on the
+# nodes it installed, or the installer itself running (knowledge.sandboxes).
 def _is_sandbox_class(rc: dict) -> bool:
     handler = str(rc.get("handler") or "")
-    if _PLAIN_HANDLER.match(handler):
+    if search(sandboxes.PLAIN_HANDLER, handler):
         return False
-    return bool(_SANDBOX.search(handler) or _SANDBOX.search((rc.get("metadata") or {}).get("name") or ""))
+    return search(sandboxes.SANDBOX_WORDS, handler) or search(sandboxes.SANDBOX_WORDS, _bare_name(rc))
 
 
-def _runtime_of(rc: dict) -> _SandboxRuntime | None:
-    text = f"{rc.get('handler')} {common.name_of(rc)}"
-    return next((r for r in _SANDBOX_RUNTIMES if re.search(r.words, text)), None)
+def _runtime_of(rc: dict) -> sandboxes.SandboxRuntime | None:
+    text = f"{rc.get('handler')} {_bare_name(rc)}"
+    return next((r for r in sandboxes.SANDBOX_RUNTIMES if any(w in text for w in r.words)), None)
 
 
 def _agent_sandbox(view: ClusterView) -> tuple[common.Finding | None, list[Listing]]:
     """What is seen of agent-sandbox (agents.x-k8s.io), and the listings that could hide more of it."""
-    crds, crd_blind = common.crds_of_group(view, _AGENT_SANDBOX_GROUP)
-    controllers, workload_blind = common.find_workloads(view, name=_AGENT_SANDBOX, image=_AGENT_SANDBOX)
+    crds, crd_blind = common.crds_of_group(view, sandboxes.AGENT_SANDBOX_GROUP)
+    controllers, workload_blind = common.find_workloads(view, name=sandboxes.AGENT_SANDBOX.name,
+                                                        image=sandboxes.AGENT_SANDBOX.image)
     blind = crd_blind + workload_blind
     if not crds and not controllers:
         return None, blind
@@ -315,7 +285,7 @@ def _agent_sandbox(view: ClusterView) -> tuple[common.Finding | None, list[Listi
     evidence += [common.evidence(w, f"agent-sandbox controller {common.workload_health(w)[1]}") for w in controllers]
     ready = any(common.workload_health(w)[0] for w in controllers)
     established = any(common.crd_established(view, c) for c in crds)
-    what = f"agent-sandbox ({_AGENT_SANDBOX_GROUP})"
+    what = f"agent-sandbox ({sandboxes.AGENT_SANDBOX_GROUP})"
     if ready and established:
         return common.Finding(Status.PASS, Reason.HEALTHY, f"{what} controller running", evidence), blind
     if not controllers:
@@ -324,7 +294,7 @@ def _agent_sandbox(view: ClusterView) -> tuple[common.Finding | None, list[Listi
     if not ready:
         return common.Finding(Status.WARN, Reason.UNHEALTHY, f"{what} controller not ready", evidence), blind
     return common.Finding(Status.WARN, Reason.UNHEALTHY, f"{what} controller ready, but no CRD of "
-                                                         f"{_AGENT_SANDBOX_GROUP} is established", evidence), blind
+                          f"{sandboxes.AGENT_SANDBOX_GROUP} is established", evidence), blind
 
 
 def _without_sandbox_class(view: ClusterView, classes: list[dict], evidence: list[Evidence]) -> CheckResult:
@@ -338,8 +308,8 @@ def _without_sandbox_class(view: ClusterView, classes: list[dict], evidence: lis
     if blind:
         # agent-sandbox, running or not, would turn the FAIL below into a WARN.
         seen = f"{agent.summary}; " if agent is not None else ""
-        return common.unknown(f"{seen}no sandbox RuntimeClass, and whether agent-sandbox ({_AGENT_SANDBOX_GROUP}) "
-                              "runs cannot be told", blind, evidence)
+        return common.unknown(f"{seen}no sandbox RuntimeClass, and whether agent-sandbox "
+                              f"({sandboxes.AGENT_SANDBOX_GROUP}) runs cannot be told", blind, evidence)
     if agent is not None:
         return CheckResult(Status.WARN, f"{agent.summary}, and {no_runtime}", evidence, agent.reason)
     others = [f"{common.name_of(rc)} ({rc.get('handler')})" for rc in classes]
@@ -359,7 +329,7 @@ def workload_sandboxing(view: ClusterView) -> CheckResult:
     evidence: list[Evidence] = []
     sandbox = [rc for rc in rcs.items if _is_sandbox_class(rc)]
     for rc in rcs.items:
-        if rc not in sandbox and _SANDBOX.search(common.name_of(rc)):
+        if rc not in sandbox and search(sandboxes.SANDBOX_WORDS, _bare_name(rc)):
             evidence.append(common.evidence(rc, f"named like a sandbox, but handler {rc.get('handler')} runs "
                                                 "containers on the host kernel"))
     if not sandbox:
@@ -372,15 +342,19 @@ def workload_sandboxing(view: ClusterView) -> CheckResult:
         if rcn and (pod.get("status") or {}).get("phase") == "Running":
             running.setdefault(rcn, []).append(pod)
     ready_nodes = [n for n in nodes.items if common.node_ready(n)] if nodes.visible else []
-    runtimes = {r for r in map(_runtime_of, sandbox) if r is not None}
-    installers: list[dict] = []
+    named = {r.key for r in map(_runtime_of, sandbox) if r is not None}
+    runtimes = [r for r in sandboxes.SANDBOX_RUNTIMES if r.key in named]
+    # What could show each runtime: pods always; node labels and installers for the runtimes that have them.
     blind = common.blind_of(pods)
-    if runtimes:
+    if any(r.node_labels for r in runtimes):
         blind += common.blind_of(nodes)
-        pattern = "|".join(r.installer for r in runtimes)
-        installers, installer_blind = common.find_workloads(view, name=pattern, image=pattern)
+    patterns = {r.key: r.installers.patterns for r in runtimes if r.installers.visible}
+    installers: dict[str, list[dict]] = {}
+    if patterns:
+        installers, installer_blind = common.match_workloads(view, patterns)
         blind += installer_blind
-    for w in installers:
+    # A workload may match the installers of two runtimes: shown once.
+    for w in {id(w): w for found in installers.values() for w in found}.values():
         evidence.append(common.evidence(w, f"sandbox runtime installer {common.workload_health(w)[1]}"))
 
     confirmed = []
@@ -399,14 +373,12 @@ def workload_sandboxing(view: ClusterView) -> CheckResult:
             signs.append(f"{plural(len(with_it), 'pod')} running with it, e.g. {common.name_of(with_it[0])}")
         if runtime is not None:
             # Nodes the installer labelled, among those the class schedules onto.
-            hits = [n for n in ready_nodes
-                    if any(common.labels_of(n).get(k) == v for k, v in runtime.node_labels)
+            hits = [n for n in ready_nodes if any_label(runtime.node_labels, common.labels_of(n))
                     and all(common.labels_of(n).get(k) == v for k, v in selector.items())]
             if hits:
                 signs.append(f"{plural(len(hits), 'Ready node')} labelled by the {runtime.name} installer, "
                              f"e.g. {common.name_of(hits[0])}")
-            own = [w for w in installers if common.workload_health(w)[0]
-                   and re.search(runtime.installer, " ".join([common.name_of(w)] + common.workload_images(w)))]
+            own = [w for w in installers.get(runtime.key, []) if common.workload_health(w)[0]]
             if own:
                 signs.append(f"installer {common.name_of(own[0])} ready")
         if not signs:

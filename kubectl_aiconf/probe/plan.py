@@ -8,8 +8,11 @@ nodes they can see:
   pair       two pods on the same node at the same time, one accelerator each: their devices must differ
              (skipped when the node shares devices by design: time-slicing, MPS, Neuron cores)
   multi      a pod whose first container gets the accelerator and whose second does not
-  negative   a pod without any request, pinned to an accelerator node, one container with
-             NVIDIA_VISIBLE_DEVICES=all: must see nothing
+  negative   a pod without any request, pinned to an accelerator node, one container asking the node's
+             container runtimes for every device through their *_VISIBLE_DEVICES variables: must see nothing
+
+What it knows about vendors (device nodes, listing commands, taints, runtimes) comes from
+knowledge.accelerators.
 
 Nothing here talks to the API server, so every decision can be tested on fixtures.
 """
@@ -23,6 +26,9 @@ import string
 from dataclasses import dataclass, field
 
 from kubectl_aiconf.checks import common
+from kubectl_aiconf.knowledge import accelerators as acc
+from kubectl_aiconf.knowledge import sandboxes
+from kubectl_aiconf.knowledge._base import search
 from kubectl_aiconf.probe import DEFAULT_IMAGE, DEFAULT_TIMEOUT, MECHANISMS
 from kubectl_aiconf.resources import DEVICECLASSES, NODES, RESOURCECLAIMS, RESOURCESLICES, RUNTIMECLASSES
 from kubectl_aiconf.view import ClusterView, Listing, Resource
@@ -45,47 +51,40 @@ PROBE_PODS = Resource("", "pods", "Pod", True, keep=(
 ), field_selector="status.phase!=Succeeded,status.phase!=Failed")
 PLAN_READS = (NODES, PROBE_PODS, DEVICECLASSES, RESOURCESLICES, RESOURCECLAIMS, RUNTIMECLASSES)
 
-# The probe's shell script (POSIX sh; busybox is enough). It prints one `AICONF key=value` line per fact and
-# always exits 0: the verdict is the plugin's, from these lines.
-#   device=PATH       an accelerator device node the container can open
-#   env-device=ID     a device the DRA example driver announced through GPU_DEVICE_<n> variables
-#   uuid=UUID         a GPU listed by `nvidia-smi -L`, when the runtime injected nvidia-smi
-#   count=N           number of device= lines
-#   done              the script ran to the end (a cut-off log is not a result)
-PROBE_SCRIPT = r"""n=0
-for d in /dev/nvidia[0-9]* /dev/dri/renderD* /dev/kfd /dev/accel[0-9]* /dev/accel/accel[0-9]* \
-         /dev/neuron[0-9]* /dev/vfio/[0-9]*; do
-  [ -e "$d" ] || continue
-  echo "AICONF device=$d"
-  n=$((n+1))
-done
-env | sed -n 's/^GPU_DEVICE_[0-9][0-9]*=\(.*\)$/AICONF env-device=\1/p'
-if command -v nvidia-smi >/dev/null 2>&1; then
-  nvidia-smi -L 2>&1 | sed -n 's/.*(UUID: *\([^)]*\)).*/AICONF uuid=\1/p'
-fi
-echo "AICONF count=$n"
-echo "AICONF done"
-"""
+# Prefix of the AICONF keys under which the script prints a vendor's device listing: `list-<vendor key>`.
+LISTING_KEY = "list-"
+
+
+def _probe_script() -> str:
+    """The probe's shell script (POSIX sh; busybox is enough). It prints one `AICONF key=value` line per fact
+    and always exits 0: the verdict is the plugin's, from these lines.
+
+      device=PATH       an accelerator device node the container can open (every vendor's, from the registry)
+      env-device=ID     a device the DRA example driver announced through GPU_DEVICE_<n> variables
+      list-VENDOR=LINE  a line of the vendor's device listing (`nvidia-smi -L`, ...) when the runtime or image
+                        provides the command: the verdict reads device ids from it with the vendor's pattern
+      count=N           number of device= lines
+      done              the script ran to the end (a cut-off log is not a result)
+    """
+    lines = ["n=0", f"for d in {' '.join(acc.probe_device_globs())}; do",
+             '  [ -e "$d" ] || continue', '  echo "AICONF device=$d"', "  n=$((n+1))", "done",
+             r"env | sed -n 's/^GPU_DEVICE_[0-9][0-9]*=\(.*\)$/AICONF env-device=\1/p'"]
+    for vendor in acc.VENDORS:
+        # Only listings that name devices by id can tell two pods' devices apart; the first one found runs.
+        listings = [c for c in vendor.probe_commands if c.uuid]
+        for i, listing in enumerate(listings):
+            lines.append(f"{'elif' if i else 'if'} command -v {listing.command.split()[0]} >/dev/null 2>&1; then")
+            lines.append(f"  {listing.command} 2>/dev/null | sed 's/^/AICONF {LISTING_KEY}{vendor.key}=/'")
+        if listings:
+            lines.append("fi")
+    return "\n".join(lines + ['echo "AICONF count=$n"', 'echo "AICONF done"']) + "\n"
+
+
+PROBE_SCRIPT = _probe_script()
+# The negative pod's container that sets every *_VISIBLE_DEVICES variable of the node's runtimes to `all`.
+VISIBLE_DEVICES_CONTAINER = "visible-devices-all"
 # Pair pods wait a moment after printing so that both hold their device at the same time.
 PAIR_LINGER_SECONDS = 3
-
-# Device nodes that make up one accelerator of each family (AMD's /dev/kfd is shared by all its GPUs).
-UNIT_DEVICE = {
-    "nvidia": re.compile(r"^/dev/nvidia\d+$"),
-    "nvidia-mig": re.compile(r"^/dev/nvidia\d+$"),
-    "amd": re.compile(r"^/dev/dri/renderD\d+$"),
-    "intel": re.compile(r"^/dev/dri/renderD\d+$"),
-    "habana": re.compile(r"^/dev/accel/accel\d+$"),
-    "neuron": re.compile(r"^/dev/neuron\d+$"),
-    "tpu": re.compile(r"^/dev/(accel\d+|vfio/\d+)$"),
-    "generic": re.compile(r"^/dev/"),
-}
-# Taints that accelerator nodes carry to keep other workloads off; the probe tolerates them. Matched in the
-# key, or as the whole value (AKS GPU pools: sku=gpu:NoSchedule; but not arch=amd64).
-ACCELERATOR_TAINT = re.compile(r"nvidia|gpu|amd|intel|habana|gaudi|neuron|tpu|accelerator")
-ACCELERATOR_TAINT_VALUE = re.compile(r"(?i)(nvidia|amd|intel|habana|gaudi|neuron|tpu)?[-_]?(gpus?|accelerators?|"
-                                     r"nvidia|habana|gaudi|neuron|tpus?)")
-_NOT_ACCELERATOR_CLASS = re.compile(r"compute-domain|vfio|channel|net|nic|cpu|sriov|rdma|memory")
 _CEL_DRIVER = re.compile(r"""device\.driver\s*==\s*['"]([^'"]+)['"]""")
 _CEL_DRIVER_CLAUSE = re.compile(r"""device\.driver\s*==\s*(['"])([^'"]+)\1""")
 _CEL_ATTRIBUTE_CLAUSE = re.compile(
@@ -113,13 +112,20 @@ class Target:
     mechanism: str  # DEVICE_PLUGIN or DRA
     node: str
     free: int
-    family: str  # key of UNIT_DEVICE
+    family: str  # device family: which device nodes are one accelerator (acc.unit_device_patterns)
     resource: str | None = None  # extended resource (device plugin)
     device_class: str | None = None  # DRA
     driver: str | None = None  # DRA
     shared: str | None = None  # why two pods may legitimately get the same device
     uncertain: str | None = None  # why `free` may be too high (then the plan counts on one device only)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def vendor(self) -> str | None:
+        """The vendor whose devices it hands out (None for an unknown driver or the example driver)."""
+        if self.resource:
+            return acc.vendor_of_resource(self.resource)
+        return acc.vendor_of_driver(self.driver or "")
 
     @property
     def usable_free(self) -> int:
@@ -241,66 +247,6 @@ def pod_request(pod: dict, resource: str) -> float:
     return max(regular + sidecars, largest_init)
 
 
-def family_of_resource(resource: str, node: dict | None = None) -> str:
-    labels = common.labels_of(node or {})
-    if resource.startswith("nvidia.com/mig-"):
-        return "nvidia-mig"
-    if resource.startswith("nvidia.com/"):
-        # With the "single" MIG strategy nvidia.com/gpu counts MIG slices: two slices share /dev/nvidiaN.
-        return "nvidia-mig" if labels.get("nvidia.com/mig.strategy") == "single" else "nvidia"
-    if resource.startswith("amd.com/"):
-        return "amd"
-    if resource.startswith("gpu.intel.com/"):
-        return "intel"
-    if resource.startswith("habana.ai/"):
-        return "habana"
-    if resource.startswith("aws.amazon.com/neuron"):
-        return "neuron"
-    if resource.startswith("google.com/tpu"):
-        return "tpu"
-    return "generic"
-
-
-def family_of_driver(driver: str, device_class: str = "") -> str:
-    if "mig" in device_class or driver.startswith("mig."):
-        return "nvidia-mig"
-    for key, family in (("nvidia", "nvidia"), ("amd", "amd"), ("intel", "intel"), ("habana", "habana"),
-                        ("gaudi", "habana"), ("neuron", "neuron"), ("tpu", "tpu")):
-        if key in driver:
-            return family
-    return "generic"
-
-
-def _node_family(node: dict) -> str:
-    """The accelerator family of a node, for the negative probe's runtime class."""
-    for res in common.accelerator_resources(node):
-        return family_of_resource(res, node)
-    labels = common.labels_of(node)
-    if any(k.startswith("nvidia.com/") for k in labels) or "feature.node.kubernetes.io/pci-10de.present" in labels:
-        return "nvidia"
-    return "generic"
-
-
-def sharing_reason(node: dict, resource: str) -> str | None:
-    """Why two pods that each get one `resource` on `node` may see the same physical device."""
-    labels = common.labels_of(node)
-    if resource.startswith("nvidia.com/"):
-        replicas = labels.get("nvidia.com/gpu.replicas")
-        try:
-            if replicas is not None and int(replicas) > 1:
-                return f"the node shares GPUs by design (nvidia.com/gpu.replicas={replicas})"
-        except ValueError:
-            pass
-        strategy = (labels.get("nvidia.com/gpu.sharing-strategy") or "").lower()
-        if strategy in ("time-slicing", "mps"):
-            return f"the node shares GPUs by design (nvidia.com/gpu.sharing-strategy={strategy})"
-    if resource.endswith(".shared"):
-        return f"{resource} is a shared (time-sliced) resource"
-    if resource == "aws.amazon.com/neuroncore":
-        return "Neuron cores of one device share its /dev/neuronN node"
-    return None
-
-
 def tolerations_for(node: dict, explicit: bool) -> tuple[list[dict], list[str]]:
     """(tolerations for the node's accelerator taints, taints that keep the probe off the node).
 
@@ -312,7 +258,7 @@ def tolerations_for(node: dict, explicit: bool) -> tuple[list[dict], list[str]]:
         if effect == "PreferNoSchedule":
             continue
         key = taint.get("key") or ""
-        if explicit or ACCELERATOR_TAINT.search(key) or ACCELERATOR_TAINT_VALUE.fullmatch(taint.get("value") or ""):
+        if explicit or acc.is_accelerator_taint(key, taint.get("value") or ""):
             tol = {"key": key, "operator": "Exists"}
             if effect:
                 tol["effect"] = effect
@@ -488,18 +434,22 @@ def _dra_classes(view: ClusterView) -> list[tuple[dict, ClassSelector]]:
         selector = class_selector(dc)
         name = common.name_of(dc)
         if not selector.driver or not common.is_accelerator_driver(selector.driver) or \
-                _NOT_ACCELERATOR_CLASS.search(name):
+                search(acc.NOT_ACCELERATOR_CLASS, name):
             continue
         found.append((dc, selector))
-    # whole GPUs before MIG slices, real drivers before example ones, then by name
-    found.sort(key=lambda item: ("mig" in common.name_of(item[0]), common.is_example_driver(item[1].driver),
+    # whole devices before partitions (MIG slices), real drivers before example ones, then by name
+    found.sort(key=lambda item: (_partition_class(common.name_of(item[0])), common.is_example_driver(item[1].driver),
                                  not common.name_of(item[0]).startswith("gpu."), common.name_of(item[0])))
     return found
 
 
+def _partition_class(name: str) -> bool:
+    """A DeviceClass that hands out partitions of devices, by the names the vendors' partitioning uses."""
+    return any(search(m.device_classes, name) for v in acc.VENDORS for m in v.mechanisms if m.kind == "partition")
+
+
 def _dra_class_sharing(dc: dict) -> str | None:
-    config = json.dumps((dc.get("spec") or {}).get("config") or [])
-    if re.search(r"TimeSlicing|time-slicing|\bMPS\b|\"mps\"", config):
+    if acc.dra_class_sharing(dc):
         return f"DeviceClass {common.name_of(dc)} configures device sharing (time-slicing/MPS)"
     return None
 
@@ -526,15 +476,17 @@ def device_plugin_targets(nodes: list[dict], pods: list[dict],
             if free < 1:
                 passed.append(f"{name}: all {count} {res} in use")
                 continue
-            target = Target(DEVICE_PLUGIN, name, free, family_of_resource(res, node), resource=res,
-                            shared=sharing_reason(node, res))
+            labels = common.labels_of(node)
+            target = Target(DEVICE_PLUGIN, name, free, acc.device_family_of_resource(res, labels), resource=res,
+                            shared=acc.sharing_reason(labels, res))
             if res in mapped:
                 # DRAExtendedResource: on nodes that advertise the resource a device plugin serves it; only
                 # elsewhere would DeviceClass `mapped[res]` allocate it through DRA.
                 target.notes.append(f"{res} is advertised by the node's device plugin (DeviceClass "
                                     f"{mapped[res]} serves {res} only on nodes without it)")
             targets.append(target)
-    targets.sort(key=lambda t: (-min(t.free, 3), t.resource != "nvidia.com/gpu", t.node))
+    # most free devices, then whole devices before partitions, then by node
+    targets.sort(key=lambda t: (-min(t.free, 3), not acc.is_whole_accelerator_resource(t.resource or ""), t.node))
     return targets, passed
 
 
@@ -550,7 +502,7 @@ def dra_targets(view: ClusterView, nodes: list[dict],
             devices = [d for d in free[node_name] if selector.matches(d.driver, d.device)]
             if not devices:
                 continue
-            target = Target(DRA, node_name, len(devices), family_of_driver(selector.driver, class_name),
+            target = Target(DRA, node_name, len(devices), acc.device_family_of_driver(selector.driver, class_name),
                             device_class=class_name, driver=selector.driver, shared=_dra_class_sharing(dc))
             if not selector.exact:
                 target.uncertain = (f"DeviceClass {class_name} selects devices by a CEL expression the plan does "
@@ -680,26 +632,29 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
         skipped.append(("positive", "no free accelerator on any Ready accelerator node" + _where(options, why_not)))
 
     runtime_listing = view.list(RUNTIMECLASSES)
-    runtime_classes = {common.name_of(rc) for rc in runtime_listing.items} if runtime_listing.visible else None
+    runtime_classes = runtime_listing.items if runtime_listing.visible else None
     namespace = options.namespace or new_namespace_name()
     pods: list[ProbePod] = []
     prerequisites: list[dict] = []
     node_by_name = {common.name_of(n): n for n in all_nodes}
 
-    def runtime_for(family: str, node: str) -> str | None:
-        if not family.startswith("nvidia"):
+    def runtime_for(vendors: set[str | None], node: str) -> str | None:
+        """The RuntimeClass for pods on `node` that get (or must not get) devices of `vendors`: that of the
+        first vendor whose devices only its own container runtime hands out, if the cluster has one."""
+        vendor = next((v for v in acc.VENDORS if v.key in vendors and v.devices_need_runtime), None)
+        if vendor is None:
             return None
         if runtime_classes is None:
-            # Guessing either way misleads: without the NVIDIA runtime a pod given a GPU may see none (a false
-            # FAIL) and NVIDIA_VISIBLE_DEVICES=all is not put to the test; naming a missing class gets the pods
-            # rejected.
-            raise PlanError(f"cannot plan the probe: whether pods on {node} need RuntimeClass nvidia cannot be "
-                            f"told: {runtime_listing.why_unknown()}")
-        return "nvidia" if "nvidia" in runtime_classes else None
+            # Guessing either way misleads: without the vendor's runtime a pod given a device may see none (a
+            # false FAIL) and its *_VISIBLE_DEVICES=all is not put to the test; naming a missing class gets the
+            # pods rejected.
+            raise PlanError(f"cannot plan the probe: whether pods on {node} need RuntimeClass {vendor.key} cannot "
+                            f"be told: {runtime_listing.why_unknown()}")
+        return runtime_class_of(vendor, runtime_classes)
 
     for target in targets:
         tol = tolerations.get(target.node, [])
-        rc = runtime_for(target.family, target.node)
+        rc = runtime_for({target.vendor}, target.node)
         p = target.prefix
         if target.mechanism == DRA and not prerequisites:
             prerequisites.append(claim_template(namespace, target, dra_api))
@@ -728,12 +683,13 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
     negative_nodes = list(dict.fromkeys(t.node for t in targets)) or sorted(accel_node_names)[:1]
     for i, node_name in enumerate(negative_nodes):
         name = "negative" if i == 0 else f"negative-{i + 1}"
-        node = node_by_name.get(node_name, {})
-        family = _node_family(node)
+        vendors: set[str | None] = set(common.accelerator_vendors(node_by_name.get(node_name, {})))
+        vendors |= {t.vendor for t in targets if t.node == node_name}
+        env = visible_devices_env(vendors)
         pods.append(ProbePod(name, "negative", node_name, 1,
                              negative_pod(namespace, name, node_name, tolerations.get(node_name, []),
-                                          runtime_for(family, node_name), options),
-                             {"no-request": 0, "visible-devices-all": 0}))
+                                          runtime_for(vendors, node_name), options, env),
+                             {"no-request": 0, **({VISIBLE_DEVICES_CONTAINER: 0} if env else {})}))
 
     if view.serves("security.openshift.io"):
         # OpenShift's restricted SCC assigns each namespace its own UID range and rejects any other UID.
@@ -745,6 +701,25 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
     simulated = {common.name_of(n) for n in all_nodes if common.is_simulated_node(n)}
     return Plan(namespace, options, targets, pods, prerequisites, skipped, dra_api,
                 simulated & {p.node for p in pods})
+
+
+def runtime_class_of(vendor: acc.Vendor, classes: list[dict]) -> str | None:
+    """The RuntimeClass whose handler is the vendor's container runtime, the one named after the vendor first
+    (the GPU Operator makes `nvidia` beside `nvidia-cdi` and `nvidia-legacy`). A sandbox handler that passes
+    devices into a VM (kata-qemu-nvidia-gpu) is not the vendor's runtime."""
+    names = sorted(common.name_of(rc) for rc in classes
+                   if acc.vendor_of_runtime_handler(str(rc.get("handler") or "")) == vendor.key
+                   and not search(sandboxes.SANDBOX_WORDS, str(rc.get("handler") or "")))
+    return vendor.key if vendor.key in names else next(iter(names), None)
+
+
+def visible_devices_env(vendors: set[str | None]) -> list[str]:
+    """The variables through which the container runtimes of a node's accelerator vendors hand out devices;
+    every known one when the node has an accelerator no known vendor's (or none the plan could attribute)."""
+    known = [v for v in acc.VENDORS if v.key in vendors]
+    if not known or vendors - {v.key for v in known}:
+        known = list(acc.VENDORS)
+    return [name for v in known for name in v.visible_devices_env]
 
 
 def _where(options: ProbeOptions, why_not: list[str]) -> str:
@@ -839,14 +814,13 @@ def probe_pod(namespace: str, name: str, role: str, target: Target, tolerations:
 
 
 def negative_pod(namespace: str, name: str, node: str, tolerations: list[dict], runtime_class: str | None,
-                 options: ProbeOptions) -> dict:
-    """No request at all, pinned to an accelerator node. The second container asks the NVIDIA runtime for
-    every GPU through the environment, which only an allocation may grant."""
-    containers = [
-        _container("no-request", options.image),
-        _container("visible-devices-all", options.image,
-                   env=[{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}]),
-    ]
+                 options: ProbeOptions, env_names: list[str]) -> dict:
+    """No request at all, pinned to an accelerator node. A second container, when the node's runtimes honour
+    `env_names`, asks them for every device through the environment, which only an allocation may grant."""
+    containers = [_container("no-request", options.image)]
+    if env_names:
+        containers.append(_container(VISIBLE_DEVICES_CONTAINER, options.image,
+                                     env=[{"name": name, "value": "all"} for name in env_names]))
     pod = _pod(namespace, name, "negative", containers, tolerations, runtime_class, options)
     pod["spec"]["nodeName"] = node  # fine without claims: nothing to allocate
     return pod

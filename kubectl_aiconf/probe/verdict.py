@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kubectl_aiconf.probe.plan import UNIT_DEVICE, Plan, ProbePod
+from kubectl_aiconf.knowledge import accelerators as acc
+from kubectl_aiconf.knowledge._base import rx
+from kubectl_aiconf.probe.plan import LISTING_KEY, Plan, ProbePod
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
@@ -20,7 +22,7 @@ class Output:
     lines: list[str] = field(default_factory=list)
     devices: list[str] = field(default_factory=list)
     env_devices: list[str] = field(default_factory=list)
-    uuids: list[str] = field(default_factory=list)
+    uuids: list[str] = field(default_factory=list)  # ids of the devices the vendors' device listings name
     complete: bool = False
 
     def excerpt(self) -> str:
@@ -29,7 +31,9 @@ class Output:
 
     def units(self, family: str) -> list[str]:
         """The accelerators this output shows, for a device family (device nodes, or example-driver ids)."""
-        found = [d for d in self.devices if UNIT_DEVICE[family].match(d)]
+        patterns = acc.unit_device_patterns()
+        unit = patterns.get(family) or patterns["generic"]
+        found = [d for d in self.devices if rx(unit).match(d)]
         if family == "generic":
             found += [f"env:{d}" for d in self.env_devices]
         return found
@@ -47,11 +51,29 @@ def parse_output(text: str) -> Output:
             out.devices.append(value)
         elif key == "env-device" and value:
             out.env_devices.append(value)
-        elif key == "uuid" and value:
-            out.uuids.append(value)
+        elif key.startswith(LISTING_KEY) and value:
+            device_id = _listed_id(key[len(LISTING_KEY):], value)
+            if device_id:
+                out.uuids.append(device_id)
         elif key == "done":
             out.complete = True
     return out
+
+
+def _listed_id(vendor_key: str, line: str) -> str | None:
+    """The device id in a line of a vendor's device listing, by the pattern of its listing command."""
+    vendor = acc.BY_KEY.get(vendor_key)
+    for command in vendor.probe_commands if vendor else ():
+        match = rx(command.uuid).search(line) if command.uuid else None
+        if match:
+            return match.group(1)
+    return None
+
+
+def _env_set(pod: ProbePod, container: str) -> str:
+    """`NAME=value, ...` of the variables a probe container sets."""
+    spec: dict = next((c for c in pod.manifest["spec"]["containers"] if c["name"] == container), {})
+    return ", ".join(f"{e['name']}={e['value']}" for e in spec.get("env") or [])
 
 
 @dataclass
@@ -111,10 +133,11 @@ def judge_pod(o: PodOutcome) -> Verdict:
             return Verdict(pod.name, UNKNOWN, f"container {container} {_where(o)} printed no complete probe "
                                               f"output (log: {out.excerpt() if out else 'none'})", pod.role)
         if expected == 0:
-            visible = out.devices + [f"env:{d}" for d in out.env_devices] + [f"GPU {u}" for u in out.uuids]
+            visible = out.devices + [f"env:{d}" for d in out.env_devices] + [f"device {u}" for u in out.uuids]
             seen.append(f"{container}: {_show(visible)}")
             if visible:
-                why = " with NVIDIA_VISIBLE_DEVICES=all" if container == "visible-devices-all" else ""
+                env = _env_set(pod, container)
+                why = f" with {env}" if env else ""
                 problems.append(f"container {container}{why} requested no accelerator but sees {_show(visible)}")
         else:
             units = out.units(family)
@@ -123,8 +146,8 @@ def judge_pod(o: PodOutcome) -> Verdict:
                 problems.append(f"container {container} was given {expected} accelerator but sees "
                                 f"{len(units)}" + (f" ({_show(units)})" if units else ""))
             elif out.uuids and len(out.uuids) != expected:
-                problems.append(f"container {container} was given {expected} accelerator but nvidia-smi lists "
-                                f"{len(out.uuids)} GPUs ({', '.join(out.uuids)})")
+                problems.append(f"container {container} was given {expected} accelerator but its device listing "
+                                f"names {len(out.uuids)} ({', '.join(out.uuids)})")
     excerpt = "; ".join(f"{c}: {o.outputs[c].excerpt()}" for c in pod.expect if c in o.outputs)
     alloc = f"; claim allocated {', '.join(o.allocated)}" if o.allocated else ""
     if problems:
@@ -147,7 +170,7 @@ def judge_pair(a: PodOutcome, b: PodOutcome) -> Verdict:
     if not (oa and ob and oa.complete and ob.complete):
         return Verdict(name, UNKNOWN, "the two pods did not both print their devices", "isolation")
     if oa.uuids and ob.uuids:
-        ids_a, ids_b, what = set(oa.uuids), set(ob.uuids), "GPUs"
+        ids_a, ids_b, what = set(oa.uuids), set(ob.uuids), "device ids"
     elif family == "nvidia-mig":
         return Verdict(name, SKIPPED, "MIG slices of one GPU share its /dev/nvidiaN node and the runtime put no "
                                       "nvidia-smi in the image to tell them apart; use a --probe-image with "
@@ -220,7 +243,8 @@ def summarize(plan: Plan, outcomes: list[PodOutcome], seconds: float, namespace_
     if not negative:
         return CheckResult(Status.UNKNOWN, "probe ran no pod without an accelerator request" + tail, evidence,
                            Reason.PROBE_INCONCLUSIVE)
-    shown = ["a pod without a request saw no accelerator, even with NVIDIA_VISIBLE_DEVICES=all",
+    asked = sorted({_env_set(o.pod, c) for o in outcomes if o.pod.role == "negative" for c in o.pod.expect} - {""})
+    shown = ["a pod without a request saw no accelerator" + (f", even with {'; '.join(asked)}" if asked else ""),
              "each pod given one accelerator saw exactly one"]
     if any(v.role == "isolation" and v.outcome == PASS for v in verdicts):
         shown.append("two concurrent pods on one node got different devices")

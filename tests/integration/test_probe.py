@@ -146,7 +146,8 @@ def test_device_plugin_probes_pass(sb):
     assert result["status"] == "PASS", result["message"] + proc.stderr
     f = facts(result)
     assert set(f) == {"dp-pair-a", "dp-pair-b", "dp-multi", "negative", "dp-pair"}
-    assert f["dp-pair"].startswith("PASS: two pods on probe-gpu-0 got different GPUs while running at the same time")
+    assert f["dp-pair"].startswith("PASS: two pods on probe-gpu-0 got different device ids while running at the "
+                                   "same time")
     assert "via nvidia.com/gpu through the device plugin" in f["dp-pair-a"]
     assert "simulated (kwok)" in result["message"]
     # progress on stderr: what is created, waited for, collected, removed, and the wall time

@@ -41,8 +41,9 @@ def cri_log(lines: list[str]) -> str:
 
 
 def probe_lines(*devices: str, uuids: tuple[str, ...] = (), done: bool = True) -> list[str]:
-    """What the probe script prints when it sees `devices`."""
-    lines = [f"AICONF device={d}" for d in devices] + [f"AICONF uuid={u}" for u in uuids]
+    """What the probe script prints when it sees `devices`, and `nvidia-smi -L` lists the GPUs `uuids`."""
+    lines = [f"AICONF device={d}" for d in devices] + [
+        f"AICONF list-nvidia=GPU {i}: NVIDIA H100 80GB HBM3 (UUID: {u})" for i, u in enumerate(uuids)]
     lines.append(f"AICONF count={len(devices)}")
     if done:
         lines.append("AICONF done")
