@@ -11,6 +11,7 @@ from conftest import TESTDATA, fact, names, run_check
 
 from kubectl_aiconf.catalogue import BY_ID
 from kubectl_aiconf.checks import check_for
+from kubectl_aiconf.knowledge import autoscalers, schedulers
 from kubectl_aiconf.resources import HPAS, KEDA_SCALEDOBJECTS
 from kubectl_aiconf.result import Reason, Status
 from kubectl_aiconf.view import Listing, Outcome
@@ -30,16 +31,19 @@ GANG = {
     "absent": (Status.FAIL, Reason.NOT_INSTALLED),
     "api-not-served": (Status.FAIL, Reason.UNHEALTHY),  # the controller runs, its CRDs are gone
     "coscheduling": (Status.PASS, Reason.HEALTHY),
+    "coscheduling-unhealthy": (Status.FAIL, Reason.UNHEALTHY),
     "crds-forbidden": (Status.PASS, Reason.HEALTHY),  # discovery shows the API; a healthy Kueue needs no CRD list
     "crds-not-established": (Status.WARN, Reason.CRDS_ONLY),
     "crds-only": (Status.WARN, Reason.CRDS_ONLY),
     "forbidden": (Status.UNKNOWN, Reason.FORBIDDEN),  # CRDs, and Deployments forbidden
     "healthy": (Status.PASS, Reason.HEALTHY),
     "hints": (Status.WARN, Reason.PARTIAL),
+    "hints-beside-kueue": (Status.PASS, Reason.HEALTHY),  # Kueue decides; the hints are only mentioned
     "kai": (Status.PASS, Reason.HEALTHY),
     "kai-no-queues": (Status.WARN, Reason.PARTIAL),
     "kai-queues-forbidden": (Status.UNKNOWN, Reason.FORBIDDEN),
     "kueue-inactive": (Status.WARN, Reason.PARTIAL),
+    "kueue-localqueue-inactive": (Status.WARN, Reason.PARTIAL),  # issue 10: was PASS, its LocalQueue admits nothing
     "kueue-no-localqueue": (Status.WARN, Reason.PARTIAL),
     "kueue-no-queues": (Status.WARN, Reason.PARTIAL),
     "lws-only": (Status.WARN, Reason.PARTIAL),  # its controller alone, without its CRD
@@ -66,10 +70,10 @@ def test_gang_verdict(case, status, reason):
 
 def test_gang_kueue_healthy_names_queues_and_admitted_workloads():
     r = gang("healthy")
-    assert "1 active ClusterQueue and 1 LocalQueue" in r.message and "1 Workload admitted" in r.message
+    assert "1 active ClusterQueue and 1 active LocalQueue" in r.message and "1 Workload admitted" in r.message
     assert fact(r, "Deployment", "kueue-system/kueue-controller-manager") == "1/1 available"
     assert fact(r, "ClusterQueue", "gpu-cq") == "Active=True"
-    assert fact(r, "LocalQueue", "team-a/team-a") == "clusterQueue gpu-cq"
+    assert fact(r, "LocalQueue", "team-a/team-a") == "Active=True, clusterQueue gpu-cq"
     assert "team-a/job-train-3f2a1" in names(r, "Workload")
     assert "team-a/job-train-9c1d0" not in names(r, "Workload")  # only admitted Workloads are shown
 
@@ -89,9 +93,17 @@ def test_gang_crds_without_controller_shows_the_crds():
     ("kueue-no-queues", "no ClusterQueue is configured"),
     ("kueue-inactive", "no ClusterQueue is Active"),
     ("kueue-no-localqueue", "no LocalQueue is configured"),
+    ("kueue-localqueue-inactive", "no LocalQueue is Active"),
+    ("volcano-closed", "no Queue is Open"),
+    ("kai-no-queues", "no Queue is configured"),
 ])
-def test_gang_kueue_without_usable_queues_says_which(case, why):
-    assert why in gang(case).message
+def test_gang_without_usable_queues_says_which(case, why):
+    assert f"but {why}, so no job can be admitted" in gang(case).message
+
+
+def test_gang_inactive_localqueue_shows_why_and_its_clusterqueue():
+    assert fact(gang("kueue-localqueue-inactive"), "LocalQueue", "team-a/team-a") == \
+        "Active=False (ClusterQueueDoesNotExist: Can't submit new workloads to clusterQueue), clusterQueue gpu-cq-2024"
 
 
 def test_gang_forbidden_deployments_do_not_read_as_no_controller():
@@ -122,8 +134,17 @@ def test_gang_kai_scheduler_component_found_through_its_image():
     assert "default-queue" in names(r, "Queue")
 
 
-def test_gang_coscheduling_shows_its_crd():
-    assert "podgroups.scheduling.x-k8s.io" in names(gang("coscheduling"), "CustomResourceDefinition")
+def test_gang_coscheduling_shows_its_crd_and_podgroups():
+    r = gang("coscheduling")
+    assert "podgroups.scheduling.x-k8s.io" in names(r, "CustomResourceDefinition")
+    assert "1 PodGroup running/scheduled of 1" in r.message
+    assert fact(r, "PodGroup", "research/torch-ddp") == "phase Running, minMember 3"
+
+
+def test_gang_coscheduling_unhealthy_names_its_scheduler():
+    r = gang("coscheduling-unhealthy")
+    assert "scheduler-plugins/scheduler-plugins-scheduler 0/1 available" in r.message
+    assert fact(r, "Deployment", "scheduler-plugins/scheduler-plugins-controller") == "1/1 available"
 
 
 @pytest.mark.parametrize("case, permission", [
@@ -156,6 +177,22 @@ def test_gang_hints_show_yunikorn_and_leaderworkerset():
 def test_gang_native_workload_api_names_its_version():
     r = gang("native-workload-api")
     assert fact(r, "APIGroup", "scheduling.k8s.io") == "serves workloads (v1alpha2)"
+    assert r.message.startswith("the native Workload API is served (scheduling.k8s.io/v1alpha2; alpha")
+
+
+def test_gang_hints_beside_a_gang_scheduler_are_mentioned_not_counted():
+    r = gang("hints-beside-kueue")
+    assert r.message.startswith("Kueue runs")
+    for hint in ("YuniKorn runs (gang scheduling needs task groups", "LeaderWorkerSet runs (it groups pods",
+                 "the native Workload API is served (scheduling.k8s.io/v1alpha2;"):
+        assert f"; {hint}" in r.message or f"also {hint}" in r.message, hint
+    assert {"yunikorn/yunikorn-scheduler", "lws-system/lws-controller-manager"} <= names(r, "Deployment")
+    assert fact(r, "APIGroup", "scheduling.k8s.io") == "serves workloads (v1alpha2)"
+
+
+def test_gang_absent_names_every_scheduler_looked_for():
+    message = gang("absent").message
+    assert all(s.name in message for s in schedulers.SCHEDULERS)
 
 
 # cluster_autoscaling --------------------------------------------------------------------------------------
@@ -165,6 +202,7 @@ def ca(case: str):
 
 CLUSTER_AUTOSCALING = {
     "absent": (Status.NA, Reason.NOT_APPLICABLE),
+    "ca-args-gaudi-group": (Status.PASS, Reason.HEALTHY),  # issue 10: was WARN, "gaudi" was no accelerator word
     "ca-args-gpu-group": (Status.PASS, Reason.HEALTHY),
     "ca-no-gpu": (Status.WARN, Reason.PARTIAL),
     "ca-nodes-forbidden": (Status.UNKNOWN, Reason.FORBIDDEN),
@@ -190,6 +228,7 @@ CLUSTER_AUTOSCALING = {
     "karpenter-no-nodepool": (Status.WARN, Reason.PARTIAL),
     "karpenter-nodepools-forbidden": (Status.UNKNOWN, Reason.FORBIDDEN),
     "karpenter-nodes-forbidden": (Status.UNKNOWN, Reason.FORBIDDEN),
+    "karpenter-sku-taint": (Status.PASS, Reason.HEALTHY),  # issue 10: was WARN, only resource-named taints counted
     "karpenter-unhealthy": (Status.FAIL, Reason.UNHEALTHY),
     "karpenter-unhealthy-no-nodepool": (Status.FAIL, Reason.UNHEALTHY),
     "managed-pools": (Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE),
@@ -242,7 +281,14 @@ def test_ca_forbidden_names_both_permissions():
 
 
 def test_ca_absent_says_the_requirement_is_conditional():
-    assert "applies only when one is provided" in ca("absent").message
+    message = ca("absent").message
+    assert "applies only when one is provided" in message
+    assert all(r.name in message for r in autoscalers.CLUSTER_AUTOSCALERS)
+
+
+def test_ca_node_group_named_after_its_accelerator_counts():
+    r = ca("ca-args-gaudi-group")
+    assert r.message.endswith("covers accelerators: node group gaudi2-dl1-workers")
 
 
 def test_ca_karpenter_shows_only_the_accelerator_nodepool():
@@ -258,6 +304,12 @@ def test_ca_karpenter_accelerator_signs_each_count_alone():
         "Ready=True, accelerators: requirement karpenter.k8s.aws/instance-family In g6"
     assert fact(r, "NodePool", "by-taint") == "Ready=True, accelerators: taint nvidia.com/gpu"
     assert fact(r, "NodePool", "cpu") == "Ready=True"  # NotIn on a GPU key and an m7i family are no accelerators
+
+
+def test_ca_karpenter_taint_value_naming_gpus_marks_an_accelerator_nodepool():
+    r = ca("karpenter-sku-taint")
+    assert fact(r, "NodePool", "inference") == "Ready=True, accelerators: taint sku=gpu"
+    assert fact(r, "NodePool", "general") == "Ready=True"
 
 
 def test_ca_managed_karpenter_says_managed():
@@ -340,6 +392,7 @@ POD_AUTOSCALING = {
     "no-accelerators-hpas-forbidden": (Status.UNKNOWN, Reason.FORBIDDEN),
     "no-accelerators-nodes-forbidden": (Status.UNKNOWN, Reason.FORBIDDEN),
     "scale-from-zero": (Status.PASS, Reason.HEALTHY),  # no accelerator node, but an HPA on a GPU workload
+    "scale-from-zero-shares": (Status.PASS, Reason.HEALTHY),  # issue 10: was N/A, GPU shares were no request
     "slices-forbidden": (Status.UNKNOWN, Reason.FORBIDDEN),
     "targets-forbidden": (Status.PASS, Reason.HEALTHY),
     "unhealthy": (Status.FAIL, Reason.UNHEALTHY),
@@ -420,6 +473,14 @@ def test_pa_scale_from_zero_shows_the_accelerator_hpas():
     assert "2 autoscalers scale accelerator workloads" in r.message
     assert "requests nvidia.com/gpu" in fact(r, "HorizontalPodAutoscaler", "serving/llm")
     assert "requests a DRA resource claim" in fact(r, "HorizontalPodAutoscaler", "serving/embedder")
+
+
+def test_pa_gpu_shares_are_accelerator_requests():
+    r = pa("scale-from-zero-shares")
+    assert "2 autoscalers scale accelerator workloads" in r.message
+    assert "requests gpu.intel.com/millicores" in fact(r, "HorizontalPodAutoscaler", "media/transcoder")
+    assert "on StatefulSet notebook-llm (requests volcano.sh/vgpu-number)" in \
+        fact(r, "HorizontalPodAutoscaler", "research/notebook-llm")
 
 
 def test_pa_unreadable_targets_are_named_not_read_as_no_accelerator():

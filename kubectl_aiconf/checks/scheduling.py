@@ -1,39 +1,36 @@
-"""Scheduling & orchestration: gang scheduling, cluster autoscaling and pod autoscaling."""
+"""Scheduling & orchestration: gang scheduling, cluster autoscaling and pod autoscaling.
+
+What each check recognises (schedulers, autoscalers, metrics adapters, accelerator resources and words) comes
+from the knowledge registry; this module holds only how the cluster state is read and judged.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-import yaml
-
 from kubectl_aiconf.checks import blind_reason, requirement_check, why_blind
 from kubectl_aiconf.checks import common as c
+from kubectl_aiconf.knowledge import accelerators as acc
+from kubectl_aiconf.knowledge import autoscalers, schedulers
+from kubectl_aiconf.knowledge._base import Api, rx, search
 from kubectl_aiconf.resources import (
     APISERVICES,
     AUTOSCALER_STATUS_CONFIGMAPS,
     CAPI_MACHINEDEPLOYMENTS,
-    COSCHEDULING_PODGROUPS,
     CRDS,
     DEPLOYMENTS,
     HPAS,
-    KAI_PODGROUPS,
-    KAI_QUEUES,
     KARPENTER_NODEPOOLS,
     KEDA_SCALEDOBJECTS,
-    KUEUE_CLUSTERQUEUES,
-    KUEUE_LOCALQUEUES,
-    KUEUE_WORKLOADS,
     NODES,
     OPENSHIFT_CLUSTERAUTOSCALERS,
     RESOURCESLICES,
     STATEFULSETS,
-    VOLCANO_PODGROUPS,
-    VOLCANO_QUEUES,
 )
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.text import plural
-from kubectl_aiconf.view import ClusterView, Listing
+from kubectl_aiconf.view import ClusterView, Listing, Resource
 
 EXAMPLES = 3  # objects of one kind shown as evidence; the message gives the total
 
@@ -47,9 +44,9 @@ def _examples(objs: list[dict], fact) -> list[Evidence]:
 
 
 def _matches(obj: dict, pattern: str) -> bool:
-    regex = re.compile(pattern)
-    return bool(regex.search((obj.get("metadata") or {}).get("name") or "")) or any(
-        regex.search(i) for i in c.workload_images(obj))
+    """Whether a workload's name or one of its images matches `pattern`."""
+    return search(pattern, (obj.get("metadata") or {}).get("name")) or any(
+        search(pattern, i) for i in c.workload_images(obj))
 
 
 def _seen(listing: Listing) -> list[dict]:
@@ -58,152 +55,135 @@ def _seen(listing: Listing) -> list[dict]:
     return listing.items if listing.visible else []
 
 
+def _and(words: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join(filter(None, (", ".join(words[:-1]), words[-1]))) if words else ""
+
+
+def _kinds(kind: str) -> str:
+    """The plural of a kind name without a count: 'PodGroups', 'Queues'."""
+    return plural(2, kind).partition(" ")[2]
+
+
 # gang_scheduling ------------------------------------------------------------------------------------------
-_GANG_WORKLOADS = {
-    "kueue": (r"^kueue-controller-manager$", r"/kueue/kueue(:|@|$)", ""),
-    "volcano": (r"^volcano-(scheduler|controllers?|admission)$",
-                r"volcanosh/vc-(scheduler|controller-manager|webhook-manager)(:|@|$)", ""),
-    "kai": (r"^kai-", r"/kai-scheduler/", ""),
-    "coscheduling": (r"^scheduler-plugins-(scheduler|controller)$", r"/scheduler-plugins/(kube-scheduler|controller)",
-                     ""),
-    "yunikorn": (r"^yunikorn-scheduler$", r"apache/yunikorn:scheduler", ""),
-    "lws": (r"^lws-controller-manager$", r"/lws/lws(:|@|$)", ""),
-}
+# Every scheduler the registry knows is read and judged the same way: a new one is a record, no code.
+def _listing(api: Api, keep: tuple[str, ...]) -> Resource:
+    """How a scheduler record's API is listed, keeping the fields its record says the check reads."""
+    return Resource(api.group, api.plural, api.kind, api.namespaced, keep=keep)
 
 
-@dataclass(frozen=True)
-class _GangScheduler:
-    key: str
-    label: str
-    apis: tuple[tuple[str, str], ...]  # (group, plural) the scheduler needs served
-    core: str  # regex (name or image) of the scheduler proper among the family's workloads
+def _queue_resource(queue: schedulers.Queue) -> Resource:
+    return _listing(queue.api, queue.fields)
 
 
-_GANG_SCHEDULERS = (
-    _GangScheduler("kueue", "Kueue", (("kueue.x-k8s.io", "clusterqueues"), ("kueue.x-k8s.io", "localqueues"),
-                                      ("kueue.x-k8s.io", "workloads")), r"kueue"),
-    _GangScheduler("volcano", "Volcano", (("scheduling.volcano.sh", "podgroups"), ("scheduling.volcano.sh", "queues")),
-                   r"volcano-scheduler|vc-scheduler"),
-    _GangScheduler("kai", "KAI Scheduler", (("scheduling.run.ai", "podgroups"), ("scheduling.run.ai", "queues")),
-                   r"^kai-scheduler|/kai-scheduler/scheduler(:|@|$)"),
-    _GangScheduler("coscheduling", "scheduler-plugins coscheduling", (("scheduling.x-k8s.io", "podgroups"),),
-                   r"scheduler-plugins-scheduler|/scheduler-plugins/kube-scheduler"),
-)
+def _usage_resource(sched: schedulers.GangScheduler) -> Resource | None:
+    return _listing(sched.usage, sched.usage_fields) if sched.usage else None
 
 
-def _kueue_queues(view: ClusterView) -> tuple[str, str, list[Evidence], list[Listing]]:
-    cqs, lqs = view.list(KUEUE_CLUSTERQUEUES), view.list(KUEUE_LOCALQUEUES)
-    blind = [lst for lst in (cqs, lqs) if not lst.visible]
+_GANG_READS = tuple(dict.fromkeys(
+    res for s in schedulers.GANG_SCHEDULERS for res in [*map(_queue_resource, s.queues), _usage_resource(s)] if res))
+_GANG_COMPONENTS = {s.key: s.workloads.patterns for s in schedulers.SCHEDULERS if s.workloads.visible}
+
+
+def _admits(queue: schedulers.Queue, obj: dict) -> bool:
+    """Whether a queue object admits jobs: neither its condition nor its state says otherwise."""
+    if queue.condition and c.condition(obj, queue.condition) is not None and not c.condition_true(obj, queue.condition):
+        return False
+    return not queue.state or ((obj.get("status") or {}).get("state") or queue.state) == queue.state
+
+
+def _queue_fact(queue: schedulers.Queue, obj: dict) -> str:
+    facts = [c.condition_fact(obj, queue.condition) if queue.condition else "",
+             f"state {(obj.get('status') or {}).get('state') or 'unknown'}" if queue.state else "",
+             f"{queue.parent} {(obj.get('spec') or {}).get(queue.parent)}" if queue.parent else ""]
+    return ", ".join(f for f in facts if f) or "configured"
+
+
+def _queues(view: ClusterView, sched: schedulers.GangScheduler) -> tuple[str, str, list[Evidence], list[Listing]]:
+    """('ok' | 'none' | 'blind', what its queues show, evidence, listings not read). Every kind of queue needs
+    one that admits jobs (Kueue: an active ClusterQueue and an active LocalQueue)."""
+    listings = [(queue, view.list(_queue_resource(queue))) for queue in sched.queues]
+    blind = [listing for _, listing in listings if not listing.visible]
     if blind:
         return "blind", "its queues could not be read", [], blind
-    active = [q for q in cqs.items if c.condition(q, "Active") is None or c.condition_true(q, "Active")]
-    evidence = _examples(cqs.items, lambda q: c.condition_fact(q, "Active")) + _examples(
-        lqs.items, lambda q: f"clusterQueue {(q.get('spec') or {}).get('clusterQueue')}")
-    if not active:
-        what = "no ClusterQueue is Active" if cqs.items else "no ClusterQueue is configured"
-        return "none", what, evidence, []
-    if not lqs.items:
-        return "none", "no LocalQueue is configured", evidence, []
-    return "ok", f"{plural(len(active), 'active ClusterQueue')} and {plural(len(lqs.items), 'LocalQueue')}", \
-        evidence, []
+    evidence: list[Evidence] = []
+    counts, lacking = [], []
+    for queue, listing in listings:
+        evidence += _examples(listing.items, lambda o, q=queue: _queue_fact(q, o))
+        admitting = [o for o in listing.items if _admits(queue, o)]
+        kind, adjective = queue.api.kind, (queue.condition or queue.state).lower()
+        if not admitting:
+            lacking.append(f"no {kind} is {queue.condition or queue.state}" if listing.items
+                           else f"no {kind} is configured")
+        counts.append(plural(len(admitting), f"{adjective} {kind}".strip()))
+    if lacking:
+        return "none", lacking[0], evidence, []
+    return "ok", _and(counts), evidence, []
 
 
-def _volcano_queues(view: ClusterView) -> tuple[str, str, list[Evidence], list[Listing]]:
-    queues = view.list(VOLCANO_QUEUES)
-    if not queues.visible:
-        return "blind", "its queues could not be read", [], [queues]
-    open_ = [q for q in queues.items if ((q.get("status") or {}).get("state") or "Open") == "Open"]
-    evidence = _examples(queues.items, lambda q: f"state {(q.get('status') or {}).get('state') or 'unknown'}")
-    if not open_:
-        return "none", "no Volcano Queue is Open", evidence, []
-    return "ok", plural(len(open_), "open Queue"), evidence, []
+def _podgroup_fact(group: dict) -> str:
+    phase = (group.get("status") or {}).get("phase")
+    return ", ".join(x for x in (f"phase {phase}" if phase else "",
+                                 f"minMember {(group.get('spec') or {}).get('minMember')}") if x)
 
 
-def _kai_queues(view: ClusterView) -> tuple[str, str, list[Evidence], list[Listing]]:
-    queues = view.list(KAI_QUEUES)
-    if not queues.visible:
-        return "blind", "its queues could not be read", [], [queues]
-    if not queues.items:
-        return "none", "no KAI Queue is configured", [], []
-    return "ok", plural(len(queues.items), "Queue"), _examples(queues.items, "configured"), []
-
-
-def _no_queues(view: ClusterView) -> tuple[str, str, list[Evidence], list[Listing]]:
-    return "ok", "", [], []
-
-
-def _kueue_usage(view: ClusterView) -> tuple[str, list[Evidence]]:
-    listing = view.list(KUEUE_WORKLOADS)
+def _usage(view: ClusterView, sched: schedulers.GangScheduler) -> tuple[str, list[Evidence]]:
+    """What shows the scheduler was used (admitted Workloads, running PodGroups), and examples."""
+    resource = _usage_resource(sched)
+    if resource is None:
+        return "", []
+    kind, condition = resource.kind, sched.usage_condition
+    listing = view.list(resource)
     if not listing.visible:
-        return "admitted Workloads not checked", []
-    admitted = [w for w in listing.items if c.condition_true(w, "Admitted")]
-    if not admitted:
-        return "no Workload admitted yet", []
-    return f"{plural(len(admitted), 'Workload')} admitted", _examples(admitted, "Admitted=True")
+        return f"{condition.lower()} {_kinds(kind)} not checked".strip(), []
+    if condition:
+        used = [o for o in listing.items if c.condition_true(o, condition)]
+        if not used:
+            return f"no {kind} {condition.lower()} yet", []
+        return f"{plural(len(used), kind)} {condition.lower()}", _examples(used, f"{condition}=True")
+    if not listing.items:
+        return f"no {kind} yet", []
+    if not sched.usage_phases:
+        return plural(len(listing.items), kind), _examples(listing.items, _podgroup_fact)
+    used = [o for o in listing.items if (o.get("status") or {}).get("phase") in sched.usage_phases]
+    return (f"{plural(len(used), kind)} {'/'.join(p.lower() for p in sched.usage_phases)} of {len(listing.items)}",
+            _examples(used or listing.items, _podgroup_fact))
 
 
-def _podgroup_usage(resource, running_phases: tuple[str, ...]):
-    def usage(view: ClusterView) -> tuple[str, list[Evidence]]:
-        listing = view.list(resource)
-        if not listing.visible:
-            return "PodGroups not checked", []
-        if not listing.items:
-            return "no PodGroup yet", []
-        def facts(g: dict) -> str:
-            phase = (g.get("status") or {}).get("phase")
-            return ", ".join(x for x in (f"phase {phase}" if phase else "",
-                                         f"minMember {(g.get('spec') or {}).get('minMember')}") if x)
-        if not running_phases:
-            return plural(len(listing.items), "PodGroup"), _examples(listing.items, facts)
-        running = [g for g in listing.items if (g.get("status") or {}).get("phase") in running_phases]
-        return (f"{plural(len(running), 'PodGroup')} running of {len(listing.items)}",
-                _examples(running or listing.items, facts))
-    return usage
-
-
-_QUEUES = {"kueue": _kueue_queues, "volcano": _volcano_queues, "kai": _kai_queues, "coscheduling": _no_queues}
-_USAGE = {
-    "kueue": _kueue_usage,
-    "volcano": _podgroup_usage(VOLCANO_PODGROUPS, ("Running",)),
-    "kai": _podgroup_usage(KAI_PODGROUPS, ()),
-    "coscheduling": _podgroup_usage(COSCHEDULING_PODGROUPS, ("Running", "Scheduled")),
-}
-
-
-def _gang_family(view: ClusterView, sched: _GangScheduler, workloads: list[dict], crds: list[dict],
+def _gang_family(view: ClusterView, sched: schedulers.GangScheduler, workloads: list[dict], crds: list[dict],
                  workloads_blind: list[Listing]) -> tuple[Finding | None, list[Listing]]:
-    groups = {g for g, _ in sched.apis}
+    groups = {a.group for a in sched.apis}
     own_crds = [crd for crd in crds if c.crd_group(crd) in groups]
-    missing = [f"{p}.{g}" for g, p in sched.apis if not view.serves(g, p)]
+    missing = [a.qualified for a in sched.apis if not view.serves(a.group, a.plural)]
     if not workloads and not own_crds and len(missing) == len(sched.apis):
         return None, []
     crd_ev = c.crd_evidence(view, own_crds)
     if not workloads:
         if len(missing) == len(sched.apis):  # its CRDs exist, yet discovery serves none of their resources
-            installed = f"{sched.label} CRDs exist (not Established)"
+            installed = f"{sched.name} CRDs exist (not Established)"
         else:
-            installed = f"{sched.label} CRDs are installed"
+            installed = f"{sched.name} CRDs are installed"
         if workloads_blind:
             return Finding(Status.UNKNOWN, blind_reason(workloads_blind),
-                           f"{installed}; whether a {sched.label} controller runs cannot be told", crd_ev), []
-        return Finding(Status.WARN, Reason.CRDS_ONLY, f"{installed} but no {sched.label} controller was found",
+                           f"{installed}; whether a {sched.name} controller runs cannot be told", crd_ev), []
+        return Finding(Status.WARN, Reason.CRDS_ONLY, f"{installed} but no {sched.name} controller was found",
                        crd_ev), []
     healthy, work_ev, bad = _health(workloads)
     evidence = work_ev + crd_ev
     core = [w for w in workloads if _matches(w, sched.core)]
     if not core:
-        return Finding(Status.FAIL, Reason.UNHEALTHY, f"{sched.label} components run but its scheduler does not",
+        return Finding(Status.FAIL, Reason.UNHEALTHY, f"{sched.name} components run but its scheduler does not",
                        evidence), []
     if not healthy:
         return Finding(Status.FAIL, Reason.UNHEALTHY,
-                       f"{sched.label} is installed but not healthy ({'; '.join(bad)})", evidence), []
+                       f"{sched.name} is installed but not healthy ({'; '.join(bad)})", evidence), []
     if missing:
         return Finding(Status.FAIL, Reason.UNHEALTHY,
-                       f"{sched.label} runs but its API is not served ({', '.join(missing)})", evidence), []
-    state, queues, queue_ev, blind = _QUEUES[sched.key](view)
-    usage, usage_ev = _USAGE[sched.key](view)
+                       f"{sched.name} runs but its API is not served ({', '.join(missing)})", evidence), []
+    state, queues, queue_ev, blind = _queues(view, sched)
+    usage, usage_ev = _usage(view, sched)
     evidence += queue_ev + usage_ev
-    running = f"{sched.label} runs ({c.name_of(core[0])} {c.workload_health(core[0])[1]})"
+    running = f"{sched.name} runs ({c.name_of(core[0])} {c.workload_health(core[0])[1]})"
     if state == "blind":
         return Finding(Status.UNKNOWN, blind_reason(blind), f"{running} but {queues}", evidence), blind
     if state == "none":
@@ -214,77 +194,66 @@ def _gang_family(view: ClusterView, sched: _GangScheduler, workloads: list[dict]
                    evidence), []
 
 
-def _gang_hints(view: ClusterView, found: dict[str, list[dict]], crds: list[dict]) -> list[Finding]:
-    """Weaker signs: schedulers whose gang mode cannot be confirmed from the cluster state, and grouping
-    APIs that need a gang scheduler beside them."""
-    hints = []
-    if found["yunikorn"]:
-        healthy, ev, bad = _health(found["yunikorn"])
-        if healthy:
-            hints.append(Finding(Status.WARN, Reason.PARTIAL, "YuniKorn scheduler runs (gang scheduling needs task "
-                                 "groups on each application, not verifiable from the cluster state)", ev))
-        else:
-            hints.append(Finding(Status.FAIL, Reason.UNHEALTHY,
-                                 f"YuniKorn is installed but not healthy ({'; '.join(bad)})", ev))
-    lws_crds = [crd for crd in crds if c.crd_group(crd) == "leaderworkerset.x-k8s.io"]
-    if found["lws"] or lws_crds or view.serves("leaderworkerset.x-k8s.io", "leaderworkersets"):
-        ev = _health(found["lws"])[1] + c.crd_evidence(view, lws_crds)
-        hints.append(Finding(Status.WARN, Reason.PARTIAL, "LeaderWorkerSet is installed (it groups pods but needs a "
-                             "gang scheduler for all-or-nothing placement)", ev))
-    if view.serves("scheduling.k8s.io", "workloads"):
-        versions = [v for v in view.group_versions("scheduling.k8s.io")
-                    if "workloads" in view.discovered_resources("scheduling.k8s.io", v)]
-        hints.append(Finding(Status.WARN, Reason.PARTIAL, f"the native Workload API is served (scheduling.k8s.io/"
-                             f"{'/'.join(versions)}, alpha; gang scheduling through it is not confirmed)",
-                             [Evidence("APIGroup", "scheduling.k8s.io", f"serves workloads ({', '.join(versions)})")]))
-    return hints
+def _gang_hint(view: ClusterView, sched: schedulers.GangScheduler, workloads: list[dict],
+               crds: list[dict]) -> Finding | None:
+    """A weaker sign: software whose all-or-nothing placement cannot be confirmed from the cluster state
+    (the record's `hint` says why). At best a WARN; a broken controller of it FAILs."""
+    groups = {a.group for a in sched.apis}
+    own_crds = [crd for crd in crds if c.crd_group(crd) in groups]
+    served = [a for a in sched.apis if view.serves(a.group, a.plural)]
+    if not (workloads or own_crds or served):
+        return None
+    healthy, evidence, bad = _health(workloads)
+    if not healthy:
+        return Finding(Status.FAIL, Reason.UNHEALTHY, f"{sched.name} is installed but not healthy ({'; '.join(bad)})",
+                       evidence)
+    evidence += c.crd_evidence(view, own_crds)
+    crd_groups = {c.crd_group(crd) for crd in own_crds}
+    versions = []
+    for api in served:
+        if api.group not in crd_groups:  # a built-in API (or its CRD not seen): discovery shows it
+            found = [v for v in view.group_versions(api.group) if api.plural in view.discovered_resources(api.group, v)]
+            versions.append(f"{api.group}/{'/'.join(found)}")
+            evidence.append(Evidence("APIGroup", api.group, f"serves {api.plural} ({', '.join(found)})"))
+    what = "runs" if workloads else "is installed" if own_crds else "is served"
+    return Finding(Status.WARN, Reason.PARTIAL, f"{sched.name} {what} ({'; '.join(versions + [sched.hint])})",
+                   evidence)
 
 
-@requirement_check("gang_scheduling", reads=(
-    CRDS, DEPLOYMENTS, KUEUE_CLUSTERQUEUES, KUEUE_LOCALQUEUES, KUEUE_WORKLOADS,
-    VOLCANO_QUEUES, VOLCANO_PODGROUPS, KAI_QUEUES, KAI_PODGROUPS, COSCHEDULING_PODGROUPS,
-))
+@requirement_check("gang_scheduling", reads=(CRDS, DEPLOYMENTS) + _GANG_READS)
 def gang_scheduling(view: ClusterView) -> CheckResult:
-    found, workloads_blind = c.match_workloads(view, _GANG_WORKLOADS, (DEPLOYMENTS,))  # all run as Deployments
+    # Every scheduler of the registry runs its controllers as Deployments.
+    found, workloads_blind = c.match_workloads(view, _GANG_COMPONENTS, (DEPLOYMENTS,))
     crd_listing = view.list(CRDS)
     crds = _seen(crd_listing)
     blind = workloads_blind + c.blind_of(crd_listing)
     findings = []
-    for sched in _GANG_SCHEDULERS:
-        finding, queue_blind = _gang_family(view, sched, found[sched.key], crds, workloads_blind)
-        if finding:
-            findings.append(finding)
-            blind += queue_blind
-    findings += _gang_hints(view, found, crds)
-    return _decide(findings, blind, "no gang scheduler found",
-                   "no gang scheduler found (looked for Kueue, Volcano, KAI Scheduler, scheduler-plugins "
-                   "coscheduling, YuniKorn, LeaderWorkerSet and the native Workload API)")
+    for sched in schedulers.SCHEDULERS:
+        workloads = found.get(sched.key, [])
+        if not sched.gang:
+            findings.append(_gang_hint(view, sched, workloads, crds))
+            continue
+        finding, queue_blind = _gang_family(view, sched, workloads, crds, workloads_blind)
+        findings.append(finding)
+        blind += queue_blind
+    return _decide([f for f in findings if f], blind, "no gang scheduler found",
+                   f"no gang scheduler found (looked for {_and([s.name for s in schedulers.SCHEDULERS])})")
 
 
 # cluster_autoscaling --------------------------------------------------------------------------------------
-_AUTOSCALER_WORKLOADS = {
-    "ca": (r"^(?!.*operator).*cluster-autoscaler", r"/cluster-autoscaler(:|@|$)", ""),
-    "karpenter": (r"^karpenter$", r"karpenter/controller(:|@|$)", ""),
-}
-# Node labels naming the managed node pool (or Karpenter NodePool) a node belongs to.
-_POOL_LABELS = {
-    "cloud.google.com/gke-nodepool": "GKE",
-    "eks.amazonaws.com/nodegroup": "EKS",
-    "kubernetes.azure.com/agentpool": "AKS",
-    "karpenter.sh/nodepool": "Karpenter",
-}
-_CAPI_MIN = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size"
-_CAPI_MAX = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size"
-_CAPI_GPU = ("capacity.cluster-autoscaler.kubernetes.io/gpu-count",
-             "capacity.cluster-autoscaler.kubernetes.io/gpu-type")
-_ACCEL_WORD = re.compile(r"(?i)gpu|nvidia|accelerator|tpu|neuron")
-# Karpenter requirement keys that select accelerator instances (AWS, Azure, GKE-style labels).
-_KARPENTER_ACCEL_KEY = re.compile(r"(?i)gpu|accelerator|neuron|tpu")
-_KARPENTER_ACCEL_VALUE = re.compile(r"(?i)^(g|p|inf|trn|dl)(\d.*)?$|^standard_n[cdv]|gpu")
+_CA = autoscalers.CLUSTER_AUTOSCALER
+_KARPENTER = autoscalers.KARPENTER
+_AUTOSCALER_COMPONENTS = {r.key: r.workloads.patterns for r in autoscalers.CLUSTER_AUTOSCALERS if r.workloads.visible}
+# Node labels naming the managed node pool a node belongs to, by platform; and those naming the pool an
+# autoscaler provisioned it into (Karpenter's NodePool), by autoscaler.
+_MANAGED_POOL_LABELS = {m.label: m.platform for m in autoscalers.MANAGED_NODE_POOLS}
+_PROVISIONED_POOL_LABELS = {r.node_pool_label: r.key for r in autoscalers.CLUSTER_AUTOSCALERS if r.node_pool_label}
 
 
 def _parse_ca_status(cm: dict) -> tuple[str | None, list[str]]:
     """(cluster-wide health, node group names) from the status ConfigMap, in the YAML (CA 1.30+) or text form."""
+    import yaml
+
     text = str((cm.get("data") or {}).get("status") or "")
     try:
         doc = yaml.safe_load(text)
@@ -299,12 +268,12 @@ def _parse_ca_status(cm: dict) -> tuple[str | None, list[str]]:
 
 
 def _args_node_groups(obj: dict) -> list[str]:
-    """Node groups given to the Cluster Autoscaler as --nodes=min:max:name."""
+    """Node groups given to the Cluster Autoscaler on its command line."""
     groups = []
     spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
     for container in spec.get("containers") or []:
         for arg in container.get("args") or []:
-            match = re.match(r"--nodes=\d+:\d+:(.+)", str(arg))
+            match = rx(_CA.node_group_arg).match(str(arg))
             if match:
                 groups.append(match.group(1))
     return groups
@@ -321,28 +290,24 @@ def _nodepool_accelerators(nodepool: dict) -> str | None:
     """Why a Karpenter NodePool provisions accelerator nodes, or None."""
     spec = nodepool.get("spec") or {}
     for name in (spec.get("limits") or {}):
-        if c.ACCELERATOR_RESOURCE.match(name):
+        if acc.is_accelerator_request(name):
             return f"limits {name}"
     template = (spec.get("template") or {}).get("spec") or {}
     for req in template.get("requirements") or []:
         key, op, values = req.get("key") or "", req.get("operator") or "", req.get("values") or []
-        if op in ("NotIn", "DoesNotExist", "Lt"):
-            continue
-        if _KARPENTER_ACCEL_KEY.search(key):
+        if autoscalers.karpenter_accelerator_requirement(key, op, values):
             return f"requirement {key} {op} {','.join(map(str, values))}".strip()
-        if key.endswith(("instance-category", "instance-family", "instance-type", "sku-family")) and any(
-                _KARPENTER_ACCEL_VALUE.search(str(v)) for v in values):
-            return f"requirement {key} {op} {','.join(map(str, values))}"
     for taint in template.get("taints") or []:
-        if c.ACCELERATOR_RESOURCE.match(taint.get("key") or ""):
-            return f"taint {taint.get('key')}"
+        if acc.is_accelerator_taint(taint.get("key") or "", str(taint.get("value") or "")):
+            return f"taint {taint.get('key')}" + (f"={taint['value']}" if taint.get("value") else "")
     return None
 
 
 @dataclass
 class _Nodes:
     accel_pools: set[str] = field(default_factory=set)  # pool / node group names holding accelerator nodes
-    karpenter_accel: set[str] = field(default_factory=set)  # Karpenter NodePools holding accelerator nodes
+    # {autoscaler key: its pools (Karpenter NodePools) holding accelerator nodes}
+    provisioned_accel: dict[str, set[str]] = field(default_factory=dict)
     capi_accel: set[str] = field(default_factory=set)  # MachineDeployment names holding accelerator nodes
     managed: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (platform, pool) -> (node, label)
     blind: list[Listing] = field(default_factory=list)  # [the node listing] when it could not be read
@@ -355,17 +320,16 @@ def _scan_nodes(listing: Listing) -> _Nodes:
     for node in listing.items:
         labels = c.labels_of(node)
         accel = c.is_accelerator_node(node)
-        for label, platform in _POOL_LABELS.items():
-            pool = labels.get(label)
-            if not pool:
-                continue
-            if platform != "Karpenter":
-                out.managed.setdefault((platform, pool), (c.name_of(node), label))
-            if accel:
-                out.accel_pools.add(pool)
-                if platform == "Karpenter":
-                    out.karpenter_accel.add(pool)
-        owner = ((node.get("metadata") or {}).get("annotations") or {}).get("cluster.x-k8s.io/owner-name")
+        for label, platform in _MANAGED_POOL_LABELS.items():
+            if labels.get(label):
+                out.managed.setdefault((platform, labels[label]), (c.name_of(node), label))
+        for label, autoscaler in _PROVISIONED_POOL_LABELS.items():
+            if labels.get(label) and accel:
+                out.provisioned_accel.setdefault(autoscaler, set()).add(labels[label])
+        if accel:
+            out.accel_pools |= {labels[label] for label in (*_MANAGED_POOL_LABELS, *_PROVISIONED_POOL_LABELS)
+                                if labels.get(label)}
+        owner = ((node.get("metadata") or {}).get("annotations") or {}).get(autoscalers.CAPI_OWNER_ANNOTATION)
         if accel and owner:
             out.capi_accel.add(owner.rpartition("-")[0] or owner)  # MachineSet <md>-<hash> -> MachineDeployment
     return out
@@ -378,7 +342,7 @@ def _cluster_autoscaler(view: ClusterView, workloads: list[dict], workloads_blin
     cms = _seen(cms_listing)
     ocp = _seen(view.list(OPENSHIFT_CLUSTERAUTOSCALERS))
     mds = [md for md in _seen(view.list(CAPI_MACHINEDEPLOYMENTS))
-           if {_CAPI_MIN, _CAPI_MAX} <= set((md.get("metadata") or {}).get("annotations") or {})]
+           if set(autoscalers.CLUSTER_API.annotations) <= set((md.get("metadata") or {}).get("annotations") or {})]
     if not (cms or workloads or ocp or mds):
         return None
     evidence, coverage, problems, groups = [], [], [], []
@@ -398,29 +362,32 @@ def _cluster_autoscaler(view: ClusterView, workloads: list[dict], workloads_blin
     for obj in workloads:
         groups += _args_node_groups(obj)
     for obj in ocp:
-        gpus = (((obj.get("spec") or {}).get("resourceLimits") or {}).get("gpus")) or []
-        types = [str(g.get("type")) for g in gpus if isinstance(g, dict)]
+        limits: object = obj
+        for key in autoscalers.OPENSHIFT.accelerator_limits.split("."):
+            limits = limits.get(key) if isinstance(limits, dict) else None
+        types = [str(g.get("type")) for g in limits if isinstance(g, dict)] if isinstance(limits, list) else []
         evidence.append(c.evidence(obj, f"GPU limits for {', '.join(types)}" if types else "no GPU resource limits"))
         if types:
             coverage.append(f"ClusterAutoscaler {c.name_of(obj)} limits {', '.join(types)}")
     for md in mds:
         ann = (md.get("metadata") or {}).get("annotations") or {}
         name = (md.get("metadata") or {}).get("name") or ""
-        gpu = [f"{k.rpartition('/')[2]}={ann[k]}" for k in _CAPI_GPU if ann.get(k) not in (None, "", "0")]
-        fact = f"autoscaled {ann.get(_CAPI_MIN)}..{ann.get(_CAPI_MAX)}"
+        gpu = [f"{k.rpartition('/')[2]}={ann[k]}" for k in autoscalers.CAPI_GPU_ANNOTATIONS
+               if ann.get(k) not in (None, "", "0")]
+        fact = f"autoscaled {'..'.join(str(ann.get(a)) for a in autoscalers.CLUSTER_API.annotations)}"
         if gpu or name in nodes.capi_accel:
             coverage.append(f"MachineDeployment {c.name_of(md)} ({', '.join(gpu) or 'holds accelerator nodes'})")
             fact += f", accelerators ({', '.join(gpu) or 'holds accelerator nodes'})"
         evidence.append(c.evidence(md, fact))
     for group in dict.fromkeys(groups):
         pool = _mentions_pool(group, nodes.accel_pools)
-        if pool or _ACCEL_WORD.search(group):
+        if pool or autoscalers.is_accelerator_pool_name(group):
             coverage.append(f"node group {group}" + (f" (accelerator pool {pool})" if pool else ""))
-    what = "Cluster Autoscaler"
+    what = _CA.name
     if ocp:
-        what = "OpenShift ClusterAutoscaler"
+        what = autoscalers.OPENSHIFT.name
     elif mds and not (cms or workloads):
-        what = "Cluster API autoscaler node groups"
+        what = autoscalers.CLUSTER_API.name
     if coverage:
         cover = f"covers accelerators: {'; '.join(coverage[:EXAMPLES])}"
     elif nodes.blind:
@@ -451,12 +418,16 @@ def _cluster_autoscaler(view: ClusterView, workloads: list[dict], workloads_blin
     return Finding(Status.WARN, Reason.PARTIAL, f"{what} is healthy but {cover}", evidence)
 
 
+def _all_served(view: ClusterView, apis: tuple[Api, ...]) -> bool:
+    return all(view.serves(a.group, a.plural) for a in apis)
+
+
 def _karpenter(view: ClusterView, workloads: list[dict], workloads_blind: list[Listing], nodes: _Nodes,
                crds: list[dict]) -> Finding | None:
     pools_listing = view.list(KARPENTER_NODEPOOLS)
     pools = _seen(pools_listing)
-    own_crds = [crd for crd in crds if c.crd_group(crd) == "karpenter.sh"]
-    if not (workloads or own_crds or view.serves("karpenter.sh", "nodepools")):  # NodePools need it served
+    own_crds = [crd for crd in crds if c.crd_group(crd) in {a.group for a in _KARPENTER.apis}]
+    if not (workloads or own_crds or _all_served(view, _KARPENTER.apis)):  # NodePools need it served
         return None
     evidence: list[Evidence] = []
     bad: list[str] = []
@@ -467,7 +438,8 @@ def _karpenter(view: ClusterView, workloads: list[dict], workloads_blind: list[L
     accel, ready = [], []
     for pool in pools:
         name = (pool.get("metadata") or {}).get("name") or ""
-        why = _nodepool_accelerators(pool) or ("holds accelerator nodes" if name in nodes.karpenter_accel else None)
+        why = _nodepool_accelerators(pool) or (
+            "holds accelerator nodes" if name in nodes.provisioned_accel.get(_KARPENTER.key, ()) else None)
         cond = c.condition(pool, "Ready")
         pool_ok = cond is None or str(cond.get("status")) == "True"
         evidence.append(c.evidence(pool, ", ".join(x for x in (c.condition_fact(pool, "Ready"),
@@ -484,9 +456,9 @@ def _karpenter(view: ClusterView, workloads: list[dict], workloads_blind: list[L
         if controller is False:
             return Finding(Status.FAIL, Reason.UNHEALTHY,
                            f"Karpenter is installed but not healthy ({'; '.join(bad)})", evidence)
-        if controller and not view.serves("karpenter.sh", "nodepools"):
-            return Finding(Status.FAIL, Reason.UNHEALTHY, "Karpenter runs but its API is not served "
-                           "(nodepools.karpenter.sh)", evidence)
+        if controller and not _all_served(view, _KARPENTER.apis):
+            return Finding(Status.FAIL, Reason.UNHEALTHY, f"Karpenter runs but its API is not served "
+                           f"({', '.join(a.qualified for a in _KARPENTER.apis)})", evidence)
         if controller:
             return Finding(Status.WARN, Reason.PARTIAL, "Karpenter runs but no NodePool is defined, so it "
                            "provisions nothing", evidence)
@@ -528,13 +500,13 @@ def _karpenter(view: ClusterView, workloads: list[dict], workloads_blind: list[L
     OPENSHIFT_CLUSTERAUTOSCALERS, CAPI_MACHINEDEPLOYMENTS,
 ))
 def cluster_autoscaling(view: ClusterView) -> CheckResult:
-    found, workloads_blind = c.match_workloads(view, _AUTOSCALER_WORKLOADS, (DEPLOYMENTS,))
+    found, workloads_blind = c.match_workloads(view, _AUTOSCALER_COMPONENTS, (DEPLOYMENTS,))
     blind = workloads_blind + c.blind_of(*(view.list(res) for res in (
         AUTOSCALER_STATUS_CONFIGMAPS, NODES, CRDS, KARPENTER_NODEPOOLS, OPENSHIFT_CLUSTERAUTOSCALERS,
         CAPI_MACHINEDEPLOYMENTS)))
     nodes = _scan_nodes(view.list(NODES))
-    findings = [f for f in (_cluster_autoscaler(view, found["ca"], workloads_blind, nodes),
-                            _karpenter(view, found["karpenter"], workloads_blind, nodes, _seen(view.list(CRDS))))
+    findings = [f for f in (_cluster_autoscaler(view, found[_CA.key], workloads_blind, nodes),
+                            _karpenter(view, found[_KARPENTER.key], workloads_blind, nodes, _seen(view.list(CRDS))))
                 if f]
     if nodes.managed:
         platforms = sorted({platform for platform, _ in nodes.managed})
@@ -552,29 +524,20 @@ def cluster_autoscaling(view: ClusterView) -> CheckResult:
             return CheckResult(Status.UNKNOWN, message, ev, Reason.MANAGED_NOT_VISIBLE)
         findings[0].evidence += ev
     return _decide(findings, blind, "no cluster autoscaler found",
-                   "no cluster autoscaler found (looked for the Cluster Autoscaler, Karpenter, OpenShift "
-                   "ClusterAutoscaler and Cluster API autoscaler annotations); the requirement applies only when "
-                   "one is provided", Status.NA, Reason.NOT_APPLICABLE)
+                   f"no cluster autoscaler found (looked for {_and([r.name for r in autoscalers.CLUSTER_AUTOSCALERS])}"
+                   f"); the requirement applies only when one is provided", Status.NA, Reason.NOT_APPLICABLE)
 
 
 # pod_autoscaling ------------------------------------------------------------------------------------------
-_METRICS_APIS = {
-    "custom.metrics.k8s.io": "custom metrics API",
-    "external.metrics.k8s.io": "external metrics API",
-    "metrics.k8s.io": "resource metrics API",
-}
-_AI_WORDS = (r"dcgm_|gpu|vllm|sglang|tgi_|triton|nv_inference|neuron|tpu|accelerator|kv_cache|num_requests|tokens|"
-             r"time_to_first_token|inference")
-_AI_METRIC = re.compile(rf"(?i){_AI_WORDS}")
-_AI_METRIC_TOKEN = re.compile(rf"(?i)[a-z0-9_:]*(?:{_AI_WORDS})[a-z0-9_:]*")
-_KEDA_WORKLOADS = {
-    "keda": (r"^keda-operator$", r"kedacore/keda(:|@|$)", ""),
-    "adapter": (r"prometheus-adapter", r"prometheus-adapter(:|@|$)", ""),
-}
+_METRICS_APIS = {m.group: m for m in autoscalers.METRICS_APIS}
+_CUSTOM_METRICS = tuple(m.group for m in autoscalers.METRICS_APIS if m.custom)  # AI/ML metrics, not only CPU/memory
+_KEDA = autoscalers.KEDA
+_POD_AUTOSCALER_COMPONENTS = {r.key: r.workloads.patterns for r in autoscalers.POD_AUTOSCALERS}
 
 
 def _template_accelerator(obj: dict | None) -> str | None:
-    """The accelerator a workload's pod template asks for (extended resource or DRA claim), or None."""
+    """The accelerator a workload's pod template asks for (an extended resource that gives access to
+    accelerators in any form, shares included, or a DRA claim), or None."""
     if not obj:
         return None
     spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
@@ -582,7 +545,7 @@ def _template_accelerator(obj: dict | None) -> str | None:
         resources = container.get("resources") or {}
         for section in ("limits", "requests"):
             for name in resources.get(section) or {}:
-                if c.ACCELERATOR_RESOURCE.match(name):
+                if acc.is_accelerator_request(name):
                     return name
     if spec.get("resourceClaims"):
         return "a DRA resource claim"
@@ -646,7 +609,7 @@ def _autoscalers(view: ClusterView) -> _Autoscalers:
     hpas, scaled = view.list(HPAS), view.list(KEDA_SCALEDOBJECTS)
     scaled_objects = _seen(scaled)
     for hpa in _seen(hpas):
-        if scaled_objects and c.labels_of(hpa).get("app.kubernetes.io/managed-by") == "keda-operator":
+        if scaled_objects and _KEDA.managed_hpa_label and _KEDA.managed_hpa_label.matches(c.labels_of(hpa)):
             continue  # generated from a ScaledObject, reported below
         custom = [(t, n) for t, n in _hpa_metrics(hpa) if t in ("Pods", "Object", "External")]
         if not custom:
@@ -666,8 +629,8 @@ def _autoscalers(view: ClusterView) -> _Autoscalers:
         ns = (so.get("metadata") or {}).get("namespace")
         accel = _template_accelerator(targets.get((ns, ref.get("kind") or "Deployment", ref.get("name"))))
         triggers = (so.get("spec") or {}).get("triggers") or []
-        ai = [m.group(0) for t in triggers for k, v in (t.get("metadata") or {}).items()
-              if k in ("query", "metricName", "metric") for m in [_AI_METRIC_TOKEN.search(str(v))] if m]
+        ai = [m for t in triggers for k, v in (t.get("metadata") or {}).items()
+              if k in autoscalers.KEDA_METRIC_FIELDS for m in [autoscalers.ai_metric_name(str(v))] if m]
         fact = f"triggers {', '.join(str(t.get('type')) for t in triggers) or 'none'}" + (
             f" on AI/GPU metric {ai[0]}" if ai else "") + \
             f" for {ref.get('kind') or 'Deployment'} {ref.get('name')}" \
@@ -676,7 +639,7 @@ def _autoscalers(view: ClusterView) -> _Autoscalers:
             out.strong.append(c.evidence(so, fact))
         elif len(scaled_objects) <= EXAMPLES:
             out.shown.append(c.evidence(so, fact))
-    for what, listing in (("HPAs", hpas), ("KEDA ScaledObjects", scaled)):
+    for what, listing in (("HPAs", hpas), (f"{_KEDA.name} {_kinds(KEDA_SCALEDOBJECTS.kind)}", scaled)):
         if not listing.visible:
             out.blind.append(listing)
             out.notes.append(f"{what} not checked ({listing.why_unknown()})")
@@ -715,52 +678,54 @@ def pod_autoscaling(view: ClusterView) -> CheckResult:
             (available if ok else broken).append((group, svc))
     if not svc_listing.visible:
         # Discovery still tells whether the aggregated APIs answer: a listed metric means the adapter serves.
-        for group in ("custom.metrics.k8s.io", "external.metrics.k8s.io"):
+        for group in _CUSTOM_METRICS:
             metrics = _metric_names(view, group)
             if metrics:
                 available.append((group, None))
                 evidence.append(Evidence("APIGroup", group, f"discovery lists {plural(len(metrics), 'metric')} "
                                                             f"(APIService status not readable)"))
     available_groups = {g for g, _ in available}
-    custom_ok = available_groups & {"custom.metrics.k8s.io", "external.metrics.k8s.io"}
 
-    # AI/GPU metrics the custom metrics API advertises.
-    ai_metrics = [m for m in _metric_names(view, "custom.metrics.k8s.io") if _AI_METRIC.search(m)] \
-        if "custom.metrics.k8s.io" in available_groups else []
-    if ai_metrics:
-        evidence.append(Evidence("APIGroup", "custom.metrics.k8s.io",
-                                 f"discovery lists AI/GPU metrics: {', '.join(ai_metrics[:5])}"
-                                 + (f" (+{len(ai_metrics) - 5} more)" if len(ai_metrics) > 5 else "")))
+    # AI/GPU metrics the custom and external metrics APIs advertise.
+    ai_metrics = []
+    for group in _CUSTOM_METRICS:
+        found_here = [m for m in _metric_names(view, group) if autoscalers.ai_metric_name(m)] \
+            if group in available_groups else []
+        if found_here:
+            evidence.append(Evidence("APIGroup", group, f"discovery lists AI/GPU metrics: {', '.join(found_here[:5])}"
+                                     + (f" (+{len(found_here) - 5} more)" if len(found_here) > 5 else "")))
+        ai_metrics += found_here
 
-    autoscalers = _autoscalers(view)
-    found, presence_blind = c.match_workloads(view, _KEDA_WORKLOADS, (DEPLOYMENTS,))
+    scalers = _autoscalers(view)
+    found, presence_blind = c.match_workloads(view, _POD_AUTOSCALER_COMPONENTS, (DEPLOYMENTS,))
     crd_listing = view.list(CRDS)
     presence_blind += c.blind_of(crd_listing)
-    keda_crds = [crd for crd in _seen(crd_listing) if c.crd_group(crd) == "keda.sh"]
-    evidence += autoscalers.shown
-    for key in ("adapter", "keda"):
-        evidence += _health(found[key])[1][:EXAMPLES]
-    evidence += c.crd_evidence(view, keda_crds[:EXAMPLES])
-    evidence = autoscalers.strong[:EXAMPLES * 2] + evidence
+    own_crds = {r.key: [crd for crd in _seen(crd_listing) if c.crd_group(crd) in r.groups]
+                for r in autoscalers.POD_AUTOSCALERS}
+    evidence += scalers.shown
+    for record in autoscalers.POD_AUTOSCALERS:
+        evidence += _health(found[record.key])[1][:EXAMPLES] + c.crd_evidence(view, own_crds[record.key][:EXAMPLES])
+    evidence = scalers.strong[:EXAMPLES * 2] + evidence
 
     notes = []
     if ai_metrics:
         notes.append(f"it lists AI/GPU metrics ({', '.join(ai_metrics[:3])})")
-    if autoscalers.strong:
-        notes.append(f"{plural(len(autoscalers.strong), 'autoscaler')} "
-                     f"{'scales' if len(autoscalers.strong) == 1 else 'scale'} accelerator workloads on "
+    if scalers.strong:
+        notes.append(f"{plural(len(scalers.strong), 'autoscaler')} "
+                     f"{'scales' if len(scalers.strong) == 1 else 'scale'} accelerator workloads on "
                      f"custom/external metrics")
-    elif autoscalers.custom_hpas:
-        notes.append(f"{plural(autoscalers.custom_hpas, 'HPA')} {'uses' if autoscalers.custom_hpas == 1 else 'use'} "
+    elif scalers.custom_hpas:
+        notes.append(f"{plural(scalers.custom_hpas, 'HPA')} {'uses' if scalers.custom_hpas == 1 else 'use'} "
                      f"custom/external metrics, none on a workload seen to request accelerators")
-    notes += autoscalers.notes
-    if custom_ok and not ai_metrics and not autoscalers.strong and not autoscalers.blind:
+    notes += scalers.notes
+    if available_groups & set(_CUSTOM_METRICS) and not ai_metrics and not scalers.strong and not scalers.blind:
         notes.append("no AI/GPU metric or accelerator autoscaler seen yet")
     broken_txt = "; ".join(f"{c.name_of(svc)} {c.condition_fact(svc, 'Available')}" for _, svc in broken)
-    result = _metrics_verdict(available_groups, broken_txt, svc_listing, notes, [
-        what for what, there in (("KEDA CRDs", keda_crds), ("a KEDA operator", found["keda"]),
-                                 ("prometheus-adapter", found["adapter"])) if there], presence_blind, evidence)
-    if autoscalers.strong:
+    installed = [f"{r.name} CRDs" for r in autoscalers.POD_AUTOSCALERS if own_crds[r.key]]
+    running = [f"{r.name} ({c.name_of(found[r.key][0])})" for r in autoscalers.POD_AUTOSCALERS if found[r.key]]
+    result = _metrics_verdict(available_groups, broken_txt, svc_listing, notes, installed, running, presence_blind,
+                              evidence)
+    if scalers.strong:
         return result
     # The requirement is about autoscaling pods that use accelerators. An autoscaler on a workload that
     # requests them shows it applies even while no accelerator node exists (a node pool scaled to zero);
@@ -768,7 +733,7 @@ def pod_autoscaling(view: ClusterView) -> CheckResult:
     accelerators, accel_blind = _accelerators_seen(view)
     if accelerators:
         return result
-    unseen = accel_blind + autoscalers.blind
+    unseen = accel_blind + scalers.blind
     if unseen:
         return c.unknown(f"whether anything here uses accelerators cannot be told ({result.message})", unseen,
                          evidence)
@@ -779,19 +744,21 @@ def pod_autoscaling(view: ClusterView) -> CheckResult:
 
 
 def _metrics_verdict(available_groups: set[str], broken_txt: str, svc_listing: Listing, notes: list[str],
-                     keda_parts: list[str], presence_blind: list[Listing], evidence: list[Evidence]) -> CheckResult:
-    """The verdict from the metrics APIs for the HPA, for a cluster with accelerators.
+                     installed: list[str], running: list[str], presence_blind: list[Listing],
+                     evidence: list[Evidence]) -> CheckResult:
+    """The verdict from the metrics APIs for the HPA, for a cluster with accelerators. `installed` and `running`
+    name the pod autoscalers (KEDA, metrics adapters) whose CRDs or workloads were found.
 
     A verdict other than UNKNOWN rests on the APIService listing (or discovery) alone: unread autoscalers or
     workloads only add notes, so it holds whatever else could not be read.
     """
-    custom_ok = available_groups & {"custom.metrics.k8s.io", "external.metrics.k8s.io"}
+    custom_ok = available_groups & set(_CUSTOM_METRICS)
     if custom_ok:
-        names = ", ".join(_METRICS_APIS[g] for g in _METRICS_APIS if g in custom_ok)
+        names = ", ".join(m.name for g, m in _METRICS_APIS.items() if g in custom_ok)
         notes = notes + ([f"unavailable: {broken_txt}"] if broken_txt else [])
         return CheckResult(Status.PASS, f"{names} available" + ("; " + "; ".join(notes) if notes else ""),
                            evidence, Reason.HEALTHY, holds_despite_blind=True)
-    if "metrics.k8s.io" in available_groups:
+    if available_groups - set(_CUSTOM_METRICS):
         message = "only the resource metrics API (metrics-server) is available: HPAs can scale on CPU/memory but " \
                   "not on custom AI/ML metrics"
         if broken_txt:
@@ -802,14 +769,13 @@ def _metrics_verdict(available_groups: set[str], broken_txt: str, svc_listing: L
                            Reason.UNHEALTHY, holds_despite_blind=True)
     if not svc_listing.visible:
         return c.unknown("no custom, external or resource metrics API seen", [svc_listing], evidence)
-    if keda_parts:
-        return CheckResult(Status.WARN, f"{' and '.join(keda_parts)} found but no custom, external or resource "
+    if installed or running:
+        return CheckResult(Status.WARN, f"{_and(installed + running)} found but no custom, external or resource "
                                         "metrics APIService is registered, so no HPA can use them", evidence,
-                           Reason.CRDS_ONLY if keda_parts == ["KEDA CRDs"] else Reason.PARTIAL,
-                           holds_despite_blind=True)
+                           Reason.PARTIAL if running else Reason.CRDS_ONLY, holds_despite_blind=True)
     if presence_blind:
-        return c.unknown("no metrics API for the HPA is registered, and whether KEDA or prometheus-adapter is "
-                         "installed cannot be told", presence_blind, evidence)
-    return CheckResult(Status.FAIL, "no metrics API for the HPA: neither custom.metrics.k8s.io, "
-                                    "external.metrics.k8s.io nor metrics.k8s.io is registered", evidence,
-                       Reason.NOT_INSTALLED, holds_despite_blind=True)
+        return c.unknown(f"no metrics API for the HPA is registered, and whether "
+                         f"{' or '.join(r.name for r in autoscalers.POD_AUTOSCALERS)} is installed cannot be told",
+                         presence_blind, evidence)
+    return CheckResult(Status.FAIL, f"no metrics API for the HPA: none of {_and(list(_METRICS_APIS))} is registered",
+                       evidence, Reason.NOT_INSTALLED, holds_despite_blind=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from kubectl_aiconf.knowledge._base import Api, Component, LabelMatch, Record, search
+from kubectl_aiconf.knowledge._base import Api, Component, LabelMatch, Record, rx, search
 from kubectl_aiconf.knowledge.accelerators import accelerator_words
 
 
@@ -19,6 +20,9 @@ class ClusterAutoscaler(Record):
     status_configmap: str = ""  # a ConfigMap it writes its health into
     node_pool_label: str = ""  # the label naming the pool a node was provisioned into
     annotations: tuple[str, ...] = ()  # annotations on node groups that put them under it
+    node_group_arg: str = ""  # regex of a container argument of its workloads naming a node group (group 1)
+    # Dotted path, in its configuration objects, of the list of accelerator limits ({type: <resource>, ...}).
+    accelerator_limits: str = ""
 
     KIND = "cluster-autoscaler"
 
@@ -28,6 +32,7 @@ CLUSTER_AUTOSCALER = ClusterAutoscaler(
     workloads=Component(r"^(?!.*operator).*cluster-autoscaler", r"/cluster-autoscaler(:|@|$)"),
     # kube-system/cluster-autoscaler-status; GKE writes it for its managed autoscaler too.
     status_configmap="cluster-autoscaler-status",
+    node_group_arg=r"--nodes=\d+:\d+:(.+)",  # --nodes=<min>:<max>:<name>
 )
 KARPENTER = ClusterAutoscaler(
     key="karpenter", name="Karpenter",
@@ -38,10 +43,12 @@ KARPENTER = ClusterAutoscaler(
 OPENSHIFT = ClusterAutoscaler(
     key="openshift", name="OpenShift ClusterAutoscaler",
     apis=(Api("autoscaling.openshift.io", "clusterautoscalers", "ClusterAutoscaler", False),),
+    accelerator_limits="spec.resourceLimits.gpus",
 )
 CLUSTER_API = ClusterAutoscaler(
     key="cluster-api", name="Cluster API autoscaler node groups",
     apis=(Api("cluster.x-k8s.io", "machinedeployments", "MachineDeployment"),),
+    # (min, max) size annotations, in that order
     annotations=("cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size",
                  "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size"),
 )
@@ -139,10 +146,20 @@ PROMETHEUS_ADAPTER = PodAutoscaler(
 )
 POD_AUTOSCALERS: tuple[PodAutoscaler, ...] = (KEDA, PROMETHEUS_ADAPTER)
 
-# Metric names that are about accelerators or AI serving (DCGM, vLLM, SGLang, TGI, Triton, Neuron, TPU...).
-AI_METRIC_WORDS = (r"dcgm_|gpu|vllm|sglang|tgi_|triton|nv_inference|neuron|tpu|accelerator|kv_cache|num_requests|"
-                   r"tokens|time_to_first_token|inference")
+# Metric names that are about AI serving (vLLM, SGLang, TGI, Triton, KV cache, tokens) or DCGM; the words that
+# name accelerators come from accelerators.accelerator_words, and `gpu` also inside camelCase names
+# (HAMi's HostGPUMemoryUsage, vGPU_device_memory_usage_in_bytes).
+AI_METRIC_WORDS = (r"dcgm_|gpu|vllm|sglang|tgi_|triton|nv_inference|kv_cache|num_requests|tokens|"
+                   r"time_to_first_token|inference")
 # Where a ScaledObject trigger names its metric or query.
 KEDA_METRIC_FIELDS = ("query", "metricName", "metric")
+
+
+def ai_metric_name(text: str) -> str | None:
+    """The first metric name in `text` (a metric name, or a query) that is about accelerators or AI serving,
+    or None. Node pool words only: `amd` and `intel` in a metric name rarely mean an accelerator."""
+    words = f"{AI_METRIC_WORDS}|{accelerator_words(pool=True)}"
+    found = rx(rf"[a-z0-9_:]*(?:{words})[a-z0-9_:]*", re.IGNORECASE).search(text or "")
+    return found.group(0) if found else None
 
 RECORDS = CLUSTER_AUTOSCALERS + POD_AUTOSCALERS
