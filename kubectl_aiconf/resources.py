@@ -120,10 +120,17 @@ GMP_PODMONITORINGS = Resource("monitoring.googleapis.com", "podmonitorings", "Po
 GMP_CLUSTERPODMONITORINGS = Resource("monitoring.googleapis.com", "clusterpodmonitorings",
                                      "ClusterPodMonitoring", False, keep=("spec", _CONDITIONS))
 
-# NVIDIA GPU Operator --------------------------------------------------------------------------------------
+# accelerator driver managers (knowledge.accelerators: Vendor.driver_managers) ---------------------------------
 CLUSTERPOLICIES = Resource("nvidia.com", "clusterpolicies", "ClusterPolicy", False,
                            keep=("spec.devicePlugin", "spec.mig", "spec.cdi", "spec.sandboxWorkloads",
                                  "spec.driver.enabled", "spec.dcgmExporter.enabled", "status"))
+NVIDIADRIVERS = Resource("nvidia.com", "nvidiadrivers", "NVIDIADriver", False,
+                         keep=("spec.driverType", "spec.version", "status.state"))
+AMD_DEVICECONFIGS = Resource("amd.com", "deviceconfigs", "DeviceConfig", True,
+                             keep=("spec.driver.enable", "spec.driver.driverType", "spec.driver.version",
+                                   "spec.configManager.enable", "status"))
+INTEL_GPUDEVICEPLUGINS = Resource("deviceplugin.intel.com", "gpudeviceplugins", "GpuDevicePlugin", False,
+                                  keep=("spec.sharedDevNum", "status"))
 
 # AI operators and serving stacks --------------------------------------------------------------------------
 RAYCLUSTERS = Resource("ray.io", "rayclusters", "RayCluster", True, keep=("status",))

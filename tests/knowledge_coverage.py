@@ -100,6 +100,17 @@ def _groups_present(objs: tuple[dict, ...]) -> set[str]:
     return out - {""}
 
 
+def _served_apis(objs: tuple[dict, ...]) -> set[str]:
+    """`<plural>.<group>` of every API a fixture's discovery document serves: built-in APIs (the native
+    Workload API) show nowhere else."""
+    out = set()
+    for o in objs:
+        if o.get("kind") == "SnapshotInfo":
+            for group, versions in ((o.get("spec") or {}).get("discovery") or {}).items():
+                out |= {f"{p}.{group}" if group else p for plurals in (versions or {}).values() for p in plurals}
+    return out
+
+
 def _workloads(objs: tuple[dict, ...]) -> list[tuple[str, list[str], str]]:
     out = []
     for o in objs:
@@ -150,7 +161,8 @@ def _sharing(record: acc.SharingStack, objs) -> bool:
 
 
 def _scheduler(record: schedulers.GangScheduler, objs) -> bool:
-    return _any_workload(record.workloads, objs) or bool(set(record.api_groups) & _groups_present(objs))
+    return _any_workload(record.workloads, objs) or bool(set(record.api_groups) & _groups_present(objs)) or \
+        bool({a.qualified for a in record.apis} & _served_apis(objs))
 
 
 def _gateway(record: gateways.GatewayImplementation, objs) -> bool:

@@ -8,10 +8,18 @@ what happens when listings cannot be read (see `run_unread`).
 from __future__ import annotations
 
 import pytest
-from conftest import TESTDATA, facts, names, run_check
 
+from conftest import TESTDATA, facts, names, run_check
+from kubectl_aiconf import resources
 from kubectl_aiconf.resources import (
-    CLUSTERPOLICIES, CRDS, DAEMONSETS, DEVICECLASSES, NODES, RESOURCECLAIMS, RESOURCESLICES, RUNTIMECLASSES,
+    CLUSTERPOLICIES,
+    CRDS,
+    DAEMONSETS,
+    DEVICECLASSES,
+    NODES,
+    RESOURCECLAIMS,
+    RESOURCESLICES,
+    RUNTIMECLASSES,
 )
 from kubectl_aiconf.result import Reason, Status
 from kubectl_aiconf.view import Listing, Outcome, Resource
@@ -153,15 +161,26 @@ def test_dra_support_unread_slices_give_the_reason_of_the_blind_spot(outcome, re
     ("crds-forbidden", S.UNKNOWN, R.FORBIDDEN),
     ("policies-forbidden-no-accelerators", S.UNKNOWN, R.FORBIDDEN),
     ("unrecognised", S.UNKNOWN, R.UNRECOGNISED),
-    ("signal-amd-label", S.UNKNOWN, R.UNRECOGNISED),
     ("dra-unrecognised", S.UNKNOWN, R.UNRECOGNISED),
     ("absent", S.FAIL, R.NOT_INSTALLED),
+    ("signal-amd-label", S.FAIL, R.NOT_INSTALLED),  # was UNKNOWN: AMD nodes are judged on their own evidence
     ("signal-gpu-present", S.FAIL, R.NOT_INSTALLED),
     ("signal-pci-10de", S.FAIL, R.NOT_INSTALLED),
     ("signal-gke-accelerator", S.FAIL, R.NOT_INSTALLED),
     ("signal-mig-resource", S.FAIL, R.NOT_INSTALLED),
     ("no-accelerators", S.NA, R.NO_ACCELERATORS),
     ("labelled-false", S.NA, R.NO_ACCELERATORS),
+    # AMD and Intel, each on its own evidence; a mixed cluster passes only when every vendor's nodes do.
+    ("amd-healthy", S.PASS, R.HEALTHY),
+    ("amd-dra-versions", S.PASS, R.HEALTHY),
+    ("amd-unhealthy", S.WARN, R.UNHEALTHY),
+    ("amd-crds-only", S.WARN, R.UNHEALTHY),
+    ("intel-healthy", S.PASS, R.HEALTHY),
+    ("intel-driver-only", S.WARN, R.PARTIAL),
+    ("intel-plugin-not-ready", S.WARN, R.UNHEALTHY),
+    ("intel-absent", S.FAIL, R.NOT_INSTALLED),
+    ("mixed-healthy", S.PASS, R.HEALTHY),
+    ("mixed-amd-missing", S.WARN, R.PARTIAL),
 ])
 def test_driver_runtime_management_status(case, status, reason):
     assert verdict(run_check(f"driver_runtime_management/{case}", "driver_runtime_management")) == (status, reason)
@@ -173,7 +192,7 @@ def test_driver_runtime_management_healthy_operator_and_label_versions():
     assert "gpu-operator/nvidia-driver-daemonset" in names(r)
     assert "gpu-operator/nvidia-container-toolkit-daemonset" in names(r)
     # The full label and the major/minor/rev labels both give the version.
-    assert "driver 580.82.07, CUDA 13.0" in facts(r, "gpu-a")
+    assert "driver 580.82.07, cuda 13.0" in facts(r, "gpu-a")
     assert "driver 580.82.07" in facts(r, "gpu-b")
     assert "cpu-1" not in names(r)
     assert facts(r, "nvidia") == "handler nvidia (accelerator container runtime)"
@@ -192,7 +211,7 @@ def test_driver_runtime_management_unhealthy_shows_what_is_not_ready():
 
 def test_driver_runtime_management_crd_without_clusterpolicy():
     r = run_check("driver_runtime_management/crds-only", "driver_runtime_management")
-    assert facts(r, "clusterpolicies.nvidia.com") == "GPU Operator CRD, but no ClusterPolicy"
+    assert facts(r, "clusterpolicies.nvidia.com") == "NVIDIA GPU Operator CRD, but no ClusterPolicy"
 
 
 def test_driver_runtime_management_unreadable_crds_leave_an_empty_operator_api_unknown():
@@ -232,16 +251,46 @@ def test_driver_runtime_management_forbidden_names_permissions():
 
 def test_driver_runtime_management_unrecognised_accelerator_is_unknown_not_fail():
     r = run_check("driver_runtime_management/unrecognised", "driver_runtime_management")
-    assert "amd.com/gpu" in facts(r, "mi300-1")
-    amd_label = run_check("driver_runtime_management/signal-amd-label", "driver_runtime_management")
-    assert "feature.node.kubernetes.io/pci-1002.present=true" in facts(amd_label, "mi300-1")
+    assert "habana.ai/gaudi=8" in facts(r, "gaudi-1")
     # A node known only through a DRA driver's slices; the example driver's node is no accelerator node.
     dra = run_check("driver_runtime_management/dra-unrecognised", "driver_runtime_management")
-    assert "DRA driver gpu.intel.com" in facts(dra, "xe-1")
+    assert "DRA driver npu.acme.io" in facts(dra, "npu-1")
     assert "1 accelerator node" in dra.message
 
 
+def test_driver_runtime_management_amd_and_intel_evidence():
+    amd = run_check("driver_runtime_management/amd-healthy", "driver_runtime_management")
+    assert facts(amd, "kube-amd-gpu/gpu-operator") == "Ready=True, driver 2/2 ready, devicePlugin 2/2 ready"
+    assert "labels: driver 6.12.12" in facts(amd, "mi300-2")
+    assert facts(amd, "amd") == "handler amd (accelerator container runtime)"
+    broken = run_check("driver_runtime_management/amd-unhealthy", "driver_runtime_management")
+    assert "Ready=False" in facts(broken, "kube-amd-gpu/gpu-operator") and "driver 1/2 ready" in broken.evidence[0].fact
+    assert "AMD GPU Operator CRD, but no DeviceConfig" in facts(
+        run_check("driver_runtime_management/amd-crds-only", "driver_runtime_management"), "deviceconfigs.amd.com")
+    dra = run_check("driver_runtime_management/amd-dra-versions", "driver_runtime_management")
+    assert "DRA attributes driverVersion=6.12.12" in facts(dra, "mi300-1")
+    intel = run_check("driver_runtime_management/intel-healthy", "driver_runtime_management")
+    assert facts(intel, "gpudeviceplugin-sample") == "2/2 ready"
+    assert "driver loaded (intel.feature.node.kubernetes.io/gpu=true), kernel 6.8.0-45-generic" in facts(intel,
+                                                                                                        "flex-1")
+
+
+def test_driver_runtime_management_judges_every_vendor_of_a_mixed_cluster():
+    r = run_check("driver_runtime_management/mixed-amd-missing", "driver_runtime_management")
+    assert r.message.startswith("NVIDIA: ") and "AMD: 1 AMD node, but no driver management component" in r.message
+    both = run_check("driver_runtime_management/mixed-healthy", "driver_runtime_management")
+    assert "driver pre-installed on the nodes (spec.driver.enable=false)" in facts(both, "kube-amd-gpu/gpu-operator")
+
+
 @pytest.mark.parametrize("case, unread, status, reason", [
+    # AMD's driver manager shows in its DeviceConfig: unread, a PASS or FAIL cannot stand.
+    ("amd-healthy", (resources.AMD_DEVICECONFIGS,), S.UNKNOWN, R.FORBIDDEN),
+    ("intel-absent", (resources.INTEL_GPUDEVICEPLUGINS,), S.UNKNOWN, R.FORBIDDEN),
+    # Another vendor's manager is not this vendor's: NVIDIA's verdict holds without AMD's DeviceConfigs.
+    ("healthy", (resources.AMD_DEVICECONFIGS, resources.INTEL_GPUDEVICEPLUGINS), S.PASS, R.HEALTHY),
+    # Whatever is hidden, NVIDIA passing and AMD failing stays a partial answer unless AMD's own manager is hidden.
+    ("mixed-amd-missing", (DAEMONSETS,), S.WARN, R.PARTIAL),
+    ("mixed-amd-missing", (resources.AMD_DEVICECONFIGS,), S.UNKNOWN, R.FORBIDDEN),
     # A broken manager seen keeps WARN, whatever else exists.
     ("unhealthy", (DAEMONSETS, RESOURCESLICES), S.WARN, R.UNHEALTHY),
     # A node without a runtime version next to a healthy manager keeps WARN.
@@ -303,6 +352,18 @@ def test_driver_runtime_management_blind_spots_only_matter_where_they_could_chan
     ("nic-shared", S.FAIL, R.NOT_INSTALLED),
     ("no-accelerators", S.NA, R.NO_ACCELERATORS),
     ("labelled-false", S.NA, R.NO_ACCELERATORS),
+    ("amd-partitions", S.PASS, R.HEALTHY),
+    ("amd-partition-label", S.PASS, R.HEALTHY),
+    ("amd-dra-partitions", S.PASS, R.HEALTHY),
+    ("amd-dcm-configured", S.WARN, R.CRDS_ONLY),
+    ("amd-capable", S.WARN, R.NOT_INSTALLED),
+    ("amd-absent", S.FAIL, R.NOT_INSTALLED),
+    ("intel-shared-dev-num", S.PASS, R.HEALTHY),
+    ("intel-configured", S.WARN, R.UNHEALTHY),
+    ("intel-absent", S.FAIL, R.NOT_INSTALLED),
+    ("mixed", S.PASS, R.HEALTHY),
+    ("mixed-amd-missing", S.WARN, R.PARTIAL),
+    ("mixed-unrecognised", S.PASS, R.HEALTHY),
 ])
 def test_gpu_sharing_status(case, status, reason):
     assert verdict(run_check(f"gpu_sharing/{case}", "gpu_sharing")) == (status, reason)
@@ -323,19 +384,20 @@ def test_gpu_sharing_time_slicing():
 
 
 def test_gpu_sharing_each_node_signal_alone():
-    assert "time-slicing oversubscription: gpu.replicas=4" in facts(run_check("gpu_sharing/replicas-only",
-                                                                              "gpu_sharing"), "gpu-1")
-    assert "product NVIDIA-A40-SHARED" in facts(run_check("gpu_sharing/shared-product-only", "gpu_sharing"), "gpu-1")
+    assert "time-slicing: nvidia.com/gpu.replicas=4" in facts(run_check("gpu_sharing/replicas-only", "gpu_sharing"),
+                                                              "gpu-1")
+    assert "gpu.product=NVIDIA-A40-SHARED" in facts(run_check("gpu_sharing/shared-product-only", "gpu_sharing"),
+                                                    "gpu-1")
     assert "nvidia.com/gpu.shared=8" in facts(run_check("gpu_sharing/shared-resource-only", "gpu_sharing"), "gpu-1")
-    assert facts(run_check("gpu_sharing/mps", "gpu_sharing"), "gpu-1").startswith("MPS oversubscription")
-    assert "are MIG slices" in facts(run_check("gpu_sharing/mig-single", "gpu_sharing"), "gpu-1")
-    assert "partition size 1g.5gb" in facts(run_check("gpu_sharing/gke-partition", "gpu_sharing"), "gpu-1")
+    assert facts(run_check("gpu_sharing/mps", "gpu_sharing"), "gpu-1").startswith("MPS: ")
+    assert "-MIG-" in facts(run_check("gpu_sharing/mig-single", "gpu_sharing"), "gpu-1")
+    assert "gke-gpu-partition-size=1g.5gb" in facts(run_check("gpu_sharing/gke-partition", "gpu_sharing"), "gpu-1")
 
 
 def test_gpu_sharing_through_dra():
     r = run_check("gpu_sharing/dra-mig", "gpu_sharing")
     assert "MIG (DRA)" in r.message and "shared claims (DRA)" in r.message and "TimeSlicing (DRA)" in r.message
-    assert "2 MIG devices (type=mig)" in facts(r, "gpu.nvidia.com")
+    assert "2 devices of MIG (type=mig)" in facts(r, "gpu.nvidia.com")
     assert "used by 2 pods" in facts(r, "inference/shared-gpu")
     parts = run_check("gpu_sharing/dra-partitionable", "gpu_sharing")
     assert "2 partitions drawn from shared counters" in facts(parts, "gpu.nvidia.com")
@@ -345,20 +407,54 @@ def test_gpu_sharing_through_dra():
 
 def test_gpu_sharing_gke_and_hami():
     gke = run_check("gpu_sharing/gke", "gpu_sharing")
-    assert "max 3 clients per GPU" in facts(gke, "gke-ts-pool-1")
+    assert "gke-max-shared-clients-per-gpu=3" in facts(gke, "gke-ts-pool-1")
     hami = run_check("gpu_sharing/hami", "gpu_sharing")
     assert "HAMi registered" in facts(hami, "gpu-1")
 
 
+def test_gpu_sharing_amd_and_intel_evidence():
+    mixed_naming = run_check("gpu_sharing/amd-partitions", "gpu_sharing")
+    assert "allocatable amd.com/cpx_nps4=64" in facts(mixed_naming, "mi300-1")
+    single_naming = run_check("gpu_sharing/amd-partition-label", "gpu_sharing")
+    assert "amd.com/compute-memory-partition=dpx_nps2, allocatable amd.com/gpu=16" in facts(single_naming, "mi300-1")
+    dra = run_check("gpu_sharing/amd-dra-partitions", "gpu_sharing")
+    assert "2 devices of AMD GPU partitions (type=amdgpu-partition)" in facts(dra, "gpu.amd.com")
+    assert "spec.configManager.enable=true" in facts(run_check("gpu_sharing/amd-dcm-configured", "gpu_sharing"),
+                                                     "kube-amd-gpu/gpu-operator")
+    intel = run_check("gpu_sharing/intel-shared-dev-num", "gpu_sharing")
+    assert "allocatable gpu.intel.com/i915=10, device count 1" in facts(intel, "flex-1")
+    configured = run_check("gpu_sharing/intel-configured", "gpu_sharing")
+    assert "spec.sharedDevNum=10" in facts(configured, "gpudeviceplugin-sample")
+    assert "allocatable gpu.intel.com/millicores=1000" in facts(configured, "flex-1")
+
+
+def test_gpu_sharing_judges_every_vendor_of_a_mixed_cluster():
+    r = run_check("gpu_sharing/mixed-amd-missing", "gpu_sharing")
+    assert "NVIDIA: GPU sharing in effect: MIG on 1 node" in r.message and "AMD: 1 AMD accelerator node" in r.message
+    assert "no GPU sharing of AMD" in facts(r, "mi300-1")
+    # AMD's DeviceConfig may set up partitioning on the AMD nodes: unread, WARN cannot stand; nor PASS with the
+    # nodes unread (they may hold another vendor's).
+    assert verdict(run_unread("gpu_sharing/mixed-amd-missing", "gpu_sharing", resources.AMD_DEVICECONFIGS)) == (
+        S.UNKNOWN, R.FORBIDDEN)
+    assert verdict(run_unread("gpu_sharing/mixed", "gpu_sharing", NODES)) == (S.UNKNOWN, R.FORBIDDEN)
+    assert verdict(run_unread("gpu_sharing/mixed", "gpu_sharing", resources.AMD_DEVICECONFIGS)) == (
+        S.PASS, R.HEALTHY)
+    # A vendor the tool knows no sharing of, beside one it judges: named, not judged.
+    r = run_check("gpu_sharing/mixed-unrecognised", "gpu_sharing")
+    assert "not judged: 1 accelerator node with accelerators this tool does not recognise for GPU sharing " \
+           "(Intel Gaudi)" in r.message
+    assert "habana.ai/gaudi=8" in facts(r, "gaudi-1")
+
+
 def test_gpu_sharing_configured_but_not_in_effect():
     r = run_check("gpu_sharing/unhealthy", "gpu_sharing")
-    assert "no MIG partition is configured" in facts(r, "a100-1")
+    assert "MIG possible (nvidia.com/mig.capable=true), but not set up" in facts(r, "a100-1")
     assert "(node not Ready)" in facts(r, "t4-1")
     assert "mig.strategy=single" in facts(r, "cluster-policy")
     mig_class_only = run_check("gpu_sharing/crds-only", "gpu_sharing")
-    assert "no MIG device is published" in facts(mig_class_only, "mig.nvidia.com")
+    assert "DeviceClass for MIG, but no such device is published" in facts(mig_class_only, "mig.nvidia.com")
     mps = run_check("gpu_sharing/mps-daemon-only", "gpu_sharing")
-    assert "MPS control daemon 1/1 ready" in facts(mps, "gpu-operator/nvidia-device-plugin-mps-control-daemon")
+    assert "1/1 ready (MPS agent)" in facts(mps, "gpu-operator/nvidia-device-plugin-mps-control-daemon")
 
 
 @pytest.mark.parametrize("check", ["gpu_sharing", "virtualized_accelerator"])
@@ -389,9 +485,12 @@ def test_gpu_sharing_a_hidden_clusterpolicy_is_unknown_not_no_accelerators():
 
 
 def test_gpu_sharing_in_effect_holds_whatever_else_cannot_be_read():
-    r = run_unread("gpu_sharing/healthy", "gpu_sharing", DAEMONSETS, DEVICECLASSES, RESOURCESLICES)
+    r = run_unread("gpu_sharing/healthy", "gpu_sharing", DAEMONSETS, DEVICECLASSES, RESOURCECLAIMS, CLUSTERPOLICIES)
     assert verdict(r) == (S.PASS, R.HEALTHY)
     assert "list daemonsets.apps in all namespaces" in r.message
+    # Unread slices may name the DRA-only nodes of a vendor without sharing: then no PASS.
+    r = run_unread("gpu_sharing/healthy", "gpu_sharing", RESOURCESLICES)
+    assert verdict(r) == (S.UNKNOWN, R.FORBIDDEN)
 
 
 def test_gpu_sharing_forbidden_absent_unrecognised():
@@ -430,6 +529,15 @@ def test_nodes_labelled_false_are_not_accelerator_nodes(check):
     ("absent", S.FAIL, R.NOT_INSTALLED),
     ("no-accelerators", S.NA, R.NO_ACCELERATORS),
     ("labelled-false", S.NA, R.NO_ACCELERATORS),
+    ("amd-vf-guest", S.PASS, R.HEALTHY),
+    ("amd-vf-host", S.PASS, R.HEALTHY),
+    ("amd-pf-passthrough", S.WARN, R.PARTIAL),
+    ("amd-vf-configured", S.WARN, R.CRDS_ONLY),
+    ("amd-absent", S.FAIL, R.NOT_INSTALLED),
+    ("intel-sriov-dra", S.PASS, R.HEALTHY),
+    ("intel-sriov-capable", S.WARN, R.NOT_INSTALLED),
+    ("intel-absent", S.FAIL, R.NOT_INSTALLED),
+    ("mixed-amd-missing", S.WARN, R.PARTIAL),
 ])
 def test_virtualized_accelerator_status(case, status, reason):
     assert verdict(run_check(f"virtualized_accelerator/{case}", "virtualized_accelerator")) == (status, reason)
@@ -438,31 +546,49 @@ def test_virtualized_accelerator_status(case, status, reason):
 def test_virtualized_accelerator_vgpu_guest():
     r = run_check("virtualized_accelerator/healthy", "virtualized_accelerator")
     assert "NVIDIA vGPU on 1 node" in r.message
-    assert "GRID-A100-10C" in facts(r, "vm-gpu-1") and "host driver 550.90.05" in facts(r, "vm-gpu-1")
+    assert "GRID-A100-10C" in facts(r, "vm-gpu-1") and "vgpu.host-driver-version=550.90.05" in facts(r, "vm-gpu-1")
 
 
 def test_virtualized_accelerator_dra_and_kubevirt():
     dra = run_check("virtualized_accelerator/dra-vgpu", "virtualized_accelerator")
-    assert "1 vGPU device" in facts(dra, "gpu.nvidia.com")
+    assert "1 device of NVIDIA vGPU" in facts(dra, "gpu.nvidia.com")
     kv = run_check("virtualized_accelerator/kubevirt-vgpu", "virtualized_accelerator")
     assert "nvidia.com/GRID_A100-4C=10" in facts(kv, "kv-host-1")
-    assert "sandboxWorkloads enabled" in facts(kv, "cluster-policy")
+    assert "spec.sandboxWorkloads.enabled=true" in facts(kv, "cluster-policy")
 
 
 def test_virtualized_accelerator_partial_signals():
     r = run_check("virtualized_accelerator/unhealthy", "virtualized_accelerator")
     assert "(node not Ready)" in facts(r, "vm-gpu-1")
-    assert "passed through" in facts(r, "kv-host-2")
+    assert "GPU passthrough to VMs: nvidia.com/gpu.workload.config=vm-passthrough" in facts(r, "kv-host-2")
     vfio = run_check("virtualized_accelerator/crds-only", "virtualized_accelerator")
-    assert "VFIO" in facts(vfio, "vfio.gpu.nvidia.com")
-    assert "1 VFIO passthrough device" in facts(run_check("virtualized_accelerator/dra-vfio",
-                                                          "virtualized_accelerator"), "gpu.nvidia.com")
+    assert "DeviceClass for GPU passthrough to VMs" in facts(vfio, "vfio.gpu.nvidia.com")
+    assert "1 device of GPU passthrough to VMs (type=vfio)" in facts(run_check("virtualized_accelerator/dra-vfio",
+                                                                              "virtualized_accelerator"),
+                                                                    "gpu.nvidia.com")
     frac = run_check("virtualized_accelerator/fractional-only", "virtualized_accelerator")
     assert "a100-1" in names(frac)
     vm = run_check("virtualized_accelerator/vm-machine", "virtualized_accelerator")
     assert "gpu.machine=KVM" in facts(vm, "gpu-1")
     sandbox = run_check("virtualized_accelerator/sandbox-only", "virtualized_accelerator")
-    assert "default workload vm-vgpu" in facts(sandbox, "cluster-policy")
+    assert "sandboxWorkloads.enabled=true (NVIDIA vGPU for VMs set up)" in facts(sandbox, "cluster-policy")
+
+
+def test_virtualized_accelerator_amd_and_intel_evidence():
+    guest = run_check("virtualized_accelerator/amd-vf-guest", "virtualized_accelerator")
+    assert "feature.node.kubernetes.io/amd-vgpu=true, allocatable amd.com/gpu=1" in facts(guest, "vm-mi300-1")
+    host = run_check("virtualized_accelerator/amd-vf-host", "virtualized_accelerator")
+    assert "gpu-operator.driver=vf-passthrough, allocatable amd.com/gpu=8" in facts(host, "mi300-host-1")
+    pf = run_check("virtualized_accelerator/amd-pf-passthrough", "virtualized_accelerator")
+    assert "GPU passthrough to VMs: " in facts(pf, "mi300-host-1")
+    assert "spec.driver.driverType=vf-passthrough" in facts(
+        run_check("virtualized_accelerator/amd-vf-configured", "virtualized_accelerator"), "kube-amd-gpu/gpu-operator")
+    sriov = run_check("virtualized_accelerator/intel-sriov-dra", "virtualized_accelerator")
+    assert "2 devices of Intel SR-IOV virtual functions (type=vf)" in facts(sriov, "gpu.intel.com")
+    capable = run_check("virtualized_accelerator/intel-sriov-capable", "virtualized_accelerator")
+    assert "pci-0380_8086.sriov.capable=true" in facts(capable, "flex-1")
+    mixed = run_check("virtualized_accelerator/mixed-amd-missing", "virtualized_accelerator")
+    assert "no virtualized accelerators of AMD" in facts(mixed, "mi300-1")
 
 
 def test_virtualized_accelerator_forbidden():

@@ -4,33 +4,42 @@ Every read hands out no objects for a listing that could not be seen, only the l
 (`_read` here, and common's helpers for workloads and CRDs). Each check then decides which of its blind
 spots could change its verdict: those make it UNKNOWN and are named; any others (a listing read only for
 evidence, or one that cannot undo what was seen) are named in the message of a verdict that holds.
+
+What marks a vendor's accelerators, drivers, sharing and virtualisation comes from knowledge.accelerators.
+The three SHOULDs judge each vendor the cluster has accelerators of on that vendor's own evidence, and pass
+only when every vendor's nodes do; a vendor the registry knows nothing of for a check is named, not judged
+(UNKNOWN when it is the only one).
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Iterable
 
+from kubectl_aiconf import resources
 from kubectl_aiconf.catalogue import minor_of
 from kubectl_aiconf.checks import blind_reason, common, requirement_check, why_blind
+from kubectl_aiconf.knowledge import accelerators as acc
+from kubectl_aiconf.knowledge._base import fullmatch
 from kubectl_aiconf.resources import (
-    CLUSTERPOLICIES, CRDS, DAEMONSETS, DEPLOYMENTS, DEVICECLASSES, NODES, RESOURCECLAIMS, RESOURCESLICES,
-    RUNTIMECLASSES, STATEFULSETS,
+    CRDS,
+    DAEMONSETS,
+    DEPLOYMENTS,
+    DEVICECLASSES,
+    NODES,
+    RESOURCECLAIMS,
+    RESOURCESLICES,
+    RUNTIMECLASSES,
+    STATEFULSETS,
 )
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.text import join_nonempty, more, plural, sample
 from kubectl_aiconf.view import ClusterView, Listing, Resource
 
 DRA_GROUP = "resource.k8s.io"
-
-# Workloads of DRA drivers: kubelet plugins and controllers (nvidia-dra-driver-gpu-kubelet-plugin,
-# dra-example-driver-kubeletplugin, intel-gpu-resource-driver-kubelet-plugin, dranet, dra-driver-cpu, ...).
-_DRA_WORKLOAD_NAME = r"(^|-)dra(-|$)|dranet|kubelet-?plugin|resource-driver"
-_DRA_WORKLOAD_IMAGE = r"dra-driver|dra-example-driver|k8s-dra-driver|resource-driver|dranet|dra-plugin"
-# Parts of a driver name that say nothing about who publishes it.
-_GENERIC_NAME_PARTS = {"com", "io", "net", "org", "dev", "k8s", "x-k8s", "sigs", "kubernetes", "gpu", "dra",
-                       "tpu", "accel"}
 
 
 def _read(view: ClusterView, res: Resource) -> tuple[list[dict] | None, list[Listing]]:
@@ -99,7 +108,7 @@ def _allocations(claims: list[dict]) -> dict[str, list[dict]]:
 def _driver_workloads(driver: str, dra_workloads: list[dict]) -> list[dict]:
     """The DRA driver workloads that belong to `driver`, matched by the distinctive parts of its name
     (`nvidia` for gpu.nvidia.com); when the name has none (e.g. dra.net), every DRA driver workload."""
-    tokens = [t for t in re.split(r"[./]", driver) if t and t not in _GENERIC_NAME_PARTS]
+    tokens = [t for t in re.split(r"[./]", driver) if t and t not in acc.GENERIC_DRIVER_NAME_PARTS]
     if not tokens:
         return list(dra_workloads)
     return [w for w in dra_workloads
@@ -156,7 +165,8 @@ def dra_support(view: ClusterView) -> CheckResult:
     classes, classes_blind = _read(view, DEVICECLASSES)
     slices, slices_blind = _read(view, RESOURCESLICES)
     claims, claims_blind = _read(view, RESOURCECLAIMS)
-    dra_workloads, workloads_blind = common.find_workloads(view, name=_DRA_WORKLOAD_NAME, image=_DRA_WORKLOAD_IMAGE)
+    dra_workloads, workloads_blind = common.find_workloads(view, name=acc.DRA_DRIVER_WORKLOAD.name,
+                                                           image=acc.DRA_DRIVER_WORKLOAD.image)
     health_blind = claims_blind + workloads_blind
     for dc in (classes or [])[:10]:
         ext = (dc.get("spec") or {}).get("extendedResourceName")
@@ -220,20 +230,9 @@ def dra_support(view: ClusterView) -> CheckResult:
 
 
 # accelerator nodes by vendor --------------------------------------------------------------------------------
-def _is_nvidia_node(node: dict) -> bool:
-    labels = common.labels_of(node)
-    return (any(k.startswith("nvidia.com/") for k in common.accelerator_resources(node))
-            or labels.get("nvidia.com/gpu.present") == "true"
-            or labels.get("feature.node.kubernetes.io/pci-10de.present") == "true"
-            or labels.get("cloud.google.com/gke-accelerator", "").startswith("nvidia"))
-
-
-def _vendor_hint(node: dict) -> str:
-    res = list(common.accelerator_resources(node))
-    if res:
-        return ", ".join(res)
-    labels = common.labels_of(node)
-    return ", ".join(f"{k}={labels[k]}" for k in common.ACCELERATOR_NODE_LABELS if labels.get(k))
+def _vendor_name(key: str) -> str:
+    vendor = acc.BY_KEY.get(key)
+    return vendor.name if vendor else "vendor unknown"
 
 
 @dataclass
@@ -241,135 +240,325 @@ class _Accelerators:
     """Accelerator nodes (by label, allocatable resource or DRA accelerator slices) and their vendors."""
 
     nodes: dict[str, dict]  # name -> Node (or {} when only a slice names it)
-    nvidia: set[str]
-    other: dict[str, str]  # unrecognised vendor: node -> hint
+    vendors: dict[str, dict[str, str]]  # vendor key (acc.UNRECOGNISED when unknown) -> {node: what shows it}
     simulated: set[str]
 
 
 def _accelerators(node_items: list[dict], drivers: dict[str, _Driver]) -> _Accelerators:
     by_name = {common.name_of(n): n for n in node_items}
-    acc = _Accelerators({}, set(), {}, set())
+    out = _Accelerators({}, {}, set())
     for name, node in by_name.items():
-        if common.is_accelerator_node(node):
-            acc.nodes[name] = node
-            if _is_nvidia_node(node):
-                acc.nvidia.add(name)
-            else:
-                acc.other[name] = _vendor_hint(node)
-            if common.is_simulated_node(node):
-                acc.simulated.add(name)
+        found = common.accelerator_vendors(node)
+        if not found:
+            continue
+        out.nodes[name] = node
+        for vendor, why in found.items():
+            out.vendors.setdefault(vendor, {})[name] = why
+        if common.is_simulated_node(node):
+            out.simulated.add(name)
     for drv in drivers.values():
         if not common.is_accelerator_driver(drv.name) or common.is_example_driver(drv.name):
             continue
+        vendor = acc.vendor_of_driver(drv.name) or acc.UNRECOGNISED
         for name in drv.nodes:
-            acc.nodes.setdefault(name, by_name.get(name, {}))
-            if "nvidia" in drv.name:
-                acc.nvidia.add(name)
-                acc.other.pop(name, None)
-            elif name not in acc.nvidia:
-                acc.other[name] = f"DRA driver {drv.name}"
-    return acc
-
-
-# driver_runtime_management ----------------------------------------------------------------------------------
-_DRIVER_DS = r"^nvidia-(gpu-)?driver|nvidia-driver-installer"
-_TOOLKIT_DS = r"nvidia-container-toolkit"
-_NVIDIA_RUNTIME = re.compile(r"nvidia")
-
-
-def _label_versions(node: dict) -> dict[str, str]:
-    """Driver and CUDA versions GPU Feature Discovery advertises on a node."""
-    labels = common.labels_of(node)
-    out = {}
-    driver = labels.get("nvidia.com/cuda.driver-version.full")
-    if not driver and labels.get("nvidia.com/cuda.driver.major"):
-        driver = ".".join(labels[f"nvidia.com/cuda.driver.{p}"] for p in ("major", "minor", "rev")
-                          if labels.get(f"nvidia.com/cuda.driver.{p}"))
-    if driver:
-        out["driver"] = driver
-    cuda = labels.get("nvidia.com/cuda.runtime-version.full")
-    if not cuda and labels.get("nvidia.com/cuda.runtime.major"):
-        cuda = ".".join(labels[f"nvidia.com/cuda.runtime.{p}"] for p in ("major", "minor")
-                        if labels.get(f"nvidia.com/cuda.runtime.{p}"))
-    if cuda:
-        out["cuda"] = cuda
+            out.nodes.setdefault(name, by_name.get(name, {}))
+            out.vendors.setdefault(vendor, {}).setdefault(name, f"DRA driver {drv.name}")
     return out
 
 
-def _dra_versions(drivers: dict[str, _Driver]) -> dict[str, dict[str, str]]:
-    """node -> {driverVersion, cudaDriverVersion} from DRA device attributes of accelerator drivers."""
+def _not_recognised(accs: _Accelerators, vendors: Iterable[str], why: str) -> tuple[str, Evidence]:
+    """A phrase and one piece of evidence for the accelerator nodes of `vendors`, which this check cannot judge."""
+    nodes = {n: hint for v in vendors for n, hint in accs.vendors[v].items()}
+    first = min(nodes)
+    names = ", ".join(sorted({_vendor_name(v) for v in vendors}))
+    return (f"{plural(len(nodes), 'accelerator node')} with accelerators this tool does not recognise {why} "
+            f"({names})", Evidence("Node", first, f"accelerator not recognised {why}: {nodes[first]}"
+                                   + more(nodes, " (and {})")))
+
+
+# driver managers ----------------------------------------------------------------------------------------------
+_BY_QUALIFIED = {r.qualified: r for r in vars(resources).values() if isinstance(r, Resource)}
+# The custom resources of every driver manager of the registry, as listed (each needs its Resource in
+# resources.py, and a rule in the reader ClusterRole).
+_MANAGER_READS = tuple(dict.fromkeys(_BY_QUALIFIED[api.qualified] for vendor in acc.VENDORS
+                                     for manager in vendor.driver_managers for api in manager.apis))
+
+
+def _path_value(obj: dict, path: str) -> object:
+    """The value at a dotted path of an object, or None."""
+    value: object = obj
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _rendered(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _manager_health(manager: acc.DriverManager, obj: dict) -> tuple[bool, str]:
+    """(healthy, fact) for a driver manager's custom resource: every readiness signal the record names must
+    hold, and at least one must say that something works."""
+    facts: list[str] = []
+    ok, proven = True, False
+    if manager.ready_state:
+        state = str((obj.get("status") or {}).get("state") or "no state")
+        facts.append(f"state={state}")
+        ok, proven = ok and state == manager.ready_state, True
+    if manager.ready_condition:
+        facts.append(common.condition_fact(obj, manager.ready_condition))
+        ok, proven = ok and common.condition_true(obj, manager.ready_condition), True
+    for desired_path, ready_path in manager.ready_counts:
+        desired = _int(_path_value(obj, desired_path))
+        if desired:
+            ready = _int(_path_value(obj, ready_path))
+            part = desired_path.split(".")[-2] if desired_path.count(".") > 1 else ""
+            facts.append(join_nonempty(part, f"{ready}/{desired} ready", separator=" "))
+            ok, proven = ok and ready >= desired, True
+    if not proven:
+        facts.append("no status says that it works")
+    if manager.driver_toggle and _path_value(obj, manager.driver_toggle) is False:
+        facts.append(f"driver pre-installed on the nodes ({manager.driver_toggle}=false)")
+    return ok and proven, ", ".join(facts)
+
+
+@dataclass
+class _Managed:
+    """One vendor's driver managers as seen: healthy and broken ones, and the listings that could hide one."""
+
+    healthy: list[str] = field(default_factory=list)
+    broken: list[str] = field(default_factory=list)
+    blind: list[Listing] = field(default_factory=list)
+
+
+def _driver_managers(view: ClusterView, evidence: list[Evidence]) -> dict[str, _Managed]:
+    """{vendor key: its driver managers} from their custom resources (or their CRD alone) and DaemonSets."""
+    agents = {f"{v.key}:{i}:{j}": c.patterns for v in acc.VENDORS for i, m in enumerate(v.driver_managers)
+              for j, c in enumerate(m.node_agents)}
+    # Drivers and the runtime hook are per node, so their installers are DaemonSets.
+    daemons, ds_blind = common.match_workloads(view, agents, kinds=(DAEMONSETS,))
+    out: dict[str, _Managed] = {}
+    for vendor in acc.VENDORS:
+        managed = out.setdefault(vendor.key, _Managed())
+        for i, manager in enumerate(vendor.driver_managers):
+            for n, api in enumerate(manager.apis):
+                objs, blind = _read(view, _BY_QUALIFIED[api.qualified])
+                managed.blind += blind
+                for obj in objs or []:
+                    ok, fact = _manager_health(manager, obj)
+                    evidence.append(common.evidence(obj, fact))
+                    (managed.healthy if ok else managed.broken).append(f"{api.kind} {common.name_of(obj)}")
+                if n == 0 and objs == []:
+                    # An operator installed without its custom resource shows as its CRD. Asked even when the
+                    # API seems not served: a snapshot infers served groups from the CRDs it holds.
+                    crds, crd_blind = common.crds_of_group(view, api.group)
+                    managed.blind += crd_blind
+                    for crd in [c for c in crds if common.crd_plural(c) == api.plural][:1]:
+                        evidence.append(common.evidence(crd, f"{manager.name} CRD, but no {api.kind}"))
+                        managed.broken.append(f"{manager.name} CRD without a {api.kind}")
+            if manager.node_agents:
+                managed.blind += ds_blind
+            for j in range(len(manager.node_agents)):
+                for w in daemons[f"{vendor.key}:{i}:{j}"]:
+                    ok, fact = common.workload_health(w)
+                    evidence.append(common.evidence(w, fact))
+                    (managed.healthy if ok else managed.broken).append(f"{w.get('kind')} {common.name_of(w)}")
+    return out
+
+
+def _label_managed(vendor: acc.Vendor, nodes: dict[str, dict], evidence: list[Evidence]) -> list[str]:
+    """The managed platforms that install this vendor's drivers on some of these nodes, by node label."""
+    out = []
+    for manager in vendor.driver_managers:
+        hits = {}
+        for name in sorted(nodes):
+            hit = next(filter(None, (m.found(common.labels_of(nodes[name])) for m in manager.node_labels)), None)
+            if hit:
+                hits[name] = hit
+        if hits:
+            first = min(hits)
+            evidence.append(Evidence("Node", first, f"{manager.name} ({hits[first][0]}={hits[first][1]})"
+                                     + more(hits, "; also on {}")))
+            out.append(manager.name)
+    return out
+
+
+# driver_runtime_management ----------------------------------------------------------------------------------
+@dataclass
+class _Judged:
+    """How one vendor's accelerator nodes stand on a requirement. An UNKNOWN names the listings that hide the
+    answer (`blind`) and the statuses they could still give (`possible`)."""
+
+    vendor: str
+    status: Status
+    reason: Reason
+    summary: str
+    blind: list[Listing] = field(default_factory=list)
+    possible: frozenset[Status] = frozenset({Status.PASS, Status.WARN, Status.FAIL})
+
+
+# The reason of a WARN with several weak signals or vendors: the one closest to working.
+_WEAK_REASONS = (Reason.UNHEALTHY, Reason.PARTIAL, Reason.CRDS_ONLY, Reason.NOT_INSTALLED)
+
+
+def _weak_reason(reasons: Iterable[Reason]) -> Reason:
+    present = set(reasons)
+    return next(r for r in _WEAK_REASONS if r in present)
+
+
+def _overall(statuses: set[Status]) -> Status:
+    """The cluster meets a requirement when every vendor's nodes do; some vendors meeting it and others not,
+    or any vendor partly, is WARN."""
+    return statuses.pop() if len(statuses) == 1 else Status.WARN
+
+
+def _combine(judged: list[_Judged], evidence: list[Evidence]) -> CheckResult:
+    """One verdict over the vendors judged (see `_overall`). A vendor that cannot be told leaves it UNKNOWN
+    unless every status that vendor could turn out to have gives the same verdict."""
+    named = len(judged) > 1
+    message = "; ".join(f"{_vendor_name(j.vendor)}: {j.summary}" if named else j.summary for j in judged)
+    known = [j for j in judged if j.status is not Status.UNKNOWN]
+    unknown = [j for j in judged if j.status is Status.UNKNOWN]
+    outcomes = {_overall({j.status for j in known} | set(guess))
+                for guess in itertools.product(*(j.possible for j in unknown))}
+    if len(outcomes) > 1:
+        return common.unknown(message, [listing for j in unknown for listing in j.blind], evidence)
+    status = outcomes.pop()
+    if status is Status.PASS:
+        return CheckResult(status, message, evidence, Reason.HEALTHY)
+    if status is Status.FAIL:
+        return CheckResult(status, message, evidence, Reason.NOT_INSTALLED)
+    warn_reasons = [j.reason for j in known if j.status is Status.WARN]
+    some_pass = any(j.status is Status.PASS for j in known)
+    reason = Reason.PARTIAL if some_pass or not warn_reasons else _weak_reason(warn_reasons)
+    return CheckResult(status, message, evidence, reason)
+
+
+def _dra_versions(vendor: acc.Vendor, drivers: dict[str, _Driver]) -> dict[str, dict[str, str]]:
+    """node -> {attribute: value} of the DRA attributes through which the vendor's driver reports drivers."""
     out: dict[str, dict[str, str]] = {}
     for drv in drivers.values():
-        if not common.is_accelerator_driver(drv.name) or common.is_example_driver(drv.name):
+        if acc.vendor_of_driver(drv.name) != vendor.key or not common.is_accelerator_driver(drv.name):
             continue
-        for device, node in zip(drv.devices, drv.device_nodes):
+        for device, node in zip(drv.devices, drv.device_nodes, strict=True):
             attrs = common.device_attributes(device)
-            found = {k: attrs[k] for k in ("driverVersion", "cudaDriverVersion") if attrs.get(k)}
+            found = {k: attrs[k] for k in vendor.dra_version_attributes if attrs.get(k)}
             if found and node:
                 out.setdefault(node, {}).update(found)
     return out
 
 
-def _driver_managers(view: ClusterView, evidence: list[Evidence]) -> tuple[list[str], list[str], list[Listing]]:
-    """(healthy, broken, listings not seen) among the installers of drivers a cluster runs itself: the GPU
-    Operator's ClusterPolicy (or its CRD alone) and driver or container-toolkit DaemonSets."""
-    healthy: list[str] = []
-    broken: list[str] = []
-    policies, blind = _read(view, CLUSTERPOLICIES)
-    for cp in policies or []:
-        state = str((cp.get("status") or {}).get("state") or "no state")
-        driver_on = ((cp.get("spec") or {}).get("driver") or {}).get("enabled")
-        preinstalled = ", driver pre-installed on the nodes (driver.enabled=false)" if driver_on is False else ""
-        evidence.append(common.evidence(cp, f"state={state}{preinstalled}"))
-        (healthy if state == "ready" else broken).append(f"ClusterPolicy {common.name_of(cp)}")
-    if policies == []:
-        # An operator installed without its ClusterPolicy shows as its CRD. Asked even when the API seems not
-        # served: a snapshot infers served groups from the CRDs it holds, so without them nothing is known.
-        crds, crd_blind = common.crds_of_group(view, CLUSTERPOLICIES.group)
-        operator_crds = [c for c in crds if common.crd_plural(c) == CLUSTERPOLICIES.resource]
-        evidence.extend(common.evidence(c, "GPU Operator CRD, but no ClusterPolicy") for c in operator_crds)
-        broken.extend("GPU Operator CRD without a ClusterPolicy" for _ in operator_crds[:1])
-        blind += crd_blind
-    # Drivers and the toolkit are per node, so their installers are DaemonSets.
-    found, ds_blind = common.match_workloads(view, {"driver": (f"{_DRIVER_DS}|{_TOOLKIT_DS}", "", "")},
-                                             kinds=(DAEMONSETS,))
-    for w in found["driver"]:
-        ok, fact = common.workload_health(w)
-        evidence.append(common.evidence(w, fact))
-        (healthy if ok else broken).append(f"{w.get('kind')} {common.name_of(w)}")
-    return healthy, broken, blind + ds_blind
+def _node_info(node: dict, key: str) -> str:
+    return str(((node.get("status") or {}).get("nodeInfo") or {}).get(key) or "")
 
 
-def _runtime_version(node: dict) -> str:
-    return ((node.get("status") or {}).get("nodeInfo") or {}).get("containerRuntimeVersion", "")
+def _reported_driver(vendor: acc.Vendor, node: dict, dra: dict[str, str]) -> str:
+    """How a node reports its driver of this vendor: DRA attributes, version labels, or a driver-loaded label
+    (the kernel's version is then the driver's); "" when it does not."""
+    if dra:
+        return "DRA attributes " + ", ".join(f"{k}={v}" for k, v in dra.items())
+    labels = common.labels_of(node)
+    versions = acc.advertised_versions(vendor.key, labels)
+    if versions:
+        return "labels: " + ", ".join(f"{what} {version}" for what, version in versions.items())
+    loaded = next(filter(None, (m.found(labels) for m in vendor.driver_loaded)), None)
+    if loaded:
+        kernel = _node_info(node, "kernelVersion")
+        return f"driver loaded ({loaded[0]}={loaded[1]})" + (f", kernel {kernel}" if kernel else "")
+    return ""
+
+
+def _judge_drivers(vendor: acc.Vendor, accs: _Accelerators, managed: _Managed, drivers: dict[str, _Driver],
+                   slices_blind: list[Listing], evidence: list[Evidence]) -> _Judged:
+    """Driver and runtime management on one vendor's accelerator nodes."""
+    names = sorted(accs.vendors[vendor.key])
+    nodes = {n: accs.nodes[n] for n in names}
+    healthy = managed.healthy + _label_managed(vendor, {n: o for n, o in nodes.items() if o}, evidence)
+    broken = managed.broken
+    dra = _dra_versions(vendor, drivers)
+    reported = {n: fact for n in names if (fact := _reported_driver(vendor, nodes[n], dra.get(n) or {}))}
+    via_dra = {n for n in names if dra.get(n)}
+    for n in sorted(reported)[:3]:
+        evidence.append(Evidence("Node", n, reported[n]))
+    bad_runtime = [n for n in names if nodes[n] and "://" not in _node_info(nodes[n], "containerRuntimeVersion")]
+    first = names[0]
+    runtime = _node_info(nodes[first], "containerRuntimeVersion") if nodes[first] else ""
+    if runtime and first not in bad_runtime:
+        evidence.append(Evidence("Node", first, f"containerRuntimeVersion {runtime}"))
+    if bad_runtime:
+        evidence.append(Evidence("Node", bad_runtime[0], "no containerRuntimeVersion of the form <runtime>://<version>"
+                                 + more(bad_runtime, " (and {})")))
+
+    total, covered = len(names), len(reported)
+    full = covered == total
+    coverage = f"driver versions advertised on {covered}/{total} {vendor.name} nodes" + (
+        " (DRA attributes)" if via_dra and len(via_dra) == covered else "")
+    # Which blind spots could change the verdict: a broken manager seen, or a node without a runtime version
+    # next to anything that manages or reports drivers, keeps it WARN whatever else exists; otherwise hidden
+    # slices may add DRA-reported drivers (or DRA-only nodes), and a hidden manager turns FAIL into WARN and,
+    # with every driver reported, WARN into PASS or PASS into WARN.
+    if broken or (bad_runtime and (healthy or covered)):
+        relevant: list[Listing] = []
+    elif not full and (healthy or covered):
+        relevant = slices_blind
+    else:
+        relevant = slices_blind + managed.blind
+    if broken:
+        management = f"not healthy: {sample(broken)}"
+    elif healthy:
+        management = f"in place: {sample(healthy)}"
+    elif managed.blind:
+        management = "no driver management component in what could be read"
+    else:
+        management = "no driver management component found (drivers may be pre-installed in the node image)"
+    if relevant:
+        # What was seen of a manager or a reported driver already rules out FAIL.
+        possible = {Status.PASS, Status.WARN} | (set() if healthy or covered else {Status.FAIL})
+        return _Judged(vendor.key, Status.UNKNOWN, blind_reason(relevant), f"{management}; {coverage}", relevant,
+                       frozenset(possible))
+    if healthy and not broken and full and not bad_runtime:
+        return _Judged(vendor.key, Status.PASS, Reason.HEALTHY,
+                       f"{sample(healthy)} healthy; {coverage}; container runtime versions reported")
+    if not healthy and not broken and full and len(via_dra) == total and not bad_runtime:
+        return _Judged(vendor.key, Status.PASS, Reason.HEALTHY,
+                       f"{coverage}: the DRA driver verifies the installed driver on every node (drivers come with "
+                       "the node image)")
+    if healthy or broken or covered:
+        return _Judged(vendor.key, Status.WARN, Reason.UNHEALTHY if broken else Reason.PARTIAL, join_nonempty(
+            management, coverage,
+            f"{plural(len(bad_runtime), 'node')} without a container runtime version" if bad_runtime else ""))
+    known = ", ".join(m.name for m in vendor.driver_managers) or "none known"
+    return _Judged(vendor.key, Status.FAIL, Reason.NOT_INSTALLED,
+                   f"{plural(total, vendor.name + ' node')}, but no driver management component ({known}) and no "
+                   "advertised driver versions")
 
 
 @requirement_check("driver_runtime_management",
-                   reads=(NODES, CLUSTERPOLICIES, CRDS, RESOURCESLICES, RUNTIMECLASSES, DAEMONSETS))
+                   reads=(NODES, CRDS, RESOURCESLICES, RUNTIMECLASSES, DAEMONSETS) + _MANAGER_READS)
 def driver_runtime_management(view: ClusterView) -> CheckResult:
     evidence: list[Evidence] = []
     nodes, nodes_blind = _read(view, NODES)
     slices, slices_blind = _read(view, RESOURCESLICES)
     drivers = _dra_drivers(slices)[0] if slices is not None else {}
-    healthy_mech, broken_mech, mech_blind = _driver_managers(view, evidence)
+    managed = _driver_managers(view, evidence)
+    mech_blind = [listing for m in managed.values() for listing in m.blind]
     runtime_classes, unread = _read(view, RUNTIMECLASSES)  # evidence only
     for rc in runtime_classes or []:
-        if _NVIDIA_RUNTIME.search(str(rc.get("handler") or "")):
+        if acc.vendor_of_runtime_handler(str(rc.get("handler") or "")):
             evidence.append(common.evidence(rc, f"handler {rc.get('handler')} (accelerator container runtime)"))
     if nodes is None:
         return common.unknown("accelerator nodes cannot be read", nodes_blind, evidence)
 
-    acc = _accelerators(nodes, drivers)
-    gke_managed = sorted(n for n in acc.nodes if common.labels_of(acc.nodes[n]).get(
-        "cloud.google.com/gke-gpu-driver-version", "disabled") != "disabled")
-    if gke_managed:
-        label = common.labels_of(acc.nodes[gke_managed[0]])["cloud.google.com/gke-gpu-driver-version"]
-        evidence.append(Evidence("Node", gke_managed[0], f"GKE installs the driver (gke-gpu-driver-version={label})"
-                                 + more(gke_managed, "; also on {}")))
-        healthy_mech.append("GKE-managed driver installation")
-    mechanisms = healthy_mech + broken_mech
-
-    if not acc.nodes:
+    accs = _accelerators(nodes, drivers)
+    mechanisms = [m for v in managed.values() for m in v.healthy + v.broken]
+    if not accs.nodes:
         if slices is None:
             return common.unknown("no node is labelled as or advertises an accelerator, but DRA devices cannot be "
                                   "read", slices_blind, evidence)
@@ -386,89 +575,29 @@ def driver_runtime_management(view: ClusterView) -> CheckResult:
         return _settle(CheckResult(Status.NA, "no accelerator nodes: there are no accelerator drivers to manage",
                                    evidence, Reason.NO_ACCELERATORS), unread)
 
-    if acc.other:
-        first = min(acc.other)
-        evidence.append(Evidence("Node", first, f"accelerator not recognised for driver checks: {acc.other[first]}"
-                                 + more(acc.other, " (and {})")))
-    if not acc.nvidia:
+    known = [v for v in acc.VENDORS if v.key in accs.vendors and v.verifies_drivers]
+    others = [v for v in accs.vendors if v not in {k.key for k in known}]
+    note = ""
+    if others:
+        note, shown = _not_recognised(accs, others, "for driver checks")
+        evidence.append(shown)
+    if not known:
         if slices is None:
-            return common.unknown(f"{plural(len(acc.other), 'accelerator node')} with accelerators this tool does "
-                                  "not recognise, and DRA devices (which may name others)", slices_blind, evidence)
+            return common.unknown(f"{note}, and DRA devices (which may name others)", slices_blind, evidence)
         # KAR-0001: an accelerator the tool does not recognise is UNKNOWN, never FAIL.
-        return CheckResult(Status.UNKNOWN, f"{plural(len(acc.other), 'accelerator node')} with accelerators this "
-                                           "tool does not recognise: driver and runtime management cannot be "
-                                           "verified passively", evidence, Reason.UNRECOGNISED)
-
-    label_versions = {n: _label_versions(acc.nodes[n]) for n in acc.nvidia if acc.nodes[n]}
-    dra_versions = _dra_versions(drivers)
-    with_versions = {n for n in acc.nvidia if label_versions.get(n) or dra_versions.get(n)}
-    via_dra = {n for n in acc.nvidia if dra_versions.get(n)}
-    for n in sorted(with_versions)[:3]:
-        v = dra_versions.get(n) or {}
-        lv = label_versions.get(n) or {}
-        if v:
-            fact = "DRA attributes " + ", ".join(f"{k}={v[k]}" for k in ("driverVersion", "cudaDriverVersion")
-                                                 if k in v)
-        else:
-            fact = "GPU Feature Discovery labels: " + ", ".join(
-                f"{what} {lv[k]}" for k, what in (("driver", "driver"), ("cuda", "CUDA")) if k in lv)
-        evidence.append(Evidence("Node", n, fact))
-    bad_runtime = [n for n in sorted(acc.nvidia | set(acc.other))
-                   if acc.nodes[n] and "://" not in _runtime_version(acc.nodes[n])]
-    first_nvidia = min(acc.nvidia)
-    runtime = _runtime_version(acc.nodes[first_nvidia])
-    if runtime and first_nvidia not in bad_runtime:
-        evidence.append(Evidence("Node", first_nvidia, f"containerRuntimeVersion {runtime}"))
-    if bad_runtime:
-        evidence.append(Evidence("Node", bad_runtime[0], "no containerRuntimeVersion of the form <runtime>://<version>"
-                                 + more(bad_runtime, " (and {})")))
-
-    total, covered = len(acc.nvidia), len(with_versions)
-    full = covered == total
-    coverage = f"driver versions advertised on {covered}/{total} NVIDIA nodes" + (
-        " (DRA attributes)" if via_dra and len(via_dra) == covered else "")
-    # Which blind spots could change the verdict: a broken manager seen, or a node without a runtime version
-    # next to anything that manages or reports drivers, keeps it WARN whatever else exists; otherwise hidden
-    # slices may add DRA-reported versions (or DRA-only nodes), and a hidden manager turns FAIL into WARN and,
-    # with every version advertised, WARN into PASS or PASS into WARN.
-    if broken_mech or (bad_runtime and (healthy_mech or covered)):
-        relevant: list[Listing] = []
-    elif not full and (healthy_mech or covered):
-        relevant = slices_blind
-    else:
-        relevant = slices_blind + mech_blind
-    if broken_mech:
-        management = f"not healthy: {sample(broken_mech)}"
-    elif healthy_mech:
-        management = f"in place: {sample(healthy_mech)}"
-    elif mech_blind:
-        management = "no driver management component in what could be read"
-    else:
-        management = "no driver management component found (drivers may be pre-installed in the node image)"
-    if relevant:
-        return common.unknown(f"{management}; {coverage}", relevant, evidence)
-    unread = unread + mech_blind + slices_blind
-
-    if healthy_mech and not broken_mech and full and not bad_runtime:
-        return _settle(CheckResult(Status.PASS, f"{sample(healthy_mech)} healthy; {coverage}; container runtime "
-                                                "versions reported", evidence, Reason.HEALTHY), unread)
-    if not mechanisms and full and len(via_dra) == total and not bad_runtime:
-        return _settle(CheckResult(Status.PASS, f"{coverage}: the DRA driver verifies the installed driver on every "
-                                                "accelerator node (drivers come with the node image)", evidence,
-                                   Reason.HEALTHY), unread)
-    if mechanisms or covered:
-        message = join_nonempty(management, coverage, f"{plural(len(bad_runtime), 'accelerator node')} without a "
-                                                      "container runtime version" if bad_runtime else "")
-        return _settle(CheckResult(Status.WARN, message, evidence,
-                                   Reason.UNHEALTHY if broken_mech else Reason.PARTIAL), unread)
-    return _settle(CheckResult(Status.FAIL, f"{plural(total, 'NVIDIA accelerator node')}, but no driver management "
-                                            "component (GPU Operator, driver DaemonSet) and no advertised driver "
-                                            "versions", evidence, Reason.NOT_INSTALLED), unread)
+        return CheckResult(Status.UNKNOWN, f"{note}: driver and runtime management cannot be verified passively",
+                           evidence, Reason.UNRECOGNISED)
+    judged = [_judge_drivers(v, accs, managed[v.key], drivers, slices_blind, evidence) for v in known]
+    result = _combine(judged, evidence)
+    if note:
+        result = replace(result, message=f"{result.message}; not judged: {note}")
+    return _settle(result, unread + mech_blind + slices_blind)
 
 
 # sharing and virtualisation signals -------------------------------------------------------------------------
 @dataclass
 class _Signal:
+    vendor: str  # whose accelerators it concerns (acc.UNRECOGNISED when the tool cannot tell)
     mechanism: str
     strong: bool  # in effect (resources or devices exposed on a Ready node), not just configured
     evidence: Evidence
@@ -478,112 +607,69 @@ class _Signal:
     weak_reason: Reason = Reason.UNHEALTHY
 
 
-# The reason of a WARN with several weak signals: the one closest to working.
-_WEAK_REASONS = (Reason.UNHEALTHY, Reason.PARTIAL, Reason.CRDS_ONLY, Reason.NOT_INSTALLED)
+# How far a mechanism goes on a node, as a fact and as the reason it is not enough.
+_TRACE_FACTS = {
+    acc.Presence.IN_EFFECT: ("{}: {}", Reason.UNHEALTHY),
+    acc.Presence.IDLE: ("{}: {}, but none of its units is allocatable", Reason.UNHEALTHY),
+    acc.Presence.CONFIGURED: ("{} set up ({}), but not in effect", Reason.UNHEALTHY),
+    acc.Presence.CAPABLE: ("{} possible ({}), but not set up", Reason.NOT_INSTALLED),
+}
 
 
-def _weak_reason(reasons: Iterable[Reason]) -> Reason:
-    present = set(reasons)
-    return next(r for r in _WEAK_REASONS if r in present)
-
-
-def _int(value) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return 0
-
-
-_HAMI_DAEMONSET = r"hami-device-plugin|vgpu-device-plugin"
-_MPS_DAEMONSET = r"mps-control-daemon"
-_VGPU_BRAND = re.compile(r"^(grid|nvidiav(cs|ws|apps|pc)|nvidiacloudgaming)$", re.IGNORECASE)
-
-
-def _node_signals(nodes: list[dict], hami_ok: bool | None) -> tuple[list[_Signal], list[_Signal]]:
+def _node_signals(nodes: list[dict], plugin_ready: dict[str, bool | None]) -> tuple[list[_Signal], list[_Signal]]:
     """(sharing signals, virtualisation signals) from node labels, annotations and allocatable.
 
-    `hami_ok`: whether a HAMi device plugin DaemonSet is ready (None when DaemonSets could not be read)."""
+    `plugin_ready`: whether each sharing stack's device plugin DaemonSet is ready (None when DaemonSets could
+    not be read)."""
     sharing: list[_Signal] = []
     virtual: list[_Signal] = []
     for node in nodes:
         labels = common.labels_of(node)
         name = common.name_of(node)
         ready = common.node_ready(node)
-        alloc = {k: _int(v) for k, v in ((node.get("status") or {}).get("allocatable") or {}).items()}
+        allocatable = common.allocatable_of(node)
         note = "" if ready else " (node not Ready)"
 
-        def add(into: list, mechanism: str, strong: bool, fact: str, weak: Reason = Reason.UNHEALTHY,
+        def add(into: list, vendor: str, mechanism: str, strong: bool, fact: str, weak: Reason = Reason.UNHEALTHY,
                 ready: bool = ready, name: str = name, note: str = note) -> None:
             """A signal of this node: one meant to be strong is weak (and unhealthy) on a node not Ready."""
-            into.append(_Signal(mechanism, strong and ready, Evidence("Node", name, fact + note),
+            into.append(_Signal(vendor, mechanism, strong and ready, Evidence("Node", name, fact + note),
                                 Reason.UNHEALTHY if strong else weak))
 
-        product = labels.get("nvidia.com/gpu.product", "")
-        mig = {k: v for k, v in alloc.items() if k.startswith("nvidia.com/mig-") and v > 0}
-        if mig:
-            add(sharing, "MIG", True, "MIG partitions schedulable: "
-                + ", ".join(f"{k}={v}" for k, v in sorted(mig.items())))
-        elif labels.get("nvidia.com/mig.strategy") == "single" and "-MIG-" in product.upper() \
-                and alloc.get("nvidia.com/gpu", 0) > 0:
-            add(sharing, "MIG", True, f"MIG single strategy: nvidia.com/gpu={alloc['nvidia.com/gpu']} are MIG "
-                                      f"slices ({product})")
-        elif labels.get("nvidia.com/mig.capable") == "true":
-            add(sharing, "MIG", False, "MIG-capable GPU, but no MIG partition is configured", Reason.NOT_INSTALLED)
-        replicas = _int(labels.get("nvidia.com/gpu.replicas"))
-        strategy = labels.get("nvidia.com/gpu.sharing-strategy", "")
-        shared = alloc.get("nvidia.com/gpu.shared", 0)
-        gpus = alloc.get("nvidia.com/gpu", 0)
-        mech = "MPS" if strategy == "mps" else "time-slicing"
-        if (replicas > 1 and (gpus or shared)) or shared or (product.endswith("-SHARED") and gpus):
-            fact = ", ".join(x for x in (f"gpu.replicas={replicas}" if replicas else "",
-                                         f"sharing-strategy={strategy}" if strategy else "",
-                                         f"product {product}" if product.endswith("-SHARED") else "",
-                                         f"allocatable nvidia.com/gpu={gpus}" if gpus else "",
-                                         f"allocatable nvidia.com/gpu.shared={shared}" if shared else "") if x)
-            add(sharing, mech, True, f"{mech} oversubscription: {fact}")
-        elif strategy in ("time-slicing", "mps"):
-            add(sharing, mech, False, f"sharing-strategy={strategy}, but gpu.replicas={replicas or 'unset'}")
-        gke_sharing = labels.get("cloud.google.com/gke-gpu-sharing-strategy")
-        clients = _int(labels.get("cloud.google.com/gke-max-shared-clients-per-gpu"))
-        if gke_sharing:
-            add(sharing, f"GKE {gke_sharing}", clients > 1 and gpus > 0,
-                f"GKE GPU sharing {gke_sharing}, max {clients or '?'} clients per GPU")
-        partition = labels.get("cloud.google.com/gke-gpu-partition-size")
-        if partition:
-            add(sharing, "MIG", gpus > 0, f"GKE multi-instance GPU, partition size {partition}")
-        hami = "hami.io/node-nvidia-register" in ((node.get("metadata") or {}).get("annotations") or {})
-        vgpu_number = alloc.get("volcano.sh/vgpu-number", 0)
-        if hami or vgpu_number:
-            fact = join_nonempty("HAMi registered virtual GPUs on this node" if hami else "",
-                                 f"allocatable volcano.sh/vgpu-number={vgpu_number}" if vgpu_number else "")
-            if hami and not vgpu_number:
-                if hami_ok is None:
-                    fact += ", but whether the HAMi device plugin is ready could not be read"
-                elif not hami_ok:
-                    fact += ", but the HAMi device plugin is not ready"
-            add(sharing, "HAMi", bool(vgpu_number) or bool(hami_ok), fact)
-            add(virtual, "HAMi", bool(vgpu_number) or bool(hami_ok), fact)
-        # Virtualised GPUs.
-        if labels.get("nvidia.com/vgpu.present") == "true" or product.upper().startswith("GRID"):
-            host = labels.get("nvidia.com/vgpu.host-driver-version")
-            add(virtual, "NVIDIA vGPU", gpus > 0,
-                f"vGPU {product or '(product unknown)'}" + (f", host driver {host}" if host else "")
-                + f", allocatable nvidia.com/gpu={gpus}")
-        workload_config = labels.get("nvidia.com/gpu.workload.config", "")
-        vm_res = {k: v for k, v in alloc.items() if k.startswith("nvidia.com/") and v > 0
-                  and not k.startswith(("nvidia.com/gpu", "nvidia.com/mig-"))}
-        if workload_config == "vm-vgpu":
-            add(virtual, "NVIDIA vGPU for VMs", bool(vm_res), "vGPU devices for virtual machines"
-                + (": " + ", ".join(f"{k}={v}" for k, v in sorted(vm_res.items())) if vm_res else ", none allocatable"))
-        elif workload_config == "vm-passthrough":
-            add(virtual, "GPU passthrough to VMs", False, "whole GPUs passed through to virtual machines"
-                + (": " + ", ".join(f"{k}={v}" for k, v in sorted(vm_res.items())) if vm_res else ""),
-                Reason.PARTIAL)
-        machine = labels.get("nvidia.com/gpu.machine", "")
-        if re.search(r"vmware|virtual|kvm|qemu|hvm", machine, re.IGNORECASE):
-            add(virtual, "virtual machine", False, f"GPU node is a virtual machine (gpu.machine={machine})",
-                Reason.PARTIAL)
+        for vendor, mech, trace in acc.mechanisms_on_node(labels, allocatable):
+            into = sharing if mech.sharing else virtual
+            shown = ", ".join(trace.shown)
+            if mech.related:  # close to the requirement however far it goes
+                add(into, vendor.key, mech.name, False, f"{mech.name}: {shown}", Reason.PARTIAL)
+                continue
+            template, reason = _TRACE_FACTS[trace.presence]
+            add(into, vendor.key, mech.name, trace.presence is acc.Presence.IN_EFFECT,
+                template.format(mech.name, shown), reason)
+        annotations = (node.get("metadata") or {}).get("annotations") or {}
+        for stack in acc.SHARING_STACKS:
+            registered = next((a for a in stack.node_annotations if a in annotations), "")
+            units = {k: _int(v) for k, v in allocatable.items()
+                     if _int(v) > 0 and any(fullmatch(r.pattern, k) for r in stack.resources)}
+            if not registered and not units:
+                continue
+            fact = join_nonempty(f"{stack.name} registered virtual GPUs on this node ({registered})" if registered
+                                 else "", *(f"allocatable {k}={v}" for k, v in sorted(units.items())), separator=", ")
+            plugin = plugin_ready[stack.key]
+            if registered and not units:
+                if plugin is None:
+                    fact += f", but whether the {stack.name} device plugin is ready could not be read"
+                elif not plugin:
+                    fact += f", but the {stack.name} device plugin is not ready"
+            # A sharing stack splits GPUs into virtual ones: sharing and virtualisation both.
+            for into in (sharing, virtual):
+                add(into, stack.vendor, stack.name, bool(units) or bool(plugin), fact)
     return sharing, virtual
+
+
+def _dra_hit(mechanism: acc.Mechanism, attrs: dict[str, str]) -> str:
+    """"attribute=value" of the first of the mechanism's DRA attributes a device carries, or ""."""
+    return next((f"{a}={attrs[a]}" for a, value in mechanism.dra_attributes
+                 if a in attrs and fullmatch(value, attrs[a], re.IGNORECASE)), "")
 
 
 def _dra_signals(drivers: dict[str, _Driver], classes: list[dict],
@@ -594,99 +680,100 @@ def _dra_signals(drivers: dict[str, _Driver], classes: list[dict],
     for drv in drivers.values():
         if not common.is_accelerator_driver(drv.name):
             continue
-        counts: dict[str, int] = {}
+        vendor_key = acc.vendor_of_driver(drv.name) or acc.UNRECOGNISED
+        vendor = acc.BY_KEY.get(vendor_key)
+        mechanisms = [m for m in vendor.mechanisms if m.dra_attributes] if vendor else []
+        hits: dict[str, list[str]] = {}
+        partitionable = shared = 0
         for device in drv.devices:
             attrs = common.device_attributes(device)
             body = common.device_body(device)
-            kind = attrs.get("type", "")
-            if kind == "mig":
-                counts["mig"] = counts.get("mig", 0) + 1
-            if body.get("consumesCounters"):
-                counts["partitionable"] = counts.get("partitionable", 0) + 1
-            if body.get("allowMultipleAllocations"):
-                counts["shared"] = counts.get("shared", 0) + 1
-            if kind == "vfio":
-                counts["vfio"] = counts.get("vfio", 0) + 1
-            if attrs.get("productName", "").upper().startswith("GRID") or _VGPU_BRAND.match(attrs.get("brand", "")):
-                counts["vgpu"] = counts.get("vgpu", 0) + 1
+            for m in mechanisms:
+                hit = _dra_hit(m, attrs)
+                if hit:
+                    hits.setdefault(m.name, []).append(hit)
+            partitionable += bool(body.get("consumesCounters"))
+            shared += bool(body.get("allowMultipleAllocations"))
         where = f" on {plural(len(drv.nodes), 'node')}" if drv.nodes else ""
 
         def ev(fact: str, driver: str = drv.name, where: str = where) -> Evidence:
             return Evidence("ResourceSlice driver", driver, fact + where)
 
-        if counts.get("mig"):
-            sharing.append(_Signal("MIG (DRA)", True, ev(plural(counts["mig"], "MIG device") + " (type=mig)")))
-        if counts.get("partitionable"):
-            sharing.append(_Signal("partitionable devices (DRA)", True,
-                                   ev(plural(counts["partitionable"], "partition") + " drawn from shared counters")))
-        if counts.get("shared"):
-            sharing.append(_Signal("shared allocation (DRA)", True,
-                                   ev(plural(counts["shared"], "device") + " allowing multiple allocations")))
-        if counts.get("vgpu"):
-            virtual.append(_Signal("NVIDIA vGPU (DRA)", True, ev(plural(counts["vgpu"], "vGPU device"))))
-        if counts.get("vfio"):
-            virtual.append(_Signal("VFIO passthrough (DRA)", False,
-                                   ev(plural(counts["vfio"], "VFIO passthrough device") + " (whole GPUs for VMs)"),
-                                   Reason.PARTIAL))
+        for m in mechanisms:
+            if m.name in hits:
+                found = hits[m.name]
+                (sharing if m.sharing else virtual).append(_Signal(
+                    vendor_key, f"{m.name} (DRA)", not m.related,
+                    ev(f"{plural(len(found), 'device')} of {m.name} ({found[0]})"), Reason.PARTIAL))
+        if partitionable:
+            sharing.append(_Signal(vendor_key, "partitionable devices (DRA)", True,
+                                   ev(plural(partitionable, "partition") + " drawn from shared counters")))
+        if shared:
+            sharing.append(_Signal(vendor_key, "shared allocation (DRA)", True,
+                                   ev(plural(shared, "device") + " allowing multiple allocations")))
+    published = {s.mechanism for s in sharing + virtual}
     for dc in classes:
         name = common.name_of(dc)
-        if re.search(r"(^|[.-])mig([.-]|$)", name) and not any(s.mechanism == "MIG (DRA)" for s in sharing):
-            sharing.append(_Signal("MIG (DRA)", False,
-                                   common.evidence(dc, "MIG DeviceClass, but no MIG device is published"),
-                                   Reason.CRDS_ONLY))
-        if re.search(r"(^|[.-])vfio([.-]|$)", name):
-            virtual.append(_Signal("VFIO passthrough (DRA)", False,
-                                   common.evidence(dc, "VFIO DeviceClass (passthrough; a class shows no device)"),
-                                   Reason.CRDS_ONLY))
-    shared_claims = []
-    strategies: dict[str, list[dict]] = {}
+        owner = acc.vendor_of_driver(name)
+        for vendor in acc.VENDORS:
+            if owner not in (None, vendor.key):
+                continue
+            for m in vendor.mechanisms:
+                if m.device_classes and re.search(m.device_classes, name) and f"{m.name} (DRA)" not in published:
+                    (sharing if m.sharing else virtual).append(_Signal(
+                        vendor.key, f"{m.name} (DRA)", False,
+                        common.evidence(dc, f"DeviceClass for {m.name}, but no such device is published"),
+                        Reason.CRDS_ONLY))
+    shared_claims: dict[str, list[dict]] = {}
+    strategies: dict[tuple[str, str], list[dict]] = {}
     for claim in claims:
         status = claim.get("status") or {}
         results = ((status.get("allocation") or {}).get("devices") or {}).get("results") or []
-        if not any(common.is_accelerator_driver(r.get("driver", "")) for r in results):
+        driver = next((r.get("driver", "") for r in results if common.is_accelerator_driver(r.get("driver", ""))), "")
+        if not driver:
             continue
+        vendor_key = acc.vendor_of_driver(driver) or acc.UNRECOGNISED
         if len(status.get("reservedFor") or []) > 1:
-            shared_claims.append(claim)
+            shared_claims.setdefault(vendor_key, []).append(claim)
         for cfg in ((status.get("allocation") or {}).get("devices") or {}).get("config") or []:
             params = (cfg.get("opaque") or {}).get("parameters") or {}
             strategy = ((params.get("sharing") or {}) if isinstance(params, dict) else {}).get("strategy")
             if strategy:
-                strategies.setdefault(str(strategy), []).append(claim)
-    if shared_claims:
-        c = shared_claims[0]
-        sharing.append(_Signal("shared claims (DRA)", True, common.evidence(
-            c, f"one accelerator claim used by {len(c['status']['reservedFor'])} pods"
-               + (f"; {len(shared_claims) - 1} more shared claims" if len(shared_claims) > 1 else ""))))
-    for strategy, cs in sorted(strategies.items()):
-        sharing.append(_Signal(f"{strategy} (DRA)", True, common.evidence(
+                strategies.setdefault((vendor_key, str(strategy)), []).append(claim)
+    for vendor_key, cs in shared_claims.items():
+        sharing.append(_Signal(vendor_key, "shared claims (DRA)", True, common.evidence(
+            cs[0], f"one accelerator claim used by {len(cs[0]['status']['reservedFor'])} pods"
+                   + (f"; {len(cs) - 1} more shared claims" if len(cs) > 1 else ""))))
+    for (vendor_key, strategy), cs in sorted(strategies.items()):
+        sharing.append(_Signal(vendor_key, f"{strategy} (DRA)", True, common.evidence(
             cs[0], f"allocated with sharing strategy {strategy}" + (f" ({len(cs)} claims)" if len(cs) > 1 else ""))))
     return sharing, virtual
 
 
-def _config_signals(policies: list[dict], mps_daemons: list[dict]) -> tuple[list[_Signal], list[_Signal]]:
-    """(sharing signals, virtualisation signals) from GPU Operator settings and MPS control daemons: set up,
-    never proof that anything is schedulable."""
+def _workload_key(vendor: acc.Vendor, mechanism: acc.Mechanism, index: int) -> str:
+    return f"{vendor.key}:{mechanism.name}:{index}"
+
+
+def _config_signals(managers: dict[str, list[dict]],
+                    daemons: dict[str, list[dict]]) -> tuple[list[_Signal], list[_Signal]]:
+    """(sharing signals, virtualisation signals) from settings of the driver managers' custom resources and
+    from the mechanisms' agents: set up, never proof that anything is schedulable."""
     sharing: list[_Signal] = []
     virtual: list[_Signal] = []
-    for cp in policies:
-        spec = cp.get("spec") or {}
-        mig = (spec.get("mig") or {}).get("strategy")
-        if mig:
-            sharing.append(_Signal("MIG", False, common.evidence(cp, f"mig.strategy={mig} configured"),
-                                   Reason.CRDS_ONLY))
-        cfg = ((spec.get("devicePlugin") or {}).get("config") or {}).get("name")
-        if cfg:
-            sharing.append(_Signal("time-slicing", False, common.evidence(
-                cp, f"device plugin config {cfg} (may hold time-slicing/MPS settings)"), Reason.CRDS_ONLY))
-        sandbox = spec.get("sandboxWorkloads") or {}
-        if sandbox.get("enabled"):
-            virtual.append(_Signal("GPU Operator sandbox workloads", False, common.evidence(
-                cp, f"sandboxWorkloads enabled (default workload {sandbox.get('defaultWorkload', 'container')})"),
-                Reason.CRDS_ONLY))
-    for w in mps_daemons:
-        ok, fact = common.workload_health(w)
-        sharing.append(_Signal("MPS", False, common.evidence(w, f"MPS control daemon {fact}"),
-                               Reason.CRDS_ONLY if ok else Reason.UNHEALTHY))
+    for vendor in acc.VENDORS:
+        for m in vendor.mechanisms:
+            into = sharing if m.sharing else virtual
+            for obj in managers.get(vendor.key, []):
+                for setting in m.settings:
+                    value = _path_value(obj, setting.path)
+                    if value is not None and fullmatch(setting.value, _rendered(value), re.IGNORECASE):
+                        into.append(_Signal(vendor.key, m.name, False, common.evidence(
+                            obj, f"{setting.path}={_rendered(value)} ({m.name} set up)"), Reason.CRDS_ONLY))
+            for j in range(len(m.workloads)):
+                for w in daemons[_workload_key(vendor, m, j)]:
+                    ok, fact = common.workload_health(w)
+                    into.append(_Signal(vendor.key, m.name, False, common.evidence(w, f"{fact} ({m.name} agent)"),
+                                        Reason.CRDS_ONLY if ok else Reason.UNHEALTHY))
     return sharing, virtual
 
 
@@ -717,93 +804,129 @@ class _Scan:
     virtual: list[_Signal]
     acc: _Accelerators
     blind: list[Listing]  # every listing the scan could not read: any of them may hold a signal
+    vendors_blind: list[Listing]  # those that may hide accelerator nodes (of a vendor without the mechanism)
 
 
 def _scan(view: ClusterView) -> _Scan:
-    nodes, blind = _read(view, NODES)
+    nodes, nodes_blind = _read(view, NODES)
     slices, slices_blind = _read(view, RESOURCESLICES)
     drivers = _dra_drivers(slices)[0] if slices is not None else {}
     claims: list[dict] | None = []
+    blind: list[Listing] = []
     # Claims matter only when an accelerator DRA driver publishes devices (or the slices could not be read).
     if slices is None or any(common.is_accelerator_driver(d) for d in drivers):
         claims, claims_blind = _read(view, RESOURCECLAIMS)
         blind += claims_blind
     classes, classes_blind = _read(view, DEVICECLASSES)
-    policies, policies_blind = _read(view, CLUSTERPOLICIES)
-    # HAMi's device plugin and the MPS control daemon run on every GPU node: DaemonSets.
-    daemons, ds_blind = common.match_workloads(
-        view, {"hami": (_HAMI_DAEMONSET, "", ""), "mps": (_MPS_DAEMONSET, "", "")}, kinds=(DAEMONSETS,))
-    hami_ok = None if ds_blind else any(common.workload_health(w)[0] for w in daemons["hami"])
-    node_sharing, node_virtual = _node_signals(nodes or [], hami_ok)
+    managers: dict[str, list[dict]] = {}
+    for vendor in acc.VENDORS:
+        for api in (a for m in vendor.driver_managers for a in m.apis):
+            objs, manager_blind = _read(view, _BY_QUALIFIED[api.qualified])
+            managers.setdefault(vendor.key, []).extend(objs or [])
+            blind += manager_blind
+    # Sharing stacks' device plugins and the mechanisms' agents run on every accelerator node: DaemonSets.
+    patterns = {f"stack:{s.key}": s.device_plugin.patterns for s in acc.SHARING_STACKS}
+    patterns |= {_workload_key(v, m, j): c.patterns for v in acc.VENDORS for m in v.mechanisms
+                 for j, c in enumerate(m.workloads)}
+    daemons, ds_blind = common.match_workloads(view, patterns, kinds=(DAEMONSETS,))
+    plugin_ready = {s.key: None if ds_blind else any(common.workload_health(w)[0] for w in daemons[f"stack:{s.key}"])
+                    for s in acc.SHARING_STACKS}
+    node_sharing, node_virtual = _node_signals(nodes or [], plugin_ready)
     dra_sharing, dra_virtual = _dra_signals(drivers, classes or [], claims or [])
-    config_sharing, config_virtual = _config_signals(policies or [], daemons["mps"])
+    config_sharing, config_virtual = _config_signals(managers, daemons)
     return _Scan(node_sharing + dra_sharing + config_sharing, node_virtual + dra_virtual + config_virtual,
                  _accelerators(nodes or [], drivers),
-                 blind + slices_blind + classes_blind + policies_blind + ds_blind)
+                 nodes_blind + slices_blind + blind + classes_blind + ds_blind, nodes_blind + slices_blind)
 
 
-def _no_mechanism(acc: _Accelerators, what: str, evidence: list[Evidence]) -> CheckResult:
-    """The result when everything could be read and no mechanism, in effect or configured, was found."""
-    if not acc.nodes:
-        # As for driver_runtime_management: nothing to share without accelerators; secure_accelerator_access
+def _knows(vendor_key: str, sharing: bool) -> bool:
+    """Whether the tool knows this vendor's sharing (or virtualisation) mechanisms, so that finding none of them
+    means there is none."""
+    vendor = acc.BY_KEY.get(vendor_key)
+    return bool(vendor and vendor.mechanisms_of(sharing)) or any(s.vendor == vendor_key for s in acc.SHARING_STACKS)
+
+
+def _mechanism_verdict(scan: _Scan, signals: list[_Signal], sharing: bool, what: str,
+                       close: list[_Signal] | None = None) -> CheckResult:
+    """The verdict of gpu_sharing (`sharing`) or virtualized_accelerator over every vendor the cluster has
+    accelerators of: a vendor meets it with a mechanism in effect; `close` are mechanisms in effect that
+    only come close (fractional GPUs for virtualisation), a partial answer."""
+    close = [s for s in close or [] if s.strong]
+    evidence = _collapse(signals)[1] + _collapse(close, per_mechanism=1)[1]
+    in_effect = {s.vendor for s in signals + close if s.strong}
+    present = list(scan.acc.vendors) + sorted(in_effect - set(scan.acc.vendors))
+    if not present:  # no accelerator node: what is set up still tells something
+        present = list(dict.fromkeys(s.vendor for s in signals))
+    judged: list[_Judged] = []
+    unjudged: list[str] = []
+    for vendor in present:
+        mine = [s for s in signals if s.vendor == vendor]
+        near = [s for s in close if s.vendor == vendor]
+        nodes = scan.acc.vendors.get(vendor, {})
+        strong, _ = _collapse([s for s in mine if s.strong])
+        if strong:
+            judged.append(_Judged(vendor, Status.PASS, Reason.HEALTHY, f"{what} in effect: {', '.join(strong)}"))
+        elif not _knows(vendor, sharing) and not near:
+            unjudged.append(vendor)
+        elif mine or near:
+            parts = []
+            if mine:
+                parts.append(f"no {what} in effect; seen only set up, possible or close: "
+                             + ", ".join(dict.fromkeys(s.mechanism for s in mine)))
+            if near:
+                parts.append(f"fractional GPUs are offered through {', '.join(_collapse(near)[0])}, not as {what}")
+            reasons = [s.weak_reason for s in mine] + ([Reason.PARTIAL] if near else [])
+            judged.append(_Judged(vendor, Status.WARN, _weak_reason(reasons), "; ".join(parts)))
+        else:
+            names = ", ".join(m.name for m in acc.BY_KEY[vendor].mechanisms_of(sharing) if not m.related)
+            judged.append(_Judged(vendor, Status.FAIL, Reason.NOT_INSTALLED,
+                                  f"{plural(len(nodes), _vendor_name(vendor) + ' accelerator node')}, but no {what} "
+                                  f"({names}) exposed on any of them"))
+            first = min(nodes)
+            evidence.append(Evidence("Node", first, f"{nodes[first]}: no {what} of {_vendor_name(vendor)}"
+                                     + more(nodes, " (nor on {})")))
+    note = ""
+    if unjudged:
+        note, shown = _not_recognised(scan.acc, unjudged, f"for {what}")
+        evidence.append(shown)
+    if not present:
+        if scan.blind:
+            return common.unknown(f"no {what} in what could be read", scan.blind, evidence)
+        # As for driver_runtime_management: nothing to offer without accelerators; secure_accelerator_access
         # reports a cluster without accelerators.
         return CheckResult(Status.NA, f"no accelerator nodes, so no {what} to offer", evidence,
                            Reason.NO_ACCELERATORS)
-    if not acc.nvidia:
-        first = min(acc.other)
-        evidence.append(Evidence("Node", first, f"accelerator not recognised: {acc.other[first]}"))
-        return CheckResult(Status.UNKNOWN, f"{plural(len(acc.other), 'accelerator node')} with accelerators this "
-                                           f"tool does not recognise: {what} cannot be detected passively", evidence,
+    if not judged:
+        if scan.blind:
+            return common.unknown(f"{note}; no {what} in what could be read", scan.blind, evidence)
+        return CheckResult(Status.UNKNOWN, f"{note}: {what} cannot be detected passively", evidence,
                            Reason.UNRECOGNISED)
-    return CheckResult(Status.FAIL, f"{plural(len(acc.nvidia), 'NVIDIA accelerator node')}, but no {what} "
-                                    "exposed on any of them", evidence, Reason.NOT_INSTALLED)
+    result = _combine(judged, evidence)
+    result = replace(result, message=join_nonempty(result.message, f"not judged: {note}" if note else ""))
+    if result.status is Status.PASS:
+        if scan.acc.simulated:
+            result = replace(result, message=f"{result.message} (on simulated nodes: {sample(scan.acc.simulated)})")
+        # Seen in effect for every vendor whose accelerators could be listed: what else is unread only adds.
+        return common.unknown(result.message, scan.vendors_blind, evidence) if scan.vendors_blind else \
+            _settle(result, scan.blind)
+    if scan.blind:
+        return common.unknown(result.message, scan.blind, evidence)
+    return result
 
 
-_SCAN_READS = (NODES, RESOURCESLICES, RESOURCECLAIMS, DEVICECLASSES, CLUSTERPOLICIES, DAEMONSETS)
+_SCAN_READS = (NODES, RESOURCESLICES, RESOURCECLAIMS, DEVICECLASSES, DAEMONSETS) + _MANAGER_READS
 
 
 # gpu_sharing ------------------------------------------------------------------------------------------------
 @requirement_check("gpu_sharing", reads=_SCAN_READS)
 def gpu_sharing(view: ClusterView) -> CheckResult:
     scan = _scan(view)
-    in_effect, evidence = _collapse(scan.sharing)
-    if in_effect:
-        # Seen in effect on a Ready node or in published devices: nothing unread can undo it.
-        sim = f" (on simulated nodes: {sample(scan.acc.simulated)})" if scan.acc.simulated else ""
-        return _settle(CheckResult(Status.PASS, f"GPU sharing in effect: {', '.join(in_effect)}{sim}", evidence,
-                                   Reason.HEALTHY), scan.blind)
-    if scan.blind:
-        return common.unknown("no GPU sharing in effect in what could be read", scan.blind, evidence)
-    if scan.sharing:
-        mechs = ", ".join(dict.fromkeys(s.mechanism for s in scan.sharing))
-        return CheckResult(Status.WARN, f"GPU sharing configured or possible ({mechs}) but not in effect: no "
-                                        "partition or shared replica is schedulable", evidence,
-                           _weak_reason(s.weak_reason for s in scan.sharing))
-    return _no_mechanism(scan.acc, "GPU sharing (MIG, time-slicing, MPS)", evidence)
+    return _mechanism_verdict(scan, scan.sharing, True, "GPU sharing")
 
 
 # virtualized_accelerator ------------------------------------------------------------------------------------
 @requirement_check("virtualized_accelerator", reads=_SCAN_READS)
 def virtualized_accelerator(view: ClusterView) -> CheckResult:
     scan = _scan(view)
-    in_effect, evidence = _collapse(scan.virtual)
-    if in_effect:
-        # Seen exposed on a Ready node or in published devices: nothing unread can undo it.
-        return _settle(CheckResult(Status.PASS, f"virtualized accelerators exposed: {', '.join(in_effect)}",
-                                   evidence, Reason.HEALTHY), scan.blind)
-    fractional, frac_evidence = _collapse([s for s in scan.sharing if s.strong], per_mechanism=1)
-    if scan.blind:
-        return common.unknown("no virtualized accelerator exposed in what could be read", scan.blind,
-                              evidence + frac_evidence)
-    if scan.virtual or fractional:
-        parts = []
-        if scan.virtual:
-            parts.append("virtualisation configured but no virtual accelerator is exposed ("
-                         + ", ".join(dict.fromkeys(s.mechanism for s in scan.virtual)) + ")")
-        if fractional:
-            parts.append("fractional GPUs are offered through " + ", ".join(fractional)
-                         + ", not as virtualized accelerators (vGPU)")
-        # Fractional GPUs are a related mechanism in effect: PARTIAL, like passthrough.
-        reasons = [s.weak_reason for s in scan.virtual] + ([Reason.PARTIAL] if fractional else [])
-        return CheckResult(Status.WARN, "; ".join(parts), evidence + frac_evidence, _weak_reason(reasons))
-    return _no_mechanism(scan.acc, "virtualized accelerators (vGPU)", evidence)
+    # Fractional GPUs in effect are a related mechanism: partial, like passthrough.
+    return _mechanism_verdict(scan, scan.virtual, False, "virtualized accelerators", close=scan.sharing)

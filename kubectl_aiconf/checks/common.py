@@ -6,26 +6,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from kubectl_aiconf.resources import CRDS, DAEMONSETS, DEPLOYMENTS, NODES, PODS, SERVICES, STATEFULSETS
 from kubectl_aiconf.checks import blind_reason, why_blind
+from kubectl_aiconf.knowledge import accelerators as acc
+from kubectl_aiconf.resources import CRDS, DAEMONSETS, DEPLOYMENTS, NODES, PODS, SERVICES, STATEFULSETS
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.view import ClusterView, Listing
-
-# Extended resources through which device plugins hand out accelerators. Intel's plugin also advertises
-# shares (millicores, memory.max, tiles) and *_monitoring, which grants every GPU on purpose: only i915/xe
-# are one whole GPU each.
-ACCELERATOR_RESOURCE = re.compile(
-    r"^(nvidia\.com/(gpu|mig-.+)|amd\.com/gpu|gpu\.intel\.com/(i915|xe)|habana\.ai/gaudi|"
-    r"aws\.amazon\.com/neuron(core|device)?|google\.com/tpu)$"
-)
-# Node labels that mark accelerator nodes even when no device plugin advertises a resource yet.
-ACCELERATOR_NODE_LABELS = (
-    "nvidia.com/gpu.present",
-    "feature.node.kubernetes.io/pci-10de.present",  # NVIDIA PCI vendor id, from Node Feature Discovery
-    "feature.node.kubernetes.io/pci-1002.present",  # AMD
-    "amd.com/gpu.present",
-    "cloud.google.com/gke-accelerator",
-)
 
 
 # names and conditions -------------------------------------------------------------------------------------
@@ -220,30 +205,28 @@ def node_ready(node: dict) -> bool:
     return condition_true(node, "Ready") and not (node.get("spec") or {}).get("unschedulable")
 
 
+def allocatable_of(node: dict) -> dict:
+    return (node.get("status") or {}).get("allocatable") or {}
+
+
 def accelerator_resources(node: dict) -> dict[str, int]:
-    """Accelerator extended resources in the node's allocatable, with counts > 0."""
-    out = {}
-    for name, qty in ((node.get("status") or {}).get("allocatable") or {}).items():
-        if ACCELERATOR_RESOURCE.match(name):
-            try:
-                count = int(str(qty))
-            except ValueError:
-                continue
-            if count > 0:
-                out[name] = count
-    return out
+    """Exclusive accelerator extended resources (whole devices, hardware partitions) in the node's
+    allocatable, with counts > 0."""
+    return acc.accelerator_resources(allocatable_of(node))
+
+
+def accelerator_vendors(node: dict) -> dict[str, str]:
+    """{vendor key: what shows it} for the accelerators of a node (see knowledge.accelerators)."""
+    return acc.accelerator_vendors_of_node(labels_of(node), allocatable_of(node))
 
 
 def is_accelerator_node(node: dict) -> bool:
-    labels = labels_of(node)
-    return bool(accelerator_resources(node)) or any(
-        labels.get(key) not in (None, "", "false") for key in ACCELERATOR_NODE_LABELS)
+    return acc.is_accelerator_node(labels_of(node), allocatable_of(node))
 
 
 def is_simulated_node(node: dict) -> bool:
     """kwok-managed nodes (and similar fakes) advertise devices that do not exist."""
-    meta = node.get("metadata") or {}
-    return "kwok.x-k8s.io/node" in (meta.get("annotations") or {}) or labels_of(node).get("type") == "kwok"
+    return acc.is_simulated_node(labels_of(node), (node.get("metadata") or {}).get("annotations"))
 
 
 def accelerator_nodes(view: ClusterView) -> tuple[list[dict], list[Listing]]:
@@ -286,18 +269,14 @@ def crd_evidence(view: ClusterView, crds: Iterable[dict]) -> list[Evidence]:
 
 
 # Dynamic Resource Allocation ------------------------------------------------------------------------------
-# Drivers whose devices are accelerators (not NICs, CPUs or IMEX channels), by driver name.
-ACCELERATOR_DRIVER = re.compile(r"gpu|tpu|neuron|gaudi|habana|npu|xpu|accel")
-# The kubernetes-sigs example driver and the e2e test drivers publish devices that do not exist.
-EXAMPLE_DRIVER = re.compile(r"(^|\.)example\.(com|org|net)$|\.example$|^test-driver|^dra-\d+\.k8s\.io$")
-
-
 def is_accelerator_driver(driver: str) -> bool:
-    return ACCELERATOR_DRIVER.search(driver or "") is not None
+    """A DRA driver whose devices are accelerators (not NICs, CPUs or IMEX channels)."""
+    return acc.is_accelerator_driver(driver or "")
 
 
 def is_example_driver(driver: str) -> bool:
-    return EXAMPLE_DRIVER.search(driver or "") is not None
+    """The example and e2e test drivers publish devices that do not exist."""
+    return acc.is_example_driver(driver or "")
 
 
 def slice_devices(slice_: dict) -> list[dict]:

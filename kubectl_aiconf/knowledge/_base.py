@@ -85,15 +85,26 @@ class Component:
 class LabelMatch:
     """A node label and the values that count (a regex matched against the whole value, case-insensitively).
 
-    The default value pattern `true` makes it a flag: `false`, empty or absent never count.
+    The default value pattern `true` makes it a flag: `false`, empty or absent never count. With `key_regex`,
+    `key` is a regex matched against whole label keys, for labels whose key embeds a name (the AMD GPU
+    Operator's `gpu.operator.amd.com/<namespace>.<DeviceConfig>.driver`).
     """
 
     key: str
     value: str = "true"
+    key_regex: bool = False
+
+    def found(self, labels: dict) -> tuple[str, str] | None:
+        """(key, value) of the first label that satisfies this match, or None."""
+        keys = [k for k in labels if rx(self.key).fullmatch(k)] if self.key_regex else [self.key]
+        for key in keys:
+            value = labels.get(key)
+            if value is not None and fullmatch(self.value, str(value), re.IGNORECASE):
+                return key, str(value)
+        return None
 
     def matches(self, labels: dict) -> bool:
-        value = labels.get(self.key)
-        return value is not None and fullmatch(self.value, str(value), re.IGNORECASE)
+        return self.found(labels) is not None
 
 
 def any_label(matches: Iterable[LabelMatch], labels: dict) -> LabelMatch | None:

@@ -14,9 +14,10 @@ Vendor keys are the device families of the probe (`nvidia`, `amd`, `intel`, `hab
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from kubectl_aiconf.knowledge._base import Api, Component, LabelMatch, Record, any_label, fullmatch, rx, search
@@ -79,24 +80,65 @@ class Exporter:
     power: tuple[str, ...] = ()
     device_labels: tuple[str, ...] = ()  # labels that identify the device a series belongs to
     port: int | None = None
+    # The boolean field of a driver manager's custom resource (`switch_api`, dotted `switch_path`) that
+    # deploys it or not, and whether it is deployed while the field is unset.
+    switch_api: Api | None = None
+    switch_path: str = ""
+    switch_default: bool = True
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A field of a driver manager's custom resource that sets a mechanism up: `path` is dotted from the
+    object's root, `value` a regex the value (JSON-rendered when not a string) must match whole."""
+
+    path: str
+    value: str = r".+"
 
 
 @dataclass(frozen=True)
 class Mechanism:
-    """A partitioning, sharing or virtualisation mechanism and the traces it leaves.
+    """A partitioning, sharing or virtualisation mechanism and the traces it leaves, strongest first.
 
-    `labels` show it in effect on a node (any one suffices), `hints` only that it is possible or
-    configured; `resources` (full-match regex) are the schedulable units it produces.
+    In effect on a node (the requirement is met there): one of `resources` (full-match regex) is allocatable;
+    or one of `labels` is set while the vendor's resources of a grant in `units` are allocatable; or, with
+    `units_exceed_devices`, the node offers more whole units than its device count labels say it has
+    devices. Not in effect, in decreasing closeness: a label without units, a `configured_resources`
+    resource or a `hints` label (set up, nothing schedulable); `capable` labels (the hardware could, nothing
+    is set up). A node must carry every `requires` label and no `excludes` label for any of this to count.
+    Elsewhere: `dra_attributes` on published DRA devices (in effect), `device_classes` and `settings` of the
+    vendor's driver managers (defined or configured only), `workloads` (its agents run).
+
+    A `related` mechanism is shown but never meets the requirement: whole devices passed through to virtual
+    machines, or an accelerator node that is itself a virtual machine.
     """
 
     kind: str  # "partition", "oversubscription" or "virtualisation"
     name: str
     resources: str = ""
     labels: tuple[LabelMatch, ...] = ()
+    units: tuple[Grant, ...] = (Grant.WHOLE, Grant.PARTITION, Grant.SHARE)
+    units_exceed_devices: bool = False
+    configured_resources: str = ""
     hints: tuple[LabelMatch, ...] = ()
+    capable: tuple[LabelMatch, ...] = ()
+    requires: tuple[LabelMatch, ...] = ()
+    excludes: tuple[LabelMatch, ...] = ()
     dra_attributes: tuple[tuple[str, str], ...] = ()  # (attribute, value regex) on published DRA devices
     device_classes: str = ""  # regex on DeviceClass names
+    settings: tuple[Setting, ...] = ()
     workloads: tuple[Component, ...] = ()
+    related: bool = False
+
+    @property
+    def sharing(self) -> bool:
+        """A way to share a device between workloads (gpu_sharing), not to virtualise it."""
+        return self.kind in ("partition", "oversubscription")
+
+    @property
+    def node_labels(self) -> tuple[LabelMatch, ...]:
+        """Every node label this mechanism reads."""
+        return self.labels + self.hints + self.capable + self.requires + self.excludes
 
 
 @dataclass(frozen=True)
@@ -110,12 +152,25 @@ class ProbeCommand:
 
 @dataclass(frozen=True)
 class DriverManager:
-    """An operator or installer that puts drivers (and the container runtime hook) on accelerator nodes."""
+    """An operator or installer that puts drivers (and the container runtime hook) on accelerator nodes.
+
+    Its custom resources say whether it is healthy: `ready_state` (status.state), `ready_condition` (a
+    condition that must be True) and `ready_counts` ((desired, ready) status paths: when desired is above
+    zero, ready must reach it); the first of `apis` must have a resource once its CRD is installed.
+    `components` are its own workloads (its controller), `node_agents` the DaemonSets through which it
+    installs drivers and the runtime hook on each node, whose health is its own. A managed platform that
+    installs drivers itself shows in `node_labels` on the nodes it manages.
+    """
 
     name: str
     apis: tuple[Api, ...] = ()  # its custom resources
-    ready_state: str = ""  # status.state of a healthy custom resource, when it reports one
+    ready_state: str = ""
+    ready_condition: str = ""
+    ready_counts: tuple[tuple[str, str], ...] = ()
+    driver_toggle: str = ""  # path to the switch that, when false, leaves drivers pre-installed on the nodes
     components: tuple[Component, ...] = ()
+    node_agents: tuple[Component, ...] = ()
+    node_labels: tuple[LabelMatch, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,8 +188,18 @@ class Vendor(Record):
     device_classes: tuple[str, ...] = ()  # DeviceClasses its DRA driver creates
     driver_managers: tuple[DriverManager, ...] = ()
     version_labels: tuple[VersionLabel, ...] = ()
+    # DRA device attributes that report the installed driver: its version, or for a driver that is part of
+    # the kernel, its name (the kernel's version is then the driver's).
     dra_version_attributes: tuple[str, ...] = ()
+    # Node labels that say the kernel driver is loaded, for drivers whose version no label advertises.
+    driver_loaded: tuple[LabelMatch, ...] = ()
+    # Regexes of node label keys whose integer values add up to the number of devices on a node (the first
+    # regex that matches any key counts).
+    device_count_labels: tuple[str, ...] = ()
     runtime_handler: str = ""  # regex on RuntimeClass handlers of its container runtime
+    # Its device plugin hands devices out through `visible_devices_env` alone, which only its container runtime
+    # turns into device nodes: pods see their devices only under that runtime (the probe then uses its class).
+    devices_need_runtime: bool = False
     exporters: tuple[Exporter, ...] = ()
     visible_devices_env: tuple[str, ...] = ()  # env vars a runtime honours to hand out devices
     host_paths: tuple[str, ...] = ()  # device node prefixes; a hostPath mount of one bypasses mediation
@@ -147,6 +212,15 @@ class Vendor(Record):
     shared_by_design: tuple[LabelMatch, ...] = ()
 
     KIND = "accelerator"
+
+    def mechanisms_of(self, sharing: bool) -> tuple[Mechanism, ...]:
+        """Its sharing mechanisms (partitions, oversubscription), or with `sharing` False its virtualisation."""
+        return tuple(m for m in self.mechanisms if m.sharing is sharing)
+
+    @property
+    def verifies_drivers(self) -> bool:
+        """Whether the tool knows how this vendor's drivers are managed or reported."""
+        return bool(self.driver_managers or self.version_labels or self.dra_version_attributes or self.driver_loaded)
 
 
 # Values accepted for the *_VISIBLE_DEVICES variables that hand out no device.
@@ -177,10 +251,13 @@ NVIDIA = Vendor(
         DriverManager("NVIDIA GPU Operator",
                       (Api("nvidia.com", "clusterpolicies", "ClusterPolicy", False),
                        Api("nvidia.com", "nvidiadrivers", "NVIDIADriver", False)),
-                      ready_state="ready",
-                      components=(Component(r"^gpu-operator$", r"nvidia/gpu-operator(:|@|$)"),
-                                  Component(r"^nvidia-(gpu-)?driver|nvidia-driver-installer"),
-                                  Component(r"nvidia-container-toolkit"))),
+                      ready_state="ready", driver_toggle="spec.driver.enabled",
+                      components=(Component(r"^gpu-operator$", r"nvidia/gpu-operator(:|@|$)"),),
+                      node_agents=(Component(r"^nvidia-(gpu-)?driver|nvidia-driver-installer"),
+                                   Component(r"nvidia-container-toolkit"))),
+        # GKE installs the NVIDIA driver itself unless this label says `disabled`.
+        DriverManager("GKE-managed driver installation",
+                      node_labels=(LabelMatch("cloud.google.com/gke-gpu-driver-version", r"(?!disabled$).+"),)),
     ),
     version_labels=(
         VersionLabel("driver", "nvidia.com/cuda.driver-version.full",
@@ -190,12 +267,15 @@ NVIDIA = Vendor(
     ),
     dra_version_attributes=("driverVersion", "cudaDriverVersion"),
     runtime_handler=r"nvidia",
+    devices_need_runtime=True,  # the device plugin's default envvar strategy
     exporters=(
         Exporter("NVIDIA DCGM exporter", Component(r"dcgm-exporter", r"dcgm-exporter"),
                  utilisation=("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_PROF_GR_ENGINE_ACTIVE"),
                  memory=("DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE"),
                  temperature=("DCGM_FI_DEV_GPU_TEMP",), power=("DCGM_FI_DEV_POWER_USAGE",),
-                 device_labels=("gpu", "UUID", "pci_bus_id", "GPU_I_ID"), port=9400),
+                 device_labels=("gpu", "UUID", "pci_bus_id", "GPU_I_ID"), port=9400,
+                 switch_api=Api("nvidia.com", "clusterpolicies", "ClusterPolicy", False),
+                 switch_path="spec.dcgmExporter.enabled"),
     ),
     visible_devices_env=("NVIDIA_VISIBLE_DEVICES",),
     host_paths=("/dev/nvidia",),
@@ -206,35 +286,49 @@ NVIDIA = Vendor(
         Mechanism("partition", "MIG", resources=r"nvidia\.com/mig-.+",
                   # with the "single" strategy MIG slices are nvidia.com/gpu and the product says -MIG-
                   labels=(LabelMatch("nvidia.com/gpu.product", r".*-MIG-.*"),),
-                  hints=(LabelMatch("nvidia.com/mig.capable"), LabelMatch("nvidia.com/mig.strategy", r"single|mixed")),
+                  # not nvidia.com/mig.strategy: the GPU Operator labels every GPU node with its default strategy
+                  capable=(LabelMatch("nvidia.com/mig.capable"),),
                   dra_attributes=(("type", "mig"),), device_classes=r"(^|[.-])mig([.-]|$)",
+                  # a strategy in the ClusterPolicy: set up, never proof that a GPU is partitioned
+                  settings=(Setting("spec.mig.strategy"),),
                   workloads=(Component(r"nvidia-mig-manager", r"mig-manager"),)),
+        # Time-slicing and MPS both label replicas and may rename the resource; the strategy tells them apart.
         Mechanism("oversubscription", "time-slicing", resources=r"nvidia\.com/gpu\.shared",
                   labels=(LabelMatch("nvidia.com/gpu.replicas", r"0*([2-9]|[1-9]\d+)"),
                           LabelMatch("nvidia.com/gpu.product", r".*-SHARED")),
-                  hints=(LabelMatch("nvidia.com/gpu.sharing-strategy", "time-slicing"),)),
-        Mechanism("oversubscription", "MPS",
-                  labels=(LabelMatch("nvidia.com/gpu.sharing-strategy", "mps"),),
-                  hints=(LabelMatch("nvidia.com/mps.capable"),),
+                  units=(Grant.WHOLE, Grant.SHARE),
+                  hints=(LabelMatch("nvidia.com/gpu.sharing-strategy", "time-slicing"),),
+                  excludes=(LabelMatch("nvidia.com/gpu.sharing-strategy", "mps"),),
+                  # the device plugin's config map, which may hold time-slicing or MPS settings
+                  settings=(Setting("spec.devicePlugin.config.name"),)),
+        Mechanism("oversubscription", "MPS", resources=r"nvidia\.com/gpu\.shared",
+                  labels=(LabelMatch("nvidia.com/gpu.replicas", r"0*([2-9]|[1-9]\d+)"),
+                          LabelMatch("nvidia.com/gpu.product", r".*-SHARED")),
+                  units=(Grant.WHOLE, Grant.SHARE),
+                  hints=(LabelMatch("nvidia.com/gpu.sharing-strategy", "mps"), LabelMatch("nvidia.com/mps.capable")),
+                  requires=(LabelMatch("nvidia.com/gpu.sharing-strategy", "mps"),),
                   workloads=(Component(r"mps-control-daemon"),)),
         # GKE's own sharing of NVIDIA GPUs.
         Mechanism("oversubscription", "GKE GPU sharing",
-                  labels=(LabelMatch("cloud.google.com/gke-gpu-sharing-strategy", r".+"),),
-                  hints=(LabelMatch("cloud.google.com/gke-max-shared-clients-per-gpu", r".+"),)),
+                  labels=(LabelMatch("cloud.google.com/gke-max-shared-clients-per-gpu", r"0*([2-9]|[1-9]\d+)"),),
+                  hints=(LabelMatch("cloud.google.com/gke-gpu-sharing-strategy", r".+"),)),
         Mechanism("partition", "GKE multi-instance GPU",
                   labels=(LabelMatch("cloud.google.com/gke-gpu-partition-size", r".+"),)),
         Mechanism("virtualisation", "NVIDIA vGPU",
                   labels=(LabelMatch("nvidia.com/vgpu.present"), LabelMatch("nvidia.com/gpu.product", r"GRID.*")),
+                  units=(Grant.WHOLE,),
                   hints=(LabelMatch("nvidia.com/vgpu.host-driver-version", r".+"),),
                   # DRA: productName "GRID A100-10C", brand NvidiaVCS and the other vGPU brands
                   dra_attributes=(("productName", r"GRID.*"),
                                   ("brand", r"grid|nvidiav(cs|ws|apps|pc)|nvidiacloudgaming"))),
         Mechanism("virtualisation", "NVIDIA vGPU for VMs",
-                  labels=(LabelMatch("nvidia.com/gpu.workload.config", "vm-vgpu"),)),
-        Mechanism("virtualisation", "GPU passthrough to VMs",
+                  labels=(LabelMatch("nvidia.com/gpu.workload.config", "vm-vgpu"),), units=(Grant.VM,),
+                  # sandbox workloads let nodes serve virtual machines (vGPU or passthrough)
+                  settings=(Setting("spec.sandboxWorkloads.enabled", "true"),)),
+        Mechanism("virtualisation", "GPU passthrough to VMs", related=True,
                   hints=(LabelMatch("nvidia.com/gpu.workload.config", "vm-passthrough"),),
                   dra_attributes=(("type", "vfio"),), device_classes=r"(^|[.-])vfio([.-]|$)"),
-        Mechanism("virtualisation", "virtual machine",
+        Mechanism("virtualisation", "virtual machine", related=True,
                   hints=(LabelMatch("nvidia.com/gpu.machine", r".*(vmware|virtual|kvm|qemu|hvm).*"),)),
     ),
     shared_by_design=(LabelMatch("nvidia.com/gpu.replicas", r"0*([2-9]|[1-9]\d+)"),
@@ -253,10 +347,14 @@ AMD = Vendor(
         ExtendedResource(r"amd\.com/gpu", Grant.WHOLE, "amd.com/gpu"),
         # "mixed" naming: one resource per compute/memory partition mode (amd.com/cpx_nps4).
         ExtendedResource(r"amd\.com/(spx|dpx|tpx|qpx|cpx)_nps\d+", Grant.PARTITION, "amd.com/cpx_nps4"),
+        # KubeVirt permitted host devices named after the device (uncertain: AMD's own example keeps
+        # amd.com/gpu with externalResourceProvider, but a cluster may name its VFs amd.com/MI300X_VF).
+        ExtendedResource(r"amd\.com/[A-Z][A-Za-z0-9_.-]*", Grant.VM, "amd.com/MI300X_VF"),
     ),
     node_labels=(
         LabelMatch("amd.com/gpu.present"),  # as recognised before this registry
         LabelMatch("feature.node.kubernetes.io/amd-gpu"),  # the AMD GPU Operator's NodeFeatureRule
+        LabelMatch("feature.node.kubernetes.io/amd-vgpu"),  # the same rule, for a VM given an MxGPU VF
     ),
     # 1002 is AMD's graphics vendor id (its CPUs' devices are 1022). Instinct MI300 is a processing accelerator (12).
     pci=(PciId("1002", classes=("03", "12")),),
@@ -267,10 +365,16 @@ AMD = Vendor(
     dra_example="gpu.amd.com",
     device_classes=("gpu.amd.com",),
     driver_managers=(
+        # The driver itself is loaded by Kernel Module Management (module loader pods, no DaemonSet of its
+        # own): the DeviceConfig's Ready condition and per-component counts say whether it took.
         DriverManager("AMD GPU Operator", (Api("amd.com", "deviceconfigs", "DeviceConfig"),),
-                      components=(Component(r"amd-gpu-operator", r"rocm/gpu-operator"),)),
+                      ready_condition="Ready",
+                      ready_counts=(("status.driver.desiredNumber", "status.driver.availableNumber"),
+                                    ("status.devicePlugin.desiredNumber", "status.devicePlugin.availableNumber")),
+                      driver_toggle="spec.driver.enable",
+                      components=(Component(r"amd-gpu-operator", r"rocm/gpu-operator(:|@|$)"),)),
     ),
-    version_labels=(VersionLabel("driver", "amd.com/gpu.driver-version"),),
+    version_labels=(VersionLabel("driver", "amd.com/gpu.driver-version"),),  # the node labeller's
     dra_version_attributes=("driverVersion",),
     runtime_handler=r"amd|rocm",
     exporters=(
@@ -288,16 +392,31 @@ AMD = Vendor(
     probe_commands=(ProbeCommand("amd-smi list", "one GPU", r"UUID: *(\S+)"),
                     ProbeCommand("rocm-smi --showuniqueid", "one GPU")),
     mechanisms=(
-        Mechanism("partition", "AMD GPU partitions", resources=r"amd\.com/(spx|dpx|tpx|qpx|cpx)_nps\d+",
-                  labels=(LabelMatch("amd.com/compute-memory-partition", r"(dpx|tpx|qpx|cpx)_.*"),),
-                  hints=(LabelMatch("amd.com/compute-partitioning-supported"),
-                         LabelMatch("amd.com/memory-partitioning-supported"))),
-        Mechanism("virtualisation", "AMD SR-IOV virtual functions",
-                  labels=(LabelMatch("amd.com/gpu.mode", "vf-passthrough"),
-                          LabelMatch("feature.node.kubernetes.io/amd-vgpu"))),
-        Mechanism("virtualisation", "GPU passthrough to VMs",
-                  hints=(LabelMatch("amd.com/gpu.mode", "pf-passthrough"),),
-                  dra_attributes=(("type", "vfio"),)),
+        # Compute partitions (DPX, TPX, QPX, CPX; SPX is the whole GPU) with memory partitions (NPSn). Under
+        # "mixed" naming each mode is its own resource; under "single" naming partitions are amd.com/gpu and
+        # the node labeller names the mode. The labeller writes amd.com/gpu.<name>; the GPU Operator's code
+        # names the same labels without "gpu." (both kept: which one a given release writes is uncertain).
+        Mechanism("partition", "AMD GPU partitions", resources=r"amd\.com/(dpx|tpx|qpx|cpx)_nps\d+",
+                  labels=(LabelMatch("amd.com/gpu.compute-memory-partition", r"(dpx|tpx|qpx|cpx)_nps\d+"),
+                          LabelMatch("amd.com/compute-memory-partition", r"(dpx|tpx|qpx|cpx)_nps\d+")),
+                  units=(Grant.WHOLE, Grant.PARTITION),
+                  capable=(LabelMatch("amd.com/gpu.compute-partitioning-supported"),
+                           LabelMatch("amd.com/compute-partitioning-supported")),
+                  dra_attributes=(("type", "amdgpu-partition"),),
+                  # the Device Config Manager applies partition profiles
+                  settings=(Setting("spec.configManager.enable", "true"),),
+                  workloads=(Component(r"device-config-manager", r"rocm/device-config-manager"),)),
+        # MxGPU: the GIM driver on the host splits a GPU into SR-IOV virtual functions. A VM's node sees a VF
+        # (Node Feature Discovery labels amd-vgpu); a host that hands VFs to KubeVirt VMs is labelled with the
+        # driver type by the GPU Operator, and its device plugin advertises the VFs.
+        Mechanism("virtualisation", "AMD MxGPU virtual functions",
+                  labels=(LabelMatch("feature.node.kubernetes.io/amd-vgpu"),
+                          LabelMatch(r"gpu\.operator\.amd\.com/.+\.driver", "vf-passthrough", key_regex=True)),
+                  units=(Grant.WHOLE, Grant.VM),
+                  settings=(Setting("spec.driver.driverType", "vf-passthrough"),)),
+        Mechanism("virtualisation", "GPU passthrough to VMs", related=True,
+                  hints=(LabelMatch(r"gpu\.operator\.amd\.com/.+\.driver", "pf-passthrough", key_regex=True),),
+                  settings=(Setting("spec.driver.driverType", "pf-passthrough"),)),
     ),
     stack_images=r"amdgpu|rocm/(k8s|gpu-operator|device-metrics-exporter)|k8s-gpu-dra-driver",
 )
@@ -310,8 +429,10 @@ INTEL = Vendor(
         ExtendedResource(r"gpu\.intel\.com/(i915|xe)", Grant.WHOLE, "gpu.intel.com/i915"),
         # GPU-aware scheduling shares; tiles of a multi-tile GPU.
         ExtendedResource(r"gpu\.intel\.com/(millicores|memory\.max|tiles)", Grant.SHARE, "gpu.intel.com/millicores"),
-        # The plugin's monitoring resource grants every GPU of the node on purpose.
-        ExtendedResource(r"gpu\.intel\.com/(i915|xe)_monitoring", Grant.MONITORING, "gpu.intel.com/i915_monitoring"),
+        # The plugin's monitoring resource grants every GPU of the node on purpose: one resource in its
+        # "single" monitoring mode, one per kernel driver in "split" mode.
+        ExtendedResource(r"gpu\.intel\.com/((i915|xe)_)?monitoring", Grant.MONITORING,
+                         "gpu.intel.com/i915_monitoring"),
     ),
     node_labels=(LabelMatch("intel.feature.node.kubernetes.io/gpu"),),  # Intel's NodeFeatureRule
     # 8086 is on every Intel device (NICs, chipsets, QAT at 0b40): only display-class (03xx) devices count,
@@ -323,12 +444,21 @@ INTEL = Vendor(
     dra_driver=r"^(?!gaudi\.)([a-z0-9-]+\.)*intel\.com$",
     dra_example="gpu.intel.com",
     device_classes=("gpu.intel.com",),
+    # Intel GPU drivers (i915, xe) are part of the kernel: the operator keeps the device plugin, which only
+    # advertises GPUs with a bound driver, in place; Node Feature Discovery says the driver is loaded, and the
+    # DRA driver names the bound driver.
     driver_managers=(
         DriverManager("Intel Device Plugins Operator",
                       (Api("deviceplugin.intel.com", "gpudeviceplugins", "GpuDevicePlugin", False),),
+                      ready_counts=(("status.desiredNumberScheduled", "status.numberReady"),),
                       components=(Component(r"inteldeviceplugins-controller-manager|intel-deviceplugin-operator",
                                             r"intel-deviceplugin-operator"),)),
     ),
+    dra_version_attributes=("driver",),
+    driver_loaded=(LabelMatch("intel.feature.node.kubernetes.io/gpu"),),  # its rule requires i915 or xe loaded
+    # Node Feature Discovery's Intel GPU rules: per product (data center GPUs), else per PCI device id.
+    device_count_labels=(r"gpu\.intel\.com/device\.count",
+                         r"gpu\.intel\.com/device-id\.03[0-9a-f]{2}-[0-9a-f]{4}\.count"),
     exporters=(
         Exporter("Intel XPU Manager", Component(r"xpu-?manager|^xpumd?$|intel-gpu-exporter",
                                                 r"xpumanager|xpu-manager|intel-gpu-exporter"),
@@ -342,8 +472,17 @@ INTEL = Vendor(
     probe_globs=("/dev/dri/renderD*",),
     probe_commands=(ProbeCommand("xpu-smi discovery", "one GPU"),),
     mechanisms=(
-        Mechanism("oversubscription", "Intel GPU shares",
-                  resources=r"gpu\.intel\.com/(millicores|memory\.max|tiles)"),
+        # The plugin's shared-dev-num lets that many containers share one GPU: each GPU is advertised that many
+        # times. GPU-aware scheduling's millicores and memory shares only divide it when it is above 1.
+        Mechanism("oversubscription", "shared-dev-num", units_exceed_devices=True,
+                  configured_resources=r"gpu\.intel\.com/(millicores|memory\.max|tiles)",
+                  settings=(Setting("spec.sharedDevNum", r"0*([2-9]|[1-9]\d+)"),)),
+        # SR-IOV virtual functions of a Data Center GPU (Flex): the plugin then hands out only the VFs, which a
+        # node object does not show; the DRA driver publishes them as type "vf". The Node Feature Discovery
+        # labels say the GPU can do SR-IOV (uncertain: NFD's sriov.capable label for display-class devices).
+        Mechanism("virtualisation", "Intel SR-IOV virtual functions", dra_attributes=(("type", "vf"),),
+                  capable=(LabelMatch("feature.node.kubernetes.io/pci-0380_8086.sriov.capable"),
+                           LabelMatch("feature.node.kubernetes.io/pci-0300_8086.sriov.capable"))),
     ),
     stack_images=(r"intel-gpu-plugin|intel-deviceplugin-operator|xpumanager|intel-gpu-exporter|"
                   r"intel-gpu-resource-driver"),
@@ -373,7 +512,9 @@ HABANA = Vendor(
     unit_device=r"^/dev/accel/accel\d+$",
     probe_globs=("/dev/accel/accel[0-9]*",),
     probe_commands=(ProbeCommand("hl-smi -Q uuid -f csv,noheader", "one Gaudi device", r"^(\S+)$"),),
-    stack_images=r"habana",
+    # Its operator, plugin and exporter images; not every image of vault.habana.ai, which also serves the
+    # PyTorch images users run their workloads from.
+    stack_images=r"habana-ai-operator|docker-k8s-device-plugin|gaudi-metric-exporter|habanalabs-device-plugin",
 )
 
 # AWS Neuron (Inferentia, Trainium) --------------------------------------------------------------------------
@@ -448,6 +589,7 @@ ASCEND = Vendor(
     dra_driver=r"(^|\.)huawei\.com$|ascend",
     dra_example="npu.huawei.com",
     runtime_handler=r"ascend",
+    devices_need_runtime=True,  # the device plugin's default: Ascend Docker Runtime mounts the devices
     exporters=(
         Exporter("Ascend NPU exporter", Component(r"npu-exporter", r"npu-exporter"),
                  utilisation=("npu_chip_info_utilization",),
@@ -494,8 +636,6 @@ CLOUD_LABELS: tuple[CloudLabel, ...] = (
     CloudLabel("EKS", LabelMatch("eks.amazonaws.com/instance-gpu-manufacturer", "amd"), "amd"),
     CloudLabel("AKS", LabelMatch("kubernetes.azure.com/accelerator", "nvidia"), "nvidia"),
 )
-# GKE installs the NVIDIA driver itself unless this label says `disabled`.
-GKE_DRIVER_LABEL = "cloud.google.com/gke-gpu-driver-version"
 # Where GKE runs its managed exporters (DCGM for GPUs).
 GKE_MANAGED_NAMESPACE = "gke-managed-system"
 
@@ -592,6 +732,7 @@ def _parse_quantity(value: object) -> int:
         return 0
 
 
+@functools.cache  # a cluster names few distinct resources, every node asks again
 def classify_resource(name: str) -> tuple[str, Grant] | None:
     """(vendor key, what one unit grants) for an accelerator extended resource, or None.
 
@@ -773,6 +914,99 @@ def probe_device_globs() -> tuple[str, ...]:
     return tuple(dict.fromkeys(globs + ["/dev/vfio/[0-9]*"]))
 
 
+def device_count(vendor_key: str, labels: Mapping[str, object] | None) -> int | None:
+    """How many of the vendor's devices a node's labels say it has (see `Vendor.device_count_labels`), or None
+    when no such label is set."""
+    labels = dict(labels or {})
+    vendor = BY_KEY.get(vendor_key)
+    for pattern in vendor.device_count_labels if vendor else ():
+        counts = [_parse_quantity(v) for k, v in labels.items() if fullmatch(pattern, k)]
+        if counts:
+            return sum(counts)
+    return None
+
+
+class Presence(str, enum.Enum):
+    """How far a mechanism goes on a node, closest to the requirement first (see `Mechanism`)."""
+
+    IN_EFFECT = "in effect"
+    IDLE = "idle"  # its labels are set, but none of the vendor's units it needs is allocatable
+    CONFIGURED = "configured"  # set up, nothing of it is schedulable
+    CAPABLE = "capable"  # the hardware could, nothing is set up
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What shows a mechanism on a node: how far it goes, and what says so ("key=value" of labels,
+    "allocatable resource=count", "device count N")."""
+
+    presence: Presence
+    shown: tuple[str, ...]
+
+
+def mechanisms_on_node(labels: Mapping[str, object] | None,
+                       allocatable: Mapping[str, object] | None) -> tuple[tuple[Vendor, Mechanism, Trace], ...]:
+    """(vendor, mechanism, trace) for every mechanism of every vendor that leaves a trace on a node with these
+    labels and allocatable."""
+    exact, patterns = _mechanism_label_keys()
+    read = frozenset((k, str(v)) for k, v in (labels or {}).items() if k in exact or patterns.fullmatch(k))
+    counts = tuple(sorted((k, n) for k, v in (allocatable or {}).items() if (n := _parse_quantity(v)) > 0))
+    return _traces(read, counts)
+
+
+@functools.cache
+def _mechanism_label_keys() -> tuple[frozenset[str], re.Pattern[str]]:
+    """The node label keys the mechanisms read: exact keys, and one regex for the keys given as patterns."""
+    matches = [m for v in VENDORS for mech in v.mechanisms for m in mech.node_labels]
+    patterns = [m.key for m in matches if m.key_regex] + [p for v in VENDORS for p in v.device_count_labels]
+    return frozenset(m.key for m in matches if not m.key_regex), rx("|".join(f"(?:{p})" for p in patterns))
+
+
+# Nodes of one pool carry the same labels and allocatable: each combination is worked out once.
+@functools.lru_cache(maxsize=1024)
+def _traces(labels: frozenset[tuple[str, str]],
+            counts: tuple[tuple[str, int], ...]) -> tuple[tuple[Vendor, Mechanism, Trace], ...]:
+    found = ((v, m, _trace(v, m, dict(labels), dict(counts))) for v in VENDORS for m in v.mechanisms)
+    return tuple((v, m, t) for v, m, t in found if t is not None)
+
+
+def _trace(vendor: Vendor, mechanism: Mechanism, labels: dict, counts: dict[str, int]) -> Trace | None:
+    """The trace of one mechanism on a node (see `Mechanism` for what each field shows)."""
+    if not all(m.matches(labels) for m in mechanism.requires) or any(m.matches(labels) for m in mechanism.excludes):
+        return None
+
+    def found(matches: Iterable[LabelMatch]) -> list[str]:
+        hits = (m.found(labels) for m in matches)
+        return [f"{k}={v}" for k, v in dict(h for h in hits if h).items()]
+
+    def allocated(test: Callable[[str], bool]) -> list[str]:
+        return [f"allocatable {k}={v}" for k, v in sorted(counts.items()) if test(k)]
+
+    def units(*grants: Grant) -> list[str]:
+        return allocated(lambda r: classify_resource(r) in [(vendor.key, g) for g in grants])
+
+    context = found(mechanism.labels + mechanism.hints)
+    schedulable = allocated(lambda r: fullmatch(mechanism.resources, r)) if mechanism.resources else []
+    if schedulable:
+        return Trace(Presence.IN_EFFECT, tuple(context + schedulable))
+    in_effect_labels = found(mechanism.labels)
+    if in_effect_labels and units(*mechanism.units):
+        return Trace(Presence.IN_EFFECT, tuple(context + units(*mechanism.units)))
+    if mechanism.units_exceed_devices:
+        whole = sum(v for k, v in counts.items() if classify_resource(k) == (vendor.key, Grant.WHOLE))
+        devices = device_count(vendor.key, labels) if whole else None
+        if devices and whole > devices:
+            return Trace(Presence.IN_EFFECT, tuple(context + units(Grant.WHOLE) + [f"device count {devices}"]))
+    if in_effect_labels:
+        return Trace(Presence.IDLE, tuple(context))
+    configured = context + (allocated(lambda r: fullmatch(mechanism.configured_resources, r))
+                            if mechanism.configured_resources else [])
+    if configured:
+        return Trace(Presence.CONFIGURED, tuple(configured))
+    capable = found(mechanism.capable)
+    return Trace(Presence.CAPABLE, tuple(capable)) if capable else None
+
+
 def sharing_reason(labels: Mapping[str, object] | None, resource: str) -> str | None:
     """Why two pods that each get one `resource` on a node with these labels may see the same device
     (time-slicing or MPS replicas, a shared resource, cores of one device), or None."""
@@ -846,7 +1080,7 @@ def vendor_of_workload(name: str, images: Iterable[str] = ()) -> str | None:
     images = list(images)
     for vendor in VENDORS:
         comps = list(vendor.device_plugins) + [e.component for e in vendor.exporters] + \
-            [c for m in vendor.driver_managers for c in m.components]
+            [c for m in vendor.driver_managers for c in m.components + m.node_agents]
         if any(c.matches(name, images) for c in comps):
             return vendor.key
     return None
