@@ -22,6 +22,12 @@ def am(case: str):
     ("amd", Status.PASS, Reason.HEALTHY),
     ("mixed-vendor", Status.PASS, Reason.HEALTHY),
     ("label-signals", Status.PASS, Reason.HEALTHY),
+    # Every vendor's exporter from the registry (issue 10, point 4); ascend was FAIL no-accelerators before.
+    ("intel", Status.PASS, Reason.HEALTHY),
+    ("mixed-vendor-intel", Status.PASS, Reason.HEALTHY),
+    ("gaudi", Status.PASS, Reason.HEALTHY),
+    ("neuron", Status.PASS, Reason.HEALTHY),
+    ("ascend", Status.PASS, Reason.HEALTHY),
     # Services forbidden: how the exporter is exposed is not known, but its coverage of the nodes is.
     ("services-forbidden", Status.PASS, Reason.HEALTHY),
     ("partial", Status.WARN, Reason.PARTIAL),
@@ -29,6 +35,13 @@ def am(case: str):
     # One vendor's nodes without an exporter (issue 10, point 8): never PASS.
     ("mixed-vendor-amd-missing", Status.WARN, Reason.PARTIAL),
     ("mixed-vendor-amd-unhealthy", Status.WARN, Reason.UNHEALTHY),
+    ("mixed-vendor-intel-missing", Status.WARN, Reason.PARTIAL),
+    # Nodes whose accelerator is not recognised need an exporter too: this was PASS.
+    ("unrecognised-node-beside-healthy", Status.WARN, Reason.PARTIAL),
+    ("neuron-partial", Status.WARN, Reason.PARTIAL),
+    ("intel-unhealthy", Status.FAIL, Reason.UNHEALTHY),
+    ("gaudi-absent", Status.FAIL, Reason.NOT_INSTALLED),
+    ("ascend-absent", Status.FAIL, Reason.NOT_INSTALLED),
     ("no-ready-node", Status.WARN, Reason.PARTIAL),
     ("unhealthy", Status.FAIL, Reason.UNHEALTHY),
     ("absent", Status.FAIL, Reason.NOT_INSTALLED),
@@ -90,11 +103,30 @@ def test_am_forbidden_names_nodes_and_daemonsets():
 
 def test_am_the_vendor_without_an_exporter_is_named():
     assert "AMD accelerator nodes" in am("mixed-vendor-amd-missing").message
+    assert "Intel GPU accelerator nodes" in am("mixed-vendor-intel-missing").message
+    assert "unrecognised accelerator nodes" in am("unrecognised-node-beside-healthy").message
+
+
+def test_am_each_vendor_is_judged_by_its_own_exporter():
+    r = am("mixed-vendor-intel")
+    assert fact(r, "DaemonSet", "intel-monitoring/xpumanager") == "1/1 ready"
+    assert fact(r, "DaemonSet", "gpu-operator/nvidia-dcgm-exporter") == "1/1 ready"
+    assert "Intel XPU Manager ready on the 1 ready Intel GPU accelerator node" in r.message
+    assert "port 41611/habana-metrics" in fact(am("gaudi"), "Service", "monitoring/metric-exporter")
+    # The exporter the registry knows for the vendor is named, not a generic list.
+    assert "(Ascend NPU exporter)" in am("ascend-absent").message
+
+
+def test_am_managed_exporters_are_marked_and_managed_nodes_named():
+    assert "(GKE-managed)" in am("unrecognised-node-beside-healthy").message
+    assert "GKE-managed" in am("gke-managed").message
 
 
 def test_am_cluster_policy_hint_is_evidence():
-    assert fact(am("crds-only"), "ClusterPolicy", "cluster-policy") == "dcgmExporter enabled"
-    assert fact(am("dcgm-disabled"), "ClusterPolicy", "cluster-policy") == "dcgmExporter disabled"
+    assert fact(am("crds-only"), "ClusterPolicy", "cluster-policy") == \
+        "NVIDIA DCGM exporter enabled (spec.dcgmExporter.enabled=true)"
+    assert fact(am("dcgm-disabled"), "ClusterPolicy", "cluster-policy") == \
+        "NVIDIA DCGM exporter disabled (spec.dcgmExporter.enabled=false)"
     assert "list clusterpolicies.nvidia.com" in am("absent-clusterpolicies-forbidden").message
 
 
@@ -109,6 +141,9 @@ def sm(case: str):
     ("plain-prometheus-crds-forbidden", Status.PASS, Reason.HEALTHY),
     ("azure-managed", Status.PASS, Reason.HEALTHY),
     ("victoriametrics", Status.PASS, Reason.HEALTHY),
+    # Collectors whose configuration decides never PASS alone, but do not spoil a stack that scrapes.
+    ("otel-beside-prometheus", Status.PASS, Reason.HEALTHY),
+    ("alloy-beside-victoriametrics", Status.PASS, Reason.HEALTHY),
     ("prometheuses-forbidden", Status.PASS, Reason.HEALTHY),
     ("prometheus-without-status", Status.PASS, Reason.HEALTHY),
     ("kube-prometheus-old-labels", Status.PASS, Reason.HEALTHY),
@@ -120,6 +155,11 @@ def sm(case: str):
     ("crds-only", Status.WARN, Reason.CRDS_ONLY),
     ("otel-crds-only", Status.WARN, Reason.CRDS_ONLY),
     ("otel-only", Status.WARN, Reason.PARTIAL),
+    ("alloy-only", Status.WARN, Reason.PARTIAL),
+    ("victoriametrics-crds-only", Status.WARN, Reason.CRDS_ONLY),
+    ("azure-collectors-down", Status.FAIL, Reason.UNHEALTHY),
+    ("victoriametrics-unhealthy", Status.FAIL, Reason.UNHEALTHY),
+    ("alloy-unhealthy", Status.FAIL, Reason.UNHEALTHY),
     ("otel-only-podmonitors-forbidden", Status.WARN, Reason.PARTIAL),
     ("no-prometheus-instance", Status.WARN, Reason.PARTIAL),
     ("operator-down", Status.WARN, Reason.UNHEALTHY),
@@ -182,3 +222,14 @@ def test_sm_unreadable_monitors_are_named():
 
 def test_sm_crds_only_shows_the_crds():
     assert "servicemonitors.monitoring.coreos.com" in names(sm("crds-only"), "CustomResourceDefinition")
+
+
+def test_sm_the_absent_message_names_every_stack_of_the_registry():
+    from kubectl_aiconf.knowledge import monitoring
+
+    message = sm("absent").message
+    assert all(stack.name in message for stack in monitoring.MONITORING_STACKS)
+
+
+def test_sm_half_installed_stacks_show_their_crds():
+    assert "vmagents.operator.victoriametrics.com" in names(sm("victoriametrics-crds-only"), "CustomResourceDefinition")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 from conftest import fact, run_check
 
+from kubectl_aiconf.checks.operator import GOOD, NONE, SEEN, _reconciled
+from kubectl_aiconf.knowledge import operators
 from kubectl_aiconf.result import Reason, Status
 
 
@@ -33,6 +35,27 @@ def rc(case: str):
     ("scheduler-only", Status.PASS, Reason.HEALTHY),
     ("kuberay-with-broken-kueue", Status.PASS, Reason.HEALTHY),
     ("kuberay-and-kserve-webhook-missing", Status.PASS, Reason.HEALTHY),
+    # Every operator of the registry is recognised and judged the same way (issue 10, point 4).
+    ("training-operator", Status.PASS, Reason.HEALTHY),
+    ("nim-operator", Status.PASS, Reason.HEALTHY),
+    ("kaito", Status.PASS, Reason.HEALTHY),
+    ("lws", Status.PASS, Reason.HEALTHY),
+    ("seldon", Status.PASS, Reason.HEALTHY),
+    ("kubeai", Status.PASS, Reason.HEALTHY),
+    ("slinky", Status.PASS, Reason.HEALTHY),
+    ("volcano", Status.PASS, Reason.HEALTHY),
+    ("kai", Status.PASS, Reason.HEALTHY),
+    ("dynamo-without-status", Status.WARN, Reason.UNHEALTHY),
+    ("nim-operator-crds-only", Status.WARN, Reason.CRDS_ONLY),
+    ("seldon-crds-only", Status.WARN, Reason.CRDS_ONLY),
+    ("slinky-crds-only", Status.WARN, Reason.CRDS_ONLY),
+    ("kai-crds-only", Status.WARN, Reason.CRDS_ONLY),
+    ("training-operator-down", Status.FAIL, Reason.UNHEALTHY),
+    ("kaito-webhook-broken", Status.FAIL, Reason.UNHEALTHY),
+    ("lws-down", Status.FAIL, Reason.UNHEALTHY),
+    ("kubeai-down", Status.FAIL, Reason.UNHEALTHY),
+    ("volcano-down", Status.FAIL, Reason.UNHEALTHY),
+    ("kueue-down", Status.FAIL, Reason.UNHEALTHY),
     # A controller that leaves every custom resource without status is not reconciling (issue 10, point 8).
     ("cr-without-status", Status.WARN, Reason.UNHEALTHY),
     ("crds-only", Status.WARN, Reason.CRDS_ONLY),
@@ -146,3 +169,45 @@ def test_a_url_webhook_is_reported_unchecked():
 ])
 def test_unknown_names_the_missing_permission(case, permission):
     assert permission in rc(case).message
+
+
+def test_schedulers_count_after_ai_operators_and_by_their_own_name():
+    assert rc("volcano").message.startswith("no AI-specific operator found, but Volcano")
+    assert rc("kai").message.startswith("no AI-specific operator found, but KAI Scheduler")
+    assert rc("lws").message.startswith("AI operator LeaderWorkerSet works")
+
+
+def test_an_operator_sharing_its_api_group_owns_only_its_own_crds():
+    r = rc("training-operator")
+    assert fact(r, "CustomResourceDefinition", "*.kubeflow.org") == "Established: mpijobs, pytorchjobs, tfjobs"
+    assert fact(r, "ValidatingWebhookConfiguration", "validator.training-operator.kubeflow.org").startswith(
+        "webhook validator.pytorchjob.training-operator.kubeflow.org")
+
+
+def test_the_absent_message_names_operators_the_registry_judges_by_their_resources():
+    assert "(such as KubeRay, Kubeflow Trainer or KServe)" in rc("absent").message
+
+
+RAY, RAYJOB = operators.KUBERAY.reconciled
+DYNAMO = operators.DYNAMO.reconciled[0]
+
+
+@pytest.mark.parametrize("how, status, verdict, shown", [
+    (RAY, {"state": "ready"}, GOOD, "state ready"),
+    (RAY, {"state": "Ready"}, GOOD, "state Ready"),  # states compare ignoring case
+    (RAY, {"conditions": [{"type": "HeadPodReady", "status": "True"}]}, GOOD, "HeadPodReady=True"),
+    (RAY, {"conditions": [{"type": "HeadPodReady", "status": "False"}]}, SEEN, "HeadPodReady=False"),
+    (RAY, {"state": "suspended"}, SEEN, "state suspended"),
+    (RAY, {"availableWorkerReplicas": 0}, SEEN, "status set"),
+    (RAY, {}, NONE, "no status"),
+    (RAYJOB, {"jobDeploymentStatus": "running", "jobStatus": "RUNNING"}, GOOD,
+     "jobDeploymentStatus running, jobStatus RUNNING"),
+    (RAYJOB, {"jobStatus": "PENDING"}, SEEN, "jobStatus PENDING"),
+    (DYNAMO, {"state": "pending", "conditions": [{"type": "Ready", "status": "True"}]}, GOOD, "state pending"),
+    (DYNAMO, {"state": "failed"}, SEEN, "state failed"),
+])
+def test_reconciled_is_told_by_the_records_state_and_conditions(how, status, verdict, shown):
+    obj = {"kind": how.api.kind, "metadata": {"name": "x"}}
+    if status:
+        obj["status"] = status
+    assert _reconciled(obj, how) == (verdict, shown)

@@ -1,27 +1,33 @@
 """Observability: accelerator metrics and AI service metrics.
 
 Both checks are passive: they read which exporters and monitoring systems run and how they are wired
-(Services, ServiceMonitors, PodMonitors); they never scrape an endpoint or query Prometheus.
+(Services, ServiceMonitors, PodMonitors); they never scrape an endpoint or query Prometheus. What they
+recognise comes from the knowledge registry: accelerator vendors and their exporters
+(`knowledge.accelerators`), monitoring stacks (`knowledge.monitoring`).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from kubectl_aiconf.checks import blind_reason, requirement_check, why_blind
 from kubectl_aiconf.checks import common as c
-from kubectl_aiconf.resources import (
-    AZURE_PODMONITORS, AZURE_SERVICEMONITORS, CLUSTERPOLICIES, CRDS, DAEMONSETS, DEPLOYMENTS,
-    GMP_CLUSTERPODMONITORINGS, GMP_PODMONITORINGS, NODES, PODMONITORS, PROMETHEUSES, SERVICEMONITORS, SERVICES,
-    STATEFULSETS,
-)
+from kubectl_aiconf.checks.networking import _listed
+from kubectl_aiconf.knowledge import accelerators as acc
+from kubectl_aiconf.knowledge import monitoring
+from kubectl_aiconf.knowledge._base import Api, Component
+from kubectl_aiconf.resources import CRDS, DAEMONSETS, NODES, SERVICES
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.text import plural
-from kubectl_aiconf.view import ClusterView, Listing
+from kubectl_aiconf.view import ClusterView, Listing, Resource
 
 EXAMPLES = 3
 NOT_SAMPLED = "metric names were not sampled (passive check, no scrape)"
+
+
+def _resources(apis: tuple[Api, ...]) -> tuple[Resource, ...]:
+    """How the tool lists registry records' APIs, each once (every one needs its Resource in resources.py)."""
+    return tuple(dict.fromkeys(r for api in apis for r in _listed(api)))
 
 
 def _template_labels(obj: dict) -> dict:
@@ -46,70 +52,35 @@ def _namespace_allowed(monitor: dict, namespace: str) -> bool:
     return _namespace(monitor) == namespace
 
 
+def _healthy_names(objs: list[dict]) -> str:
+    return ", ".join(f"{c.name_of(w)} {c.workload_health(w)[1]}" for w in objs[:EXAMPLES])
+
+
 # accelerator_metrics --------------------------------------------------------------------------------------
-_VENDOR_LABEL = {
-    "nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel GPU", "gaudi": "Intel Gaudi", "neuron": "AWS Neuron",
-    "tpu": "Google TPU",
+# Every exporter of the registry under a key of its own (a vendor may have several), and anything that looks
+# like an accelerator exporter, reported as present but unrecognised.
+_EXPORTERS: dict[str, tuple[str, str, Component]] = {
+    f"{vendor}/{exporter.name}": (vendor, exporter.name, exporter.component) for vendor, exporter in acc.exporters()
 }
-_EXPORTERS = {
-    "nvidia": (r"dcgm-exporter", r"dcgm-exporter", ""),
-    "amd": (r"^(amd|rocm).*(metrics|exporter)|device-metrics-exporter",
-            r"device-metrics-exporter|amd-smi-exporter|rocm[^/]*exporter", ""),
-    "intel": (r"xpu-?manager|^xpumd?$|intel-gpu-exporter", r"xpumanager|xpu-manager|intel-gpu-exporter", ""),
-    "gaudi": (r"(habana|gaudi).*(metric|exporter)", r"(habana|gaudi).*(metric|exporter)", ""),
-    "neuron": (r"neuron-monitor", r"neuron-monitor", ""),
-    "tpu": (r"tpu.*(metrics|exporter)", r"tpu.*(metrics|exporter)", ""),
-    # Anything else that looks like an accelerator exporter: reported as present but unrecognised.
-    "other": (r"(gpu|accelerator|npu|xpu).*(exporter|metrics|monitor)",
-              r"(gpu|accelerator|npu|xpu)[^/]*(exporter|metrics)", ""),
-}
-_EXPORTER_NAME = {
-    "nvidia": "NVIDIA DCGM exporter", "amd": "AMD device metrics exporter", "intel": "Intel XPU Manager",
-    "gaudi": "Intel Gaudi metric exporter", "neuron": "AWS Neuron monitor", "tpu": "TPU metrics exporter",
-}
+_EXPORTERS[acc.UNRECOGNISED] = (acc.UNRECOGNISED, "unrecognised accelerator exporter", acc.GENERIC_EXPORTER)
+_EXPORTER_MONITORS = _resources(monitoring.EXPORTER_MONITORS)
+_SWITCHES = _resources(tuple(e.switch_api for _, e in acc.exporters() if e.switch_api))
 
 
-def _marker(labels: dict, key: str) -> bool:
-    """A marker label that is set and not switched off: operators write "false" when the device is gone."""
-    return labels.get(key) not in (None, "", "false")
+def _vendor_name(vendor: str) -> str:
+    return acc.BY_KEY[vendor].name if vendor in acc.BY_KEY else "unrecognised"
 
 
-def _node_vendors(node: dict) -> set[str]:
-    vendors = set()
-    for name in c.accelerator_resources(node):
-        if name.startswith("nvidia.com/"):
-            vendors.add("nvidia")
-        elif name.startswith("amd.com/"):
-            vendors.add("amd")
-        elif name.startswith("gpu.intel.com/"):
-            vendors.add("intel")
-        elif name.startswith("habana.ai/"):
-            vendors.add("gaudi")
-        elif name.startswith("aws.amazon.com/neuron"):
-            vendors.add("neuron")
-        elif name.startswith("google.com/tpu"):
-            vendors.add("tpu")
-    if not vendors:
-        labels = c.labels_of(node)
-        if _marker(labels, "nvidia.com/gpu.present") or _marker(labels, "feature.node.kubernetes.io/pci-10de.present"):
-            vendors.add("nvidia")
-        elif _marker(labels, "amd.com/gpu.present") or _marker(labels, "feature.node.kubernetes.io/pci-1002.present"):
-            vendors.add("amd")
-        elif str(labels.get("cloud.google.com/gke-accelerator", "")).startswith("nvidia"):
-            vendors.add("nvidia")
-        elif c.is_accelerator_node(node):
-            vendors.add("other")
-    return vendors
-
-
-def _is_gke_accelerator_node(node: dict) -> bool:
+def _managed_by(node: dict) -> str:
+    """The platform that collects the node's accelerator metrics as a managed service, or ""."""
     labels = c.labels_of(node)
-    return bool(labels.get("cloud.google.com/gke-accelerator") or labels.get("cloud.google.com/gke-tpu-accelerator"))
+    return next((m.provider for m in monitoring.MANAGED_ACCELERATOR_METRICS for cloud in acc.CLOUD_LABELS
+                 if cloud.provider == m.provider and cloud.label.matches(labels)), "")
 
 
-def _exporter_wiring(exporter: dict, services_by_ns: dict[str, list[dict]], service_monitors: list[dict],
-                     pod_monitors: list[dict]) -> tuple[list[str], list[Evidence]]:
-    """Services exposing the exporter's pods, and ServiceMonitors/PodMonitors scraping it."""
+def _exporter_wiring(exporter: dict, services_by_ns: dict[str, list[dict]],
+                     monitors: list[dict]) -> tuple[list[str], list[Evidence]]:
+    """Services exposing the exporter's pods, and the monitors scraping it (through a Service or directly)."""
     ns, pod_labels = _namespace(exporter), _template_labels(exporter)
     facts, evidence = [], []
     services = [s for s in services_by_ns.get(ns, [])
@@ -119,74 +90,93 @@ def _exporter_wiring(exporter: dict, services_by_ns: dict[str, list[dict]], serv
                           for p in (svc.get("spec") or {}).get("ports") or [])
         facts.append(f"Service {c.name_of(svc)} port {ports or 'none'}")
         evidence.append(c.evidence(svc, f"exposes {c.name_of(exporter)} on port {ports or 'none'}"))
-    monitors = []
-    for sm in service_monitors:
-        selector = _match_labels((sm.get("spec") or {}).get("selector"))
-        if selector and any(c.selector_matches(selector, c.labels_of(s)) and _namespace_allowed(sm, ns)
-                            for s in services):
-            monitors.append(sm)
-    for pm in pod_monitors:
-        selector = _match_labels((pm.get("spec") or {}).get("selector"))
-        if selector and c.selector_matches(selector, pod_labels) and _namespace_allowed(pm, ns):
-            monitors.append(pm)
-    for mon in monitors[:EXAMPLES]:
+    scraping = []
+    for mon in monitors:
+        selector = _match_labels((mon.get("spec") or {}).get("selector"))
+        if not selector or not _namespace_allowed(mon, ns):
+            continue
+        if mon.get("kind") in monitoring.SERVICE_MONITOR_KINDS:
+            selected = any(c.selector_matches(selector, c.labels_of(s)) for s in services)
+        else:
+            selected = c.selector_matches(selector, pod_labels)
+        if selected:
+            scraping.append(mon)
+    for mon in scraping[:EXAMPLES]:
         facts.append(f"scraped via {mon.get('kind')} {c.name_of(mon)}")
         evidence.append(c.evidence(mon, f"selects {c.name_of(exporter)}"))
     return facts, evidence
 
 
-def _gpu_operator_hint(view: ClusterView) -> tuple[str, list[Evidence]]:
-    """What NVIDIA GPU Operator ClusterPolicies say about the DCGM exporter, when none runs."""
-    policies = view.list(CLUSTERPOLICIES)
-    if not policies.visible:
-        return f" (GPU Operator ClusterPolicies not checked: {policies.why_unknown()})", []
+def _switch_hints(view: ClusterView, vendors: set[str]) -> tuple[str, list[Evidence]]:
+    """What driver managers' custom resources say about the exporters of `vendors`, none of which runs."""
     hints, evidence = [], []
-    for policy in policies.items:
-        enabled = ((policy.get("spec") or {}).get("dcgmExporter") or {}).get("enabled")
-        evidence.append(c.evidence(policy, "dcgmExporter disabled" if enabled is False else
-                                   "dcgmExporter enabled" + ("" if enabled else " (default)")))
-        hints.append(f"GPU Operator ClusterPolicy {c.name_of(policy)} "
-                     + ("disables the DCGM exporter" if enabled is False else "enables the DCGM exporter"))
+    for vendor, exporter in acc.exporters():
+        if vendor not in vendors or exporter.switch_api is None:
+            continue
+        for res in _listed(exporter.switch_api):
+            listing = view.list(res)
+            if not listing.visible:
+                hints.append(f"{res.kind} objects not checked: {listing.why_unknown()}")
+                continue
+            for obj in listing.items:
+                value: object = obj
+                for part in exporter.switch_path.split("."):
+                    value = value.get(part) if isinstance(value, dict) else None
+                on = exporter.switch_default if value is None else value is not False
+                setting = "unset, the default" if value is None else f"={str(value).lower()}"
+                evidence.append(c.evidence(obj, f"{exporter.name} {'enabled' if on else 'disabled'} "
+                                                f"({exporter.switch_path}{' ' if value is None else ''}{setting})"))
+                hints.append(f"{res.kind} {c.name_of(obj)} {'enables' if on else 'disables'} the {exporter.name}")
     return (f" ({'; '.join(hints)})" if hints else ""), evidence
 
 
-@requirement_check("accelerator_metrics", reads=(
-    NODES, DAEMONSETS, SERVICES, SERVICEMONITORS, PODMONITORS, CLUSTERPOLICIES,
-))
+@requirement_check("accelerator_metrics", reads=(NODES, DAEMONSETS, SERVICES) + _EXPORTER_MONITORS + _SWITCHES)
 def accelerator_metrics(view: ClusterView) -> CheckResult:
     nodes = view.list(NODES)
-    found, blind = c.match_workloads(view, _EXPORTERS, (DAEMONSETS,))  # exporters run on every accelerator node
-    claimed = {id(o) for key, objs in found.items() if key != "other" for o in objs}
-    found["other"] = [o for o in found["other"] if id(o) not in claimed and "device-plugin" not in c.name_of(o)]
+    # Exporters run on every accelerator node: DaemonSets.
+    matched, blind = c.match_workloads(view, {k: comp.patterns for k, (_, _, comp) in _EXPORTERS.items()},
+                                       (DAEMONSETS,))
+    found: dict[str, list[dict]] = {}  # vendor -> its exporters' DaemonSets
+    names: dict[str, str] = {}  # vendor -> name of the first of its exporters seen
+    claimed: set[int] = set()
+    for key, objs in matched.items():
+        vendor, name, _ = _EXPORTERS[key]
+        if key == acc.UNRECOGNISED:  # a device plugin's name can look like an exporter's
+            objs = [o for o in objs if not acc.is_accelerator_device_plugin(
+                (o.get("metadata") or {}).get("name") or "", c.workload_images(o))]
+        new = [o for o in objs if id(o) not in claimed]
+        if new:
+            found.setdefault(vendor, []).extend(new)
+            names.setdefault(vendor, name)
+            claimed |= {id(o) for o in new}
 
     # How exporters are exposed and scraped is shown, never judged: unreadable wiring only goes into the message.
-    services, service_monitors, pod_monitors = view.list(SERVICES), view.list(SERVICEMONITORS), view.list(PODMONITORS)
-    wiring_blind = c.blind_of(services, service_monitors, pod_monitors)
+    services = view.list(SERVICES)
+    monitor_listings = [view.list(r) for r in _EXPORTER_MONITORS]
+    wiring_blind = c.blind_of(services, *monitor_listings)
     services_by_ns: dict[str, list[dict]] = {}
     for svc in services.items if services.visible else []:
         services_by_ns.setdefault(_namespace(svc), []).append(svc)
     # A ServiceMonitor selects Services, so it can only be matched to an exporter when Services are known.
-    sms = service_monitors.items if service_monitors.visible and services.visible else []
-    pms = pod_monitors.items if pod_monitors.visible else []
+    monitors = [m for listing in monitor_listings if listing.visible for m in listing.items
+                if services.visible or m.get("kind") not in monitoring.SERVICE_MONITOR_KINDS]
 
     evidence: list[Evidence] = []
     exporters: dict[str, tuple[str, str, int, list[str]]] = {}  # vendor -> (name, where, nodes scheduled, unhealthy)
     for vendor, objs in found.items():
-        if not objs:
-            continue
         _, shown, bad = c.workloads_health(objs)
         evidence += shown
         scheduled = sum(int((o.get("status") or {}).get("desiredNumberScheduled") or 0)
                         for o in objs if c.workload_health(o)[0])
         wiring = []
         for obj in objs[:EXAMPLES]:
-            facts, wev = _exporter_wiring(obj, services_by_ns, sms, pms)
+            facts, wev = _exporter_wiring(obj, services_by_ns, monitors)
             wiring += facts
             evidence += wev
-        managed = " (GKE-managed)" if any(_namespace(o) == "gke-managed-system" for o in objs) else ""
-        name = _EXPORTER_NAME.get(vendor, "unrecognised accelerator exporter") + managed
+        managed = "".join(f" ({m.provider}-managed)" for m in monitoring.MANAGED_ACCELERATOR_METRICS
+                          if any(_namespace(o) == m.namespace for o in objs))
         where = ", ".join([f"{c.name_of(objs[0])} {c.workload_health(objs[0])[1]}"] + wiring)
-        exporters[vendor] = (name, where, scheduled, bad)
+        exporters[vendor] = (names[vendor] + managed, where, scheduled, bad)
     wiring_note = (f"; Services and monitors not checked ({why_blind(wiring_blind)})"
                    if wiring_blind and exporters else "")
 
@@ -200,10 +190,12 @@ def accelerator_metrics(view: ClusterView) -> CheckResult:
 
     all_by_vendor: dict[str, int] = {}
     ready_by_vendor: dict[str, int] = {}
-    gke_managed = False
+    managed_by: set[str] = set()
     for node in nodes.items:
-        vendors = _node_vendors(node)
-        gke_managed |= bool(vendors) and _is_gke_accelerator_node(node)
+        vendors = c.accelerator_vendors(node)
+        provider = _managed_by(node) if vendors else ""
+        if provider:
+            managed_by.add(provider)
         for vendor in vendors:
             all_by_vendor[vendor] = all_by_vendor.get(vendor, 0) + 1
             if c.node_ready(node):
@@ -218,62 +210,64 @@ def accelerator_metrics(view: ClusterView) -> CheckResult:
                                         f"whose metrics can be exported", evidence, Reason.NO_ACCELERATORS,
                            holds_despite_blind=True)
 
-    states: dict[str, str] = {}  # vendor present in the cluster -> ok | partial | idle | other | broken
+    # Each vendor with accelerator nodes: ok | partial | idle | broken | missing. Nodes whose vendor is not
+    # recognised are served by an unrecognised exporter if by any.
+    states: dict[str, str] = {}
     phrases: list[str] = []
     for vendor, (name, where, scheduled, bad) in exporters.items():
-        if vendor not in all_by_vendor and vendor != "other":
-            phrases.append(f"{name} runs ({where}) but the cluster has no {_VENDOR_LABEL[vendor]} accelerator node")
+        label = _vendor_name(vendor)
+        if vendor not in all_by_vendor and vendor != acc.UNRECOGNISED:
+            phrases.append(f"{name} runs ({where}) but the cluster has no {label} accelerator node")
             continue
         wanted = ready_by_vendor.get(vendor, 0)
         if bad and not scheduled:
             states[vendor] = "broken"
             phrases.append(f"{name} is not healthy ({'; '.join(bad)})")
-        elif vendor == "other":
-            states[vendor] = "other"
+        elif vendor == acc.UNRECOGNISED:
+            states[vendor] = "unrecognised"
             phrases.append(f"{name} runs ({where})")
         elif not wanted:
             states[vendor] = "idle"
-            phrases.append(f"{name} runs ({where}) but no {_VENDOR_LABEL[vendor]} accelerator node is ready")
+            phrases.append(f"{name} runs ({where}) but no {label} accelerator node is ready")
         elif scheduled < wanted:
             states[vendor] = "partial"
-            phrases.append(f"{name} runs on {scheduled} of {wanted} ready {_VENDOR_LABEL[vendor]} accelerator "
-                           f"nodes ({where})")
+            phrases.append(f"{name} runs on {scheduled} of {wanted} ready {label} accelerator nodes ({where})")
         else:
             states[vendor] = "ok"
             every = "the" if wanted == 1 else "all"
-            phrases.append(f"{name} ready on {every} "
-                           f"{plural(wanted, f'ready {_VENDOR_LABEL[vendor]} accelerator node')} ({where})")
+            phrases.append(f"{name} ready on {every} {plural(wanted, f'ready {label} accelerator node')} ({where})")
 
-    known = sorted(v for v in all_by_vendor if v != "other")
-    short = {v: states.get(v, "missing") for v in known if states.get(v) != "ok"}
-    if known and not short:
+    short = {v: states.get(v, "missing") for v in sorted(all_by_vendor) if states.get(v) != "ok"}
+    if not short:
         return CheckResult(Status.PASS, f"{'; '.join(phrases)}{wiring_note}; {NOT_SAMPLED}", evidence,
                            Reason.HEALTHY, holds_despite_blind=True)
 
-    nodes_txt = ", ".join(f"{all_by_vendor[v]} {_VENDOR_LABEL.get(v, 'other')}" for v in sorted(all_by_vendor)) + \
-        f" accelerator node{'s' if sum(all_by_vendor.values()) != 1 else ''}"
+    count = sum(all_by_vendor.values())
+    nodes_txt = ", ".join(f"{all_by_vendor[v]} {_vendor_name(v)}" for v in sorted(all_by_vendor)) + \
+        f" accelerator node{'s' if count != 1 else ''}"
     if not states:
         if blind:
             return c.unknown(f"no accelerator metrics exporter found for the {nodes_txt}", blind, evidence)
-        if gke_managed:
-            return CheckResult(Status.UNKNOWN, f"the {nodes_txt} "
-                                               f"{'is' if sum(all_by_vendor.values()) == 1 else 'are'} GKE-managed "
-                                               f"and no exporter is visible: GKE can collect accelerator metrics "
-                                               f"as a managed service, which is not visible in the cluster",
+        if managed_by:
+            platforms = " and ".join(sorted(managed_by))
+            return CheckResult(Status.UNKNOWN, f"the {nodes_txt} {'is' if count == 1 else 'are'} {platforms}-managed "
+                                               f"and no exporter is visible: {platforms} can collect accelerator "
+                                               f"metrics as a managed service, which is not visible in the cluster",
                                evidence, Reason.MANAGED_NOT_VISIBLE)
-        hint, hint_evidence = _gpu_operator_hint(view)
-        return CheckResult(Status.FAIL, f"no accelerator metrics exporter (DCGM exporter, AMD/Intel/Neuron "
-                                        f"exporters) runs for the {nodes_txt}{hint}"
-                                        + "".join(f"; {p}" for p in phrases),
+        hint, hint_evidence = _switch_hints(view, set(all_by_vendor))
+        looked_for = ", ".join(dict.fromkeys(e.name for v, e in acc.exporters() if v in all_by_vendor))
+        return CheckResult(Status.FAIL, f"no accelerator metrics exporter{f' ({looked_for})' if looked_for else ''} "
+                                        f"runs for the {nodes_txt}{hint}" + "".join(f"; {p}" for p in phrases),
                            evidence + hint_evidence, Reason.NOT_INSTALLED, holds_despite_blind=True)
     missing = [v for v, s in short.items() if s == "missing"]
-    if missing and "other" not in states:
-        phrases.append("no metrics exporter seen for the " + ", ".join(_VENDOR_LABEL[v] for v in missing) +
+    unrecognised_runs = states.get(acc.UNRECOGNISED) == "unrecognised"
+    if missing and not unrecognised_runs:
+        phrases.append("no metrics exporter seen for the " + ", ".join(map(_vendor_name, missing)) +
                        " accelerator nodes")
     message = "; ".join(phrases) + wiring_note
     if all(s == "broken" for s in states.values()):
         return CheckResult(Status.FAIL, message, evidence, Reason.UNHEALTHY, holds_despite_blind=True)
-    if "other" in states and set(short.values()) <= {"missing"}:
+    if unrecognised_runs and set(short.values()) <= {"missing", "unrecognised"}:
         # The unrecognised exporter may well serve the nodes no known exporter covers.
         return CheckResult(Status.UNKNOWN, f"{message}: whether it exports per-accelerator utilisation and memory "
                                            f"for the {nodes_txt} is not known to this tool; review it by hand",
@@ -283,42 +277,37 @@ def accelerator_metrics(view: ClusterView) -> CheckResult:
 
 
 # ai_service_metrics ---------------------------------------------------------------------------------------
-_MONITORING_WORKLOADS = {
-    "prom-operator": (r"prom.*-operator$", r"/prometheus-operator(:|@|$)", ""),
-    "prometheus": (r"^prometheus(-server)?$|^prometheus-k8s$", r"(^|/)prom(etheus)?/prometheus(:|@|$)", ""),
-    "azure": (r"^ama-metrics", r"azuremonitor/containerinsights/ciprod/prometheus-collector", ""),
-    "gmp": (r"^(gmp-operator|collector|rule-evaluator)$", r"prometheus-engine/|gke-gmp|gmp-operator", r"gmp"),
-    "victoria": (r"^(vmagent|vmsingle|vminsert|victoria-metrics)",
-                 r"victoriametrics/(vmagent|victoria-metrics|vminsert)", ""),
-    "alloy": (r"alloy|grafana-agent", r"grafana/(alloy|agent)(:|@|$)", ""),
-    "otel": (r"otel.*collector|opentelemetry-collector",
-             r"opentelemetry-collector|otel/opentelemetry-collector|otelcol", ""),
-}
-_OPERATOR_MANAGED = ("operator.prometheus.io/name", "prometheus")  # labels the operator puts on its StatefulSets
-# Google Managed Prometheus: only its collector DaemonSet scrapes, and its operator scales rule-evaluator and
-# alertmanager to 0 replicas itself while there is nothing for them to do (no rules, no alerts to route).
-_GMP_COLLECTOR = re.compile(r"^collector$")
-_GMP_SCALED_BY_OPERATOR = re.compile(r"^(rule-evaluator|alertmanager)$")
+# Every stack of the registry is found and judged the same way: a new one is a record, no code.
+_STACKS = monitoring.MONITORING_STACKS
+_INSTANCES = _resources(tuple(s.instances for s in _STACKS if s.instances))
+_MONITORS = {s.key: _resources(s.monitors) for s in _STACKS}
+_ALL_MONITORS = tuple(dict.fromkeys(r for rs in _MONITORS.values() for r in rs))
 
 
-def _operator_managed(obj: dict) -> bool:
+def _is(component: Component, obj: dict) -> bool:
+    """Whether a workload is `component` (by its own name, images and namespace)."""
+    meta = obj.get("metadata") or {}
+    return component.matches(meta.get("name") or "", c.workload_images(obj), meta.get("namespace") or "")
+
+
+def _instance_owner(obj: dict) -> monitoring.MonitoringStack | None:
+    """The stack whose operator made a workload for one of its instances, by the labels it puts on them."""
     labels = {**c.labels_of(obj), **_template_labels(obj)}
-    return (_OPERATOR_MANAGED[0] in labels or labels.get("app.kubernetes.io/managed-by") == "prometheus-operator"
-            or (obj.get("kind") == "StatefulSet" and labels.get("app.kubernetes.io/name") == "prometheus"
-                and "prometheus" in labels))
+    return next((s for s in _STACKS if any(all(m.matches(labels) for m in marks) for marks in s.instance_labels)),
+                None)
 
 
-def _scaled_down_by_operator(obj: dict, components: re.Pattern | None) -> bool:
+def _idle_at_zero(obj: dict, stack: monitoring.MonitoringStack) -> bool:
     """A Deployment or StatefulSet at 0 replicas that its own operator scales to 0 while idle: not broken."""
-    return (components is not None and obj.get("kind") != "DaemonSet"
-            and (obj.get("spec") or {}).get("replicas") == 0 and c.name_matches(obj, components.pattern))
+    return (obj.get("kind") != "DaemonSet" and (obj.get("spec") or {}).get("replicas") == 0
+            and _is(stack.idle_at_zero, obj))
 
 
-def _prometheus_available(prom: dict) -> tuple[bool | None, str]:
-    cond = c.condition(prom, "Available")
+def _instance_available(instance: dict) -> tuple[bool | None, str]:
+    cond = c.condition(instance, "Available")
     if cond is not None:
-        return str(cond.get("status")) == "True", c.condition_fact(prom, "Available")
-    status = prom.get("status") or {}
+        return str(cond.get("status")) == "True", c.condition_fact(instance, "Available")
+    status = instance.get("status") or {}
     if "availableReplicas" in status:
         ready, wanted = int(status.get("availableReplicas") or 0), int(status.get("replicas") or 0)
         return ready > 0 and ready >= wanted, f"{ready}/{wanted} available"
@@ -326,102 +315,101 @@ def _prometheus_available(prom: dict) -> tuple[bool | None, str]:
 
 
 def _workload_monitors(view: ClusterView, system_namespaces: set[str]) -> tuple[list[dict], list[Listing]]:
-    """ServiceMonitors/PodMonitors (and managed equivalents) outside the monitoring stack's own namespaces,
-    and the monitor listings that could not be read."""
+    """Every stack's monitors outside the monitoring stacks' own namespaces and the platform's, and the
+    monitor listings that could not be read."""
     monitors, blind = [], []
-    for res in (SERVICEMONITORS, PODMONITORS, AZURE_SERVICEMONITORS, AZURE_PODMONITORS, GMP_PODMONITORINGS,
-                GMP_CLUSTERPODMONITORINGS):
+    for res in _ALL_MONITORS:
         listing = view.list(res)
         if not listing.visible:
             blind.append(listing)
             continue
         for mon in listing.items:
             ns = _namespace(mon)
-            if ns not in system_namespaces and not ns.startswith(("kube-", "openshift-", "gke-")):
+            if ns not in system_namespaces and not ns.startswith(monitoring.SYSTEM_NAMESPACE_PREFIXES):
                 monitors.append(mon)
     return monitors, blind
 
 
-def _visible_count(view: ClusterView, *resources) -> int:
+def _visible_count(view: ClusterView, resources: tuple[Resource, ...]) -> int:
     return sum(len(listing.items) for listing in map(view.list, resources) if listing.visible)
 
 
-def _prometheus_operator(view: ClusterView, operators: list[dict], crd_listing: Listing, statefulsets: list[dict],
-                         workloads_blind: bool) -> tuple[c.Finding | None, list[Listing]]:
-    """The Prometheus Operator's finding, with the listings it needed and could not read."""
+def _operated(view: ClusterView, stack: monitoring.MonitoringStack, operators: list[dict], crd_listing: Listing,
+              made: list[dict], workloads_blind: bool) -> tuple[c.Finding | None, list[Listing]]:
+    """The finding of a stack whose operator runs instances (`made`: the workloads it made for them), with
+    the listings it needed and could not read."""
+    api = stack.instances
+    assert api is not None
+    kind = api.kind
     if crd_listing.visible:
-        own_crds = [crd for crd in crd_listing.items if c.crd_group(crd) == "monitoring.coreos.com"]
-        served = any(c.crd_plural(crd) == "prometheuses" and c.crd_established(view, crd) for crd in own_crds)
+        own_crds = [crd for crd in crd_listing.items if c.crd_group(crd) == stack.group]
+        served = any(c.crd_plural(crd) == api.plural and c.crd_established(view, crd) for crd in own_crds)
     else:  # discovery serves exactly the Established CRDs
-        own_crds, served = [], view.serves("monitoring.coreos.com", "prometheuses")
+        own_crds, served = [], view.serves(api.group, api.plural)
     if not (operators or own_crds or served):
         return None, []
-    crd_ev = c.crd_evidence(view, [crd for crd in own_crds
-                                   if c.crd_plural(crd) in ("prometheuses", "servicemonitors", "podmonitors")])
+    crd_ev = c.crd_evidence(view, [crd for crd in own_crds if c.crd_plural(crd) in {a.plural for a in stack.apis}])
     if not operators:
         where = " in the workloads that could be read" if workloads_blind else ""
-        return c.Finding(Status.WARN, Reason.CRDS_ONLY, f"Prometheus Operator CRDs are installed but no Prometheus "
-                                                        f"Operator was found{where}", crd_ev), []
+        return c.Finding(Status.WARN, Reason.CRDS_ONLY, f"{stack.name} CRDs are installed but no {stack.name} was "
+                                                        f"found{where}", crd_ev), []
     healthy, evidence, bad = c.workloads_health(operators)
     evidence += crd_ev
     if not served:
-        return c.Finding(Status.FAIL, Reason.UNHEALTHY, "Prometheus Operator runs but its Prometheus API "
-                                                        "(prometheuses.monitoring.coreos.com) is not served",
-                         evidence), []
-    prometheuses = view.list(PROMETHEUSES)
-    if not prometheuses.visible:
-        ready = [s for s in statefulsets if c.workload_health(s)[0]]
+        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{stack.name} runs but its {kind} API ({api.qualified}) is "
+                                                        f"not served", evidence), []
+    listings = [view.list(r) for r in _listed(api)]
+    unread = c.blind_of(*listings)
+    if unread:
+        ready = [s for s in made if c.workload_health(s)[0]]
         if healthy and ready:
             evidence += [c.evidence(s, c.workload_health(s)[1]) for s in ready[:EXAMPLES]]
-            return c.Finding(Status.PASS, Reason.HEALTHY, f"Prometheus Operator runs ({c.name_of(operators[0])}) "
-                                                          f"and its Prometheus StatefulSet {c.name_of(ready[0])} is "
-                                                          f"ready (Prometheus objects not readable)",
-                             evidence), [prometheuses]
-        return c.Finding(Status.UNKNOWN, blind_reason([prometheuses]), "Prometheus Operator found but its "
-                                                                       "Prometheus objects could not be read",
-                         evidence), [prometheuses]
+            return c.Finding(Status.PASS, Reason.HEALTHY, f"{stack.name} runs ({c.name_of(operators[0])}) and its "
+                                                          f"{kind} {ready[0].get('kind')} {c.name_of(ready[0])} is "
+                                                          f"ready ({kind} objects not readable)", evidence), unread
+        return c.Finding(Status.UNKNOWN, blind_reason(unread), f"{stack.name} found but its {kind} objects could "
+                                                               f"not be read", evidence), unread
     available: list[dict] = []
     down: list[dict] = []
-    for prom in prometheuses.items:
-        ok, fact = _prometheus_available(prom)
-        evidence.append(c.evidence(prom, fact))
-        if ok is None:  # no status: fall back to the StatefulSet the operator made for it
-            name, ns = (prom.get("metadata") or {}).get("name"), _namespace(prom)
-            sts = [s for s in statefulsets if _namespace(s) == ns and c.name_of(s) == f"{ns}/prometheus-{name}"]
-            ok = bool(sts) and all(c.workload_health(s)[0] for s in sts)
-        (available if ok else down).append(prom)
+    for instance in (i for listing in listings for i in listing.items):
+        ok, fact = _instance_available(instance)
+        evidence.append(c.evidence(instance, fact))
+        if ok is None:  # no status: fall back to the workload the operator made for it
+            ns = _namespace(instance)
+            own = f"{ns}/{stack.instance_workload.format(name=(instance.get('metadata') or {}).get('name'))}"
+            workloads = [w for w in made if c.name_of(w) == own]
+            ok = bool(workloads) and all(c.workload_health(w)[0] for w in workloads)
+        (available if ok else down).append(instance)
     if not healthy:
         status = Status.WARN if available else Status.FAIL
-        return c.Finding(status, Reason.UNHEALTHY, f"Prometheus Operator is not healthy ({'; '.join(bad)})"
-                         + (f"; Prometheus {c.name_of(available[0])} still runs, but new monitors are not picked up"
+        return c.Finding(status, Reason.UNHEALTHY, f"{stack.name} is not healthy ({'; '.join(bad)})"
+                         + (f"; {kind} {c.name_of(available[0])} still runs, but new monitors are not picked up"
                             if available else ""), evidence), []
     if available:
-        return c.Finding(Status.PASS, Reason.HEALTHY, f"Prometheus Operator runs ({c.name_of(operators[0])}) with "
-                                                      f"{plural(len(available), 'available Prometheus')} "
+        return c.Finding(Status.PASS, Reason.HEALTHY, f"{stack.name} runs ({c.name_of(operators[0])}) with "
+                                                      f"{plural(len(available), f'available {kind}')} "
                                                       f"({', '.join(c.name_of(p) for p in available[:EXAMPLES])})",
                          evidence), []
     if down:
-        return c.Finding(Status.FAIL, Reason.UNHEALTHY, "Prometheus Operator runs but no Prometheus is available ("
-                         + "; ".join(f"{c.name_of(p)} {_prometheus_available(p)[1]}" for p in down[:EXAMPLES])
+        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{stack.name} runs but no {kind} is available ("
+                         + "; ".join(f"{c.name_of(p)} {_instance_available(p)[1]}" for p in down[:EXAMPLES])
                          + ")", evidence), []
-    return c.Finding(Status.WARN, Reason.PARTIAL, "Prometheus Operator runs but no Prometheus instance is defined",
-                     evidence), []
+    return c.Finding(Status.WARN, Reason.PARTIAL, f"{stack.name} runs but no {kind} instance is defined", evidence), []
 
 
-def _managed_prometheus(view: ClusterView, label: str, group: str, workloads: list[dict], crds: list[dict],
-                        monitor_count: int, collector: re.Pattern | None = None,
-                        scaled_by_operator: re.Pattern | None = None) -> c.Finding | None:
-    """A managed Prometheus: `collector` names the workloads that scrape, when not all of them do."""
-    own_crds = [crd for crd in crds if c.crd_group(crd) == group]
+def _managed(view: ClusterView, stack: monitoring.MonitoringStack, workloads: list[dict], crds: list[dict],
+             monitor_count: int) -> c.Finding | None:
+    """A managed stack, whose collectors may run out of sight."""
+    own_crds = [crd for crd in crds if c.crd_group(crd) == stack.group]
     if not (workloads or own_crds):
         return None
     crd_ev = c.crd_evidence(view, own_crds[:EXAMPLES])
     if not workloads:
         monitors = f" with {plural(monitor_count, 'monitoring object')}" if monitor_count else ""
         return c.Finding(Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE,
-                         f"{label} CRDs are installed{monitors} but its collectors are not visible (a managed "
+                         f"{stack.name} CRDs are installed{monitors} but its collectors are not visible (a managed "
                          f"service can run them outside the cluster's view)", crd_ev)
-    idle = [w for w in workloads if _scaled_down_by_operator(w, scaled_by_operator)]
+    idle = [w for w in workloads if _idle_at_zero(w, stack)]
     active = [w for w in workloads if w not in idle]
     idle_ev = [c.evidence(w, "scaled to 0 replicas by its operator while it has nothing to do (not a fault)")
                for w in idle]
@@ -430,90 +418,82 @@ def _managed_prometheus(view: ClusterView, label: str, group: str, workloads: li
     healthy, evidence, bad = c.workloads_health(active)
     evidence += idle_ev + crd_ev
     if not active:
-        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{label} collectors do not run{idle_note}", evidence)
+        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{stack.name} collectors do not run{idle_note}", evidence)
     if not healthy:
-        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{label} collectors are not healthy ({'; '.join(bad)})"
-                         + idle_note, evidence)
-    if collector is not None and not any(c.name_matches(w, collector.pattern) for w in active):
-        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{label} runs no collector, only "
-                         + ", ".join(f"{c.name_of(w)} {c.workload_health(w)[1]}" for w in active[:EXAMPLES])
-                         + idle_note, evidence)
-    running = ", ".join(f"{c.name_of(w)} {c.workload_health(w)[1]}" for w in active[:EXAMPLES])
-    return c.Finding(Status.PASS, Reason.HEALTHY, f"{label} collectors run ({running}){idle_note}", evidence)
+        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{stack.name} collectors are not healthy "
+                                                        f"({'; '.join(bad)}){idle_note}", evidence)
+    if stack.collectors.visible and not any(_is(stack.collectors, w) for w in active):
+        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{stack.name} runs no collector, only "
+                                                        f"{_healthy_names(active)}{idle_note}", evidence)
+    return c.Finding(Status.PASS, Reason.HEALTHY, f"{stack.name} collectors run ({_healthy_names(active)}){idle_note}",
+                     evidence)
 
 
-def _plain_collector(label: str, workloads: list[dict], pass_status: Status, note: str) -> c.Finding | None:
+def _collector(view: ClusterView, stack: monitoring.MonitoringStack, workloads: list[dict],
+               crds: list[dict]) -> c.Finding | None:
+    """A stack judged by its own workloads; its CRDs without a workload only show it half installed."""
     if not workloads:
-        return None
+        own = [crd for crd in crds if stack.group and c.crd_group(crd) == stack.group]
+        return c.Finding(Status.WARN, Reason.CRDS_ONLY, f"{stack.name} CRDs ({stack.group}) are installed but no "
+                                                        f"{stack.name} workload runs",
+                         c.crd_evidence(view, own[:EXAMPLES])) if own else None
     _, evidence, bad = c.workloads_health(workloads)
     ready = [w for w in workloads if c.workload_health(w)[0]]
     if not ready:
-        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{label} is not healthy ({'; '.join(bad)})", evidence)
+        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{stack.name} is not healthy ({'; '.join(bad)})", evidence)
     # A collector whose scrape configuration is not visible is healthy but only partly shown to do the job.
-    reason = Reason.HEALTHY if pass_status is Status.PASS else Reason.PARTIAL
-    return c.Finding(pass_status, reason, f"{label} runs ({c.name_of(ready[0])} {c.workload_health(ready[0])[1]}); "
-                                          f"{note}", evidence)
+    if stack.scrapes_prometheus:
+        return c.Finding(Status.PASS, Reason.HEALTHY, f"{stack.name} runs ({_healthy_names(ready[:1])}); scrape "
+                                                      f"configuration not inspected", evidence)
+    return c.Finding(Status.WARN, Reason.PARTIAL, f"{stack.name} runs ({_healthy_names(ready[:1])}); whether it "
+                                                  f"scrapes Prometheus endpoints is not visible", evidence)
 
 
-def _crds_without_workload(view: ClusterView, crds: list[dict], group: str, summary: str) -> c.Finding | None:
-    own = [crd for crd in crds if c.crd_group(crd) == group]
-    if not own:
-        return None
-    return c.Finding(Status.WARN, Reason.CRDS_ONLY, summary, c.crd_evidence(view, own[:EXAMPLES]))
-
-
-@requirement_check("ai_service_metrics", reads=(
-    CRDS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, PROMETHEUSES, SERVICEMONITORS, PODMONITORS, AZURE_SERVICEMONITORS,
-    AZURE_PODMONITORS, GMP_PODMONITORINGS, GMP_CLUSTERPODMONITORINGS,
-))
+@requirement_check("ai_service_metrics", reads=(CRDS,) + c.WORKLOAD_RESOURCES + _INSTANCES + _ALL_MONITORS)
 def ai_service_metrics(view: ClusterView) -> CheckResult:
-    found, blind = c.match_workloads(view, _MONITORING_WORKLOADS)
+    found, blind = c.match_workloads(view, {s.key: s.workloads.patterns for s in _STACKS})
     workloads_blind = bool(blind)
+    # A workload an operator made for one of its instances is that instance, whichever other stack's
+    # patterns it matches (a Prometheus StatefulSet is not a plain Prometheus).
+    made: dict[str, list[dict]] = {s.key: [] for s in _STACKS}
+    for key, objs in found.items():
+        owners = [(w, _instance_owner(w)) for w in objs]
+        found[key] = [w for w, owner in owners if owner is None or owner.key == key]
+        for w, owner in owners:
+            if owner is not None and owner.key != key:
+                made[owner.key].append(w)
     crd_listing = view.list(CRDS)
     blind += c.blind_of(crd_listing)
     crds = crd_listing.items if crd_listing.visible else []
-    managed_sts = [w for w in found["prometheus"] if _operator_managed(w)]
-    plain = [w for w in found["prometheus"] if not _operator_managed(w)]
-    operators = [w for w in found["prom-operator"] if "admission" not in c.name_of(w)]
 
-    system_ns = {_namespace(w) for objs in found.values() for w in objs}
+    system_ns = {_namespace(w) for objs in list(found.values()) + list(made.values()) for w in objs}
     monitors, monitors_blind = _workload_monitors(view, system_ns)
-    azure_count = _visible_count(view, AZURE_SERVICEMONITORS, AZURE_PODMONITORS)
-    gmp_count = _visible_count(view, GMP_PODMONITORINGS, GMP_CLUSTERPODMONITORINGS)
 
-    operator_finding, operator_blind = _prometheus_operator(view, operators, crd_listing, managed_sts,
-                                                            workloads_blind)
-    blind += operator_blind
-    findings = [f for f in (
-        operator_finding,
-        _managed_prometheus(view, "Azure Managed Prometheus", "azmonitoring.coreos.com", found["azure"], crds,
-                            azure_count),
-        _managed_prometheus(view, "Google Managed Prometheus", "monitoring.googleapis.com", found["gmp"], crds,
-                            gmp_count, _GMP_COLLECTOR, _GMP_SCALED_BY_OPERATOR),
-        _plain_collector("Prometheus", plain, Status.PASS, "scrape configuration (e.g. annotation-based discovery) "
-                                                           "not inspected"),
-        _plain_collector("VictoriaMetrics", found["victoria"], Status.PASS, "scrape configuration not inspected"),
-        _plain_collector("Grafana Alloy/Agent", found["alloy"], Status.WARN,
-                         "whether it scrapes Prometheus endpoints is not visible"),
-        _plain_collector("OpenTelemetry Collector", found["otel"], Status.WARN,
-                         "whether it scrapes Prometheus endpoints is not visible"),
-        None if found["otel"] else _crds_without_workload(
-            view, crds, "opentelemetry.io", "OpenTelemetry Operator CRDs are installed but no collector runs"),
-        None if found["victoria"] else _crds_without_workload(
-            view, crds, "operator.victoriametrics.com",
-            "VictoriaMetrics Operator CRDs are installed but no vmagent runs"),
-    ) if f]
-    if findings and (monitors or monitors_blind):
-        best = min(findings, key=lambda f: c.CONFIDENCE[f.status])  # the first of the best, as decide() orders them
+    findings: list[c.Finding | None] = []
+    half_installed: list[c.Finding | None] = []  # after every running stack, as when they were found
+    for stack in _STACKS:
+        if stack.instances:
+            finding, unread = _operated(view, stack, found[stack.key], crd_listing, made[stack.key], workloads_blind)
+            blind += unread
+            findings.append(finding)
+        elif stack.managed:
+            findings.append(_managed(view, stack, found[stack.key], crds, _visible_count(view, _MONITORS[stack.key])))
+        elif found[stack.key]:
+            findings.append(_collector(view, stack, found[stack.key], crds))
+        else:
+            half_installed.append(_collector(view, stack, [], crds))
+    seen = [f for f in findings + half_installed if f]
+    if seen and (monitors or monitors_blind):
+        best = min(seen, key=lambda f: c.CONFIDENCE[f.status])  # the first of the best, as decide() orders them
         if monitors:
             best.summary += f"; {plural(len(monitors), 'workload monitor')} outside the monitoring namespaces " \
                             f"(e.g. {monitors[0].get('kind')} {c.name_of(monitors[0])})"
             best.evidence += [c.evidence(m, "scrape configuration for a workload") for m in monitors[:EXAMPLES]]
         if monitors_blind:
             best.summary += f"; workload monitors not all checked ({why_blind(monitors_blind)})"
-    result = c.decide(findings, blind, "no monitoring system found",
-                      "no monitoring system found (looked for the Prometheus Operator, Prometheus, Azure and Google "
-                      "managed Prometheus, VictoriaMetrics, Grafana Alloy and the OpenTelemetry Collector)")
+    names = [s.name for s in _STACKS]
+    result = c.decide(seen, blind, "no monitoring system found",
+                      f"no monitoring system found (looked for {', '.join(names[:-1])} and {names[-1]})")
     # Every listing a verdict rests on is in `blind`, so decide() already made it UNKNOWN where they matter;
     # monitor listings only add examples to the message and cannot overturn it.
     return result if result.status is Status.UNKNOWN else replace(result, holds_despite_blind=True)

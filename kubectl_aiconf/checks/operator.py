@@ -3,118 +3,41 @@ webhooks are up and whose custom resources get reconciled."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Callable
 
 from kubectl_aiconf.checks import common, requirement_check, why_blind
-from kubectl_aiconf.resources import (
-    CRDS,
-    DYNAMO_GRAPHDEPLOYMENTS,
-    INFERENCESERVICES,
-    MUTATING_WEBHOOKS,
-    PODS,
-    RAYCLUSTERS,
-    RAYJOBS,
-    SERVICES,
-    TRAINJOBS,
-    VALIDATING_WEBHOOKS,
-)
+from kubectl_aiconf.checks.networking import _listed
+from kubectl_aiconf.knowledge import operators
+from kubectl_aiconf.knowledge._base import search
+from kubectl_aiconf.resources import CRDS, MUTATING_WEBHOOKS, PODS, SERVICES, VALIDATING_WEBHOOKS
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
-from kubectl_aiconf.view import ClusterView, Listing, Resource
+from kubectl_aiconf.view import ClusterView, Listing
 
 MAX_PER_OPERATOR = 3  # custom resources / webhooks shown per operator
 
 GOOD, SEEN, NONE = "reconciled", "seen", "no status"
 
+# The custom resources of every operator of the registry that show reconciliation, as the tool lists them
+# (each needs its Resource in resources.py and a rule in the reader ClusterRole).
+CR_RESOURCES = tuple(dict.fromkeys(res for op in operators.OPERATORS for how in op.reconciled
+                                   for res in _listed(how.api)))
 
-# How to tell that a custom resource was reconciled: (GOOD | SEEN | NONE, fact).
-def _raycluster(obj: dict) -> tuple[str, str]:
+
+def _reconciled(obj: dict, how: operators.Reconciled) -> tuple[str, str]:
+    """(GOOD | SEEN | NONE, fact): whether a custom resource shows that its controller acted on it
+    successfully (a success condition or state), acted on it at all (any status), or not yet."""
     status = obj.get("status") or {}
-    state = str(status.get("state") or "")
-    if state.lower() == "ready" or common.condition_true(obj, "HeadPodReady"):
-        return GOOD, f"state {state or 'HeadPodReady'}"
-    return (SEEN, f"state {state or 'not ready'}") if status else (NONE, "no status")
-
-
-def _rayjob(obj: dict) -> tuple[str, str]:
-    status = obj.get("status") or {}
-    deploy, job = status.get("jobDeploymentStatus"), status.get("jobStatus")
-    fact = f"jobDeploymentStatus {deploy or '-'}, jobStatus {job or '-'}"
-    if deploy in ("Complete", "Running"):
-        return GOOD, fact
-    return (SEEN, fact) if status else (NONE, "no status")
-
-
-def _condition_based(success: str) -> Callable[[dict], tuple[str, str]]:
-    def judge(obj: dict) -> tuple[str, str]:
-        if common.condition_true(obj, success):
-            return GOOD, f"{success}=True"
-        conds = (obj.get("status") or {}).get("conditions") or []
-        if conds:
-            return SEEN, ", ".join(f"{c.get('type')}={c.get('status')}" for c in conds[:3])
-        return (SEEN, "status set") if obj.get("status") else (NONE, "no status")
-    return judge
-
-
-def _dynamo_graph(obj: dict) -> tuple[str, str]:
-    status = obj.get("status") or {}
-    state = str(status.get("state") or "")
-    if state.lower() in ("successful", "ready", "deployed") or common.condition_true(obj, "Ready"):
-        return GOOD, f"state {state or 'Ready'}"
-    return (SEEN, f"state {state or common.condition_fact(obj, 'Ready')}") if status else (NONE, "no status")
-
-
-@dataclass(frozen=True)
-class Operator:
-    name: str
-    groups: tuple[str, ...]  # API groups of its CRDs
-    workload: str  # regex on controller Deployment/StatefulSet/DaemonSet names
-    image: str  # regex on controller images
-    plurals: str = ""  # regex restricting the CRDs, for groups shared with other software
-    webhook: str = ""  # regex on webhook configuration / Service names, when they do not name a group
-    ai: bool = True  # False: schedulers that count as CRD operators, reported after AI operators
-    resources: tuple[tuple[Resource, Callable[[dict], tuple[str, str]]], ...] = ()
-
-
-OPERATORS = (
-    Operator("KubeRay", ("ray.io",), r"^kuberay-operator$|^ray-operator$", r"kuberay/operator|kuberay-operator",
-             webhook=r"kuberay", resources=((RAYCLUSTERS, _raycluster), (RAYJOBS, _rayjob))),
-    Operator("Kubeflow Trainer", ("trainer.kubeflow.org",), r"kubeflow-trainer|trainer-controller-manager",
-             r"trainer-controller-manager", webhook=r"kubeflow-trainer",
-             resources=((TRAINJOBS, _condition_based("Complete")),)),
-    Operator("Kubeflow Training Operator", ("kubeflow.org",), r"^training-operator$|kubeflow-training-operator|"
-             r"^mpi-operator$", r"kubeflow/training-operator|mpi-operator",
-             plurals=r"^(pytorchjobs|tfjobs|mpijobs|xgboostjobs|paddlejobs|jaxjobs|mxjobs)$",
-             webhook=r"training-operator"),
-    Operator("KServe", ("serving.kserve.io",), r"^kserve-controller-manager$", r"kserve/kserve-controller",
-             webhook=r"kserve", resources=((INFERENCESERVICES, _condition_based("Ready")),)),
-    Operator("NVIDIA NIM Operator", ("apps.nvidia.com",), r"nim-operator", r"k8s-nim-operator",
-             webhook=r"nim-operator"),
-    Operator("NVIDIA Dynamo", ("nvidia.com",), r"dynamo-operator", r"ai-dynamo/kubernetes-operator|dynamo-operator",
-             plurals=r"^dynamo", webhook=r"dynamo",
-             resources=((DYNAMO_GRAPHDEPLOYMENTS, _dynamo_graph),)),
-    Operator("KAITO", ("kaito.sh",), r"^kaito-", r"kaito/workspace", webhook=r"kaito"),
-    Operator("LeaderWorkerSet", ("leaderworkerset.x-k8s.io",), r"^lws-controller-manager$", r"/lws(:|@|$)",
-             webhook=r"^lws-"),
-    Operator("Seldon Core", ("machinelearning.seldon.io", "mlops.seldon.io"), r"seldon-(v2-)?controller-manager",
-             r"seldonio/seldon", webhook=r"seldon"),
-    Operator("KubeAI", ("kubeai.org",), r"^kubeai$", r"/kubeai(:|@|$)", webhook=r"kubeai"),
-    Operator("Slinky Slurm operator", ("slinky.slurm.net",), r"slurm-operator", r"slinky.*/slurm-operator",
-             webhook=r"slurm-operator"),
-    Operator("Kueue", ("kueue.x-k8s.io",), r"^kueue-controller-manager$", r"kueue/kueue", webhook=r"kueue", ai=False),
-    Operator("Volcano", ("batch.volcano.sh", "scheduling.volcano.sh", "bus.volcano.sh", "flow.volcano.sh",
-                         "nodeinfo.volcano.sh", "topology.volcano.sh"),
-             r"^volcano-(controllers|scheduler|admission)$", r"volcanosh/vc-", webhook=r"volcano", ai=False),
-    Operator("KAI Scheduler", ("scheduling.run.ai", "kai.scheduler"), r"^kai-", r"kai-scheduler/",
-             webhook=r"^kai-|kai-scheduler", ai=False),
-)
-
-# API groups that look like AI/ML software, for operators this check does not know by name.
-AI_LOOKING_GROUP = re.compile(r"(^|[.-])(ai|ml|llm|llms|inference|serving|model|models|training|trainer|kubeflow|"
-                              r"ray|mlops|vllm|sglang|triton|notebooks?)([.-]|$)")
-
-CR_RESOURCES = tuple(res for op in OPERATORS for res, _ in op.resources)
+    state = str(status.get(how.state_field) or "") if how.state_field else ""
+    facts = [f"{how.state_field} {state}"] if state else []
+    facts += [f"{name} {status[name]}" for name in how.fact_fields if status.get(name)]
+    succeeded = next((cond for cond in how.conditions if common.condition_true(obj, cond)), "")
+    if state.lower() in {s.lower() for s in how.states} or succeeded:
+        return GOOD, ", ".join(facts) or f"{succeeded}=True"
+    if not facts:
+        facts = [f"{c.get('type')}={c.get('status')}" for c in (status.get("conditions") or [])[:3]]
+    if facts:
+        return SEEN, ", ".join(facts)
+    return (SEEN, "status set") if status else (NONE, "no status")
 
 
 @dataclass
@@ -134,7 +57,7 @@ class Webhook:
 
 @dataclass
 class Found:
-    op: Operator
+    op: operators.AIOperator
     crds: list[str] = field(default_factory=list)  # established CRD names
     not_established: list[str] = field(default_factory=list)
     crd_evidence: list[Evidence] = field(default_factory=list)
@@ -148,11 +71,16 @@ class Found:
         return bool(self.crds or self.not_established or self.controllers)
 
 
-def _operator_crds(view: ClusterView, op: Operator, found: Found) -> None:
+def _own_plural(op: operators.AIOperator, plural: str) -> bool:
+    """Whether a resource of one of the operator's groups is its own (groups may be shared)."""
+    return not op.plurals or search(op.plurals, plural)
+
+
+def _operator_crds(view: ClusterView, op: operators.AIOperator, found: Found) -> None:
     crds = view.list(CRDS)
     if crds.visible:
         for crd in crds.items:
-            if common.crd_group(crd) in op.groups and re.search(op.plurals, common.crd_plural(crd)):
+            if common.crd_group(crd) in op.groups and _own_plural(op, common.crd_plural(crd)):
                 name = common.name_of(crd)
                 if common.crd_established(view, crd):
                     found.crds.append(name)
@@ -164,7 +92,7 @@ def _operator_crds(view: ClusterView, op: Operator, found: Found) -> None:
         for version in view.group_versions(group):
             for plural in view.discovered_resources(group, version):
                 name = f"{plural}.{group}"
-                if "/" not in plural and re.search(op.plurals, plural) and name not in found.crds:
+                if "/" not in plural and _own_plural(op, plural) and name not in found.crds:
                     found.crds.append(name)
 
 
@@ -208,7 +136,7 @@ def _owner(hook: Webhook, found: list[Found], controller_ids: dict[str, Found]) 
             return owner
     names = (common.name_of(hook.config), hook.name, hook.service_name)
     for f in found:
-        if f.op.webhook and any(re.search(f.op.webhook, n) for n in names if n):
+        if any(search(f.op.webhook, n) for n in names):
             return f
         if any(n == g or n.endswith("." + g) for n in names if n for g in f.op.groups):
             return f
@@ -245,7 +173,7 @@ def _summary(f: Found, workload_blind: list[Listing], webhook_blind: list[Listin
         parts.append(f"{len(seen)} custom resource(s) with controller status, none succeeded yet")
     elif f.crs[NONE]:
         parts.append(f"{len(f.crs[NONE])} custom resource(s) without status")
-    elif not f.cr_blind and f.op.resources:
+    elif not f.cr_blind and f.op.reconciled:
         parts.append("no custom resource yet, reconciliation not exercised")
     if f.cr_blind:
         parts.append(f"custom resources not all readable ({why_blind(f.cr_blind)})")
@@ -292,7 +220,7 @@ def _judge(f: Found, workload_blind: list[Listing], webhook_blind: list[Listing]
                    reads=(CRDS, VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS, SERVICES, PODS) + common.WORKLOAD_RESOURCES
                    + CR_RESOURCES)
 def robust_controller(view: ClusterView) -> CheckResult:
-    found = [Found(op) for op in OPERATORS]
+    found = [Found(op) for op in operators.OPERATORS]
     for f in found:
         _operator_crds(view, f.op, f)
 
@@ -305,9 +233,10 @@ def robust_controller(view: ClusterView) -> CheckResult:
             workload_blind.append(listing)
             continue
         for w in listing.items:
+            meta = w.get("metadata") or {}
             images = common.workload_images(w)
             for f in found:
-                if common.name_matches(w, f.op.workload) or any(re.search(f.op.image, i) for i in images):
+                if f.op.workloads.matches(meta.get("name") or "", images, meta.get("namespace") or ""):
                     ok, fact = common.workload_health(w)
                     f.controllers.append((w, ok, fact))
                     controller_ids[f"{w.get('kind')}/{common.name_of(w)}"] = f
@@ -325,14 +254,15 @@ def robust_controller(view: ClusterView) -> CheckResult:
             unowned.append(hook)
 
     for f in installed:
-        for res, judge in f.op.resources:
-            listing = view.list(res)
-            if not listing.visible:
-                f.cr_blind.append(listing)
-                continue
-            for obj in listing.items:
-                verdict, fact = judge(obj)
-                f.crs[verdict].append((obj, fact))
+        for how in f.op.reconciled:
+            for res in _listed(how.api):
+                listing = view.list(res)
+                if not listing.visible:
+                    f.cr_blind.append(listing)
+                    continue
+                for obj in listing.items:
+                    verdict, fact = _reconciled(obj, how)
+                    f.crs[verdict].append((obj, fact))
 
     evidence: list[Evidence] = []
     states: dict[str, list[Found]] = {}
@@ -358,7 +288,8 @@ def robust_controller(view: ClusterView) -> CheckResult:
     crds = view.list(CRDS)
     unrecognised = []
     for group in sorted({common.crd_group(c) for c in (crds.items if crds.visible else [])
-                         if common.name_of(c) not in known_crds and AI_LOOKING_GROUP.search(common.crd_group(c))}):
+                         if common.name_of(c) not in known_crds
+                         and search(operators.AI_LOOKING_GROUP, common.crd_group(c))}):
         served_by = [h for h in unowned if group in h.groups and h.healthy]
         fact = (f"webhook {served_by[0].name} served by healthy pods ({served_by[0].fact})" if served_by
                 else "CRDs only, controller not identified")
@@ -410,5 +341,6 @@ def robust_controller(view: ClusterView) -> CheckResult:
     if not crds.visible:
         return common.unknown("no recognised AI operator is served (per API discovery), and CRDs of operators "
                               "this tool does not know could not be read", [crds], evidence)
-    return CheckResult(Status.FAIL, "no AI operator with CRDs (such as KubeRay, Kubeflow Trainer or KServe) is "
-                                    "installed", evidence, Reason.NOT_INSTALLED, holds_despite_blind=True)
+    judged = [op.name for op in operators.OPERATORS if op.ai and op.reconciled][:3]
+    return CheckResult(Status.FAIL, f"no AI operator with CRDs (such as {', '.join(judged[:-1])} or {judged[-1]}) "
+                                    f"is installed", evidence, Reason.NOT_INSTALLED, holds_despite_blind=True)

@@ -13,7 +13,8 @@ from kubectl_aiconf.knowledge._base import Api, Component, Record
 @dataclass(frozen=True)
 class Reconciled:
     """How a custom resource shows its controller acted on it successfully: any of the conditions True, or
-    the field `state_field` of its status equal (ignoring case) to one of `states`."""
+    the field `state_field` of its status equal (ignoring case) to one of `states`. Any other status shows
+    the controller at work without success yet; no status, that it has not touched the resource."""
 
     api: Api
     conditions: tuple[str, ...] = ()
