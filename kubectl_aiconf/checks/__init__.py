@@ -47,6 +47,8 @@ class ReadLog:
     def list(self, res: Resource) -> Listing:
         listing = self._view.list(res)
         self._note([listing])
+        if listing.outcome is Outcome.NOT_SERVED:  # "not served" is knowledge only where discovery answers
+            self._note(self._view.discovery_gaps(res.group, res.resource))
         return listing
 
     def serves(self, group: str, resource: str | None = None, version: str | None = None) -> bool:
