@@ -122,3 +122,15 @@ def test_the_readme_documents_every_reason_code_and_no_other():
     table = readme.split("### Reason codes", 1)[1].split("\n\n", 3)[2]
     documented = set(re.findall(r"^\| `([a-z-]+)` \|", table, flags=re.M))
     assert documented == {r.value for r in Reason}
+
+
+def test_a_listing_not_served_where_discovery_cannot_say_is_a_blind_spot():
+    def lists_deployments(view):
+        if not view.list(DEPLOYMENTS).items:
+            return CheckResult(Status.FAIL, "no controller", [], Reason.NOT_INSTALLED)
+        return CheckResult(Status.PASS, "controller", [], Reason.HEALTHY)
+
+    not_served = Listing(DEPLOYMENTS, Outcome.NOT_SERVED)
+    result = _check(lists_deployments, DEPLOYMENTS).run(_View(not_served, gaps=[MISSING]))
+    assert (result.status, result.reason) == (Status.UNKNOWN, Reason.NOT_IN_SNAPSHOT)
+    assert _check(lists_deployments, DEPLOYMENTS).run(_View(not_served)).status is Status.FAIL
