@@ -1,10 +1,47 @@
 """Every kind of object the checks read, with the fields they keep.
 
 One definition per resource, shared by all checks, so a resource is listed once per run however many
-checks read it.
+checks read it. The custom resources of add-ons take their identity (group, plural, kind, scope) from the
+knowledge registry record that knows them; what is written here is what the checks read of them (`keep`).
+`resource_for(api)` is the definition of a record's API; `ALL` is every definition (the reader ClusterRole in
+testdata/rbac/ grants exactly these, and a snapshot without discovery maps kinds to plurals with them).
 """
 
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from kubectl_aiconf.knowledge import accelerators as acc
+from kubectl_aiconf.knowledge import autoscalers, gateways, monitoring, networks, operators, schedulers
+from kubectl_aiconf.knowledge._base import Api
 from kubectl_aiconf.view import Resource
+
+
+def _apis(value: object) -> Iterator[Api]:
+    """Every API named in a registry record: in its fields and in the records nested in them."""
+    if isinstance(value, Api):
+        yield value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _apis(getattr(value, f.name))
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _apis(item)
+
+
+def _read(api: Api, keep: tuple[str, ...] = ()) -> Resource:
+    """How a registry record's API is listed: its identity from the record, keeping `keep`."""
+    return Resource(api.group, api.plural, api.kind, api.namespaced, keep=keep)
+
+
+def _of(record: object, kind: str, keep: tuple[str, ...] = ()) -> Resource:
+    """The listing of the one API of `kind` that `record` (a record, an API or a tuple of them) names."""
+    found = {a for a in _apis(record) if a.kind == kind}
+    if len(found) != 1:
+        raise LookupError(f"{len(found)} APIs of kind {kind} in {record!r}, expected one")
+    return _read(found.pop(), keep)
+
 
 _CONDITIONS = "status.conditions"
 _WORKLOAD_TEMPLATE = (
@@ -67,80 +104,82 @@ RESOURCECLAIMS = Resource("resource.k8s.io", "resourceclaims", "ResourceClaim", 
                           keep=("status.allocation", "status.reservedFor"), versions=("v1", "v1beta2", "v1beta1"))
 
 # Gateway API and its inference extension ------------------------------------------------------------------
-GATEWAYCLASSES = Resource("gateway.networking.k8s.io", "gatewayclasses", "GatewayClass", False,
-                          keep=("spec.controllerName", _CONDITIONS))
-GATEWAYS = Resource("gateway.networking.k8s.io", "gateways", "Gateway", True,
-                    keep=("spec.gatewayClassName", _CONDITIONS, "status.addresses"))
-HTTPROUTES = Resource("gateway.networking.k8s.io", "httproutes", "HTTPRoute", True,
-                      keep=("spec.parentRefs", "spec.rules", "status.parents"))
-INFERENCEPOOLS = Resource("inference.networking.k8s.io", "inferencepools", "InferencePool", True,
-                          keep=("spec", "status"))
-INFERENCEPOOLS_X = Resource("inference.networking.x-k8s.io", "inferencepools", "InferencePool", True,
-                            keep=("spec", "status"))
+GATEWAYCLASSES = _of(gateways.GATEWAY_APIS, "GatewayClass", keep=("spec.controllerName", _CONDITIONS))
+GATEWAYS = _of(gateways.GATEWAY_APIS, "Gateway", keep=("spec.gatewayClassName", _CONDITIONS, "status.addresses"))
+HTTPROUTES = _of(gateways.GATEWAY_APIS, "HTTPRoute", keep=("spec.parentRefs", "spec.rules", "status.parents"))
+# The GA group, then the older alpha one (gateways.GAIE_GROUPS).
+INFERENCEPOOLS, INFERENCEPOOLS_X = (_read(api, keep=("spec", "status")) for api in gateways.GAIE_APIS)
 
 # gang schedulers ------------------------------------------------------------------------------------------
-KUEUE_CLUSTERQUEUES = Resource("kueue.x-k8s.io", "clusterqueues", "ClusterQueue", False, keep=(_CONDITIONS,))
-KUEUE_LOCALQUEUES = Resource("kueue.x-k8s.io", "localqueues", "LocalQueue", True,
-                             keep=("spec.clusterQueue", _CONDITIONS))
-KUEUE_WORKLOADS = Resource("kueue.x-k8s.io", "workloads", "Workload", True, keep=(_CONDITIONS,))
-VOLCANO_QUEUES = Resource("scheduling.volcano.sh", "queues", "Queue", False, keep=("status.state",))
-VOLCANO_PODGROUPS = Resource("scheduling.volcano.sh", "podgroups", "PodGroup", True,
-                             keep=("spec.minMember", "status.phase"))
-KAI_QUEUES = Resource("scheduling.run.ai", "queues", "Queue", False, keep=("status",))
-KAI_PODGROUPS = Resource("scheduling.run.ai", "podgroups", "PodGroup", True,
-                         keep=("spec.minMember", "status"))
-COSCHEDULING_PODGROUPS = Resource("scheduling.x-k8s.io", "podgroups", "PodGroup", True,
-                                  keep=("spec.minMember", "status.phase"))
+# Each record's queue and usage objects, keeping the fields its record says gang_scheduling reads of them
+# (`Queue.fields`, `GangScheduler.usage_fields`): a new scheduler is a record and a ClusterRole rule, no line here.
+GANG_SCHEDULER_READS: tuple[Resource, ...] = tuple(dict.fromkeys(
+    [_read(q.api, q.fields) for s in schedulers.GANG_SCHEDULERS for q in s.queues]
+    + [_read(s.usage, s.usage_fields) for s in schedulers.GANG_SCHEDULERS if s.usage]))
 
 # autoscaling ----------------------------------------------------------------------------------------------
-KARPENTER_NODEPOOLS = Resource("karpenter.sh", "nodepools", "NodePool", False,
-                               keep=("spec.template.spec.requirements", "spec.template.spec.taints",
-                                     "spec.limits", _CONDITIONS))
-OPENSHIFT_CLUSTERAUTOSCALERS = Resource("autoscaling.openshift.io", "clusterautoscalers", "ClusterAutoscaler",
-                                        False, keep=("spec",))
-CAPI_MACHINEDEPLOYMENTS = Resource("cluster.x-k8s.io", "machinedeployments", "MachineDeployment", True,
-                                   keep=("metadata.annotations",))
-KEDA_SCALEDOBJECTS = Resource("keda.sh", "scaledobjects", "ScaledObject", True,
-                              keep=("spec.scaleTargetRef", "spec.triggers", _CONDITIONS))
+KARPENTER_NODEPOOLS = _of(autoscalers.KARPENTER, "NodePool", keep=(
+    "spec.template.spec.requirements", "spec.template.spec.taints", "spec.limits", _CONDITIONS))
+OPENSHIFT_CLUSTERAUTOSCALERS = _of(autoscalers.OPENSHIFT, "ClusterAutoscaler", keep=("spec",))
+CAPI_MACHINEDEPLOYMENTS = _of(autoscalers.CLUSTER_API, "MachineDeployment", keep=("metadata.annotations",))
+KEDA_SCALEDOBJECTS = _of(autoscalers.KEDA, "ScaledObject", keep=("spec.scaleTargetRef", "spec.triggers", _CONDITIONS))
 
-# monitoring -----------------------------------------------------------------------------------------------
-PROMETHEUSES = Resource("monitoring.coreos.com", "prometheuses", "Prometheus", True,
-                        keep=("spec.serviceMonitorSelector", "spec.serviceMonitorNamespaceSelector",
-                              "spec.podMonitorSelector", "spec.podMonitorNamespaceSelector", "status"))
-SERVICEMONITORS = Resource("monitoring.coreos.com", "servicemonitors", "ServiceMonitor", True,
-                           keep=("spec.selector", "spec.namespaceSelector", "spec.endpoints"))
-PODMONITORS = Resource("monitoring.coreos.com", "podmonitors", "PodMonitor", True,
-                       keep=("spec.selector", "spec.namespaceSelector", "spec.podMetricsEndpoints"))
-AZURE_SERVICEMONITORS = Resource("azmonitoring.coreos.com", "servicemonitors", "ServiceMonitor", True,
-                                 keep=("spec.selector", "spec.endpoints"))
-AZURE_PODMONITORS = Resource("azmonitoring.coreos.com", "podmonitors", "PodMonitor", True,
-                             keep=("spec.selector", "spec.podMetricsEndpoints"))
-GMP_PODMONITORINGS = Resource("monitoring.googleapis.com", "podmonitorings", "PodMonitoring", True,
-                              keep=("spec", _CONDITIONS))
-GMP_CLUSTERPODMONITORINGS = Resource("monitoring.googleapis.com", "clusterpodmonitorings",
-                                     "ClusterPodMonitoring", False, keep=("spec", _CONDITIONS))
+# monitoring stacks (read through resource_for by observability) ---------------------------------------------
+_PROMETHEUS_OPERATOR, _AZURE, _GMP = (monitoring.PROMETHEUS_OPERATOR, monitoring.AZURE_MANAGED_PROMETHEUS,
+                                      monitoring.GOOGLE_MANAGED_PROMETHEUS)
+PROMETHEUSES = _of(_PROMETHEUS_OPERATOR, "Prometheus", keep=(
+    "spec.serviceMonitorSelector", "spec.serviceMonitorNamespaceSelector", "spec.podMonitorSelector",
+    "spec.podMonitorNamespaceSelector", "status"))
+SERVICEMONITORS = _of(_PROMETHEUS_OPERATOR, "ServiceMonitor",
+                      keep=("spec.selector", "spec.namespaceSelector", "spec.endpoints"))
+PODMONITORS = _of(_PROMETHEUS_OPERATOR, "PodMonitor",
+                  keep=("spec.selector", "spec.namespaceSelector", "spec.podMetricsEndpoints"))
+AZURE_SERVICEMONITORS = _of(_AZURE, "ServiceMonitor", keep=("spec.selector", "spec.endpoints"))
+AZURE_PODMONITORS = _of(_AZURE, "PodMonitor", keep=("spec.selector", "spec.podMetricsEndpoints"))
+GMP_PODMONITORINGS = _of(_GMP, "PodMonitoring", keep=("spec", _CONDITIONS))
+GMP_CLUSTERPODMONITORINGS = _of(_GMP, "ClusterPodMonitoring", keep=("spec", _CONDITIONS))
 
-# accelerator driver managers (knowledge.accelerators: Vendor.driver_managers) ---------------------------------
-CLUSTERPOLICIES = Resource("nvidia.com", "clusterpolicies", "ClusterPolicy", False,
-                           keep=("spec.devicePlugin", "spec.mig", "spec.cdi", "spec.sandboxWorkloads",
-                                 "spec.driver.enabled", "spec.dcgmExporter.enabled", "status"))
-NVIDIADRIVERS = Resource("nvidia.com", "nvidiadrivers", "NVIDIADriver", False,
-                         keep=("spec.driverType", "spec.version", "status.state"))
-AMD_DEVICECONFIGS = Resource("amd.com", "deviceconfigs", "DeviceConfig", True,
-                             keep=("spec.driver.enable", "spec.driver.driverType", "spec.driver.version",
-                                   "spec.configManager.enable", "status"))
-INTEL_GPUDEVICEPLUGINS = Resource("deviceplugin.intel.com", "gpudeviceplugins", "GpuDevicePlugin", False,
-                                  keep=("spec.sharedDevNum", "status"))
+# accelerator driver managers (knowledge.accelerators: Vendor.driver_managers, read through resource_for) ------
+CLUSTERPOLICIES = _of(acc.NVIDIA, "ClusterPolicy", keep=(
+    "spec.devicePlugin", "spec.mig", "spec.cdi", "spec.sandboxWorkloads", "spec.driver.enabled",
+    "spec.dcgmExporter.enabled", "status"))
+NVIDIADRIVERS = _of(acc.NVIDIA, "NVIDIADriver", keep=("spec.driverType", "spec.version", "status.state"))
+AMD_DEVICECONFIGS = _of(acc.AMD, "DeviceConfig", keep=(
+    "spec.driver.enable", "spec.driver.driverType", "spec.driver.version", "spec.configManager.enable", "status"))
+INTEL_GPUDEVICEPLUGINS = _of(acc.INTEL, "GpuDevicePlugin", keep=("spec.sharedDevNum", "status"))
 
-# AI operators and serving stacks --------------------------------------------------------------------------
-RAYCLUSTERS = Resource("ray.io", "rayclusters", "RayCluster", True, keep=("status",))
-RAYJOBS = Resource("ray.io", "rayjobs", "RayJob", True, keep=("status.jobDeploymentStatus", "status.jobStatus"))
-TRAINJOBS = Resource("trainer.kubeflow.org", "trainjobs", "TrainJob", True, keep=(_CONDITIONS,))
-INFERENCESERVICES = Resource("serving.kserve.io", "inferenceservices", "InferenceService", True,
-                             keep=(_CONDITIONS,))
-DYNAMO_GRAPHDEPLOYMENTS = Resource("nvidia.com", "dynamographdeployments", "DynamoGraphDeployment", True,
-                                   keep=("status",))
-NETWORK_ATTACHMENT_DEFINITIONS = Resource("k8s.cni.cncf.io", "network-attachment-definitions",
-                                          "NetworkAttachmentDefinition", True)
-NIC_CLUSTERPOLICIES = Resource("mellanox.com", "nicclusterpolicies", "NicClusterPolicy", False,
-                               keep=("status.state",))
+# AI operators' custom resources (knowledge.operators: AIOperator.reconciled, read through resource_for) ------
+RAYCLUSTERS = _of(operators.KUBERAY, "RayCluster", keep=("status",))
+RAYJOBS = _of(operators.KUBERAY, "RayJob", keep=("status.jobDeploymentStatus", "status.jobStatus"))
+TRAINJOBS = _of(operators.KUBEFLOW_TRAINER, "TrainJob", keep=(_CONDITIONS,))
+INFERENCESERVICES = _of(operators.KSERVE, "InferenceService", keep=(_CONDITIONS,))
+DYNAMO_GRAPHDEPLOYMENTS = _of(operators.DYNAMO, "DynamoGraphDeployment", keep=("status",))
+
+# specialised network stacks (knowledge.networks) ------------------------------------------------------------
+NETWORK_ATTACHMENT_DEFINITIONS = _of(networks.BY_KEY["multus"], "NetworkAttachmentDefinition")
+NIC_CLUSTERPOLICIES = _of(networks.BY_KEY["nvidia-network-operator"], "NicClusterPolicy", keep=("status.state",))
+
+
+# every definition, and the lookup from registry records ------------------------------------------------------
+def _definitions(namespace: dict[str, object]) -> tuple[Resource, ...]:
+    """The Resources of this module: its constants and the members of its tuples of Resources, each once."""
+    found: list[Resource] = []
+    for value in namespace.values():
+        found += [r for r in (value if isinstance(value, tuple) else (value,)) if isinstance(r, Resource)]
+    return tuple(dict.fromkeys(found))
+
+
+ALL: tuple[Resource, ...] = _definitions(globals())
+_BY_API: dict[tuple[str, str], Resource] = {(r.group, r.resource): r for r in ALL}
+
+
+def resource_for(api: Api) -> Resource:
+    """The definition above of a registry record's API: how every check that reads it lists it.
+
+    Raises KeyError naming the API when there is none: a record whose objects a check lists needs its
+    definition here (its `keep`) and a rule in the reader ClusterRole (testdata/rbac/aiconf-reader.yaml).
+    """
+    try:
+        return _BY_API[api.group, api.plural]
+    except KeyError:
+        raise KeyError(f"{api.qualified} has no definition in kubectl_aiconf/resources.py") from None

@@ -4,12 +4,16 @@ A record is exercised by a fixture of one of the checks that use its kind of rec
 fixture is recognised as belonging to it (a node of the vendor, a workload of the scheduler, a GatewayClass
 of the implementation, ...). Each record should have a fixture on which its check PASSes and one on which
 it does not; `missing()` lists those that lack either. Other tests use `coverage()` and `missing()`.
+
+`listed_apis()` is what the records say the checks list (tests of resources.py and of the reader ClusterRole).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +22,7 @@ from kubectl_aiconf.knowledge import accelerators as acc
 from kubectl_aiconf.knowledge import (
     autoscalers, gateways, monitoring, networks, operators, sandboxes, schedulers, serving,
 )
-from kubectl_aiconf.knowledge._base import search
+from kubectl_aiconf.knowledge._base import Api, search
 
 FIXTURES = Path(__file__).resolve().parent.parent / "testdata" / "checks"
 
@@ -271,3 +275,31 @@ def coverage() -> dict[str, RecordCoverage]:
 def missing() -> dict[str, str]:
     """{record id: what it lacks} for the records without a PASS fixture or without a non-PASS one."""
     return {rid: cov.gap for rid, cov in coverage().items() if cov.gap}
+
+
+# APIs the checks list ---------------------------------------------------------------------------------------
+def _apis(value: object) -> Iterator[Api]:
+    if isinstance(value, Api):
+        yield value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _apis(getattr(value, f.name))
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _apis(item)
+
+
+def listed_apis() -> list[tuple[str, Api]]:
+    """(record id, API) of every API a record of the registry says the checks list: every API a record names,
+    except a scheduler's `apis` (which need only be served: its queue and usage objects are listed), and the
+    Gateway API and Inference Extension resources. A new record's objects need a definition in resources.py
+    and a rule in testdata/rbac/aiconf-reader.yaml."""
+    out: list[tuple[str, Api]] = []
+    for rid, record in knowledge.all_records().items():
+        if isinstance(record, schedulers.GangScheduler):
+            apis: list[Api] = [q.api for q in record.queues] + ([record.usage] if record.usage else [])
+        else:
+            apis = list(_apis(record))
+        out += [(rid, api) for api in dict.fromkeys(apis)]
+    out += [("gateways", api) for api in gateways.GATEWAY_APIS + gateways.GAIE_APIS]
+    return out

@@ -491,14 +491,25 @@ def test_monitoring_stacks_instances_collectors_and_managed_metrics():
 
 
 def test_apis_the_checks_list_have_a_resource_definition():
-    from kubectl_aiconf import resources
-    from kubectl_aiconf.view import Resource
+    import knowledge_coverage as kc
 
-    listed = {(r.group, r.resource) for r in vars(resources).values() if isinstance(r, Resource)}
-    apis = [a for s in monitoring.MONITORING_STACKS for a in s.apis]
-    apis += [how.api for op in operators.OPERATORS for how in op.reconciled]
-    apis += [e.switch_api for _, e in acc.exporters() if e.switch_api]
-    assert [a.qualified for a in apis if (a.group, a.plural) not in listed] == []
+    from kubectl_aiconf import resources
+
+    missing = []
+    for rid, api in kc.listed_apis():
+        try:
+            res = resources.resource_for(api)
+        except KeyError:
+            missing.append(f"{rid}: {api.qualified}")
+            continue
+        assert (res.group, res.resource, res.kind, res.namespaced) == (
+            api.group, api.plural, api.kind, api.namespaced), f"{rid}: {api} defined as {res}"
+    assert missing == [], "add these to kubectl_aiconf/resources.py"
+    apis = {api.qualified for _, api in kc.listed_apis()}
+    assert {"clusterqueues.kueue.x-k8s.io", "clusterpolicies.nvidia.com", "servicemonitors.monitoring.coreos.com",
+            "rayjobs.ray.io", "nodepools.karpenter.sh", "inferencepools.inference.networking.k8s.io"} <= apis
+    with pytest.raises(KeyError, match="leaderworkersets.leaderworkerset.x-k8s.io"):
+        resources.resource_for(schedulers.LWS.apis[0])  # served or not, never listed
 
 
 def test_base_matchers():

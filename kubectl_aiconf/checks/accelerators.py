@@ -19,7 +19,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from kubectl_aiconf import resources
 from kubectl_aiconf.catalogue import minor_of
 from kubectl_aiconf.checks import blind_reason, common, requirement_check, why_blind
 from kubectl_aiconf.knowledge import accelerators as acc
@@ -34,6 +33,7 @@ from kubectl_aiconf.resources import (
     RESOURCESLICES,
     RUNTIMECLASSES,
     STATEFULSETS,
+    resource_for,
 )
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.text import join_nonempty, more, plural, sample
@@ -277,10 +277,9 @@ def _not_recognised(accs: _Accelerators, vendors: Iterable[str], why: str) -> tu
 
 
 # driver managers ----------------------------------------------------------------------------------------------
-_BY_QUALIFIED = {r.qualified: r for r in vars(resources).values() if isinstance(r, Resource)}
 # The custom resources of every driver manager of the registry, as listed (each needs its Resource in
 # resources.py, and a rule in the reader ClusterRole).
-_MANAGER_READS = tuple(dict.fromkeys(_BY_QUALIFIED[api.qualified] for vendor in acc.VENDORS
+_MANAGER_READS = tuple(dict.fromkeys(resource_for(api) for vendor in acc.VENDORS
                                      for manager in vendor.driver_managers for api in manager.apis))
 
 
@@ -349,7 +348,7 @@ def _driver_managers(view: ClusterView, evidence: list[Evidence]) -> dict[str, _
         managed = out.setdefault(vendor.key, _Managed())
         for i, manager in enumerate(vendor.driver_managers):
             for n, api in enumerate(manager.apis):
-                objs, blind = _read(view, _BY_QUALIFIED[api.qualified])
+                objs, blind = _read(view, resource_for(api))
                 managed.blind += blind
                 for obj in objs or []:
                     ok, fact = _manager_health(manager, obj)
@@ -821,7 +820,7 @@ def _scan(view: ClusterView) -> _Scan:
     managers: dict[str, list[dict]] = {}
     for vendor in acc.VENDORS:
         for api in (a for m in vendor.driver_managers for a in m.apis):
-            objs, manager_blind = _read(view, _BY_QUALIFIED[api.qualified])
+            objs, manager_blind = _read(view, resource_for(api))
             managers.setdefault(vendor.key, []).extend(objs or [])
             blind += manager_blind
     # Sharing stacks' device plugins and the mechanisms' agents run on every accelerator node: DaemonSets.

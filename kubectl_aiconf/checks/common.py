@@ -37,7 +37,7 @@ def condition(obj: dict, type_: str) -> dict | None:
 
 def condition_true(obj: dict, type_: str) -> bool:
     cond = condition(obj, type_)
-    return bool(cond) and str(cond.get("status")) == "True"
+    return cond is not None and str(cond.get("status")) == "True"
 
 
 def condition_fact(obj: dict, type_: str) -> str:
@@ -121,7 +121,9 @@ def match_workloads(view: ClusterView, patterns: dict[str, tuple[str, str, str]]
 
 def selector_matches(selector: dict | None, labels: dict) -> bool:
     """A plain equality selector (Service.spec.selector, matchLabels) against labels; empty matches nothing."""
-    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+    if not selector:
+        return False
+    return all(labels.get(k) == v for k, v in selector.items())
 
 
 def pod_ready(pod: dict) -> bool:
@@ -285,7 +287,8 @@ def slice_devices(slice_: dict) -> list[dict]:
 
 def device_body(device: dict) -> dict:
     """A ResourceSlice device's fields: flat in v1 and v1beta2, under `basic` in v1beta1."""
-    return device.get("basic") if isinstance(device.get("basic"), dict) else device
+    basic = device.get("basic")
+    return basic if isinstance(basic, dict) else device
 
 
 def device_attributes(device: dict) -> dict[str, str]:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kubectl_aiconf import resources
 from kubectl_aiconf.checks import common, requirement_check
 from kubectl_aiconf.knowledge import gateways, networks, operators, serving
-from kubectl_aiconf.knowledge._base import Api, Component
+from kubectl_aiconf.knowledge._base import Component
 from kubectl_aiconf.resources import (
     CRDS,
     GATEWAYCLASSES,
@@ -23,6 +22,7 @@ from kubectl_aiconf.resources import (
     PODS,
     RESOURCESLICES,
     SERVICES,
+    resource_for,
 )
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.text import join_nonempty, more, plural, sample
@@ -62,17 +62,6 @@ def _unseen(view: ClusterView, *listings: Listing) -> list[Listing]:
             # A gap in the CRD listing is named by the listing itself: forbidden, failed or not in the snapshot.
             gaps.append([crds if gap.resource.key == CRDS.key else gap for gap in found])
     return _merge(*gaps)
-
-
-def _is_api(api: Api, res: Resource) -> bool:
-    """Whether a registry record's API is the resource `res` the tool lists."""
-    return (api.group, api.plural) == (res.group, res.resource)
-
-
-def _listed(api: Api) -> tuple[Resource, ...]:
-    """The definition in `resources` of a registry record's API, when the tool lists it (one definition per
-    resource, shared by every check)."""
-    return tuple(r for r in vars(resources).values() if isinstance(r, Resource) and _is_api(api, r))
 
 
 def _components(view: ClusterView, components: dict[str, Component]) -> tuple[dict[str, list[dict]], list[Listing]]:
@@ -491,7 +480,7 @@ def advanced_inference_ingress(view: ClusterView) -> CheckResult:
 # high_performance_networking ----------------------------------------------------------------------------
 def _owner(res: Resource) -> networks.NetworkStack:
     """The network stack whose API `res` is (Multus for NetworkAttachmentDefinitions, ...)."""
-    return next(s for s in networks.NETWORK_STACKS if any(_is_api(a, res) for a in s.apis))
+    return next(s for s in networks.NETWORK_STACKS if any(resource_for(a) == res for a in s.apis))
 
 
 @requirement_check("high_performance_networking",
@@ -627,7 +616,7 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
 # The operators of the serving stacks, and the custom resources of theirs that the tool lists (what shows a
 # deployment of the stack reconciled).
 SERVING_OPERATORS = tuple(operators.BY_KEY[s.operator] for s in serving.SERVING_STACKS if s.operator)
-SERVING_DEPLOYMENTS = tuple(r for op in SERVING_OPERATORS for how in op.reconciled for r in _listed(how.api))
+SERVING_DEPLOYMENTS = tuple(dict.fromkeys(resource_for(how.api) for op in SERVING_OPERATORS for how in op.reconciled))
 # A worker of a stack whose decode role carries no flag: decode where prefill workers run beside it.
 _WORKER = "worker"
 
@@ -704,11 +693,11 @@ def _serving_operators(view: ClusterView, crds: Listing, evidence: list[Evidence
             evidence.append(common.evidence(w, f"{op.name} operator: {fact}"))
         deployments = []
         for how in op.reconciled:
-            for res in _listed(how.api):
-                listing = view.list(res)
-                items = listing.items if listing.visible else []
-                evidence += [common.evidence(obj, _reconciled_fact(obj, how)) for obj in items[:MAX_EVIDENCE]]
-                deployments.append((res, len(items)))
+            res = resource_for(how.api)
+            listing = view.list(res)
+            items = listing.items if listing.visible else []
+            evidence += [common.evidence(obj, _reconciled_fact(obj, how)) for obj in items[:MAX_EVIDENCE]]
+            deployments.append((res, len(items)))
         if own:
             seen.append(_Operator(op, running, deployments))
     return seen, blind

@@ -12,11 +12,10 @@ from dataclasses import replace
 
 from kubectl_aiconf.checks import blind_reason, requirement_check, why_blind
 from kubectl_aiconf.checks import common as c
-from kubectl_aiconf.checks.networking import _listed
 from kubectl_aiconf.knowledge import accelerators as acc
 from kubectl_aiconf.knowledge import monitoring
 from kubectl_aiconf.knowledge._base import Api, Component
-from kubectl_aiconf.resources import CRDS, DAEMONSETS, NODES, SERVICES
+from kubectl_aiconf.resources import CRDS, DAEMONSETS, NODES, SERVICES, resource_for
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.text import plural
 from kubectl_aiconf.view import ClusterView, Listing, Resource
@@ -27,7 +26,7 @@ NOT_SAMPLED = "metric names were not sampled (passive check, no scrape)"
 
 def _resources(apis: tuple[Api, ...]) -> tuple[Resource, ...]:
     """How the tool lists registry records' APIs, each once (every one needs its Resource in resources.py)."""
-    return tuple(dict.fromkeys(r for api in apis for r in _listed(api)))
+    return tuple(dict.fromkeys(map(resource_for, apis)))
 
 
 def _template_labels(obj: dict) -> dict:
@@ -113,20 +112,20 @@ def _switch_hints(view: ClusterView, vendors: set[str]) -> tuple[str, list[Evide
     for vendor, exporter in acc.exporters():
         if vendor not in vendors or exporter.switch_api is None:
             continue
-        for res in _listed(exporter.switch_api):
-            listing = view.list(res)
-            if not listing.visible:
-                hints.append(f"{res.kind} objects not checked: {listing.why_unknown()}")
-                continue
-            for obj in listing.items:
-                value: object = obj
-                for part in exporter.switch_path.split("."):
-                    value = value.get(part) if isinstance(value, dict) else None
-                on = exporter.switch_default if value is None else value is not False
-                setting = "unset, the default" if value is None else f"={str(value).lower()}"
-                evidence.append(c.evidence(obj, f"{exporter.name} {'enabled' if on else 'disabled'} "
-                                                f"({exporter.switch_path}{' ' if value is None else ''}{setting})"))
-                hints.append(f"{res.kind} {c.name_of(obj)} {'enables' if on else 'disables'} the {exporter.name}")
+        res = resource_for(exporter.switch_api)
+        listing = view.list(res)
+        if not listing.visible:
+            hints.append(f"{res.kind} objects not checked: {listing.why_unknown()}")
+            continue
+        for obj in listing.items:
+            value: object = obj
+            for part in exporter.switch_path.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            on = exporter.switch_default if value is None else value is not False
+            setting = "unset, the default" if value is None else f"={str(value).lower()}"
+            evidence.append(c.evidence(obj, f"{exporter.name} {'enabled' if on else 'disabled'} "
+                                            f"({exporter.switch_path}{' ' if value is None else ''}{setting})"))
+            hints.append(f"{res.kind} {c.name_of(obj)} {'enables' if on else 'disables'} the {exporter.name}")
     return (f" ({'; '.join(hints)})" if hints else ""), evidence
 
 
@@ -358,7 +357,7 @@ def _operated(view: ClusterView, stack: monitoring.MonitoringStack, operators: l
     if not served:
         return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{stack.name} runs but its {kind} API ({api.qualified}) is "
                                                         f"not served", evidence), []
-    listings = [view.list(r) for r in _listed(api)]
+    listings = [view.list(resource_for(api))]
     unread = c.blind_of(*listings)
     if unread:
         ready = [s for s in made if c.workload_health(s)[0]]

@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kubectl_aiconf.checks import common, requirement_check, why_blind
-from kubectl_aiconf.checks.networking import _listed
 from kubectl_aiconf.knowledge import operators
 from kubectl_aiconf.knowledge._base import search
-from kubectl_aiconf.resources import CRDS, MUTATING_WEBHOOKS, PODS, SERVICES, VALIDATING_WEBHOOKS
+from kubectl_aiconf.resources import CRDS, MUTATING_WEBHOOKS, PODS, SERVICES, VALIDATING_WEBHOOKS, resource_for
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.view import ClusterView, Listing
 
@@ -19,8 +18,7 @@ GOOD, SEEN, NONE = "reconciled", "seen", "no status"
 
 # The custom resources of every operator of the registry that show reconciliation, as the tool lists them
 # (each needs its Resource in resources.py and a rule in the reader ClusterRole).
-CR_RESOURCES = tuple(dict.fromkeys(res for op in operators.OPERATORS for how in op.reconciled
-                                   for res in _listed(how.api)))
+CR_RESOURCES = tuple(dict.fromkeys(resource_for(how.api) for op in operators.OPERATORS for how in op.reconciled))
 
 
 def _reconciled(obj: dict, how: operators.Reconciled) -> tuple[str, str]:
@@ -255,14 +253,13 @@ def robust_controller(view: ClusterView) -> CheckResult:
 
     for f in installed:
         for how in f.op.reconciled:
-            for res in _listed(how.api):
-                listing = view.list(res)
-                if not listing.visible:
-                    f.cr_blind.append(listing)
-                    continue
-                for obj in listing.items:
-                    verdict, fact = _reconciled(obj, how)
-                    f.crs[verdict].append((obj, fact))
+            listing = view.list(resource_for(how.api))
+            if not listing.visible:
+                f.cr_blind.append(listing)
+                continue
+            for obj in listing.items:
+                verdict, fact = _reconciled(obj, how)
+                f.crs[verdict].append((obj, fact))
 
     evidence: list[Evidence] = []
     states: dict[str, list[Found]] = {}

@@ -6,7 +6,9 @@ from the knowledge registry; this module holds only how the cluster state is rea
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubectl_aiconf.checks import blind_reason, requirement_check, why_blind
@@ -27,6 +29,7 @@ from kubectl_aiconf.resources import (
     OPENSHIFT_CLUSTERAUTOSCALERS,
     RESOURCESLICES,
     STATEFULSETS,
+    resource_for,
 )
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.text import plural
@@ -39,7 +42,7 @@ _decide = c.decide
 _health = c.workloads_health
 
 
-def _examples(objs: list[dict], fact) -> list[Evidence]:
+def _examples(objs: list[dict], fact: str | Callable[[dict], str]) -> list[Evidence]:
     return [c.evidence(o, fact(o) if callable(fact) else fact) for o in objs[:EXAMPLES]]
 
 
@@ -67,17 +70,12 @@ def _kinds(kind: str) -> str:
 
 # gang_scheduling ------------------------------------------------------------------------------------------
 # Every scheduler the registry knows is read and judged the same way: a new one is a record, no code.
-def _listing(api: Api, keep: tuple[str, ...]) -> Resource:
-    """How a scheduler record's API is listed, keeping the fields its record says the check reads."""
-    return Resource(api.group, api.plural, api.kind, api.namespaced, keep=keep)
-
-
 def _queue_resource(queue: schedulers.Queue) -> Resource:
-    return _listing(queue.api, queue.fields)
+    return resource_for(queue.api)
 
 
 def _usage_resource(sched: schedulers.GangScheduler) -> Resource | None:
-    return _listing(sched.usage, sched.usage_fields) if sched.usage else None
+    return resource_for(sched.usage) if sched.usage else None
 
 
 _GANG_READS = tuple(dict.fromkeys(
@@ -109,7 +107,7 @@ def _queues(view: ClusterView, sched: schedulers.GangScheduler) -> tuple[str, st
     evidence: list[Evidence] = []
     counts, lacking = [], []
     for queue, listing in listings:
-        evidence += _examples(listing.items, lambda o, q=queue: _queue_fact(q, o))
+        evidence += _examples(listing.items, functools.partial(_queue_fact, queue))
         admitting = [o for o in listing.items if _admits(queue, o)]
         kind, adjective = queue.api.kind, (queue.condition or queue.state).lower()
         if not admitting:

@@ -229,12 +229,12 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
     # nvidia-dra-driver-gpu, ...) are skipped whole, except "default", where users' pods live too. Workloads
     # that could not be read only make fewer namespaces skipped, so they can add risks, never hide one.
     workload_listings = [view.list(r) for r in _WORKLOADS]
-    infra_namespaces = {(w.get("metadata") or {}).get("namespace") for w in plugins}
+    infra_namespaces: set[str] = {(w.get("metadata") or {}).get("namespace") or "" for w in plugins}
     for listing in workload_listings:
         for w in listing.items if listing.visible else []:
             if any(acc.is_accelerator_stack_image(i) for i in common.workload_images(w)):
-                infra_namespaces.add((w.get("metadata") or {}).get("namespace"))
-    infra_namespaces.discard("default")
+                infra_namespaces.add((w.get("metadata") or {}).get("namespace") or "")
+    infra_namespaces -= {"", "default"}
     risks = _risks(pods.items, accel_nodes, infra_namespaces)
     if risks:
         for kind, hits in risks.items():

@@ -215,7 +215,7 @@ def namespace_manifest(name: str) -> dict:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
 
 
-def quantity(value) -> float:
+def quantity(value: object) -> float:
     """An integer-ish Kubernetes quantity ('2', '1k', '500m') as a number; 0 when unreadable."""
     text = str(value).strip()
     match = re.fullmatch(r"(\d+(?:\.\d+)?)([mkMGTPE]i?|)", text)
@@ -280,7 +280,7 @@ class ClassSelector:
     when an expression is beyond that (the plan then counts every device of the driver, and cannot trust
     the count)."""
 
-    driver: str | None
+    driver: str  # "" when no selector names one
     attributes: tuple[tuple[str, str, str, str], ...] = ()  # (domain, name, CEL type, value as text)
     exact: bool = True
 
@@ -294,7 +294,7 @@ class ClassSelector:
 def class_selector(device_class: dict) -> ClassSelector:
     expressions = [(((sel or {}).get("cel") or {}).get("expression") or "").strip()
                    for sel in (device_class.get("spec") or {}).get("selectors") or []]
-    driver, attributes, exact = None, [], True
+    driver, attributes, exact = "", [], True
     for expression in expressions:
         if "||" in expression or "!" in expression.replace("!=", "") or "?" in expression:
             exact = False  # a clause under || or ! does not have to hold: read none of them
@@ -318,7 +318,7 @@ def class_selector(device_class: dict) -> ClassSelector:
         match = _CEL_DRIVER.search(expression)
         if match:
             return ClassSelector(match.group(1), (), False)
-    return ClassSelector(None, (), False)
+    return ClassSelector("", (), False)
 
 
 def _device_attribute_values(device: dict, driver: str) -> dict[tuple[str, str], tuple[str, str]]:
@@ -344,7 +344,7 @@ def _device_tainted(device: dict) -> bool:
 
 def _requirement_holds(requirement: dict, values: dict[str, str]) -> bool:
     key, operator, wanted = requirement.get("key"), requirement.get("operator"), requirement.get("values") or []
-    have = values.get(key)
+    have = values.get(key) if isinstance(key, str) else None
     if operator == "In":
         return have is not None and have in wanted
     if operator == "NotIn":
@@ -414,7 +414,7 @@ def dra_free_devices(slices: list[dict], claims: list[dict], nodes: list[dict]) 
     free: dict[str, list[FreeDevice]] = {}
     for s in current:
         spec = s.get("spec") or {}
-        driver, pool = spec.get("driver"), (spec.get("pool") or {}).get("name")
+        driver, pool = str(spec.get("driver") or ""), (spec.get("pool") or {}).get("name")
         for device in common.slice_devices(s):
             if _device_tainted(device) or (driver, pool, device.get("name")) in allocated:
                 continue
@@ -456,7 +456,7 @@ def _dra_class_sharing(dc: dict) -> str | None:
 
 # planning ---------------------------------------------------------------------------------------------------
 def device_plugin_targets(nodes: list[dict], pods: list[dict],
-                          classes: list[tuple[dict, str]]) -> tuple[list[Target], list[str]]:
+                          classes: list[tuple[dict, ClassSelector]]) -> tuple[list[Target], list[str]]:
     """Candidate device-plugin targets (best first) and why other accelerator nodes were passed over."""
     wanted = {common.name_of(n): common.accelerator_resources(n) for n in nodes}
     used: dict[tuple[str, str], float] = {}
@@ -464,6 +464,8 @@ def device_plugin_targets(nodes: list[dict], pods: list[dict],
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             continue
         node = (pod.get("spec") or {}).get("nodeName")
+        if not isinstance(node, str):  # not scheduled: holds no device
+            continue
         for res in wanted.get(node) or ():
             used[(node, res)] = used.get((node, res), 0.0) + pod_request(pod, res)
     mapped = {((dc.get("spec") or {}).get("extendedResourceName")): common.name_of(dc)
@@ -495,8 +497,9 @@ def dra_targets(view: ClusterView, nodes: list[dict],
     """Candidate DRA targets (best first) and why they were not found. Only for a view whose ResourceSlice and
     ResourceClaim listings are visible (build_plan checks): unknown claims are not "nothing allocated"."""
     free = dra_free_devices(view.list(RESOURCESLICES).items, view.list(RESOURCECLAIMS).items, nodes)
-    targets, passed = [], []
-    for dc, selector in classes:
+    ranked: list[tuple[int, Target]] = []  # (rank of its class, target)
+    passed: list[str] = []
+    for rank, (dc, selector) in enumerate(classes):
         class_name = common.name_of(dc)
         for node_name in sorted(free):
             devices = [d for d in free[node_name] if selector.matches(d.driver, d.device)]
@@ -521,10 +524,10 @@ def dra_targets(view: ClusterView, nodes: list[dict],
                                     "requests on nodes without a device plugin for it")
             if common.is_example_driver(selector.driver):
                 target.notes.append(f"{selector.driver} is an example driver: its devices are simulated")
-            targets.append(target)
+            ranked.append((rank, target))
     # keep the class order (best class first), then nodes with most free devices
-    rank = {common.name_of(dc): i for i, (dc, _) in enumerate(classes)}
-    targets.sort(key=lambda t: (rank[t.device_class], -min(t.usable_free, 3), t.node))
+    ranked.sort(key=lambda rt: (rt[0], -min(rt[1].usable_free, 3), rt[1].node))
+    targets = [t for _, t in ranked]
     if classes and not targets:
         passed.append("no Ready node has a free device of DeviceClass "
                       + ", ".join(common.name_of(dc) for dc, _ in classes))
@@ -594,8 +597,7 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
         if dp:
             targets.append(dp[0])
         elif options.mechanism == DEVICE_PLUGIN:
-            mapped = [(dc.get("spec") or {}).get("extendedResourceName") for dc, _ in all_classes
-                      if (dc.get("spec") or {}).get("extendedResourceName")]
+            mapped = [str(ext) for dc, _ in all_classes if (ext := (dc.get("spec") or {}).get("extendedResourceName"))]
             hint = (f"; {', '.join(mapped)} requests are served by DRA here (DeviceClass extendedResourceName): "
                     "use --probe-mechanism dra" if mapped else "")
             if dra_api and not class_listing.visible:
@@ -731,6 +733,7 @@ def _where(options: ProbeOptions, why_not: list[str]) -> str:
 # manifests --------------------------------------------------------------------------------------------------
 def claim_template(namespace: str, target: Target, api_version: str | None) -> dict:
     version = api_version or "v1"
+    request: dict[str, object]
     if version == "v1beta1":  # v1beta1 requests are flat; v1beta2 and v1 wrap them in `exactly`
         request = {"name": CLAIM_NAME, "deviceClassName": target.device_class, "count": 1,
                    "allocationMode": "ExactCount"}
@@ -751,7 +754,7 @@ def _security_context() -> dict:
 
 def _container(name: str, image: str, linger: int = 0, env: list[dict] | None = None) -> dict:
     script = PROBE_SCRIPT + (f"sleep {linger}\n" if linger else "")
-    container = {
+    container: dict[str, object] = {
         "name": name, "image": image, "imagePullPolicy": "IfNotPresent",
         "command": ["sh", "-c", script],
         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},

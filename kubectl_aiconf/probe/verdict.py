@@ -102,7 +102,7 @@ class Verdict:
     reason: str = ""  # why a pod could not run (several pods often share it)
 
 
-def parse_time(value) -> datetime | None:
+def parse_time(value: object) -> datetime | None:
     if not value:
         return None
     try:
@@ -157,7 +157,7 @@ def judge_pod(o: PodOutcome) -> Verdict:
 
 def _overlap(a: PodOutcome, b: PodOutcome) -> bool | None:
     (sa, fa), (sb, fb) = a.windows.get("probe", (None, None)), b.windows.get("probe", (None, None))
-    if None in (sa, fa, sb, fb):
+    if sa is None or fa is None or sb is None or fb is None:
         return None
     return sa <= fb and sb <= fa
 
@@ -165,7 +165,7 @@ def _overlap(a: PodOutcome, b: PodOutcome) -> bool | None:
 def judge_pair(a: PodOutcome, b: PodOutcome) -> Verdict:
     """Both pods must have run (a pod that did not has its own verdict saying why)."""
     name = a.pod.name.rsplit("-", 1)[0]
-    family = a.pod.target.family
+    family = a.pod.target.family if a.pod.target else "generic"  # pair pods always have one
     oa, ob = a.outputs.get("probe"), b.outputs.get("probe")
     if not (oa and ob and oa.complete and ob.complete):
         return Verdict(name, UNKNOWN, "the two pods did not both print their devices", "isolation")

@@ -136,7 +136,7 @@ class SnapshotView(ClusterView):
             if plural not in names:
                 names.append(plural)
 
-        known = {(r.group, r.kind): r.resource for r in vars(resources).values() if isinstance(r, Resource)}
+        known = {(r.group, r.kind): r.resource for r in resources.ALL}
         for (group, kind), list_version in self._listed.items():
             if (group, kind) in known:
                 add(group, list_version, known[group, kind])
