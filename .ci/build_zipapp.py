@@ -33,8 +33,18 @@ FROM_SOURCE = ("PyYAML", "charset-normalizer")
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 # Top-level import names that must never be bundled: the asyncio stack of kubernetes.aio and pydantic.
 EXCLUDED = (
-    "aiohttp", "aiohappyeyeballs", "aiosignal", "async_timeout", "attr", "attrs", "frozenlist",
-    "multidict", "propcache", "yarl", "pydantic", "pydantic_core",
+    "aiohttp",
+    "aiohappyeyeballs",
+    "aiosignal",
+    "async_timeout",
+    "attr",
+    "attrs",
+    "frozenlist",
+    "multidict",
+    "propcache",
+    "yarl",
+    "pydantic",
+    "pydantic_core",
 )
 
 
@@ -73,7 +83,8 @@ def project_copy(dest: Path) -> Path:
         if (ROOT / name).is_file():
             shutil.copy2(ROOT / name, dest / name)
     shutil.copytree(
-        ROOT / "kubectl_aiconf", dest / "kubectl_aiconf",
+        ROOT / "kubectl_aiconf",
+        dest / "kubectl_aiconf",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"),
     )
     return dest
@@ -91,10 +102,23 @@ def install(staging: Path, project: Path) -> None:
     )
     env.pop("PIP_REQUIRE_VIRTUALENV", None)
     cmd = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--target", str(staging), "--no-deps", "--no-compile", "--no-warn-script-location", "--no-cache-dir",
-        "--no-binary", ",".join(FROM_SOURCE),
-        "-r", str(REQUIREMENTS), str(project),
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--target",
+        str(staging),
+        "--no-deps",
+        "--no-compile",
+        "--no-warn-script-location",
+        "--no-cache-dir",
+        "--no-binary",
+        ",".join(FROM_SOURCE),
+        "-r",
+        str(REQUIREMENTS),
+        str(project),
     ]
     log("pip install --target (pinned pure closure, --no-deps)")
     subprocess.run(cmd, check=True, env=env, cwd=ROOT)
@@ -105,10 +129,15 @@ def prune(staging: Path) -> None:
         target = staging / rel
         if not target.is_dir():
             sys.exit(f"build-zipapp: {rel} to prune is missing; update PRUNE in {Path(__file__).name}")
-        pattern = re.compile(rf"\b{re.escape(module)}\b|from\s+{re.escape(module.rpartition('.')[0])}\s+import\s+"
-                             rf"[^\n]*\b{re.escape(module.rpartition('.')[2])}\b")
-        users = [str(p.relative_to(staging)) for p in staging.rglob("*.py")
-                 if target not in p.parents and pattern.search(p.read_text(encoding="utf-8", errors="replace"))]
+        pattern = re.compile(
+            rf"\b{re.escape(module)}\b|from\s+{re.escape(module.rpartition('.')[0])}\s+import\s+"
+            rf"[^\n]*\b{re.escape(module.rpartition('.')[2])}\b"
+        )
+        users = [
+            str(p.relative_to(staging))
+            for p in staging.rglob("*.py")
+            if target not in p.parents and pattern.search(p.read_text(encoding="utf-8", errors="replace"))
+        ]
         if users:
             sys.exit(f"build-zipapp: cannot prune {rel}, it is used by {users}")
         shutil.rmtree(target)
@@ -148,10 +177,21 @@ def build(output: Path, compile_pyc: bool, keep: Path | None) -> None:
             sys.exit("build-zipapp: refusing to build an interpreter-specific zipapp")
         tmp_out = output.with_name(output.name + ".tmp")
         cmd = [
-            sys.executable, "-m", "shiv", "--site-packages", str(staging),
-            "--console-script", "kubectl-aiconf", "--python", SHEBANG,
-            "--output-file", str(tmp_out), "--reproducible", "--compressed",
-            "--preamble", str(PREAMBLE),
+            sys.executable,
+            "-m",
+            "shiv",
+            "--site-packages",
+            str(staging),
+            "--console-script",
+            "kubectl-aiconf",
+            "--python",
+            SHEBANG,
+            "--output-file",
+            str(tmp_out),
+            "--reproducible",
+            "--compressed",
+            "--preamble",
+            str(PREAMBLE),
         ]
         if compile_pyc:
             cmd.append("--compile-pyc")

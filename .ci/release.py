@@ -82,8 +82,11 @@ def release_manifest(template: str, version: str, sha256: str, repo_url: str | N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repo-url", default=os.environ.get("AICONF_REPO_URL") or None,
-                        help="project URL used for homepage and uri (default: homepage in krew-manifest.yaml)")
+    parser.add_argument(
+        "--repo-url",
+        default=os.environ.get("AICONF_REPO_URL") or None,
+        help="project URL used for homepage and uri (default: homepage in krew-manifest.yaml)",
+    )
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
     args = parser.parse_args()
 
@@ -97,8 +100,10 @@ def main() -> None:
     (args.dist / (ARCHIVE_NAME + ".sha256")).write_text(f"{sha256}  {ARCHIVE_NAME}\n")
     manifest = release_manifest((ROOT / "krew-manifest.yaml").read_text(), version, sha256, args.repo_url)
     (args.dist / "krew-manifest.yaml").write_text(manifest)
-    print(f"release: {archive.relative_to(ROOT) if archive.is_relative_to(ROOT) else archive} "
-          f"v{version} sha256 {sha256}", file=sys.stderr)
+    print(
+        f"release: {archive.relative_to(ROOT) if archive.is_relative_to(ROOT) else archive} v{version} sha256 {sha256}",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -68,20 +68,44 @@ PYTEST_FLAGS = ("-x", "-q", "-p", "no:cacheprovider")
 
 STATUS_SWAP = {"PASS": "WARN", "WARN": "FAIL", "FAIL": "WARN", "UNKNOWN": "PASS", "NA": "FAIL"}
 COMPARE_SWAP: dict[type, type] = {
-    ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
-    ast.Lt: ast.GtE, ast.GtE: ast.Lt,
-    ast.LtE: ast.Gt, ast.Gt: ast.LtE,
-    ast.In: ast.NotIn, ast.NotIn: ast.In,
-    ast.Is: ast.IsNot, ast.IsNot: ast.Is,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Lt: ast.GtE,
+    ast.GtE: ast.Lt,
+    ast.LtE: ast.Gt,
+    ast.Gt: ast.LtE,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
 }
-OP_TEXT = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<=", ast.Gt: ">",
-           ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
+OP_TEXT = {
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.GtE: ">=",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+}
 # How each operator is spelled in source, so that only the operator token is rewritten. `<` must not match
 # the first half of `<=`; `in` and `is` are whole words (`in` inside `not in` is excluded because the search
 # runs on the text between the two operands, which for NotIn contains `not in` and uses its own pattern).
-OP_PATTERN = {ast.Eq: r"==", ast.NotEq: r"!=", ast.Lt: r"<(?!=)", ast.GtE: r">=", ast.LtE: r"<=",
-              ast.Gt: r">(?!=)", ast.In: r"(?<![\w])in\b", ast.NotIn: r"\bnot\s+in\b",
-              ast.Is: r"\bis\b(?!\s+not\b)", ast.IsNot: r"\bis\s+not\b"}
+OP_PATTERN = {
+    ast.Eq: r"==",
+    ast.NotEq: r"!=",
+    ast.Lt: r"<(?!=)",
+    ast.GtE: r">=",
+    ast.LtE: r"<=",
+    ast.Gt: r">(?!=)",
+    ast.In: r"(?<![\w])in\b",
+    ast.NotIn: r"\bnot\s+in\b",
+    ast.Is: r"\bis\b(?!\s+not\b)",
+    ast.IsNot: r"\bis\s+not\b",
+}
 MAX_INT = 100
 
 Edit = tuple[int, int, bytes]  # (start, end, replacement): byte offsets, end exclusive
@@ -129,7 +153,8 @@ class Site:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:
@@ -147,8 +172,9 @@ def _only_words(expr: ast.expr) -> bool:
     return isinstance(expr, ast.JoinedStr)
 
 
-def _runtime_nodes(node: ast.AST, in_body: bool = False, parent: ast.AST | None = None
-                   ) -> Iterator[tuple[ast.AST, ast.AST | None]]:
+def _runtime_nodes(
+    node: ast.AST, in_body: bool = False, parent: ast.AST | None = None
+) -> Iterator[tuple[ast.AST, ast.AST | None]]:
     """(node, parent) for every node whose evaluation happens when a check runs, in source order."""
     if isinstance(node, ast.JoinedStr):
         return  # an f-string only words a message
@@ -224,7 +250,7 @@ def _find_one(src: Source, start: int, end: int, pattern: str) -> tuple[int, int
     matches = list(re.finditer(pattern, text))
     if len(matches) != 1:
         return None  # a comment between the operands, say: fall back to rewriting the whole node
-    prefix = text[:matches[0].start()].encode()
+    prefix = text[: matches[0].start()].encode()
     return start + len(prefix), start + len(prefix) + len(matches[0].group().encode())
 
 
@@ -239,21 +265,33 @@ def _sites(node: ast.AST, parent: ast.AST | None, src: Source) -> Iterator[Site]
         yield _drop_not(node, parent, src)
     elif isinstance(node, ast.Constant) and isinstance(node.value, bool):
         yield _constant(node, "bool", not node.value, src)
-    elif (isinstance(node, ast.Constant) and type(node.value) is int and 0 <= node.value <= MAX_INT
-          and not isinstance(parent, ast.Slice)):
+    elif (
+        isinstance(node, ast.Constant)
+        and type(node.value) is int
+        and 0 <= node.value <= MAX_INT
+        and not isinstance(parent, ast.Slice)
+    ):
         yield _constant(node, "int", {0: 1, 1: 0}.get(node.value, node.value + 1), src)
-    elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "Status"
-          and node.attr in STATUS_SWAP and isinstance(node.ctx, ast.Load)):
+    elif (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "Status"
+        and node.attr in STATUS_SWAP
+        and isinstance(node.ctx, ast.Load)
+    ):
         yield _status(node, src)
     # `if not x` is already mutated to `if x` by dropping the `not`; negating it again would be the same mutant.
     if isinstance(node, ast.If) and not (isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not)):
         yield _negate_if(node, src)
     # A tuple of strings inside another tuple or list is a record (a pair unpacked in a loop), not a set of
     # accepted values: dropping one of its fields only breaks the unpacking, which any test notices.
-    if (isinstance(node, (ast.Tuple, ast.Set)) and len(node.elts) >= 2
-            and isinstance(getattr(node, "ctx", ast.Load()), ast.Load)
-            and not isinstance(parent, (ast.Tuple, ast.List, ast.Set))
-            and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)):
+    if (
+        isinstance(node, (ast.Tuple, ast.Set))
+        and len(node.elts) >= 2
+        and isinstance(getattr(node, "ctx", ast.Load()), ast.Load)
+        and not isinstance(parent, (ast.Tuple, ast.List, ast.Set))
+        and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
+    ):
         for i in range(len(node.elts)):
             yield _drop_string(node, i, src)
 
@@ -270,8 +308,14 @@ def _compare(node: ast.Compare, i: int, src: Source) -> Site:
         found = _find_one(src, src.end(left), src.start(node.comparators[i]), OP_PATTERN[type(op)])
         return None if found is None else [(*found, OP_TEXT[type(new)].encode())]
 
-    return Site("compare", f"{OP_TEXT[type(op)]} -> {OP_TEXT[type(new)]}", node, tree, edits,
-                lambda: ast.Compare(node.left, [*node.ops[:i], new, *node.ops[i + 1:]], node.comparators))
+    return Site(
+        "compare",
+        f"{OP_TEXT[type(op)]} -> {OP_TEXT[type(new)]}",
+        node,
+        tree,
+        edits,
+        lambda: ast.Compare(node.left, [*node.ops[:i], new, *node.ops[i + 1 :]], node.comparators),
+    )
 
 
 def _boolop(node: ast.BoolOp, src: Source) -> Site:
@@ -302,8 +346,9 @@ def _drop_not(node: ast.UnaryOp, parent: ast.AST, src: Source) -> Site:
         found = _find_one(src, src.start(node), src.start(node.operand), r"^not\b\s*")
         return None if found is None else [(*found, b"")]
 
-    return Site("not", "drop not", node, lambda: _replace_child(parent, node, node.operand), edits,
-                lambda: node.operand)
+    return Site(
+        "not", "drop not", node, lambda: _replace_child(parent, node, node.operand), edits, lambda: node.operand
+    )
 
 
 def _constant(node: ast.Constant, operator: str, new: bool | int, src: Source) -> Site:
@@ -313,8 +358,14 @@ def _constant(node: ast.Constant, operator: str, new: bool | int, src: Source) -
         node.value = new
         return lambda: setattr(node, "value", old)
 
-    return Site(operator, f"{old} -> {new}", node, tree, lambda: [(src.start(node), src.end(node), str(new).encode())],
-                lambda: ast.Constant(new))
+    return Site(
+        operator,
+        f"{old} -> {new}",
+        node,
+        tree,
+        lambda: [(src.start(node), src.end(node), str(new).encode())],
+        lambda: ast.Constant(new),
+    )
 
 
 def _status(node: ast.Attribute, src: Source) -> Site:
@@ -324,9 +375,14 @@ def _status(node: ast.Attribute, src: Source) -> Site:
         node.attr = new
         return lambda: setattr(node, "attr", old)
 
-    return Site("status", f"Status.{old} -> Status.{new}", node, tree,
-                lambda: [(src.end(node) - len(old), src.end(node), new.encode())],
-                lambda: ast.Attribute(node.value, new, ast.Load()))
+    return Site(
+        "status",
+        f"Status.{old} -> Status.{new}",
+        node,
+        tree,
+        lambda: [(src.end(node) - len(old), src.end(node), new.encode())],
+        lambda: ast.Attribute(node.value, new, ast.Load()),
+    )
 
 
 def _negate_if(node: ast.If, src: Source) -> Site:
@@ -336,9 +392,14 @@ def _negate_if(node: ast.If, src: Source) -> Site:
         node.test = ast.copy_location(ast.UnaryOp(ast.Not(), old), old)  # compile() needs positions
         return lambda: setattr(node, "test", old)
 
-    return Site("if", "if c -> if not (c)", old, tree,
-                lambda: [(src.start(old), src.start(old), b"not ("), (src.end(old), src.end(old), b")")],
-                lambda: ast.UnaryOp(ast.Not(), old))
+    return Site(
+        "if",
+        "if c -> if not (c)",
+        old,
+        tree,
+        lambda: [(src.start(old), src.start(old), b"not ("), (src.end(old), src.end(old), b")")],
+        lambda: ast.UnaryOp(ast.Not(), old),
+    )
 
 
 def _drop_string(node: ast.Tuple | ast.Set, i: int, src: Source) -> Site:
@@ -358,7 +419,7 @@ def _drop_string(node: ast.Tuple | ast.Set, i: int, src: Source) -> Site:
         return [(src.end(node.elts[i - 1]), src.end(elt), comma)]
 
     def repl() -> ast.AST:
-        rest = node.elts[:i] + node.elts[i + 1:]
+        rest = node.elts[:i] + node.elts[i + 1 :]
         return ast.Tuple(rest, ast.Load()) if isinstance(node, ast.Tuple) else ast.Set(rest)
 
     value = elt.value if isinstance(elt, ast.Constant) else "?"
@@ -381,8 +442,12 @@ def check_ids(tree: ast.Module) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for dec in node.decorator_list:
-                if (isinstance(dec, ast.Call) and getattr(dec.func, "id", getattr(dec.func, "attr", None))
-                        == "requirement_check" and dec.args and isinstance(dec.args[0], ast.Constant)):
+                if (
+                    isinstance(dec, ast.Call)
+                    and getattr(dec.func, "id", getattr(dec.func, "attr", None)) == "requirement_check"
+                    and dec.args
+                    and isinstance(dec.args[0], ast.Constant)
+                ):
                     ids.append(str(dec.args[0].value))
     return sorted(ids)
 
@@ -436,8 +501,16 @@ def enumerate_module(module: str, data: bytes, out: Enumeration) -> None:
                 if expected_code in found:
                     out.duplicate += 1
                 line = first + site.node.lineno - 1
-                mutant = Mutant(module, line, site.node.col_offset, site.operator, site.change,
-                                tuple((lo + s, lo + e, t) for s, e, t in edits), src.line(line), "")
+                mutant = Mutant(
+                    module,
+                    line,
+                    site.node.col_offset,
+                    site.operator,
+                    site.change,
+                    tuple((lo + s, lo + e, t) for s, e, t in edits),
+                    src.line(line),
+                    "",
+                )
                 mutant = replace(mutant, mutated_line=src.line(line, mutant.apply(data)))
                 found[expected_code] = ((line, site.node.col_offset, order, sub), mutant)
         out.mutants.extend(m for _, m in sorted(found.values(), key=lambda pair: pair[0]))
@@ -526,12 +599,20 @@ class Runner:
         return env
 
     def _check_isolation(self, work: Path) -> None:
-        out = subprocess.run([sys.executable, "-c", "import kubectl_aiconf.checks as c; print(c.__file__)"],
-                             cwd=work, env=self.env(work), capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            [sys.executable, "-c", "import kubectl_aiconf.checks as c; print(c.__file__)"],
+            cwd=work,
+            env=self.env(work),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         where = Path(out.stdout.strip() or "?").resolve()
         if out.returncode or work.resolve() not in where.parents:
-            raise SystemExit(f"mutate: the worker copy imports kubectl_aiconf from {where}, not from {work}: "
-                             f"mutants would not be tested\n{out.stderr}")
+            raise SystemExit(
+                f"mutate: the worker copy imports kubectl_aiconf from {where}, not from {work}: "
+                f"mutants would not be tested\n{out.stderr}"
+            )
 
     def run(self, module: str, args: list[str], data: bytes | None, timeout: float) -> Outcome:
         """Run pytest `args` in a free copy with kubectl_aiconf/checks/<module>.py replaced by `data`."""
@@ -551,9 +632,15 @@ class Runner:
             return Outcome(True, False, -1, 0.0, 0.0, "interrupted")
         log = work.parent / f"{work.name}.log"
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "pytest", *PYTEST_FLAGS, *args], cwd=work,
-                                    env=self.env(work), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)  # its own process group, so a timeout kills it whole
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "pytest", *PYTEST_FLAGS, *args],
+                cwd=work,
+                env=self.env(work),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # its own process group, so a timeout kills it whole
         with self.lock:
             self.running[proc.pid] = proc
         start = time.monotonic()
@@ -606,11 +693,21 @@ def _percent(killed: int, total: int) -> str:
     return f"{100 * killed / total:.0f}%" if total else "-"
 
 
-def summarize(args, enumeration: Enumeration, chosen: list[Mutant], results: dict[Mutant, Outcome],
-              baselines: dict[str, Outcome], elapsed: float) -> tuple[list[str], float | None]:
-    lines = [(f"mutation run of {CHECKS}: {len(chosen)} of {len(enumeration.mutants)} mutants, seed {args.seed}, "
-              f"{args.jobs} workers ({enumeration.equivalent} equivalent and {enumeration.duplicate} duplicate mutants "
-              "not generated)")]
+def summarize(
+    args,
+    enumeration: Enumeration,
+    chosen: list[Mutant],
+    results: dict[Mutant, Outcome],
+    baselines: dict[str, Outcome],
+    elapsed: float,
+) -> tuple[list[str], float | None]:
+    lines = [
+        (
+            f"mutation run of {CHECKS}: {len(chosen)} of {len(enumeration.mutants)} mutants, seed {args.seed}, "
+            f"{args.jobs} workers ({enumeration.equivalent} equivalent and {enumeration.duplicate} duplicate mutants "
+            "not generated)"
+        )
+    ]
     if enumeration.unplaced:
         lines.append(f"warning: {enumeration.unplaced} mutants could not be written as a source edit and were left out")
     lines += ["", f"{'module':<28}{'mutants':>8}{'killed':>8}{'timeout':>9}{'score':>7}"]
@@ -626,19 +723,29 @@ def summarize(args, enumeration: Enumeration, chosen: list[Mutant], results: dic
         killed = sum(o.killed for o in done)
         total_run += len(done)
         total_killed += killed
-        lines.append(f"{name:<28}{len(done):>8}{killed:>8}{sum(o.timed_out for o in done):>9}"
-                     f"{_percent(killed, len(done)):>7}")
+        lines.append(
+            f"{name:<28}{len(done):>8}{killed:>8}{sum(o.timed_out for o in done):>9}{_percent(killed, len(done)):>7}"
+        )
     score = 100 * total_killed / total_run if total_run else None
     lines.append(f"{'total':<28}{total_run:>8}{total_killed:>8}{'':>9}{_percent(total_killed, total_run):>7}")
     walls = [o.wall for o in results.values()]
     cpus = [o.cpu for o in results.values()]
     if walls:
-        lines += ["", (f"time: {elapsed:.0f} s in all; per mutant {sum(walls) / len(walls):.1f} s wall "
-                       f"(max {max(walls):.1f}), {sum(cpus) / len(cpus):.1f} s CPU")]
+        lines += [
+            "",
+            (
+                f"time: {elapsed:.0f} s in all; per mutant {sum(walls) / len(walls):.1f} s wall "
+                f"(max {max(walls):.1f}), {sum(cpus) / len(cpus):.1f} s CPU"
+            ),
+        ]
     survivors = [m for m in chosen if m in results and not results[m].killed]
     if results:
-        lines += ["", f"survivors ({len(survivors)}): no test tells these apart from the code; each needs a fixture"
-                      if survivors else "survivors: none"]
+        lines += [
+            "",
+            f"survivors ({len(survivors)}): no test tells these apart from the code; each needs a fixture"
+            if survivors
+            else "survivors: none",
+        ]
     lines += [f"{m.where()}: {m.original_line}  ->  {m.mutated_line}" for m in survivors]
     return lines, score
 
@@ -648,20 +755,34 @@ def summarize(args, enumeration: Enumeration, chosen: list[Mutant], results: dic
 
 def main(argv: list[str] | None = None) -> int:
     intro, _, details = (__doc__ or "").partition("\n\n")
-    parser = argparse.ArgumentParser(description=intro, epilog=details,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=intro, epilog=details, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sample", type=int, default=120, metavar="N", help="mutants to run (0: all; default 120)")
     parser.add_argument("--seed", type=int, default=1, help="sampling seed (default 1)")
-    parser.add_argument("--module", action="append", metavar="PATH",
-                        help="checks/operator.py, operator.py or operator; repeatable (default: every module)")
+    parser.add_argument(
+        "--module",
+        action="append",
+        metavar="PATH",
+        help="checks/operator.py, operator.py or operator; repeatable (default: every module)",
+    )
     parser.add_argument("--jobs", type=int, default=2, metavar="J", help="parallel workers (default 2)")
-    parser.add_argument("--timeout", type=float, metavar="SECONDS",
-                        help="per mutant (default: 4 x the module's baseline, at least 60 s)")
-    parser.add_argument("--fail-under", type=float, metavar="P",
-                        help="exit 1 when the score is below P percent (or a module's baseline fails)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="per mutant (default: 4 x the module's baseline, at least 60 s)",
+    )
+    parser.add_argument(
+        "--fail-under",
+        type=float,
+        metavar="P",
+        help="exit 1 when the score is below P percent (or a module's baseline fails)",
+    )
     parser.add_argument("--list", action="store_true", help="print the sampled mutants and exit without running")
-    parser.add_argument("--report", type=Path, default=REPORT,
-                        help=f"summary file (default {REPORT.relative_to(REPO)})")
+    parser.add_argument(
+        "--report", type=Path, default=REPORT, help=f"summary file (default {REPORT.relative_to(REPO)})"
+    )
     args = parser.parse_args(argv)
     args.jobs = max(1, args.jobs)
 
@@ -682,8 +803,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.list:
             for i, m in enumerate(chosen, 1):
                 print(f"{i:4} {m.where()} [{m.operator}: {m.change}] {m.original_line}  ->  {m.mutated_line}")
-            print(f"{len(chosen)} of {len(enumeration.mutants)} mutants ({enumeration.equivalent} equivalent and "
-                  f"{enumeration.duplicate} duplicate ones not generated)")
+            print(
+                f"{len(chosen)} of {len(enumeration.mutants)} mutants ({enumeration.equivalent} equivalent and "
+                f"{enumeration.duplicate} duplicate ones not generated)"
+            )
             return 0
         return _run(args, snapshot, root, enumeration, chosen)
     finally:
@@ -693,11 +816,17 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args, snapshot: Path, root: Path, enumeration: Enumeration, chosen: list[Mutant]) -> int:
     started = time.monotonic()
     modules = sorted({m.module for m in chosen})
-    commands = {m: test_command(snapshot, m, check_ids(ast.parse((snapshot / CHECKS / f"{m}.py").read_bytes())))
-                for m in modules}
+    commands = {
+        m: test_command(snapshot, m, check_ids(ast.parse((snapshot / CHECKS / f"{m}.py").read_bytes())))
+        for m in modules
+    }
     sources = {m: (snapshot / CHECKS / f"{m}.py").read_bytes() for m in modules}
-    print(f"mutate: {len(chosen)} of {len(enumeration.mutants)} mutants in {', '.join(modules)}; "
-          f"{args.jobs} workers; baselines first", file=sys.stderr, flush=True)
+    print(
+        f"mutate: {len(chosen)} of {len(enumeration.mutants)} mutants in {', '.join(modules)}; "
+        f"{args.jobs} workers; baselines first",
+        file=sys.stderr,
+        flush=True,
+    )
     runner = Runner(snapshot, root, args.jobs)
     baselines: dict[str, Outcome] = {}
     results: dict[Mutant, Outcome] = {}
@@ -720,8 +849,11 @@ def _run(args, snapshot: Path, root: Path, enumeration: Enumeration, chosen: lis
                 mutant = jobs[future]
                 results[mutant] = outcome = future.result()
                 verdict = "timeout" if outcome.timed_out else "killed" if outcome.killed else "SURVIVED"
-                print(f"[{done:3}/{len(todo)}] {mutant.where()} {mutant.change}: {verdict} ({outcome.wall:.1f} s)",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"[{done:3}/{len(todo)}] {mutant.where()} {mutant.change}: {verdict} ({outcome.wall:.1f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
         except KeyboardInterrupt:
             runner.interrupt()
             pool.shutdown(wait=True, cancel_futures=True)
@@ -737,12 +869,16 @@ def _run(args, snapshot: Path, root: Path, enumeration: Enumeration, chosen: lis
         skipped = [m for m, b in baselines.items() if b.killed]
         # A module whose baseline fails has no score: the gate cannot be passed by skipping it.
         if skipped:
-            print(f"mutate: --fail-under {args.fail_under:g}: no score for {', '.join(skipped)} (baseline fails)",
-                  file=sys.stderr)
+            print(
+                f"mutate: --fail-under {args.fail_under:g}: no score for {', '.join(skipped)} (baseline fails)",
+                file=sys.stderr,
+            )
             return 1
         if score is None or score < args.fail_under:
-            print(f"mutate: score {'-' if score is None else f'{score:.0f}%'} is below {args.fail_under:g}%",
-                  file=sys.stderr)
+            print(
+                f"mutate: score {'-' if score is None else f'{score:.0f}%'} is below {args.fail_under:g}%",
+                file=sys.stderr,
+            )
             return 1
     return 0
 

@@ -28,7 +28,8 @@ start = time.perf_counter()
 proc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 wall = time.perf_counter() - start
 rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"rc": proc.returncode, "wall": wall, "rss_mb": rss_kb / 1024, "stderr": proc.stderr.decode(errors="replace")}))
+stderr = proc.stderr.decode(errors="replace")
+print(json.dumps({"rc": proc.returncode, "wall": wall, "rss_mb": rss_kb / 1024, "stderr": stderr}))
 """
 
 
@@ -82,7 +83,9 @@ def bench_startup(runs: int) -> None:
     for args in (["--help"], ["version"]):
         measure(cmd + args)  # warm the shiv extraction cache and .pyc files
         walls = [measure(cmd + args)["wall"] for _ in range(runs)]
-        print(f"  {' '.join(args):10s} median {statistics.median(walls) * 1000:.0f} ms  (min {min(walls) * 1000:.0f} ms)")
+        print(
+            f"  {' '.join(args):10s} median {statistics.median(walls) * 1000:.0f} ms  (min {min(walls) * 1000:.0f} ms)"
+        )
 
 
 def main() -> None:

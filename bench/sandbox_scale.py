@@ -34,28 +34,47 @@ def _populate(sb, nodes: int, pods: int, crds: int) -> None:
         sb.create_namespace(f"bench-{i}")
 
     def pod(i: int) -> None:
-        body = {"apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": f"p-{i}", "namespace": f"bench-{i % 10}", "labels": {"app": f"a{i % 50}"}},
-                "spec": {"nodeName": f"bench-cpu-{i % (nodes - gpu)}",
-                         "containers": [{"name": "c", "image": "registry.example/app:1",
-                                         "resources": {"requests": {"cpu": "10m"}}}]}}
+        body = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": f"p-{i}", "namespace": f"bench-{i % 10}", "labels": {"app": f"a{i % 50}"}},
+            "spec": {
+                "nodeName": f"bench-cpu-{i % (nodes - gpu)}",
+                "containers": [
+                    {"name": "c", "image": "registry.example/app:1", "resources": {"requests": {"cpu": "10m"}}}
+                ],
+            },
+        }
         request(client, "POST", f"/api/v1/namespaces/bench-{i % 10}/pods", body=body)
 
     def crd(i: int) -> None:
         group = f"bench{i % 10}.example.io"
-        body = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-                "metadata": {"name": f"things{i}.{group}"},
-                "spec": {"group": group, "scope": "Namespaced",
-                         "names": {"plural": f"things{i}", "kind": f"Thing{i}"},
-                         "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                             "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+        body = {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"things{i}.{group}"},
+            "spec": {
+                "group": group,
+                "scope": "Namespaced",
+                "names": {"plural": f"things{i}", "kind": f"Thing{i}"},
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                    }
+                ],
+            },
+        }
         request(client, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body=body)
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(pod, range(pods)))
         list(pool.map(crd, range(crds)))
-    print(f"populated {nodes} nodes ({gpu} with GPUs), {pods} pods, {crds} CRDs in "
-          f"{time.perf_counter() - started:.0f}s")
+    print(
+        f"populated {nodes} nodes ({gpu} with GPUs), {pods} pods, {crds} CRDs in {time.perf_counter() - started:.0f}s"
+    )
 
 
 def _run(cmd: list[str], runs: int) -> tuple[float, float, list[str]]:
@@ -63,8 +82,11 @@ def _run(cmd: list[str], runs: int) -> tuple[float, float, list[str]]:
     failed = [r for r in results if r["rc"] not in (0, 1, 3)]
     if failed:
         sys.exit(f"{' '.join(cmd[:3])} failed: {failed[0]['stderr']}")
-    return (statistics.median(r["wall"] for r in results), max(r["rss_mb"] for r in results),
-            [r["stderr"] for r in results])
+    return (
+        statistics.median(r["wall"] for r in results),
+        max(r["rss_mb"] for r in results),
+        [r["stderr"] for r in results],
+    )
 
 
 def main() -> None:
@@ -84,17 +106,33 @@ def main() -> None:
         wall, rss, errs = _run(plugin + ["--debug", "check", "-o", "json", "--kubeconfig", kubeconfig], args.runs)
         requests = int(re.search(r"(\d+) API requests", errs[0]).group(1))
         objects = re.search(r"(\d+) objects kept", errs[0]).group(1)
-        kubectl = [str(sb.kubectl), "--kubeconfig", kubeconfig, "--cache-dir", cache, "get", "nodes", "-o", "json",
-                   "-v=6"]
+        kubectl = [
+            str(sb.kubectl),
+            "--kubeconfig",
+            kubeconfig,
+            "--cache-dir",
+            cache,
+            "get",
+            "nodes",
+            "-o",
+            "json",
+            "-v=6",
+        ]
         k_wall, k_rss, k_errs = _run(kubectl, args.runs)
         # kubectl -v=6 logs one line per response: `"Response" verb="GET" url=...` (older: `GET https://...`)
         k_requests = len(re.findall(r'verb="(?:GET|POST)"|\b(?:GET|POST) https://', k_errs[-1]))
-    print(f"kubectl aiconf check ({label}), median of {args.runs}: {wall:.2f}s, {requests} API requests, "
-          f"{objects} objects kept, peak {rss:.0f} MB")
-    print(f"kubectl get nodes -o json (warm discovery cache), median of {args.runs}: {k_wall:.2f}s, "
-          f"{k_requests} API requests, peak {k_rss:.0f} MB")
-    print(f"ratios plugin/kubectl: time {wall / k_wall:.1f}x, requests {requests / max(k_requests, 1):.1f}x, "
-          f"memory {rss / k_rss:.1f}x")
+    print(
+        f"kubectl aiconf check ({label}), median of {args.runs}: {wall:.2f}s, {requests} API requests, "
+        f"{objects} objects kept, peak {rss:.0f} MB"
+    )
+    print(
+        f"kubectl get nodes -o json (warm discovery cache), median of {args.runs}: {k_wall:.2f}s, "
+        f"{k_requests} API requests, peak {k_rss:.0f} MB"
+    )
+    print(
+        f"ratios plugin/kubectl: time {wall / k_wall:.1f}x, requests {requests / max(k_requests, 1):.1f}x, "
+        f"memory {rss / k_rss:.1f}x"
+    )
 
 
 if __name__ == "__main__":

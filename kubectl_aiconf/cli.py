@@ -10,7 +10,7 @@ import os
 import re
 import sys
 import time
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -40,13 +40,24 @@ class UsageError(Exception):
 
 
 # shared options --------------------------------------------------------------------------------------------
-KubeconfigOpt = typer.Option(None, "--kubeconfig", help="Path to the kubeconfig file (default: $KUBECONFIG, "
-                             "then ~/.kube/config).", show_default=False)
+KubeconfigOpt = typer.Option(
+    None,
+    "--kubeconfig",
+    help="Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
+    show_default=False,
+)
 ContextOpt = typer.Option(None, "--context", help="The kubeconfig context to use.", show_default=False)
-TimeoutOpt = typer.Option("30s", "--request-timeout",
-                          help="Longest time for each API request, retries included, e.g. 10s, 1m; 0 waits forever.")
-VersionOpt = typer.Option(None, "--conformance-version",
-                          help="Checklist version X.Y (default: the server's minor version).", show_default=False)
+TimeoutOpt = typer.Option(
+    "30s",
+    "--request-timeout",
+    help="Longest time for each API request, retries included, e.g. 10s, 1m; 0 waits forever.",
+)
+VersionOpt = typer.Option(
+    None,
+    "--conformance-version",
+    help="Checklist version X.Y (default: the server's minor version).",
+    show_default=False,
+)
 NoColorOpt = typer.Option(False, "--no-color", help="Never colour the output (NO_COLOR is honoured too).")
 
 
@@ -80,8 +91,9 @@ def _checklist_version(requested: str | None, server_version: str | None, warnin
             warnings.append(f"checklist {requested} is a draft; its requirements may still change")
         return requested
     if not server_version:
-        raise UsageError("the Kubernetes version is unknown (a snapshot without a /version document); "
-                         "use --conformance-version X.Y")
+        raise UsageError(
+            "the Kubernetes version is unknown (a snapshot without a /version document); use --conformance-version X.Y"
+        )
     try:
         version, warning = checklist_for_server(server_version)
     except ValueError as exc:
@@ -117,40 +129,72 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for
 
 @app.command()
 def check(
-    output: str = typer.Option("table", "-o", "--output",
-                               help="table, wide, json, yaml, markdown, junit or product-yaml."),
-    conformance_version: Optional[str] = VersionOpt,
-    snapshot: Optional[str] = typer.Option(None, "--snapshot", help="Read a snapshot (file or directory of "
-                                           "YAML/JSON objects) instead of a live cluster.", show_default=False),
-    kubeconfig: Optional[str] = KubeconfigOpt,
-    context: Optional[str] = ContextOpt,
+    output: str = typer.Option(
+        "table", "-o", "--output", help="table, wide, json, yaml, markdown, junit or product-yaml."
+    ),
+    conformance_version: str | None = VersionOpt,
+    snapshot: str | None = typer.Option(
+        None,
+        "--snapshot",
+        help="Read a snapshot (file or directory of YAML/JSON objects) instead of a live cluster.",
+        show_default=False,
+    ),
+    kubeconfig: str | None = KubeconfigOpt,
+    context: str | None = ContextOpt,
     request_timeout: str = TimeoutOpt,
     no_color: bool = NoColorOpt,
-    unconfirmed_ok: bool = typer.Option(False, "--unconfirmed-ok", help="Exit 0 instead of 3 when no MUST "
-                                        "failed but some could not be confirmed (for scheduled jobs)."),
-    metadata: Optional[str] = typer.Option(None, "--metadata", metavar="FILE", show_default=False,
-                                           help="YAML file with the PRODUCT.yaml metadata fields (platformName, "
-                                           "vendorName, ...) for -o product-yaml and -o markdown."),
-    evidence_dir: Optional[str] = typer.Option(None, "--evidence-dir", metavar="DIR", show_default=False,
-                                               help="-o product-yaml: the product directory where PRODUCT.yaml "
-                                               "will be saved; aiconf-report.md and aiconf-report.json are "
-                                               "written there and listed as evidence."),
-    template: Optional[str] = typer.Option(None, "--template", metavar="FILE", show_default=False,
-                                           help="-o product-yaml: fill this official checklist template (or "
-                                           "an earlier PRODUCT.yaml) instead of the built-in one; its "
-                                           "checklist version is used unless --conformance-version is given."),
-    probe: bool = typer.Option(False, "--probe", help="Prove accelerator isolation with short probe pods in a "
-                               "temporary namespace (deleted afterwards); needs rights to create namespaces and "
-                               "pods. Decides secure_accelerator_access."),
+    unconfirmed_ok: bool = typer.Option(
+        False,
+        "--unconfirmed-ok",
+        help="Exit 0 instead of 3 when no MUST failed but some could not be confirmed (for scheduled jobs).",
+    ),
+    metadata: str | None = typer.Option(
+        None,
+        "--metadata",
+        metavar="FILE",
+        show_default=False,
+        help="YAML file with the PRODUCT.yaml metadata fields (platformName, "
+        "vendorName, ...) for -o product-yaml and -o markdown.",
+    ),
+    evidence_dir: str | None = typer.Option(
+        None,
+        "--evidence-dir",
+        metavar="DIR",
+        show_default=False,
+        help="-o product-yaml: the product directory where PRODUCT.yaml "
+        "will be saved; aiconf-report.md and aiconf-report.json are "
+        "written there and listed as evidence.",
+    ),
+    template: str | None = typer.Option(
+        None,
+        "--template",
+        metavar="FILE",
+        show_default=False,
+        help="-o product-yaml: fill this official checklist template (or "
+        "an earlier PRODUCT.yaml) instead of the built-in one; its "
+        "checklist version is used unless --conformance-version is given.",
+    ),
+    probe: bool = typer.Option(
+        False,
+        "--probe",
+        help="Prove accelerator isolation with short probe pods in a "
+        "temporary namespace (deleted afterwards); needs rights to create namespaces and "
+        "pods. Decides secure_accelerator_access.",
+    ),
     probe_mechanism: str = typer.Option("auto", "--probe-mechanism", help="auto, device-plugin or dra."),
-    probe_image: str = typer.Option(_PROBE_IMAGE, "--probe-image", help="Image with a POSIX shell for the probe "
-                                    "pods (use a mirror in air-gapped clusters)."),
-    probe_node: Optional[str] = typer.Option(None, "--probe-node", show_default=False,
-                                             help="Probe this node (its taints are tolerated)."),
+    probe_image: str = typer.Option(
+        _PROBE_IMAGE,
+        "--probe-image",
+        help="Image with a POSIX shell for the probe pods (use a mirror in air-gapped clusters).",
+    ),
+    probe_node: str | None = typer.Option(
+        None, "--probe-node", show_default=False, help="Probe this node (its taints are tolerated)."
+    ),
     probe_timeout: str = typer.Option("90s", "--probe-timeout", help="Longest wait for the probe pods."),
     keep: bool = typer.Option(False, "--keep", help="Keep the probe namespace for debugging."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="With --probe: print the probe plan (-o yaml: the "
-                                 "manifests) and create nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="With --probe: print the probe plan (-o yaml: the manifests) and create nothing."
+    ),
 ) -> None:
     """Check the cluster, requirement by requirement (read-only unless --probe)."""
     from kubectl_aiconf.output import FORMATS, OutputError, render
@@ -162,8 +206,9 @@ def check(
     from kubectl_aiconf.probe import command as probe_command
 
     try:
-        probe_options = probe_command.options(probe, probe_mechanism, probe_image, probe_node, probe_timeout,
-                                              keep, dry_run, snapshot)
+        probe_options = probe_command.options(
+            probe, probe_mechanism, probe_image, probe_node, probe_timeout, keep, dry_run, snapshot
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     options = _render_options(output, no_color, metadata, evidence_dir, template)
@@ -206,8 +251,9 @@ def check(
     raise typer.Exit(report.exit_code(unconfirmed_ok))
 
 
-def _render_options(output: str, no_color: bool, metadata: str | None, evidence_dir: str | None,
-                    template: str | None) -> RenderOptions:
+def _render_options(
+    output: str, no_color: bool, metadata: str | None, evidence_dir: str | None, template: str | None
+) -> RenderOptions:
     """The options of the output format; the files of --metadata and --template are read here, up front, so that
     mistakes show before connecting."""
     from kubectl_aiconf.output import OutputError, RenderOptions
@@ -222,9 +268,13 @@ def _render_options(output: str, no_color: bool, metadata: str | None, evidence_
     from kubectl_aiconf.output.product_yaml import REPORT_FILES, load_metadata, load_template
 
     try:
-        return RenderOptions(output, color=color, metadata=load_metadata(metadata) if metadata else {},
-                             template=load_template(template) if template else None,
-                             evidence_files=REPORT_FILES if evidence_dir else ())
+        return RenderOptions(
+            output,
+            color=color,
+            metadata=load_metadata(metadata) if metadata else {},
+            template=load_template(template) if template else None,
+            evidence_files=REPORT_FILES if evidence_dir else (),
+        )
     except OutputError as exc:
         raise UsageError(str(exc)) from None
 
@@ -252,8 +302,10 @@ def requirements(
 
     _checklist_version(conformance_version, None, [])
     reqs = requirements_for(conformance_version)
-    rows = [{"id": r.id, "category": r.category, "level": r.level(conformance_version),
-             "description": r.description} for r in reqs]
+    rows = [
+        {"id": r.id, "category": r.category, "level": r.level(conformance_version), "description": r.description}
+        for r in reqs
+    ]
     if output == "json":
         import json
 
@@ -261,15 +313,20 @@ def requirements(
     elif output == "yaml":
         import yaml
 
-        typer.echo(yaml.safe_dump({"conformanceVersion": conformance_version, "requirements": rows},
-                                  sort_keys=False).rstrip())
+        typer.echo(
+            yaml.safe_dump({"conformanceVersion": conformance_version, "requirements": rows}, sort_keys=False).rstrip()
+        )
     elif output == "table":
         from tabulate import tabulate
 
-        typer.echo(tabulate([[r.id, CATEGORIES[r.category], r.level(conformance_version), r.description]
-                             for r in reqs],
-                            headers=["REQUIREMENT", "CATEGORY", "LEVEL", "DESCRIPTION"], tablefmt="plain",
-                            disable_numparse=True))
+        typer.echo(
+            tabulate(
+                [[r.id, CATEGORIES[r.category], r.level(conformance_version), r.description] for r in reqs],
+                headers=["REQUIREMENT", "CATEGORY", "LEVEL", "DESCRIPTION"],
+                tablefmt="plain",
+                disable_numparse=True,
+            )
+        )
     else:
         raise UsageError(f"unknown output format {output!r}; use table, json or yaml")
 
@@ -277,9 +334,9 @@ def requirements(
 @app.command()
 def snapshot(
     output_dir: str = typer.Option(..., "-o", "--output-dir", help="Directory to write the snapshot into."),
-    conformance_version: Optional[str] = VersionOpt,
-    kubeconfig: Optional[str] = KubeconfigOpt,
-    context: Optional[str] = ContextOpt,
+    conformance_version: str | None = VersionOpt,
+    kubeconfig: str | None = KubeconfigOpt,
+    context: str | None = ContextOpt,
     request_timeout: str = TimeoutOpt,
 ) -> None:
     """Write what the checks read (never Secrets) so that `check --snapshot DIR` reproduces the result."""
@@ -304,9 +361,16 @@ def snapshot(
     unreadable = _unreadable_listings(view)
     for line in unreadable:
         typer.echo(f"warning: {line}", err=True)
-    typer.echo(f"wrote {len(files)} files to {output_dir}"
-               + (f" ({plural(len(unreadable), 'listing')} could not be read: recorded as such, UNKNOWN to the "
-                  "checks that need them)" if unreadable else ""), err=True)
+    typer.echo(
+        f"wrote {len(files)} files to {output_dir}"
+        + (
+            f" ({plural(len(unreadable), 'listing')} could not be read: recorded as such, UNKNOWN to the "
+            "checks that need them)"
+            if unreadable
+            else ""
+        ),
+        err=True,
+    )
     # Forbidden lists are what this identity can see, the same on every run: the snapshot is faithful, exit 0.
     # A failed list (server error, timeout, broken connection) is an accident a retry may not repeat: exit 3.
     failed = any(listing.outcome is Outcome.ERROR for listing in view.listings())
@@ -322,20 +386,28 @@ def _unreadable_listings(view) -> list[str]:
     One line each even when the server's message spans several (or carries escape sequences)."""
     from kubectl_aiconf.text import one_line
 
-    phrases = [one_line(listing.why_unknown())
-               for listing in sorted(view.listings(), key=lambda listing: listing.resource.key)
-               if not listing.visible]
+    phrases = [
+        one_line(listing.why_unknown())
+        for listing in sorted(view.listings(), key=lambda listing: listing.resource.key)
+        if not listing.visible
+    ]
     return list(dict.fromkeys(phrases))
 
 
 @app.command()
 def validate(
-    files: list[str] = typer.Argument(..., help="PRODUCT.yaml files (the version comes from a vX.Y/ directory "
-                                      "in the path, as in the CNCF repository).", show_default=False),
-    offline: bool = typer.Option(False, "--offline", help="Skip the URL and vendor-name checks that need the "
-                                 "network."),
-    rules: str = typer.Option("current", "--rules", help="current (CNCF's validator today) or v2 (the newer "
-                              "validator: file:// evidence, test results, N/A cluster_autoscaling)."),
+    files: list[str] = typer.Argument(
+        ...,
+        help="PRODUCT.yaml files (the version comes from a vX.Y/ directory in the path, as in the CNCF repository).",
+        show_default=False,
+    ),
+    offline: bool = typer.Option(False, "--offline", help="Skip the URL and vendor-name checks that need the network."),
+    rules: str = typer.Option(
+        "current",
+        "--rules",
+        help="current (CNCF's validator today) or v2 (the newer "
+        "validator: file:// evidence, test results, N/A cluster_autoscaling).",
+    ),
     output: str = typer.Option("text", "-o", "--output", help="text or json."),
 ) -> None:
     """Validate PRODUCT.yaml files with CNCF's rules before submitting them."""
@@ -351,8 +423,8 @@ def validate(
 
 @app.command()
 def cleanup(
-    kubeconfig: Optional[str] = KubeconfigOpt,
-    context: Optional[str] = ContextOpt,
+    kubeconfig: str | None = KubeconfigOpt,
+    context: str | None = ContextOpt,
     request_timeout: str = TimeoutOpt,
     dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be deleted."),
 ) -> None:
@@ -372,8 +444,16 @@ def version(output: str = typer.Option("text", "-o", "--output", help="text or j
         import json
         import platform
 
-        typer.echo(json.dumps({"version": __version__, "checklists": list(VERSIONS),
-                               "draftChecklists": sorted(DRAFT_VERSIONS), "python": platform.python_version()}))
+        typer.echo(
+            json.dumps(
+                {
+                    "version": __version__,
+                    "checklists": list(VERSIONS),
+                    "draftChecklists": sorted(DRAFT_VERSIONS),
+                    "python": platform.python_version(),
+                }
+            )
+        )
         return
     known = ", ".join(v + (" (draft)" if v in DRAFT_VERSIONS else "") for v in VERSIONS)
     typer.echo(f"kubectl-aiconf {__version__}")

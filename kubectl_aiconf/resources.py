@@ -45,31 +45,79 @@ def _of(record: object, kind: str, keep: tuple[str, ...] = ()) -> Resource:
 
 _CONDITIONS = "status.conditions"
 _WORKLOAD_TEMPLATE = (
-    "metadata.annotations", "spec.replicas", "spec.selector", "spec.template.metadata.labels",
-    "spec.template.spec.containers[].name", "spec.template.spec.containers[].image",
-    "spec.template.spec.containers[].args", "spec.template.spec.containers[].resources",
-    "spec.template.spec.nodeSelector", "spec.template.spec.runtimeClassName",
+    "metadata.annotations",
+    "spec.replicas",
+    "spec.selector",
+    "spec.template.metadata.labels",
+    "spec.template.spec.containers[].name",
+    "spec.template.spec.containers[].image",
+    "spec.template.spec.containers[].args",
+    "spec.template.spec.containers[].resources",
+    "spec.template.spec.nodeSelector",
+    "spec.template.spec.runtimeClassName",
     "spec.template.spec.resourceClaims",
 )
 
 # core -----------------------------------------------------------------------------------------------------
-NODES = Resource("", "nodes", "Node", False, keep=(
-    "metadata.annotations", "spec.taints", "spec.providerID", "spec.unschedulable",
-    "status.capacity", "status.allocatable", _CONDITIONS, "status.nodeInfo",
-))
-PODS = Resource("", "pods", "Pod", True, keep=(
-    "metadata.ownerReferences", "spec.nodeName", "spec.schedulerName", "spec.runtimeClassName",
-    "spec.containers[].name", "spec.containers[].image", "spec.containers[].command",
-    "spec.containers[].args",
-    "spec.containers[].resources", "spec.containers[].securityContext", "spec.containers[].env",
-    "spec.resourceClaims", "spec.volumes[].name", "spec.volumes[].hostPath", "status.phase", _CONDITIONS,
-))
-SERVICES = Resource("", "services", "Service", True, keep=(
-    "spec.type", "spec.selector", "spec.ports", "spec.externalName",
-))
+NODES = Resource(
+    "",
+    "nodes",
+    "Node",
+    False,
+    keep=(
+        "metadata.annotations",
+        "spec.taints",
+        "spec.providerID",
+        "spec.unschedulable",
+        "status.capacity",
+        "status.allocatable",
+        _CONDITIONS,
+        "status.nodeInfo",
+    ),
+)
+PODS = Resource(
+    "",
+    "pods",
+    "Pod",
+    True,
+    keep=(
+        "metadata.ownerReferences",
+        "spec.nodeName",
+        "spec.schedulerName",
+        "spec.runtimeClassName",
+        "spec.containers[].name",
+        "spec.containers[].image",
+        "spec.containers[].command",
+        "spec.containers[].args",
+        "spec.containers[].resources",
+        "spec.containers[].securityContext",
+        "spec.containers[].env",
+        "spec.resourceClaims",
+        "spec.volumes[].name",
+        "spec.volumes[].hostPath",
+        "status.phase",
+        _CONDITIONS,
+    ),
+)
+SERVICES = Resource(
+    "",
+    "services",
+    "Service",
+    True,
+    keep=(
+        "spec.type",
+        "spec.selector",
+        "spec.ports",
+        "spec.externalName",
+    ),
+)
 # Only the cluster-autoscaler status ConfigMap: listing every ConfigMap would be slow and read far too much.
 AUTOSCALER_STATUS_CONFIGMAPS = Resource(
-    "", "configmaps", "ConfigMap", True, keep=("data",),
+    "",
+    "configmaps",
+    "ConfigMap",
+    True,
+    keep=("data",),
     field_selector="metadata.name=cluster-autoscaler-status",
 )
 
@@ -81,27 +129,58 @@ STATEFULSETS = Resource("apps", "statefulsets", "StatefulSet", True, keep=_WORKL
 # API machinery --------------------------------------------------------------------------------------------
 # CRD bodies carry whole OpenAPI schemas (often hundreds of KB each): list metadata only. The name is
 # <plural>.<group>; a CRD is Established exactly when its resource appears in discovery.
-CRDS = Resource("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", False,
-                metadata_only=True)
-APISERVICES = Resource("apiregistration.k8s.io", "apiservices", "APIService", False,
-                       keep=("spec.service", "spec.group", "spec.version", _CONDITIONS))
+CRDS = Resource(
+    "apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", False, metadata_only=True
+)
+APISERVICES = Resource(
+    "apiregistration.k8s.io",
+    "apiservices",
+    "APIService",
+    False,
+    keep=("spec.service", "spec.group", "spec.version", _CONDITIONS),
+)
 _WEBHOOK_FIELDS = ("webhooks[].name", "webhooks[].clientConfig", "webhooks[].rules", "webhooks[].failurePolicy")
-VALIDATING_WEBHOOKS = Resource("admissionregistration.k8s.io", "validatingwebhookconfigurations",
-                               "ValidatingWebhookConfiguration", False, keep=_WEBHOOK_FIELDS)
-MUTATING_WEBHOOKS = Resource("admissionregistration.k8s.io", "mutatingwebhookconfigurations",
-                             "MutatingWebhookConfiguration", False, keep=_WEBHOOK_FIELDS)
-RUNTIMECLASSES = Resource("node.k8s.io", "runtimeclasses", "RuntimeClass", False,
-                           keep=("handler", "overhead", "scheduling"))
-HPAS = Resource("autoscaling", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True,
-                keep=("spec", "status"), versions=("v2",))
+VALIDATING_WEBHOOKS = Resource(
+    "admissionregistration.k8s.io",
+    "validatingwebhookconfigurations",
+    "ValidatingWebhookConfiguration",
+    False,
+    keep=_WEBHOOK_FIELDS,
+)
+MUTATING_WEBHOOKS = Resource(
+    "admissionregistration.k8s.io",
+    "mutatingwebhookconfigurations",
+    "MutatingWebhookConfiguration",
+    False,
+    keep=_WEBHOOK_FIELDS,
+)
+RUNTIMECLASSES = Resource(
+    "node.k8s.io", "runtimeclasses", "RuntimeClass", False, keep=("handler", "overhead", "scheduling")
+)
+HPAS = Resource(
+    "autoscaling",
+    "horizontalpodautoscalers",
+    "HorizontalPodAutoscaler",
+    True,
+    keep=("spec", "status"),
+    versions=("v2",),
+)
 
 # Dynamic Resource Allocation ------------------------------------------------------------------------------
-DEVICECLASSES = Resource("resource.k8s.io", "deviceclasses", "DeviceClass", False, keep=("spec",),
-                         versions=("v1", "v1beta2", "v1beta1"))
-RESOURCESLICES = Resource("resource.k8s.io", "resourceslices", "ResourceSlice", False, keep=("spec",),
-                          versions=("v1", "v1beta2", "v1beta1"))
-RESOURCECLAIMS = Resource("resource.k8s.io", "resourceclaims", "ResourceClaim", True,
-                          keep=("status.allocation", "status.reservedFor"), versions=("v1", "v1beta2", "v1beta1"))
+DEVICECLASSES = Resource(
+    "resource.k8s.io", "deviceclasses", "DeviceClass", False, keep=("spec",), versions=("v1", "v1beta2", "v1beta1")
+)
+RESOURCESLICES = Resource(
+    "resource.k8s.io", "resourceslices", "ResourceSlice", False, keep=("spec",), versions=("v1", "v1beta2", "v1beta1")
+)
+RESOURCECLAIMS = Resource(
+    "resource.k8s.io",
+    "resourceclaims",
+    "ResourceClaim",
+    True,
+    keep=("status.allocation", "status.reservedFor"),
+    versions=("v1", "v1beta2", "v1beta1"),
+)
 
 # Gateway API and its inference extension ------------------------------------------------------------------
 GATEWAYCLASSES = _of(gateways.GATEWAY_APIS, "GatewayClass", keep=("spec.controllerName", _CONDITIONS))
@@ -113,39 +192,71 @@ INFERENCEPOOLS, INFERENCEPOOLS_X = (_read(api, keep=("spec", "status")) for api 
 # gang schedulers ------------------------------------------------------------------------------------------
 # Each record's queue and usage objects, keeping the fields its record says gang_scheduling reads of them
 # (`Queue.fields`, `GangScheduler.usage_fields`): a new scheduler is a record and a ClusterRole rule, no line here.
-GANG_SCHEDULER_READS: tuple[Resource, ...] = tuple(dict.fromkeys(
-    [_read(q.api, q.fields) for s in schedulers.GANG_SCHEDULERS for q in s.queues]
-    + [_read(s.usage, s.usage_fields) for s in schedulers.GANG_SCHEDULERS if s.usage]))
+GANG_SCHEDULER_READS: tuple[Resource, ...] = tuple(
+    dict.fromkeys(
+        [_read(q.api, q.fields) for s in schedulers.GANG_SCHEDULERS for q in s.queues]
+        + [_read(s.usage, s.usage_fields) for s in schedulers.GANG_SCHEDULERS if s.usage]
+    )
+)
 
 # autoscaling ----------------------------------------------------------------------------------------------
-KARPENTER_NODEPOOLS = _of(autoscalers.KARPENTER, "NodePool", keep=(
-    "spec.template.spec.requirements", "spec.template.spec.taints", "spec.limits", _CONDITIONS))
+KARPENTER_NODEPOOLS = _of(
+    autoscalers.KARPENTER,
+    "NodePool",
+    keep=("spec.template.spec.requirements", "spec.template.spec.taints", "spec.limits", _CONDITIONS),
+)
 OPENSHIFT_CLUSTERAUTOSCALERS = _of(autoscalers.OPENSHIFT, "ClusterAutoscaler", keep=("spec",))
 CAPI_MACHINEDEPLOYMENTS = _of(autoscalers.CLUSTER_API, "MachineDeployment", keep=("metadata.annotations",))
 KEDA_SCALEDOBJECTS = _of(autoscalers.KEDA, "ScaledObject", keep=("spec.scaleTargetRef", "spec.triggers", _CONDITIONS))
 
 # monitoring stacks (read through resource_for by observability) ---------------------------------------------
-_PROMETHEUS_OPERATOR, _AZURE, _GMP = (monitoring.PROMETHEUS_OPERATOR, monitoring.AZURE_MANAGED_PROMETHEUS,
-                                      monitoring.GOOGLE_MANAGED_PROMETHEUS)
-PROMETHEUSES = _of(_PROMETHEUS_OPERATOR, "Prometheus", keep=(
-    "spec.serviceMonitorSelector", "spec.serviceMonitorNamespaceSelector", "spec.podMonitorSelector",
-    "spec.podMonitorNamespaceSelector", "status"))
-SERVICEMONITORS = _of(_PROMETHEUS_OPERATOR, "ServiceMonitor",
-                      keep=("spec.selector", "spec.namespaceSelector", "spec.endpoints"))
-PODMONITORS = _of(_PROMETHEUS_OPERATOR, "PodMonitor",
-                  keep=("spec.selector", "spec.namespaceSelector", "spec.podMetricsEndpoints"))
+_PROMETHEUS_OPERATOR, _AZURE, _GMP = (
+    monitoring.PROMETHEUS_OPERATOR,
+    monitoring.AZURE_MANAGED_PROMETHEUS,
+    monitoring.GOOGLE_MANAGED_PROMETHEUS,
+)
+PROMETHEUSES = _of(
+    _PROMETHEUS_OPERATOR,
+    "Prometheus",
+    keep=(
+        "spec.serviceMonitorSelector",
+        "spec.serviceMonitorNamespaceSelector",
+        "spec.podMonitorSelector",
+        "spec.podMonitorNamespaceSelector",
+        "status",
+    ),
+)
+SERVICEMONITORS = _of(
+    _PROMETHEUS_OPERATOR, "ServiceMonitor", keep=("spec.selector", "spec.namespaceSelector", "spec.endpoints")
+)
+PODMONITORS = _of(
+    _PROMETHEUS_OPERATOR, "PodMonitor", keep=("spec.selector", "spec.namespaceSelector", "spec.podMetricsEndpoints")
+)
 AZURE_SERVICEMONITORS = _of(_AZURE, "ServiceMonitor", keep=("spec.selector", "spec.endpoints"))
 AZURE_PODMONITORS = _of(_AZURE, "PodMonitor", keep=("spec.selector", "spec.podMetricsEndpoints"))
 GMP_PODMONITORINGS = _of(_GMP, "PodMonitoring", keep=("spec", _CONDITIONS))
 GMP_CLUSTERPODMONITORINGS = _of(_GMP, "ClusterPodMonitoring", keep=("spec", _CONDITIONS))
 
 # accelerator driver managers (knowledge.accelerators: Vendor.driver_managers, read through resource_for) ------
-CLUSTERPOLICIES = _of(acc.NVIDIA, "ClusterPolicy", keep=(
-    "spec.devicePlugin", "spec.mig", "spec.cdi", "spec.sandboxWorkloads", "spec.driver.enabled",
-    "spec.dcgmExporter.enabled", "status"))
+CLUSTERPOLICIES = _of(
+    acc.NVIDIA,
+    "ClusterPolicy",
+    keep=(
+        "spec.devicePlugin",
+        "spec.mig",
+        "spec.cdi",
+        "spec.sandboxWorkloads",
+        "spec.driver.enabled",
+        "spec.dcgmExporter.enabled",
+        "status",
+    ),
+)
 NVIDIADRIVERS = _of(acc.NVIDIA, "NVIDIADriver", keep=("spec.driverType", "spec.version", "status.state"))
-AMD_DEVICECONFIGS = _of(acc.AMD, "DeviceConfig", keep=(
-    "spec.driver.enable", "spec.driver.driverType", "spec.driver.version", "spec.configManager.enable", "status"))
+AMD_DEVICECONFIGS = _of(
+    acc.AMD,
+    "DeviceConfig",
+    keep=("spec.driver.enable", "spec.driver.driverType", "spec.driver.version", "spec.configManager.enable", "status"),
+)
 INTEL_GPUDEVICEPLUGINS = _of(acc.INTEL, "GpuDevicePlugin", keep=("spec.sharedDevNum", "status"))
 
 # AI operators' custom resources (knowledge.operators: AIOperator.reconciled, read through resource_for) ------

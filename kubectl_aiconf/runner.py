@@ -17,8 +17,9 @@ def reads_for(version: str) -> list[Resource]:
     return list(unique.values())
 
 
-def run_checks(view: ClusterView, version: str,
-               overrides: dict[str, CheckResult] | None = None) -> list[RequirementResult]:
+def run_checks(
+    view: ClusterView, version: str, overrides: dict[str, CheckResult] | None = None
+) -> list[RequirementResult]:
     """Load what the checks read, run them, and return one result per requirement of `version`.
 
     `overrides` replaces the passive result of a requirement (probe results for secure_accelerator_access).
@@ -32,8 +33,17 @@ def run_checks(view: ClusterView, version: str,
             raise ValueError(f"{req.id}: a result without a reason: {result.message}")
         # Not meeting a SHOULD is a warning, not a failure.
         should_not_met = level == SHOULD and result.status is Status.FAIL
-        results.append(RequirementResult(req.id, req.category, level or MUST, req.description,
-                                         Status.WARN if should_not_met else result.status, result.message,
-                                         list(result.evidence), result.reason,
-                                         should_not_met))
+        results.append(
+            RequirementResult(
+                req.id,
+                req.category,
+                level or MUST,
+                req.description,
+                Status.WARN if should_not_met else result.status,
+                result.message,
+                list(result.evidence),
+                result.reason,
+                should_not_met,
+            )
+        )
     return results

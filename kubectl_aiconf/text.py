@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sized
+from collections.abc import Iterable, Sized
 
 _SIBILANT_ENDINGS = ("s", "sh", "ch", "x", "z")
 

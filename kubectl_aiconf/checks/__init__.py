@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import builtins
 import importlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from kubectl_aiconf.result import CheckResult, Reason, Status
 from kubectl_aiconf.view import ClusterView, Listing, Outcome, Resource
@@ -91,8 +92,12 @@ def guard_verdict(result: CheckResult, blind: list[Listing]) -> CheckResult:
         raise ValueError(f"a check returned {result.status} without a reason: {result.message}")
     if not blind or result.status is Status.UNKNOWN or result.holds_despite_blind:
         return result
-    return replace(result, status=Status.UNKNOWN, reason=blind_reason(blind),
-                   message=f"cannot tell: {why_blind(blind)} (from what could be read: {result.message})")
+    return replace(
+        result,
+        status=Status.UNKNOWN,
+        reason=blind_reason(blind),
+        message=f"cannot tell: {why_blind(blind)} (from what could be read: {result.message})",
+    )
 
 
 @dataclass(frozen=True)

@@ -111,8 +111,11 @@ def _driver_workloads(driver: str, dra_workloads: list[dict]) -> list[dict]:
     tokens = [t for t in re.split(r"[./]", driver) if t and t not in acc.GENERIC_DRIVER_NAME_PARTS]
     if not tokens:
         return list(dra_workloads)
-    return [w for w in dra_workloads
-            if any(t in common.name_of(w) or any(t in i for i in common.workload_images(w)) for t in tokens)]
+    return [
+        w
+        for w in dra_workloads
+        if any(t in common.name_of(w) or any(t in i for i in common.workload_images(w)) for t in tokens)
+    ]
 
 
 def _server_minor(view: ClusterView) -> tuple[int, int] | None:
@@ -121,8 +124,9 @@ def _server_minor(view: ClusterView) -> tuple[int, int] | None:
 
 
 # dra_support ------------------------------------------------------------------------------------------------
-def _driver_finding(drv: _Driver, owned: list[dict], used: list[dict], workloads_blind: list[Listing],
-                    claims_blind: list[Listing]) -> common.Finding:
+def _driver_finding(
+    drv: _Driver, owned: list[dict], used: list[dict], workloads_blind: list[Listing], claims_blind: list[Listing]
+) -> common.Finding:
     """How one DRA driver stands: PASS when its devices are usable and its workload is ready or a claim is
     allocated from it. What could not be read can only leave a driver not yet proven healthy undecided:
     every device tainted is unusable whatever else exists."""
@@ -134,70 +138,101 @@ def _driver_finding(drv: _Driver, owned: list[dict], used: list[dict], workloads
         tainted = " (every device is tainted)" if drv.tainted else ""
         return common.Finding(Status.WARN, Reason.UNHEALTHY, f"DRA driver {name} publishes no usable device{tainted}")
     if ready or used:
-        why = join_nonempty("driver workload ready" if ready else "",
-                            f"{plural(len(used), 'claim')} allocated" if used else "", separator=", ")
+        why = join_nonempty(
+            "driver workload ready" if ready else "",
+            f"{plural(len(used), 'claim')} allocated" if used else "",
+            separator=", ",
+        )
         return common.Finding(Status.PASS, Reason.HEALTHY, f"DRA driver {name} publishes devices ({why})")
     if health_blind:
-        return common.Finding(Status.UNKNOWN, blind_reason(health_blind),
-                              f"DRA driver {name} publishes devices, but whether its driver runs or its devices are "
-                              f"allocated cannot be read ({why_blind(health_blind)})")
+        return common.Finding(
+            Status.UNKNOWN,
+            blind_reason(health_blind),
+            f"DRA driver {name} publishes devices, but whether its driver runs or its devices are "
+            f"allocated cannot be read ({why_blind(health_blind)})",
+        )
     if owned:
-        return common.Finding(Status.WARN, Reason.UNHEALTHY,
-                              f"DRA driver {name} is not healthy: its driver workload is not ready")
-    return common.Finding(Status.WARN, Reason.PARTIAL, f"DRA driver {name} publishes devices, but no running driver "
-                                                       "workload was found and no claim is allocated")
+        return common.Finding(
+            Status.WARN, Reason.UNHEALTHY, f"DRA driver {name} is not healthy: its driver workload is not ready"
+        )
+    return common.Finding(
+        Status.WARN,
+        Reason.PARTIAL,
+        f"DRA driver {name} publishes devices, but no running driver workload was found and no claim is allocated",
+    )
 
 
-@requirement_check("dra_support", reads=(DEVICECLASSES, RESOURCESLICES, RESOURCECLAIMS, DEPLOYMENTS, STATEFULSETS,
-                                         DAEMONSETS))
+@requirement_check(
+    "dra_support", reads=(DEVICECLASSES, RESOURCESLICES, RESOURCECLAIMS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS)
+)
 def dra_support(view: ClusterView) -> CheckResult:
     versions = view.group_versions(DRA_GROUP)
     if not versions:
-        return CheckResult(Status.FAIL, "the Dynamic Resource Allocation API (resource.k8s.io) is not served",
-                           [Evidence("APIGroup", DRA_GROUP, "not served")], Reason.NOT_INSTALLED)
+        return CheckResult(
+            Status.FAIL,
+            "the Dynamic Resource Allocation API (resource.k8s.io) is not served",
+            [Evidence("APIGroup", DRA_GROUP, "not served")],
+            Reason.NOT_INSTALLED,
+        )
     evidence = [Evidence("APIGroup", DRA_GROUP, "served versions: " + ", ".join(versions))]
     minor = _server_minor(view)
     # resource.k8s.io/v1 is GA and on by default from Kubernetes 1.34; earlier servers only have betas.
     v1_missing = "v1" not in versions and minor is not None and minor >= (1, 34)
-    api_note = (f"resource.k8s.io is served only as {', '.join(versions)} (v1 expected on Kubernetes "
-                f"{minor[0]}.{minor[1]})" if v1_missing and minor else f"resource.k8s.io {'/'.join(versions)} served")
+    api_note = (
+        f"resource.k8s.io is served only as {', '.join(versions)} (v1 expected on Kubernetes {minor[0]}.{minor[1]})"
+        if v1_missing and minor
+        else f"resource.k8s.io {'/'.join(versions)} served"
+    )
 
     classes, classes_blind = _read(view, DEVICECLASSES)
     slices, slices_blind = _read(view, RESOURCESLICES)
     claims, claims_blind = _read(view, RESOURCECLAIMS)
-    dra_workloads, workloads_blind = common.find_workloads(view, name=acc.DRA_DRIVER_WORKLOAD.name,
-                                                           image=acc.DRA_DRIVER_WORKLOAD.image)
+    dra_workloads, workloads_blind = common.find_workloads(
+        view, name=acc.DRA_DRIVER_WORKLOAD.name, image=acc.DRA_DRIVER_WORKLOAD.image
+    )
     health_blind = claims_blind + workloads_blind
     for dc in (classes or [])[:10]:
         ext = (dc.get("spec") or {}).get("extendedResourceName")
-        evidence.append(common.evidence(dc, "defined" + (f"; serves extended resource {ext} requests through DRA"
-                                                         if ext else "")))
+        evidence.append(
+            common.evidence(dc, "defined" + (f"; serves extended resource {ext} requests through DRA" if ext else ""))
+        )
     if classes and len(classes) > 10:
         evidence.append(Evidence("DeviceClass", "...", f"{len(classes) - 10} more"))
 
     drivers, stale = _dra_drivers(slices) if slices is not None else ({}, 0)
     if stale:
-        evidence.append(Evidence("ResourceSlice", "(stale)",
-                                 f"{plural(stale, 'slice')} of older pool generations ignored"))
+        evidence.append(
+            Evidence("ResourceSlice", "(stale)", f"{plural(stale, 'slice')} of older pool generations ignored")
+        )
     if not drivers:
         for w in dra_workloads[:5]:
             evidence.append(common.evidence(w, common.workload_health(w)[1] + " (DRA driver workload)"))
         if slices is None:
-            return common.unknown(f"{api_note}, but the published devices cannot be read",
-                                  slices_blind + health_blind, evidence)
+            return common.unknown(
+                f"{api_note}, but the published devices cannot be read", slices_blind + health_blind, evidence
+            )
         # No current slice: nothing allocates through the API, whatever runs or is claimed elsewhere.
         defined = f" ({plural(len(classes), 'DeviceClass')} defined)" if classes else ""
-        return _settle(CheckResult(Status.WARN, f"{api_note}{defined}, but no DRA driver publishes devices (no "
-                                                "current ResourceSlices): the API is there, nothing allocates "
-                                                "through it", evidence, Reason.CRDS_ONLY),
-                       classes_blind + health_blind)
+        return _settle(
+            CheckResult(
+                Status.WARN,
+                f"{api_note}{defined}, but no DRA driver publishes devices (no "
+                "current ResourceSlices): the API is there, nothing allocates "
+                "through it",
+                evidence,
+                Reason.CRDS_ONLY,
+            ),
+            classes_blind + health_blind,
+        )
 
     allocations = _allocations(claims) if claims is not None else {}
     findings, healthy = [], []
     for name in sorted(drivers):
         drv = drivers[name]
-        fact = (f"{plural(len(drv.devices), 'device')} in {plural(drv.slices, 'current slice')} on "
-                f"{plural(len(drv.nodes), 'node')}")
+        fact = (
+            f"{plural(len(drv.devices), 'device')} in {plural(drv.slices, 'current slice')} on "
+            f"{plural(len(drv.nodes), 'node')}"
+        )
         if drv.tainted:
             fact += f", {drv.tainted} tainted (unusable)"
         if drv.incomplete_pools:
@@ -210,8 +245,13 @@ def dra_support(view: ClusterView) -> CheckResult:
         used = allocations.get(name, [])
         if used:
             reserved = sum(1 for c in used if (c.get("status") or {}).get("reservedFor"))
-            found.append(Evidence("ResourceClaim", common.name_of(used[0]),
-                                  f"{plural(len(used), 'claim')} allocated from {name}, {reserved} in use by pods"))
+            found.append(
+                Evidence(
+                    "ResourceClaim",
+                    common.name_of(used[0]),
+                    f"{plural(len(used), 'claim')} allocated from {name}, {reserved} in use by pods",
+                )
+            )
         finding = replace(_driver_finding(drv, owned, used, workloads_blind, claims_blind), evidence=found)
         findings.append(finding)
         if finding.status is Status.PASS:
@@ -271,16 +311,20 @@ def _not_recognised(accs: _Accelerators, vendors: Iterable[str], why: str) -> tu
     nodes = {n: hint for v in vendors for n, hint in accs.vendors[v].items()}
     first = min(nodes)
     names = ", ".join(sorted({_vendor_name(v) for v in vendors}))
-    return (f"{plural(len(nodes), 'accelerator node')} with accelerators this tool does not recognise {why} "
-            f"({names})", Evidence("Node", first, f"accelerator not recognised {why}: {nodes[first]}"
-                                   + more(nodes, " (and {})")))
+    return (
+        f"{plural(len(nodes), 'accelerator node')} with accelerators this tool does not recognise {why} ({names})",
+        Evidence("Node", first, f"accelerator not recognised {why}: {nodes[first]}" + more(nodes, " (and {})")),
+    )
 
 
 # driver managers ----------------------------------------------------------------------------------------------
 # The custom resources of every driver manager of the registry, as listed (each needs its Resource in
 # resources.py, and a rule in the reader ClusterRole).
-_MANAGER_READS = tuple(dict.fromkeys(resource_for(api) for vendor in acc.VENDORS
-                                     for manager in vendor.driver_managers for api in manager.apis))
+_MANAGER_READS = tuple(
+    dict.fromkeys(
+        resource_for(api) for vendor in acc.VENDORS for manager in vendor.driver_managers for api in manager.apis
+    )
+)
 
 
 def _path_value(obj: dict, path: str) -> object:
@@ -339,8 +383,12 @@ class _Managed:
 
 def _driver_managers(view: ClusterView, evidence: list[Evidence]) -> dict[str, _Managed]:
     """{vendor key: its driver managers} from their custom resources (or their CRD alone) and DaemonSets."""
-    agents = {f"{v.key}:{i}:{j}": c.patterns for v in acc.VENDORS for i, m in enumerate(v.driver_managers)
-              for j, c in enumerate(m.node_agents)}
+    agents = {
+        f"{v.key}:{i}:{j}": c.patterns
+        for v in acc.VENDORS
+        for i, m in enumerate(v.driver_managers)
+        for j, c in enumerate(m.node_agents)
+    }
     # Drivers and the runtime hook are per node, so their installers are DaemonSets.
     daemons, ds_blind = common.match_workloads(view, agents, kinds=(DAEMONSETS,))
     out: dict[str, _Managed] = {}
@@ -383,8 +431,11 @@ def _label_managed(vendor: acc.Vendor, nodes: dict[str, dict], evidence: list[Ev
                 hits[name] = hit
         if hits:
             first = min(hits)
-            evidence.append(Evidence("Node", first, f"{manager.name} ({hits[first][0]}={hits[first][1]})"
-                                     + more(hits, "; also on {}")))
+            evidence.append(
+                Evidence(
+                    "Node", first, f"{manager.name} ({hits[first][0]}={hits[first][1]})" + more(hits, "; also on {}")
+                )
+            )
             out.append(manager.name)
     return out
 
@@ -425,8 +476,9 @@ def _combine(judged: list[_Judged], evidence: list[Evidence]) -> CheckResult:
     message = "; ".join(f"{_vendor_name(j.vendor)}: {j.summary}" if named else j.summary for j in judged)
     known = [j for j in judged if j.status is not Status.UNKNOWN]
     unknown = [j for j in judged if j.status is Status.UNKNOWN]
-    outcomes = {_overall({j.status for j in known} | set(guess))
-                for guess in itertools.product(*(j.possible for j in unknown))}
+    outcomes = {
+        _overall({j.status for j in known} | set(guess)) for guess in itertools.product(*(j.possible for j in unknown))
+    }
     if len(outcomes) > 1:
         return common.unknown(message, [listing for j in unknown for listing in j.blind], evidence)
     status = outcomes.pop()
@@ -474,8 +526,14 @@ def _reported_driver(vendor: acc.Vendor, node: dict, dra: dict[str, str]) -> str
     return ""
 
 
-def _judge_drivers(vendor: acc.Vendor, accs: _Accelerators, managed: _Managed, drivers: dict[str, _Driver],
-                   slices_blind: list[Listing], evidence: list[Evidence]) -> _Judged:
+def _judge_drivers(
+    vendor: acc.Vendor,
+    accs: _Accelerators,
+    managed: _Managed,
+    drivers: dict[str, _Driver],
+    slices_blind: list[Listing],
+    evidence: list[Evidence],
+) -> _Judged:
     """Driver and runtime management on one vendor's accelerator nodes."""
     names = sorted(accs.vendors[vendor.key])
     nodes = {n: accs.nodes[n] for n in names}
@@ -492,13 +550,19 @@ def _judge_drivers(vendor: acc.Vendor, accs: _Accelerators, managed: _Managed, d
     if runtime and first not in bad_runtime:
         evidence.append(Evidence("Node", first, f"containerRuntimeVersion {runtime}"))
     if bad_runtime:
-        evidence.append(Evidence("Node", bad_runtime[0], "no containerRuntimeVersion of the form <runtime>://<version>"
-                                 + more(bad_runtime, " (and {})")))
+        evidence.append(
+            Evidence(
+                "Node",
+                bad_runtime[0],
+                "no containerRuntimeVersion of the form <runtime>://<version>" + more(bad_runtime, " (and {})"),
+            )
+        )
 
     total, covered = len(names), len(reported)
     full = covered == total
     coverage = f"driver versions advertised on {covered}/{total} {vendor.name} nodes" + (
-        " (DRA attributes)" if via_dra and len(via_dra) == covered else "")
+        " (DRA attributes)" if via_dra and len(via_dra) == covered else ""
+    )
     # Which blind spots could change the verdict: a broken manager seen, or a node without a runtime version
     # next to anything that manages or reports drivers, keeps it WARN whatever else exists; otherwise hidden
     # slices may add DRA-reported drivers (or DRA-only nodes), and a hidden manager turns FAIL into WARN and,
@@ -520,27 +584,53 @@ def _judge_drivers(vendor: acc.Vendor, accs: _Accelerators, managed: _Managed, d
     if relevant:
         # What was seen of a manager or a reported driver already rules out FAIL.
         possible = {Status.PASS, Status.WARN} | (set() if healthy or covered else {Status.FAIL})
-        return _Judged(vendor.key, Status.UNKNOWN, blind_reason(relevant), f"{management}; {coverage}", relevant,
-                       frozenset(possible))
+        return _Judged(
+            vendor.key,
+            Status.UNKNOWN,
+            blind_reason(relevant),
+            f"{management}; {coverage}",
+            relevant,
+            frozenset(possible),
+        )
     if healthy and not broken and full and not bad_runtime:
-        return _Judged(vendor.key, Status.PASS, Reason.HEALTHY,
-                       f"{sample(healthy)} healthy; {coverage}; container runtime versions reported")
+        return _Judged(
+            vendor.key,
+            Status.PASS,
+            Reason.HEALTHY,
+            f"{sample(healthy)} healthy; {coverage}; container runtime versions reported",
+        )
     if not healthy and not broken and full and len(via_dra) == total and not bad_runtime:
-        return _Judged(vendor.key, Status.PASS, Reason.HEALTHY,
-                       f"{coverage}: the DRA driver verifies the installed driver on every node (drivers come with "
-                       "the node image)")
+        return _Judged(
+            vendor.key,
+            Status.PASS,
+            Reason.HEALTHY,
+            f"{coverage}: the DRA driver verifies the installed driver on every node (drivers come with "
+            "the node image)",
+        )
     if healthy or broken or covered:
-        return _Judged(vendor.key, Status.WARN, Reason.UNHEALTHY if broken else Reason.PARTIAL, join_nonempty(
-            management, coverage,
-            f"{plural(len(bad_runtime), 'node')} without a container runtime version" if bad_runtime else ""))
+        return _Judged(
+            vendor.key,
+            Status.WARN,
+            Reason.UNHEALTHY if broken else Reason.PARTIAL,
+            join_nonempty(
+                management,
+                coverage,
+                f"{plural(len(bad_runtime), 'node')} without a container runtime version" if bad_runtime else "",
+            ),
+        )
     known = ", ".join(m.name for m in vendor.driver_managers) or "none known"
-    return _Judged(vendor.key, Status.FAIL, Reason.NOT_INSTALLED,
-                   f"{plural(total, vendor.name + ' node')}, but no driver management component ({known}) and no "
-                   "advertised driver versions")
+    return _Judged(
+        vendor.key,
+        Status.FAIL,
+        Reason.NOT_INSTALLED,
+        f"{plural(total, vendor.name + ' node')}, but no driver management component ({known}) and no "
+        "advertised driver versions",
+    )
 
 
-@requirement_check("driver_runtime_management",
-                   reads=(NODES, CRDS, RESOURCESLICES, RUNTIMECLASSES, DAEMONSETS) + _MANAGER_READS)
+@requirement_check(
+    "driver_runtime_management", reads=(NODES, CRDS, RESOURCESLICES, RUNTIMECLASSES, DAEMONSETS) + _MANAGER_READS
+)
 def driver_runtime_management(view: ClusterView) -> CheckResult:
     evidence: list[Evidence] = []
     nodes, nodes_blind = _read(view, NODES)
@@ -559,20 +649,36 @@ def driver_runtime_management(view: ClusterView) -> CheckResult:
     mechanisms = [m for v in managed.values() for m in v.healthy + v.broken]
     if not accs.nodes:
         if slices is None:
-            return common.unknown("no node is labelled as or advertises an accelerator, but DRA devices cannot be "
-                                  "read", slices_blind, evidence)
+            return common.unknown(
+                "no node is labelled as or advertises an accelerator, but DRA devices cannot be read",
+                slices_blind,
+                evidence,
+            )
         # No accelerator node at all: N/A rather than FAIL (nothing violates the requirement, which is about
         # accelerator nodes); secure_accelerator_access (a MUST) flags a cluster without accelerators. An
         # installed driver manager with no accelerator node yet (node pools scaled to zero) is WARN: it cannot
         # be verified, and nothing unseen makes it verifiable.
         if mechanisms:
-            return _settle(CheckResult(Status.WARN, f"{sample(mechanisms)} installed, but there is no accelerator "
-                                                    "node to verify drivers on", evidence, Reason.PARTIAL),
-                           unread + mech_blind)
+            return _settle(
+                CheckResult(
+                    Status.WARN,
+                    f"{sample(mechanisms)} installed, but there is no accelerator node to verify drivers on",
+                    evidence,
+                    Reason.PARTIAL,
+                ),
+                unread + mech_blind,
+            )
         if mech_blind:
             return common.unknown("no accelerator nodes; whether a driver manager is installed", mech_blind, evidence)
-        return _settle(CheckResult(Status.NA, "no accelerator nodes: there are no accelerator drivers to manage",
-                                   evidence, Reason.NO_ACCELERATORS), unread)
+        return _settle(
+            CheckResult(
+                Status.NA,
+                "no accelerator nodes: there are no accelerator drivers to manage",
+                evidence,
+                Reason.NO_ACCELERATORS,
+            ),
+            unread,
+        )
 
     known = [v for v in acc.VENDORS if v.key in accs.vendors and v.verifies_drivers]
     others = [v for v in accs.vendors if v not in {k.key for k in known}]
@@ -584,8 +690,12 @@ def driver_runtime_management(view: ClusterView) -> CheckResult:
         if slices is None:
             return common.unknown(f"{note}, and DRA devices (which may name others)", slices_blind, evidence)
         # KAR-0001: an accelerator the tool does not recognise is UNKNOWN, never FAIL.
-        return CheckResult(Status.UNKNOWN, f"{note}: driver and runtime management cannot be verified passively",
-                           evidence, Reason.UNRECOGNISED)
+        return CheckResult(
+            Status.UNKNOWN,
+            f"{note}: driver and runtime management cannot be verified passively",
+            evidence,
+            Reason.UNRECOGNISED,
+        )
     judged = [_judge_drivers(v, accs, managed[v.key], drivers, slices_blind, evidence) for v in known]
     result = _combine(judged, evidence)
     if note:
@@ -629,11 +739,27 @@ def _node_signals(nodes: list[dict], plugin_ready: dict[str, bool | None]) -> tu
         allocatable = common.allocatable_of(node)
         note = "" if ready else " (node not Ready)"
 
-        def add(into: list, vendor: str, mechanism: str, strong: bool, fact: str, weak: Reason = Reason.UNHEALTHY,
-                ready: bool = ready, name: str = name, note: str = note) -> None:
+        def add(
+            into: list,
+            vendor: str,
+            mechanism: str,
+            strong: bool,
+            fact: str,
+            weak: Reason = Reason.UNHEALTHY,
+            ready: bool = ready,
+            name: str = name,
+            note: str = note,
+        ) -> None:
             """A signal of this node: one meant to be strong is weak (and unhealthy) on a node not Ready."""
-            into.append(_Signal(vendor, mechanism, strong and ready, Evidence("Node", name, fact + note),
-                                Reason.UNHEALTHY if strong else weak))
+            into.append(
+                _Signal(
+                    vendor,
+                    mechanism,
+                    strong and ready,
+                    Evidence("Node", name, fact + note),
+                    Reason.UNHEALTHY if strong else weak,
+                )
+            )
 
         for vendor, mech, trace in acc.mechanisms_on_node(labels, allocatable):
             into = sharing if mech.sharing else virtual
@@ -642,17 +768,29 @@ def _node_signals(nodes: list[dict], plugin_ready: dict[str, bool | None]) -> tu
                 add(into, vendor.key, mech.name, False, f"{mech.name}: {shown}", Reason.PARTIAL)
                 continue
             template, reason = _TRACE_FACTS[trace.presence]
-            add(into, vendor.key, mech.name, trace.presence is acc.Presence.IN_EFFECT,
-                template.format(mech.name, shown), reason)
+            add(
+                into,
+                vendor.key,
+                mech.name,
+                trace.presence is acc.Presence.IN_EFFECT,
+                template.format(mech.name, shown),
+                reason,
+            )
         annotations = (node.get("metadata") or {}).get("annotations") or {}
         for stack in acc.SHARING_STACKS:
             registered = next((a for a in stack.node_annotations if a in annotations), "")
-            units = {k: _int(v) for k, v in allocatable.items()
-                     if _int(v) > 0 and any(fullmatch(r.pattern, k) for r in stack.resources)}
+            units = {
+                k: _int(v)
+                for k, v in allocatable.items()
+                if _int(v) > 0 and any(fullmatch(r.pattern, k) for r in stack.resources)
+            }
             if not registered and not units:
                 continue
-            fact = join_nonempty(f"{stack.name} registered virtual GPUs on this node ({registered})" if registered
-                                 else "", *(f"allocatable {k}={v}" for k, v in sorted(units.items())), separator=", ")
+            fact = join_nonempty(
+                f"{stack.name} registered virtual GPUs on this node ({registered})" if registered else "",
+                *(f"allocatable {k}={v}" for k, v in sorted(units.items())),
+                separator=", ",
+            )
             plugin = plugin_ready[stack.key]
             if registered and not units:
                 if plugin is None:
@@ -666,13 +804,20 @@ def _node_signals(nodes: list[dict], plugin_ready: dict[str, bool | None]) -> tu
 
 
 def _dra_hit(mechanism: acc.Mechanism, attrs: dict[str, str]) -> str:
-    """"attribute=value" of the first of the mechanism's DRA attributes a device carries, or ""."""
-    return next((f"{a}={attrs[a]}" for a, value in mechanism.dra_attributes
-                 if a in attrs and fullmatch(value, attrs[a], re.IGNORECASE)), "")
+    """ "attribute=value" of the first of the mechanism's DRA attributes a device carries, or ""."""
+    return next(
+        (
+            f"{a}={attrs[a]}"
+            for a, value in mechanism.dra_attributes
+            if a in attrs and fullmatch(value, attrs[a], re.IGNORECASE)
+        ),
+        "",
+    )
 
 
-def _dra_signals(drivers: dict[str, _Driver], classes: list[dict],
-                 claims: list[dict]) -> tuple[list[_Signal], list[_Signal]]:
+def _dra_signals(
+    drivers: dict[str, _Driver], classes: list[dict], claims: list[dict]
+) -> tuple[list[_Signal], list[_Signal]]:
     """(sharing signals, virtualisation signals) from DRA devices, classes and allocated claims."""
     sharing: list[_Signal] = []
     virtual: list[_Signal] = []
@@ -701,15 +846,33 @@ def _dra_signals(drivers: dict[str, _Driver], classes: list[dict],
         for m in mechanisms:
             if m.name in hits:
                 found = hits[m.name]
-                (sharing if m.sharing else virtual).append(_Signal(
-                    vendor_key, f"{m.name} (DRA)", not m.related,
-                    ev(f"{plural(len(found), 'device')} of {m.name} ({found[0]})"), Reason.PARTIAL))
+                (sharing if m.sharing else virtual).append(
+                    _Signal(
+                        vendor_key,
+                        f"{m.name} (DRA)",
+                        not m.related,
+                        ev(f"{plural(len(found), 'device')} of {m.name} ({found[0]})"),
+                        Reason.PARTIAL,
+                    )
+                )
         if partitionable:
-            sharing.append(_Signal(vendor_key, "partitionable devices (DRA)", True,
-                                   ev(plural(partitionable, "partition") + " drawn from shared counters")))
+            sharing.append(
+                _Signal(
+                    vendor_key,
+                    "partitionable devices (DRA)",
+                    True,
+                    ev(plural(partitionable, "partition") + " drawn from shared counters"),
+                )
+            )
         if shared:
-            sharing.append(_Signal(vendor_key, "shared allocation (DRA)", True,
-                                   ev(plural(shared, "device") + " allowing multiple allocations")))
+            sharing.append(
+                _Signal(
+                    vendor_key,
+                    "shared allocation (DRA)",
+                    True,
+                    ev(plural(shared, "device") + " allowing multiple allocations"),
+                )
+            )
     published = {s.mechanism for s in sharing + virtual}
     for dc in classes:
         name = common.name_of(dc)
@@ -719,10 +882,15 @@ def _dra_signals(drivers: dict[str, _Driver], classes: list[dict],
                 continue
             for m in vendor.mechanisms:
                 if m.device_classes and re.search(m.device_classes, name) and f"{m.name} (DRA)" not in published:
-                    (sharing if m.sharing else virtual).append(_Signal(
-                        vendor.key, f"{m.name} (DRA)", False,
-                        common.evidence(dc, f"DeviceClass for {m.name}, but no such device is published"),
-                        Reason.CRDS_ONLY))
+                    (sharing if m.sharing else virtual).append(
+                        _Signal(
+                            vendor.key,
+                            f"{m.name} (DRA)",
+                            False,
+                            common.evidence(dc, f"DeviceClass for {m.name}, but no such device is published"),
+                            Reason.CRDS_ONLY,
+                        )
+                    )
     shared_claims: dict[str, list[dict]] = {}
     strategies: dict[tuple[str, str], list[dict]] = {}
     for claim in claims:
@@ -740,12 +908,30 @@ def _dra_signals(drivers: dict[str, _Driver], classes: list[dict],
             if strategy:
                 strategies.setdefault((vendor_key, str(strategy)), []).append(claim)
     for vendor_key, cs in shared_claims.items():
-        sharing.append(_Signal(vendor_key, "shared claims (DRA)", True, common.evidence(
-            cs[0], f"one accelerator claim used by {len(cs[0]['status']['reservedFor'])} pods"
-                   + (f"; {len(cs) - 1} more shared claims" if len(cs) > 1 else ""))))
+        sharing.append(
+            _Signal(
+                vendor_key,
+                "shared claims (DRA)",
+                True,
+                common.evidence(
+                    cs[0],
+                    f"one accelerator claim used by {len(cs[0]['status']['reservedFor'])} pods"
+                    + (f"; {len(cs) - 1} more shared claims" if len(cs) > 1 else ""),
+                ),
+            )
+        )
     for (vendor_key, strategy), cs in sorted(strategies.items()):
-        sharing.append(_Signal(vendor_key, f"{strategy} (DRA)", True, common.evidence(
-            cs[0], f"allocated with sharing strategy {strategy}" + (f" ({len(cs)} claims)" if len(cs) > 1 else ""))))
+        sharing.append(
+            _Signal(
+                vendor_key,
+                f"{strategy} (DRA)",
+                True,
+                common.evidence(
+                    cs[0],
+                    f"allocated with sharing strategy {strategy}" + (f" ({len(cs)} claims)" if len(cs) > 1 else ""),
+                ),
+            )
+        )
     return sharing, virtual
 
 
@@ -753,8 +939,9 @@ def _workload_key(vendor: acc.Vendor, mechanism: acc.Mechanism, index: int) -> s
     return f"{vendor.key}:{mechanism.name}:{index}"
 
 
-def _config_signals(managers: dict[str, list[dict]],
-                    daemons: dict[str, list[dict]]) -> tuple[list[_Signal], list[_Signal]]:
+def _config_signals(
+    managers: dict[str, list[dict]], daemons: dict[str, list[dict]]
+) -> tuple[list[_Signal], list[_Signal]]:
     """(sharing signals, virtualisation signals) from settings of the driver managers' custom resources and
     from the mechanisms' agents: set up, never proof that anything is schedulable."""
     sharing: list[_Signal] = []
@@ -766,13 +953,27 @@ def _config_signals(managers: dict[str, list[dict]],
                 for setting in m.settings:
                     value = _path_value(obj, setting.path)
                     if value is not None and fullmatch(setting.value, _rendered(value), re.IGNORECASE):
-                        into.append(_Signal(vendor.key, m.name, False, common.evidence(
-                            obj, f"{setting.path}={_rendered(value)} ({m.name} set up)"), Reason.CRDS_ONLY))
+                        into.append(
+                            _Signal(
+                                vendor.key,
+                                m.name,
+                                False,
+                                common.evidence(obj, f"{setting.path}={_rendered(value)} ({m.name} set up)"),
+                                Reason.CRDS_ONLY,
+                            )
+                        )
             for j in range(len(m.workloads)):
                 for w in daemons[_workload_key(vendor, m, j)]:
                     ok, fact = common.workload_health(w)
-                    into.append(_Signal(vendor.key, m.name, False, common.evidence(w, f"{fact} ({m.name} agent)"),
-                                        Reason.CRDS_ONLY if ok else Reason.UNHEALTHY))
+                    into.append(
+                        _Signal(
+                            vendor.key,
+                            m.name,
+                            False,
+                            common.evidence(w, f"{fact} ({m.name} agent)"),
+                            Reason.CRDS_ONLY if ok else Reason.UNHEALTHY,
+                        )
+                    )
     return sharing, virtual
 
 
@@ -825,17 +1026,24 @@ def _scan(view: ClusterView) -> _Scan:
             blind += manager_blind
     # Sharing stacks' device plugins and the mechanisms' agents run on every accelerator node: DaemonSets.
     patterns = {f"stack:{s.key}": s.device_plugin.patterns for s in acc.SHARING_STACKS}
-    patterns |= {_workload_key(v, m, j): c.patterns for v in acc.VENDORS for m in v.mechanisms
-                 for j, c in enumerate(m.workloads)}
+    patterns |= {
+        _workload_key(v, m, j): c.patterns for v in acc.VENDORS for m in v.mechanisms for j, c in enumerate(m.workloads)
+    }
     daemons, ds_blind = common.match_workloads(view, patterns, kinds=(DAEMONSETS,))
-    plugin_ready = {s.key: None if ds_blind else any(common.workload_health(w)[0] for w in daemons[f"stack:{s.key}"])
-                    for s in acc.SHARING_STACKS}
+    plugin_ready = {
+        s.key: None if ds_blind else any(common.workload_health(w)[0] for w in daemons[f"stack:{s.key}"])
+        for s in acc.SHARING_STACKS
+    }
     node_sharing, node_virtual = _node_signals(nodes or [], plugin_ready)
     dra_sharing, dra_virtual = _dra_signals(drivers, classes or [], claims or [])
     config_sharing, config_virtual = _config_signals(managers, daemons)
-    return _Scan(node_sharing + dra_sharing + config_sharing, node_virtual + dra_virtual + config_virtual,
-                 _accelerators(nodes or [], drivers),
-                 nodes_blind + slices_blind + blind + classes_blind + ds_blind, nodes_blind + slices_blind)
+    return _Scan(
+        node_sharing + dra_sharing + config_sharing,
+        node_virtual + dra_virtual + config_virtual,
+        _accelerators(nodes or [], drivers),
+        nodes_blind + slices_blind + blind + classes_blind + ds_blind,
+        nodes_blind + slices_blind,
+    )
 
 
 def _knows(vendor_key: str, sharing: bool) -> bool:
@@ -845,8 +1053,9 @@ def _knows(vendor_key: str, sharing: bool) -> bool:
     return bool(vendor and vendor.mechanisms_of(sharing)) or any(s.vendor == vendor_key for s in acc.SHARING_STACKS)
 
 
-def _mechanism_verdict(scan: _Scan, signals: list[_Signal], sharing: bool, what: str,
-                       close: list[_Signal] | None = None) -> CheckResult:
+def _mechanism_verdict(
+    scan: _Scan, signals: list[_Signal], sharing: bool, what: str, close: list[_Signal] | None = None
+) -> CheckResult:
     """The verdict of gpu_sharing (`sharing`) or virtualized_accelerator over every vendor the cluster has
     accelerators of: a vendor meets it with a mechanism in effect; `close` are mechanisms in effect that
     only come close (fractional GPUs for virtualisation), a partial answer."""
@@ -870,20 +1079,31 @@ def _mechanism_verdict(scan: _Scan, signals: list[_Signal], sharing: bool, what:
         elif mine or near:
             parts = []
             if mine:
-                parts.append(f"no {what} in effect; seen only set up, possible or close: "
-                             + ", ".join(dict.fromkeys(s.mechanism for s in mine)))
+                parts.append(
+                    f"no {what} in effect; seen only set up, possible or close: "
+                    + ", ".join(dict.fromkeys(s.mechanism for s in mine))
+                )
             if near:
                 parts.append(f"fractional GPUs are offered through {', '.join(_collapse(near)[0])}, not as {what}")
             reasons = [s.weak_reason for s in mine] + ([Reason.PARTIAL] if near else [])
             judged.append(_Judged(vendor, Status.WARN, _weak_reason(reasons), "; ".join(parts)))
         else:
             names = ", ".join(m.name for m in acc.BY_KEY[vendor].mechanisms_of(sharing) if not m.related)
-            judged.append(_Judged(vendor, Status.FAIL, Reason.NOT_INSTALLED,
-                                  f"{plural(len(nodes), _vendor_name(vendor) + ' accelerator node')}, but no {what} "
-                                  f"({names}) exposed on any of them"))
+            judged.append(
+                _Judged(
+                    vendor,
+                    Status.FAIL,
+                    Reason.NOT_INSTALLED,
+                    f"{plural(len(nodes), _vendor_name(vendor) + ' accelerator node')}, but no {what} "
+                    f"({names}) exposed on any of them",
+                )
+            )
             first = min(nodes)
-            evidence.append(Evidence("Node", first, f"{nodes[first]}: no {what} of {_vendor_name(vendor)}"
-                                     + more(nodes, " (nor on {})")))
+            evidence.append(
+                Evidence(
+                    "Node", first, f"{nodes[first]}: no {what} of {_vendor_name(vendor)}" + more(nodes, " (nor on {})")
+                )
+            )
     note = ""
     if unjudged:
         note, shown = _not_recognised(scan.acc, unjudged, f"for {what}")
@@ -893,21 +1113,24 @@ def _mechanism_verdict(scan: _Scan, signals: list[_Signal], sharing: bool, what:
             return common.unknown(f"no {what} in what could be read", scan.blind, evidence)
         # As for driver_runtime_management: nothing to offer without accelerators; secure_accelerator_access
         # reports a cluster without accelerators.
-        return CheckResult(Status.NA, f"no accelerator nodes, so no {what} to offer", evidence,
-                           Reason.NO_ACCELERATORS)
+        return CheckResult(Status.NA, f"no accelerator nodes, so no {what} to offer", evidence, Reason.NO_ACCELERATORS)
     if not judged:
         if scan.blind:
             return common.unknown(f"{note}; no {what} in what could be read", scan.blind, evidence)
-        return CheckResult(Status.UNKNOWN, f"{note}: {what} cannot be detected passively", evidence,
-                           Reason.UNRECOGNISED)
+        return CheckResult(
+            Status.UNKNOWN, f"{note}: {what} cannot be detected passively", evidence, Reason.UNRECOGNISED
+        )
     result = _combine(judged, evidence)
     result = replace(result, message=join_nonempty(result.message, f"not judged: {note}" if note else ""))
     if result.status is Status.PASS:
         if scan.acc.simulated:
             result = replace(result, message=f"{result.message} (on simulated nodes: {sample(scan.acc.simulated)})")
         # Seen in effect for every vendor whose accelerators could be listed: what else is unread only adds.
-        return common.unknown(result.message, scan.vendors_blind, evidence) if scan.vendors_blind else \
-            _settle(result, scan.blind)
+        return (
+            common.unknown(result.message, scan.vendors_blind, evidence)
+            if scan.vendors_blind
+            else _settle(result, scan.blind)
+        )
     if scan.blind:
         return common.unknown(result.message, scan.blind, evidence)
     return result

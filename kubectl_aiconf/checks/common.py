@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from kubectl_aiconf.checks import blind_reason, why_blind
 from kubectl_aiconf.knowledge import accelerators as acc
@@ -89,8 +89,9 @@ def find_workloads(view: ClusterView, name: str = "", image: str = "") -> tuple[
     return found["match"], blind
 
 
-def match_workloads(view: ClusterView, patterns: dict[str, tuple[str, str, str]],
-                    kinds: tuple = WORKLOAD_RESOURCES) -> tuple[dict[str, list[dict]], list[Listing]]:
+def match_workloads(
+    view: ClusterView, patterns: dict[str, tuple[str, str, str]], kinds: tuple = WORKLOAD_RESOURCES
+) -> tuple[dict[str, list[dict]], list[Listing]]:
     """Sort the workloads of every namespace (Deployments, StatefulSets and DaemonSets, or the `kinds`
     given) into components in one pass.
 
@@ -114,7 +115,8 @@ def match_workloads(view: ClusterView, patterns: dict[str, tuple[str, str, str]]
                 if ns_re is not None and not ns_re.search(namespace):
                     continue
                 if (name_re is not None and name_re.search(name)) or (
-                        image_re is not None and any(image_re.search(i) for i in images)):
+                    image_re is not None and any(image_re.search(i) for i in images)
+                ):
                     found[key].append(obj)
     return found, blind
 
@@ -182,20 +184,29 @@ class Backends:
         selector = (svc.get("spec") or {}).get("selector") or {}
         if not selector:
             return ServiceBackends(None, f"Service {ref} has no selector (endpoints managed elsewhere)", svc)
-        workloads = [w for w in self.workloads_in(namespace)
-                     if selector_matches(selector, ((((w.get("spec") or {}).get("template") or {})
-                                                    .get("metadata") or {}).get("labels") or {}))]
+        workloads = [
+            w
+            for w in self.workloads_in(namespace)
+            if selector_matches(
+                selector, ((((w.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {})
+            )
+        ]
         if self.pods.visible:
             pods = [p for p in self.pods_in(namespace) if selector_matches(selector, labels_of(p))]
             ready = sum(1 for p in pods if pod_ready(p))
             if ready:
                 return ServiceBackends(True, f"Service {ref} selects {ready} ready pod(s)", svc, workloads)
-            return ServiceBackends(False, f"Service {ref} selects no ready pod ({len(pods)} pod(s) match)",
-                                   svc, workloads)
+            return ServiceBackends(
+                False, f"Service {ref} selects no ready pod ({len(pods)} pod(s) match)", svc, workloads
+            )
         healthy = [w for w in workloads if workload_health(w)[0]]
         if healthy:
-            return ServiceBackends(True, f"Service {ref} is backed by {name_of(healthy[0])} "
-                                         f"({workload_health(healthy[0])[1]})", svc, workloads)
+            return ServiceBackends(
+                True,
+                f"Service {ref} is backed by {name_of(healthy[0])} ({workload_health(healthy[0])[1]})",
+                svc,
+                workloads,
+            )
         blind = [self.pods] + [lst for lst in self.workload_listings if not lst.visible]
         if workloads:
             return ServiceBackends(False, f"Service {ref}: backing workloads not available", svc, workloads)
@@ -362,8 +373,14 @@ class Finding:
     evidence: list[Evidence] = field(default_factory=list)
 
 
-def decide(findings: Iterable[Finding], blind: Iterable[Listing], nothing: str, absent: str,
-           absent_status: Status = Status.FAIL, absent_reason: Reason = Reason.NOT_INSTALLED) -> CheckResult:
+def decide(
+    findings: Iterable[Finding],
+    blind: Iterable[Listing],
+    nothing: str,
+    absent: str,
+    absent_status: Status = Status.FAIL,
+    absent_reason: Reason = Reason.NOT_INSTALLED,
+) -> CheckResult:
     """The verdict of an any-of requirement, where one healthy implementation suffices.
 
     The most convincing finding decides (ties: the earlier one); the others are appended to the message. A

@@ -72,8 +72,9 @@ def _components(view: ClusterView, components: dict[str, Component]) -> tuple[di
     return common.match_workloads(view, {key: c.patterns for key, c in components.items()})
 
 
-def _judged(status: Status, reason: Reason, message: str, evidence: list[Evidence], blind: list[Listing],
-            unsure: str) -> CheckResult:
+def _judged(
+    status: Status, reason: Reason, message: str, evidence: list[Evidence], blind: list[Listing], unsure: str
+) -> CheckResult:
     """`status` when nothing in `blind` (what the verdict rests on and could not be seen) is there: then nothing
     else left unread can overturn it, so it holds. Otherwise UNKNOWN: `unsure` says what cannot be told."""
     if blind:
@@ -97,18 +98,27 @@ def _api_state(view: ClusterView, group: str, plurals: tuple[str, ...] = ()) -> 
     tell, and `blind` says so."""
     crds = view.list(CRDS)
     if crds.visible:
-        mine = [c for c in crds.items
-                if common.crd_group(c) == group and (not plurals or common.crd_plural(c) in plurals)]
+        mine = [
+            c for c in crds.items if common.crd_group(c) == group and (not plurals or common.crd_plural(c) in plurals)
+        ]
         established = sorted(common.crd_plural(c) for c in mine if common.crd_established(view, c))
-        evidence = [Evidence("CustomResourceDefinition", f"*.{group}", f"Established: {', '.join(established)}")
-                    ] if established else []
-        evidence += [common.evidence(c, "not Established") for c in mine
-                     if common.crd_plural(c) not in established]
+        evidence = (
+            [Evidence("CustomResourceDefinition", f"*.{group}", f"Established: {', '.join(established)}")]
+            if established
+            else []
+        )
+        evidence += [common.evidence(c, "not Established") for c in mine if common.crd_plural(c) not in established]
         return _Api(set(established), evidence)
-    served = {p for p in plurals if view.serves(group, p)} if plurals else (
-        {r for v in view.group_versions(group) for r in view.discovered_resources(group, v)})
-    evidence = [Evidence("APIGroup", group, f"serves {', '.join(sorted(served))} (per discovery; "
-                                            f"{crds.why_unknown()})")] if served else []
+    served = (
+        {p for p in plurals if view.serves(group, p)}
+        if plurals
+        else ({r for v in view.group_versions(group) for r in view.discovered_resources(group, v)})
+    )
+    evidence = (
+        [Evidence("APIGroup", group, f"serves {', '.join(sorted(served))} (per discovery; {crds.why_unknown()})")]
+        if served
+        else []
+    )
     gaps = view.discovery_gaps(group)
     blind = _merge([crds], gaps) if gaps else []
     return _Api(served, evidence, blind, from_crds=False)
@@ -184,8 +194,11 @@ def _route_note(view: ClusterView, routes: Listing) -> tuple[str, list[Evidence]
             used["weighted"] += weighted
             used["header"] += header
     if used["weighted"] or used["header"]:
-        kinds = [f"{n} with {what}" for what, n in (("weighted backends", used["weighted"]),
-                                                    ("header matches", used["header"])) if n]
+        kinds = [
+            f"{n} with {what}"
+            for what, n in (("weighted backends", used["weighted"]), ("header matches", used["header"]))
+            if n
+        ]
         note = f"Accepted HTTPRoutes in use: {' and '.join(kinds)}"
     else:
         note = "no Accepted HTTPRoute uses weights or header matches yet (not required)"
@@ -209,23 +222,36 @@ def ai_inference(view: ClusterView) -> CheckResult:
             accepted.append((gc, impl))
         else:
             not_accepted.append(gc)
-        evidence.append(common.evidence(gc, f"{common.condition_fact(gc, 'Accepted')}, controller {controller} "
-                                            f"({impl.name if impl else 'unrecognised implementation'})"))
+        evidence.append(
+            common.evidence(
+                gc,
+                f"{common.condition_fact(gc, 'Accepted')}, controller {controller} "
+                f"({impl.name if impl else 'unrecognised implementation'})",
+            )
+        )
 
     # Controller workloads of the recognised implementations any class names (managed ones run out of
     # sight); those of accepted classes decide, the others are shown as evidence.
-    in_cluster = [impl for impl in dict.fromkeys(gateways.gateway_implementation(_controller_name(gc))
-                                                 for gc in class_items) if impl and impl.workloads.visible]
+    in_cluster = [
+        impl
+        for impl in dict.fromkeys(gateways.gateway_implementation(_controller_name(gc)) for gc in class_items)
+        if impl and impl.workloads.visible
+    ]
     controllers, ctrl_blind = _components(view, {impl.key: impl.workloads for impl in in_cluster})
     for impl in in_cluster:
-        evidence += [common.evidence(w, f"{impl.name} controller: {common.workload_health(w)[1]}")
-                     for w in controllers[impl.key]]
+        evidence += [
+            common.evidence(w, f"{impl.name} controller: {common.workload_health(w)[1]}") for w in controllers[impl.key]
+        ]
     accepted_impls = list(dict.fromkeys(impl for _, impl in accepted))
-    healthy_ctrl = [w for impl in accepted_impls if impl for w in controllers.get(impl.key, [])
-                    if common.workload_health(w)[0]]
+    healthy_ctrl = [
+        w for impl in accepted_impls if impl for w in controllers.get(impl.key, []) if common.workload_health(w)[0]
+    ]
     # Every accepted class belongs to an implementation whose controller was found, and none of them runs.
-    all_down = bool(accepted_impls) and not healthy_ctrl and all(
-        impl is not None and controllers.get(impl.key) for impl in accepted_impls)
+    all_down = (
+        bool(accepted_impls)
+        and not healthy_ctrl
+        and all(impl is not None and controllers.get(impl.key) for impl in accepted_impls)
+    )
 
     programmed, unprogrammed = [], []
     for gw in gws.items if gws.visible else []:
@@ -240,61 +266,118 @@ def ai_inference(view: ClusterView) -> CheckResult:
 
     route_note, route_evidence = _route_note(view, routes)
     evidence += route_evidence
-    impls = ", ".join(dict.fromkeys(impl.name if impl else f"unrecognised controller {_controller_name(gc)}"
-                                    for gc, impl in accepted))
+    impls = ", ".join(
+        dict.fromkeys(impl.name if impl else f"unrecognised controller {_controller_name(gc)}" for gc, impl in accepted)
+    )
     accepted_classes = [gc for gc, _ in accepted]
     gateways_programmed = f"{plural(len(programmed), 'Gateway')} Programmed with an address"
 
     # A healthy implementation decides whatever else could not be read.
     if accepted and (programmed or healthy_ctrl):
-        how = gateways_programmed if programmed else (
-            f"controller {common.name_of(healthy_ctrl[0])} available ("
-            + ("Gateways not checked" if gateway_blind else "no Programmed Gateway yet") + ")")
-        return CheckResult(Status.PASS, f"Gateway API served by {impls}: {_class_subject(accepted_classes)} "
-                                        f"Accepted, {how}; {route_note}", evidence, Reason.HEALTHY,
-                           holds_despite_blind=True)
+        how = (
+            gateways_programmed
+            if programmed
+            else (
+                f"controller {common.name_of(healthy_ctrl[0])} available ("
+                + ("Gateways not checked" if gateway_blind else "no Programmed Gateway yet")
+                + ")"
+            )
+        )
+        return CheckResult(
+            Status.PASS,
+            f"Gateway API served by {impls}: {_class_subject(accepted_classes)} Accepted, {how}; {route_note}",
+            evidence,
+            Reason.HEALTHY,
+            holds_despite_blind=True,
+        )
     if programmed:  # only a running controller programs a Gateway and gives it an address
-        classes_note = (f"GatewayClasses not readable: {common.why_blind(class_blind)}" if class_blind
-                        else "though no GatewayClass reports Accepted")
-        return CheckResult(Status.PASS, f"{gateways_programmed} by a running controller ({classes_note}); "
-                                        f"{route_note}", evidence, Reason.HEALTHY, holds_despite_blind=True)
+        classes_note = (
+            f"GatewayClasses not readable: {common.why_blind(class_blind)}"
+            if class_blind
+            else "though no GatewayClass reports Accepted"
+        )
+        return CheckResult(
+            Status.PASS,
+            f"{gateways_programmed} by a running controller ({classes_note}); {route_note}",
+            evidence,
+            Reason.HEALTHY,
+            holds_despite_blind=True,
+        )
     if accepted:
         prefix = f"{_class_subject(accepted_classes, 'is', 'are')} Accepted by {impls}, but"
         unsure = f"{prefix} no running controller or Programmed Gateway was seen in what could be read"
         if all_down:
-            return _judged(Status.FAIL, Reason.UNHEALTHY, f"{prefix} its controller is not available and no Gateway "
-                                                          f"is Programmed with an address", evidence,
-                           _merge(gateway_blind, ctrl_blind), unsure)
-        return _judged(Status.WARN, Reason.PARTIAL, f"{prefix} no Gateway is Programmed with an address and no "
-                                                    "running controller workload was found (managed or "
-                                                    "unrecognised): a Programmed Gateway would show it works",
-                       evidence, _merge(gateway_blind, ctrl_blind), unsure)
+            return _judged(
+                Status.FAIL,
+                Reason.UNHEALTHY,
+                f"{prefix} its controller is not available and no Gateway is Programmed with an address",
+                evidence,
+                _merge(gateway_blind, ctrl_blind),
+                unsure,
+            )
+        return _judged(
+            Status.WARN,
+            Reason.PARTIAL,
+            f"{prefix} no Gateway is Programmed with an address and no "
+            "running controller workload was found (managed or "
+            "unrecognised): a Programmed Gateway would show it works",
+            evidence,
+            _merge(gateway_blind, ctrl_blind),
+            unsure,
+        )
     if class_blind:
-        what = ("whether a Gateway API controller accepted a GatewayClass" if api.served
-                else "whether Gateway API is installed")
+        what = (
+            "whether a Gateway API controller accepted a GatewayClass"
+            if api.served
+            else "whether Gateway API is installed"
+        )
         return common.unknown(f"cannot tell {what}", _merge(class_blind, api.blind, gateway_blind), evidence)
     rejected = [gc for gc in not_accepted if str((common.condition(gc, "Accepted") or {}).get("status")) == "False"]
     if rejected:
         subject = f"{_class_subject(rejected, 'was', 'were')} rejected by its controller (Accepted=False)"
-        return _judged(Status.FAIL, Reason.UNHEALTHY, f"{subject} and no Gateway is Programmed: the Gateway API "
-                                                      f"implementation is not working", evidence, gateway_blind,
-                       f"{subject}, and whether a Gateway is Programmed cannot be told")
+        return _judged(
+            Status.FAIL,
+            Reason.UNHEALTHY,
+            f"{subject} and no Gateway is Programmed: the Gateway API implementation is not working",
+            evidence,
+            gateway_blind,
+            f"{subject}, and whether a Gateway is Programmed cannot be told",
+        )
     if not_accepted:
         subject = f"{_class_subject(not_accepted, 'exists', 'exist')} but no controller has Accepted it"
-        return _judged(Status.WARN, Reason.CRDS_ONLY, f"{subject}: Gateway API is installed without a working "
-                                                      f"implementation", evidence, gateway_blind,
-                       f"{subject}, and whether a Gateway is Programmed cannot be told")
+        return _judged(
+            Status.WARN,
+            Reason.CRDS_ONLY,
+            f"{subject}: Gateway API is installed without a working implementation",
+            evidence,
+            gateway_blind,
+            f"{subject}, and whether a Gateway is Programmed cannot be told",
+        )
     if api.served:
         missing = [p for p in gateways.GATEWAY_CORE_CRDS if p not in api.served] if api.from_crds else []
         extra = f" (missing: {', '.join(missing)})" if missing else ""
-        return _judged(Status.WARN, Reason.CRDS_ONLY, f"Gateway API CRDs are installed{extra} but there is no "
-                                                      f"GatewayClass: no implementation is running", evidence,
-                       gateway_blind, "Gateway API CRDs are installed and there is no GatewayClass, but whether a "
-                                      "Gateway is Programmed cannot be told")
-    how = (f"no {gateways.GATEWAY_GROUP} CRDs and no GatewayClass" if api.from_crds
-           else f"discovery serves no {gateways.GATEWAY_GROUP} resources and there is no GatewayClass")
-    return _judged(Status.FAIL, Reason.NOT_INSTALLED, f"Gateway API is not installed: {how}", evidence,
-                   _merge(api.blind, gateway_blind), "cannot tell whether Gateway API is installed")
+        return _judged(
+            Status.WARN,
+            Reason.CRDS_ONLY,
+            f"Gateway API CRDs are installed{extra} but there is no GatewayClass: no implementation is running",
+            evidence,
+            gateway_blind,
+            "Gateway API CRDs are installed and there is no GatewayClass, but whether a "
+            "Gateway is Programmed cannot be told",
+        )
+    how = (
+        f"no {gateways.GATEWAY_GROUP} CRDs and no GatewayClass"
+        if api.from_crds
+        else f"discovery serves no {gateways.GATEWAY_GROUP} resources and there is no GatewayClass"
+    )
+    return _judged(
+        Status.FAIL,
+        Reason.NOT_INSTALLED,
+        f"Gateway API is not installed: {how}",
+        evidence,
+        _merge(api.blind, gateway_blind),
+        "cannot tell whether Gateway API is installed",
+    )
 
 
 # advanced_inference_ingress -----------------------------------------------------------------------------
@@ -328,12 +411,16 @@ def _epp_health(pool: dict, ref: dict, backends: common.Backends) -> common.Serv
         return common.ServiceBackends(ok, f"{same_name[0].get('kind')} {ns}/{name}: {fact}", None, same_name)
     blind = common.blind_of(*backends.workload_listings)
     if blind:
-        return common.ServiceBackends(None, f"endpoint picker {kind} {ns}/{name}: no Service or workload of that "
-                                            f"name in what could be read", blind=blind)
+        return common.ServiceBackends(
+            None,
+            f"endpoint picker {kind} {ns}/{name}: no Service or workload of that name in what could be read",
+            blind=blind,
+        )
     if kind == "Service":
         return common.ServiceBackends(False, f"endpoint picker Service {ns}/{name} not found")
-    return common.ServiceBackends(None, f"endpoint picker {kind} {ns}/{name} is not a Service and no workload has "
-                                        f"its name")
+    return common.ServiceBackends(
+        None, f"endpoint picker {kind} {ns}/{name} is not a Service and no workload has its name"
+    )
 
 
 @dataclass
@@ -346,8 +433,14 @@ class _Pool:
     blind: list[Listing] = field(default_factory=list)
 
 
-def _judge_pool(pool: dict, attached: list[str], route_blind: list[Listing], servers: int | None,
-                pods_blind: list[Listing], backends: common.Backends) -> tuple[_Pool, str]:
+def _judge_pool(
+    pool: dict,
+    attached: list[str],
+    route_blind: list[Listing],
+    servers: int | None,
+    pods_blind: list[Listing],
+    backends: common.Backends,
+) -> tuple[_Pool, str]:
     """The pool's verdict and a fact about its endpoint picker for the evidence."""
     ref = _picker_ref(pool)
     if ref is None:
@@ -375,15 +468,24 @@ def _judge_pool(pool: dict, attached: list[str], route_blind: list[Listing], ser
     if problems:
         return _Pool(pool, Status.WARN, "; ".join(problems)), fact
     if unsure or servers is None:
-        return _Pool(pool, Status.UNKNOWN, " and ".join(what for _, what in unsure) + " cannot be checked",
-                     _merge(*(blind for blind, _ in unsure))), fact
-    return _Pool(pool, Status.PASS, f"attached to {attached[0]}, routes through healthy endpoint picker {picker} "
-                                    f"to {plural(servers, 'ready model server')}"), fact
+        return _Pool(
+            pool,
+            Status.UNKNOWN,
+            " and ".join(what for _, what in unsure) + " cannot be checked",
+            _merge(*(blind for blind, _ in unsure)),
+        ), fact
+    return _Pool(
+        pool,
+        Status.PASS,
+        f"attached to {attached[0]}, routes through healthy endpoint picker {picker} "
+        f"to {plural(servers, 'ready model server')}",
+    ), fact
 
 
-@requirement_check("advanced_inference_ingress",
-                   reads=(CRDS, INFERENCEPOOLS, INFERENCEPOOLS_X, HTTPROUTES, SERVICES, PODS)
-                   + common.WORKLOAD_RESOURCES)
+@requirement_check(
+    "advanced_inference_ingress",
+    reads=(CRDS, INFERENCEPOOLS, INFERENCEPOOLS_X, HTTPROUTES, SERVICES, PODS) + common.WORKLOAD_RESOURCES,
+)
 def advanced_inference_ingress(view: ClusterView) -> CheckResult:
     evidence: list[Evidence] = []
     served = False
@@ -400,19 +502,28 @@ def advanced_inference_ingress(view: ClusterView) -> CheckResult:
     if not pools:
         found, epp_blind = _components(view, {"picker": gateways.ENDPOINT_PICKER})
         epps = found["picker"]
-        evidence += _cap([common.evidence(w, f"endpoint picker image, {common.workload_health(w)[1]}")
-                          for w in epps])
+        evidence += _cap([common.evidence(w, f"endpoint picker image, {common.workload_health(w)[1]}") for w in epps])
         if served or epps:
             what = " and ".join(x for x, on in (("CRDs", served), ("an endpoint picker workload", epps)) if on)
-            return _judged(Status.WARN, Reason.CRDS_ONLY, f"Gateway API Inference Extension is installed ({what}) "
-                                                          f"but no InferencePool exists: model-aware routing is not "
-                                                          f"set up", evidence, pool_blind,
-                           f"Gateway API Inference Extension is installed ({what}), but whether an InferencePool "
-                           f"exists cannot be told")
-        return _judged(Status.FAIL, Reason.NOT_INSTALLED, "no Gateway API Inference Extension: no InferencePool CRDs "
-                                                          "or objects and no endpoint picker workload", evidence,
-                       _merge(pool_blind, api_blind, epp_blind),
-                       "cannot tell whether the Gateway API Inference Extension is installed")
+            return _judged(
+                Status.WARN,
+                Reason.CRDS_ONLY,
+                f"Gateway API Inference Extension is installed ({what}) "
+                f"but no InferencePool exists: model-aware routing is not "
+                f"set up",
+                evidence,
+                pool_blind,
+                f"Gateway API Inference Extension is installed ({what}), but whether an InferencePool "
+                f"exists cannot be told",
+            )
+        return _judged(
+            Status.FAIL,
+            Reason.NOT_INSTALLED,
+            "no Gateway API Inference Extension: no InferencePool CRDs or objects and no endpoint picker workload",
+            evidence,
+            _merge(pool_blind, api_blind, epp_blind),
+            "cannot tell whether the Gateway API Inference Extension is installed",
+        )
 
     # HTTPRoutes that send traffic to an InferencePool, by (namespace, name) of the pool.
     routes = view.list(HTTPROUTES)
@@ -438,16 +549,23 @@ def advanced_inference_ingress(view: ClusterView) -> CheckResult:
         route_hits = routed.get(key, [])
         accepted_routes = [common.name_of(r) for r, acc in route_hits if acc]
         attached = [f.removeprefix("Accepted by ") for f in parent_facts if f.startswith("Accepted by ")] + [
-            f"HTTPRoute {r}" for r in accepted_routes]
-        facts = [pool.get("apiVersion") or ""] + parent_facts + [
-            f"HTTPRoute {common.name_of(r)} {'Accepted' if acc else 'not Accepted'}" for r, acc in route_hits[:2]]
+            f"HTTPRoute {r}" for r in accepted_routes
+        ]
+        facts = (
+            [pool.get("apiVersion") or ""]
+            + parent_facts
+            + [f"HTTPRoute {common.name_of(r)} {'Accepted' if acc else 'not Accepted'}" for r, acc in route_hits[:2]]
+        )
         servers: int | None = None
         if pods_blind:
             facts.append("model server pods not checked")
         else:
             selector = _pool_selector(pool)
-            servers = sum(1 for p in backends.pods_in(key[0])
-                          if common.selector_matches(selector, common.labels_of(p)) and common.pod_ready(p))
+            servers = sum(
+                1
+                for p in backends.pods_in(key[0])
+                if common.selector_matches(selector, common.labels_of(p)) and common.pod_ready(p)
+            )
             facts.append(plural(servers, "ready model server pod"))
         verdict, epp_fact = _judge_pool(pool, attached, route_blind, servers, pods_blind, backends)
         judged.append(verdict)
@@ -456,25 +574,44 @@ def advanced_inference_ingress(view: ClusterView) -> CheckResult:
 
     def first(status: Status) -> str:
         found = [j for j in judged if j.status is status]
-        return (f"InferencePool {common.name_of(found[0].pool)}{more(found, ' (+{})', 'other pool')}: "
-                f"{found[0].summary}") if found else ""
+        return (
+            (f"InferencePool {common.name_of(found[0].pool)}{more(found, ' (+{})', 'other pool')}: {found[0].summary}")
+            if found
+            else ""
+        )
 
     # One working pool shows the requirement met; an unseen or undecided pool may be that one.
     if first(Status.PASS):
-        return CheckResult(Status.PASS, f"model-server-aware routing works: {first(Status.PASS)}", evidence,
-                           Reason.HEALTHY, holds_despite_blind=True)
+        return CheckResult(
+            Status.PASS,
+            f"model-server-aware routing works: {first(Status.PASS)}",
+            evidence,
+            Reason.HEALTHY,
+            holds_despite_blind=True,
+        )
     blind = _merge(pool_blind, *(j.blind for j in judged))
     if blind:
-        seen = first(Status.UNKNOWN) or join_nonempty(first(Status.WARN) or first(Status.FAIL),
-                                                      "not every InferencePool could be listed")
+        seen = first(Status.UNKNOWN) or join_nonempty(
+            first(Status.WARN) or first(Status.FAIL), "not every InferencePool could be listed"
+        )
         return common.unknown(seen, blind, evidence)
     if first(Status.UNKNOWN):
         return CheckResult(Status.UNKNOWN, first(Status.UNKNOWN), evidence, Reason.UNRECOGNISED)
     if first(Status.WARN):
-        return CheckResult(Status.WARN, f"Gateway API Inference Extension not fully working: {first(Status.WARN)}",
-                           evidence, Reason.PARTIAL, holds_despite_blind=True)
-    return CheckResult(Status.FAIL, f"no InferencePool can route: {first(Status.FAIL)}", evidence, Reason.UNHEALTHY,
-                       holds_despite_blind=True)
+        return CheckResult(
+            Status.WARN,
+            f"Gateway API Inference Extension not fully working: {first(Status.WARN)}",
+            evidence,
+            Reason.PARTIAL,
+            holds_despite_blind=True,
+        )
+    return CheckResult(
+        Status.FAIL,
+        f"no InferencePool can route: {first(Status.FAIL)}",
+        evidence,
+        Reason.UNHEALTHY,
+        holds_despite_blind=True,
+    )
 
 
 # high_performance_networking ----------------------------------------------------------------------------
@@ -483,9 +620,11 @@ def _owner(res: Resource) -> networks.NetworkStack:
     return next(s for s in networks.NETWORK_STACKS if any(resource_for(a) == res for a in s.apis))
 
 
-@requirement_check("high_performance_networking",
-                   reads=(NODES, RESOURCESLICES, NETWORK_ATTACHMENT_DEFINITIONS, NIC_CLUSTERPOLICIES, CRDS)
-                   + common.WORKLOAD_RESOURCES)
+@requirement_check(
+    "high_performance_networking",
+    reads=(NODES, RESOURCESLICES, NETWORK_ATTACHMENT_DEFINITIONS, NIC_CLUSTERPOLICIES, CRDS)
+    + common.WORKLOAD_RESOURCES,
+)
 def high_performance_networking(view: ClusterView) -> CheckResult:
     evidence: list[Evidence] = []
     exposed: list[str] = []  # strong: devices pods can ask for
@@ -509,8 +648,13 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
             entry["nodes"].add(spec["nodeName"])
     for driver, e in drivers.items():
         shown = ", ".join(sorted(e["attrs"])[:6]) or "none"
-        evidence.append(common.evidence(e["slice"], f"DRA driver {driver}: {plural(e['devices'], 'device')} on "
-                                                    f"{plural(len(e['nodes']), 'node')}; attributes: {shown}"))
+        evidence.append(
+            common.evidence(
+                e["slice"],
+                f"DRA driver {driver}: {plural(e['devices'], 'device')} on "
+                f"{plural(len(e['nodes']), 'node')}; attributes: {shown}",
+            )
+        )
         if e["devices"]:
             exposed.append(f"DRA driver {driver} ({plural(e['devices'], 'device')} with attributes)")
 
@@ -527,12 +671,18 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
             if networks.is_network_resource(name) and str(qty) not in ("0", ""):
                 per_resource.setdefault(name, []).append(node)
     for name, with_it in sorted(per_resource.items()):
-        evidence.append(Evidence("Node", common.name_of(with_it[0]),
-                                 f"allocatable {name} on {plural(len(with_it), 'Ready node')}"))
+        evidence.append(
+            Evidence("Node", common.name_of(with_it[0]), f"allocatable {name} on {plural(len(with_it), 'Ready node')}")
+        )
         exposed.append(f"{name} on {plural(len(with_it), 'node')}")
     if hardware and not exposed:
-        evidence.append(Evidence("Node", common.name_of(hardware[0]), f"RDMA/SR-IOV capable per Node Feature "
-                                                                      f"Discovery ({plural(len(hardware), 'node')})"))
+        evidence.append(
+            Evidence(
+                "Node",
+                common.name_of(hardware[0]),
+                f"RDMA/SR-IOV capable per Node Feature Discovery ({plural(len(hardware), 'node')})",
+            )
+        )
         unexposed = f"{plural(len(hardware), 'node')} report RDMA/SR-IOV capable NICs that are not exposed to pods"
         partial.append((Reason.PARTIAL, unexposed))
 
@@ -566,8 +716,13 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
             else:
                 broken.append(f"{stack.name} {common.name_of(w)} not ready ({fact})")
     if nad_items:
-        how = (f"{attacher.name} running" if attacher.name in healthy_stacks
-               else f"{attacher.name} not checked" if workload_blind else f"no running {attacher.name} found")
+        how = (
+            f"{attacher.name} running"
+            if attacher.name in healthy_stacks
+            else f"{attacher.name} not checked"
+            if workload_blind
+            else f"no running {attacher.name} found"
+        )
         partial.append((Reason.PARTIAL, f"{plural(len(nad_items), nads.resource.kind)}, {how}"))
     elif healthy_stacks - {attacher.name}:
         partial.append((Reason.PARTIAL, f"{', '.join(sorted(healthy_stacks - {attacher.name}))} running"))
@@ -587,29 +742,47 @@ def high_performance_networking(view: ClusterView) -> CheckResult:
 
     attach = f" and attachable through {attacher.name}" if nad_items else ""
     if exposed:  # devices pods can ask for decide, whatever else could not be read
-        return CheckResult(Status.PASS, f"specialised network devices are exposed to pods: {'; '.join(exposed[:3])}"
-                                        f"{attach}", evidence, Reason.HEALTHY, holds_despite_blind=True)
+        return CheckResult(
+            Status.PASS,
+            f"specialised network devices are exposed to pods: {'; '.join(exposed[:3])}{attach}",
+            evidence,
+            Reason.HEALTHY,
+            holds_despite_blind=True,
+        )
     key_blind = _unseen(view, nodes, slices)
     if key_blind:
         return common.unknown("cannot tell whether specialised network devices are exposed", key_blind, evidence)
     if broken:  # only an exposed device, and both places they show are visible, would overturn it
-        return CheckResult(Status.FAIL, f"network device support is installed but not working: "
-                                        f"{'; '.join(broken[:3])}", evidence, Reason.UNHEALTHY,
-                           holds_despite_blind=True)
+        return CheckResult(
+            Status.FAIL,
+            f"network device support is installed but not working: {'; '.join(broken[:3])}",
+            evidence,
+            Reason.UNHEALTHY,
+            holds_despite_blind=True,
+        )
     # A broken mechanism among what could not be read would make it FAIL.
     broken_blind = _merge(_unseen(view, nicpolicies), workload_blind)
     if partial:
-        return _judged(Status.WARN, partial[0][0], f"no specialised network device is exposed to pods, but "
-                                                   f"{'; '.join(text for _, text in partial[:3])}", evidence,
-                       broken_blind, f"no specialised network device is exposed to pods "
-                                     f"({'; '.join(text for _, text in partial[:3])}), but whether network device "
-                                     f"support is working cannot be told")
-    return _judged(Status.NA, Reason.NOT_APPLICABLE, "no specialised network devices (RDMA, SR-IOV, EFA, DRA NICs) and "
-                                                     "no secondary networks in this cluster: the requirement applies "
-                                                     "only where such devices are offered", evidence,
-                   _merge(broken_blind, _unseen(view, nads), api_blind),
-                   "no specialised network device is exposed to pods, but whether the cluster offers any cannot be "
-                   "told")
+        return _judged(
+            Status.WARN,
+            partial[0][0],
+            f"no specialised network device is exposed to pods, but {'; '.join(text for _, text in partial[:3])}",
+            evidence,
+            broken_blind,
+            f"no specialised network device is exposed to pods "
+            f"({'; '.join(text for _, text in partial[:3])}), but whether network device "
+            f"support is working cannot be told",
+        )
+    return _judged(
+        Status.NA,
+        Reason.NOT_APPLICABLE,
+        "no specialised network devices (RDMA, SR-IOV, EFA, DRA NICs) and "
+        "no secondary networks in this cluster: the requirement applies "
+        "only where such devices are offered",
+        evidence,
+        _merge(broken_blind, _unseen(view, nads), api_blind),
+        "no specialised network device is exposed to pods, but whether the cluster offers any cannot be told",
+    )
 
 
 # disaggregated_inference --------------------------------------------------------------------------------
@@ -635,8 +808,11 @@ def _pod_state(pod: dict) -> str:
 
 def _stack(pod: dict) -> str:
     """The serving stack a prefill/decode pod belongs to, for messages."""
-    text = _pod_command_line(pod) + " " + " ".join(
-        c.get("image") or "" for c in (pod.get("spec") or {}).get("containers") or [])
+    text = (
+        _pod_command_line(pod)
+        + " "
+        + " ".join(c.get("image") or "" for c in (pod.get("spec") or {}).get("containers") or [])
+    )
     stack = serving.stack_of_pod(common.labels_of(pod), text)
     return stack.name if stack else "unrecognised stack"
 
@@ -676,15 +852,23 @@ class _Operator:
     deployments: list[tuple[Resource, int]]
 
 
-def _serving_operators(view: ClusterView, crds: Listing, evidence: list[Evidence]) -> tuple[list[_Operator],
-                                                                                             list[Listing]]:
+def _serving_operators(
+    view: ClusterView, crds: Listing, evidence: list[Evidence]
+) -> tuple[list[_Operator], list[Listing]]:
     """The serving operators whose CRDs are installed, and the workload listings that could not be read;
     adds what was seen to `evidence`."""
     controllers, blind = _components(view, {op.key: op.workloads for op in SERVING_OPERATORS})
     seen: list[_Operator] = []
     for op in SERVING_OPERATORS:
-        own = [c for c in crds.items if common.crd_group(c) in op.groups
-               and re.search(op.plurals or ".", common.crd_plural(c))] if crds.visible else []
+        own = (
+            [
+                c
+                for c in crds.items
+                if common.crd_group(c) in op.groups and re.search(op.plurals or ".", common.crd_plural(c))
+            ]
+            if crds.visible
+            else []
+        )
         evidence += _cap(common.crd_evidence(view, own), 3)
         running = False
         for w in controllers[op.key]:
@@ -703,8 +887,7 @@ def _serving_operators(view: ClusterView, crds: Listing, evidence: list[Evidence
     return seen, blind
 
 
-@requirement_check("disaggregated_inference",
-                   reads=(PODS, CRDS) + SERVING_DEPLOYMENTS + common.WORKLOAD_RESOURCES)
+@requirement_check("disaggregated_inference", reads=(PODS, CRDS) + SERVING_DEPLOYMENTS + common.WORKLOAD_RESOURCES)
 def disaggregated_inference(view: ClusterView) -> CheckResult:
     evidence: list[Evidence] = []
     pods = view.list(PODS)
@@ -733,8 +916,10 @@ def disaggregated_inference(view: ClusterView) -> CheckResult:
             evidence += _cap([common.evidence(p, f"{role}, {_pod_state(p)} ({how})") for p, how in stopped], 2)
         if running.get("prefill") and running.get("decode"):
             stacks = sorted({_stack(p) for r in ("prefill", "decode") for p, _ in running[r]})
-            pairs.append(f"{'/'.join(stacks)} in namespace {ns} ({len(running['prefill'])} prefill, "
-                         f"{len(running['decode'])} decode)")
+            pairs.append(
+                f"{'/'.join(stacks)} in namespace {ns} ({len(running['prefill'])} prefill, "
+                f"{len(running['decode'])} decode)"
+            )
         elif roles.get("prefill") or roles.get("decode"):
             if any(roles.get(r) and not running.get(r) for r in ("prefill", "decode")):
                 not_running.append(ns)
@@ -750,14 +935,23 @@ def disaggregated_inference(view: ClusterView) -> CheckResult:
 
     # Running prefill and decode pods decide; everything else rests on the pods being visible.
     if pairs:
-        return CheckResult(Status.PASS, f"disaggregated serving runs separate prefill and decode instances: "
-                                        f"{'; '.join(pairs[:3])}", evidence, Reason.HEALTHY, holds_despite_blind=True)
+        return CheckResult(
+            Status.PASS,
+            f"disaggregated serving runs separate prefill and decode instances: {'; '.join(pairs[:3])}",
+            evidence,
+            Reason.HEALTHY,
+            holds_despite_blind=True,
+        )
     if not pods.visible:
         return common.unknown("cannot see serving pods to find prefill and decode instances", [pods], evidence)
     if not_running:
-        return CheckResult(Status.FAIL, f"prefill/decode serving pods exist but are not running in "
-                                        f"{', '.join(not_running[:3])}", evidence, Reason.UNHEALTHY,
-                           holds_despite_blind=True)
+        return CheckResult(
+            Status.FAIL,
+            f"prefill/decode serving pods exist but are not running in {', '.join(not_running[:3])}",
+            evidence,
+            Reason.UNHEALTHY,
+            holds_despite_blind=True,
+        )
     found: list[tuple[Reason, str]] = []
     if half:
         found.append((Reason.PARTIAL, f"only one role running in {', '.join(half[:3])}"))
@@ -765,17 +959,35 @@ def disaggregated_inference(view: ClusterView) -> CheckResult:
         roleless = f"KV-transfer serving pods without a prefill/decode role in {', '.join(kv_only[:3])}"
         found.append((Reason.PARTIAL, roleless))
     for seen in installed:
-        operator = ("operator running" if seen.running
-                    else "CRDs installed (operator not checked)" if operator_blind else "CRDs installed")
+        operator = (
+            "operator running"
+            if seen.running
+            else "CRDs installed (operator not checked)"
+            if operator_blind
+            else "CRDs installed"
+        )
         deployed = [plural(n, res.kind) for res, n in seen.deployments if n]
-        found.append((Reason.PARTIAL if seen.running else Reason.CRDS_ONLY,
-                      join_nonempty(f"{seen.operator.name} {operator}", *deployed, separator=", ")))
+        found.append(
+            (
+                Reason.PARTIAL if seen.running else Reason.CRDS_ONLY,
+                join_nonempty(f"{seen.operator.name} {operator}", *deployed, separator=", "),
+            )
+        )
     if found:
-        return CheckResult(Status.WARN, f"no running prefill/decode pair: {'; '.join(text for _, text in found)}",
-                           evidence, found[0][0], holds_despite_blind=True)
+        return CheckResult(
+            Status.WARN,
+            f"no running prefill/decode pair: {'; '.join(text for _, text in found)}",
+            evidence,
+            found[0][0],
+            holds_despite_blind=True,
+        )
     stack_names = ", ".join(s.name for s in serving.SERVING_STACKS)
     operator_names = " or ".join(op.name for op in SERVING_OPERATORS)
-    return _judged(Status.FAIL, Reason.NOT_INSTALLED, f"no disaggregated serving stack: no prefill/decode pods "
-                                                      f"({stack_names}) and no {operator_names} CRDs", evidence,
-                   common.blind_of(crds), f"no prefill/decode serving pods found, but whether {operator_names} is "
-                                          f"installed cannot be told")
+    return _judged(
+        Status.FAIL,
+        Reason.NOT_INSTALLED,
+        f"no disaggregated serving stack: no prefill/decode pods ({stack_names}) and no {operator_names} CRDs",
+        evidence,
+        common.blind_of(crds),
+        f"no prefill/decode serving pods found, but whether {operator_names} is installed cannot be told",
+    )

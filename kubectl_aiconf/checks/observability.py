@@ -73,20 +73,31 @@ def _vendor_name(vendor: str) -> str:
 def _managed_by(node: dict) -> str:
     """The platform that collects the node's accelerator metrics as a managed service, or ""."""
     labels = c.labels_of(node)
-    return next((m.provider for m in monitoring.MANAGED_ACCELERATOR_METRICS for cloud in acc.CLOUD_LABELS
-                 if cloud.provider == m.provider and cloud.label.matches(labels)), "")
+    return next(
+        (
+            m.provider
+            for m in monitoring.MANAGED_ACCELERATOR_METRICS
+            for cloud in acc.CLOUD_LABELS
+            if cloud.provider == m.provider and cloud.label.matches(labels)
+        ),
+        "",
+    )
 
 
-def _exporter_wiring(exporter: dict, services_by_ns: dict[str, list[dict]],
-                     monitors: list[dict]) -> tuple[list[str], list[Evidence]]:
+def _exporter_wiring(
+    exporter: dict, services_by_ns: dict[str, list[dict]], monitors: list[dict]
+) -> tuple[list[str], list[Evidence]]:
     """Services exposing the exporter's pods, and the monitors scraping it (through a Service or directly)."""
     ns, pod_labels = _namespace(exporter), _template_labels(exporter)
     facts, evidence = [], []
-    services = [s for s in services_by_ns.get(ns, [])
-                if c.selector_matches((s.get("spec") or {}).get("selector"), pod_labels)]
+    services = [
+        s for s in services_by_ns.get(ns, []) if c.selector_matches((s.get("spec") or {}).get("selector"), pod_labels)
+    ]
     for svc in services[:EXAMPLES]:
-        ports = ", ".join(f"{p.get('port')}" + (f"/{p['name']}" if p.get("name") else "")
-                          for p in (svc.get("spec") or {}).get("ports") or [])
+        ports = ", ".join(
+            f"{p.get('port')}" + (f"/{p['name']}" if p.get("name") else "")
+            for p in (svc.get("spec") or {}).get("ports") or []
+        )
         facts.append(f"Service {c.name_of(svc)} port {ports or 'none'}")
         evidence.append(c.evidence(svc, f"exposes {c.name_of(exporter)} on port {ports or 'none'}"))
     scraping = []
@@ -123,8 +134,13 @@ def _switch_hints(view: ClusterView, vendors: set[str]) -> tuple[str, list[Evide
                 value = value.get(part) if isinstance(value, dict) else None
             on = exporter.switch_default if value is None else value is not False
             setting = "unset, the default" if value is None else f"={str(value).lower()}"
-            evidence.append(c.evidence(obj, f"{exporter.name} {'enabled' if on else 'disabled'} "
-                                            f"({exporter.switch_path}{' ' if value is None else ''}{setting})"))
+            evidence.append(
+                c.evidence(
+                    obj,
+                    f"{exporter.name} {'enabled' if on else 'disabled'} "
+                    f"({exporter.switch_path}{' ' if value is None else ''}{setting})",
+                )
+            )
             hints.append(f"{res.kind} {c.name_of(obj)} {'enables' if on else 'disables'} the {exporter.name}")
     return (f" ({'; '.join(hints)})" if hints else ""), evidence
 
@@ -133,16 +149,22 @@ def _switch_hints(view: ClusterView, vendors: set[str]) -> tuple[str, list[Evide
 def accelerator_metrics(view: ClusterView) -> CheckResult:
     nodes = view.list(NODES)
     # Exporters run on every accelerator node: DaemonSets.
-    matched, blind = c.match_workloads(view, {k: comp.patterns for k, (_, _, comp) in _EXPORTERS.items()},
-                                       (DAEMONSETS,))
+    matched, blind = c.match_workloads(
+        view, {k: comp.patterns for k, (_, _, comp) in _EXPORTERS.items()}, (DAEMONSETS,)
+    )
     found: dict[str, list[dict]] = {}  # vendor -> its exporters' DaemonSets
     names: dict[str, str] = {}  # vendor -> name of the first of its exporters seen
     claimed: set[int] = set()
     for key, objs in matched.items():
         vendor, name, _ = _EXPORTERS[key]
         if key == acc.UNRECOGNISED:  # a device plugin's name can look like an exporter's
-            objs = [o for o in objs if not acc.is_accelerator_device_plugin(
-                (o.get("metadata") or {}).get("name") or "", c.workload_images(o))]
+            objs = [
+                o
+                for o in objs
+                if not acc.is_accelerator_device_plugin(
+                    (o.get("metadata") or {}).get("name") or "", c.workload_images(o)
+                )
+            ]
         new = [o for o in objs if id(o) not in claimed]
         if new:
             found.setdefault(vendor, []).extend(new)
@@ -157,34 +179,49 @@ def accelerator_metrics(view: ClusterView) -> CheckResult:
     for svc in services.items if services.visible else []:
         services_by_ns.setdefault(_namespace(svc), []).append(svc)
     # A ServiceMonitor selects Services, so it can only be matched to an exporter when Services are known.
-    monitors = [m for listing in monitor_listings if listing.visible for m in listing.items
-                if services.visible or m.get("kind") not in monitoring.SERVICE_MONITOR_KINDS]
+    monitors = [
+        m
+        for listing in monitor_listings
+        if listing.visible
+        for m in listing.items
+        if services.visible or m.get("kind") not in monitoring.SERVICE_MONITOR_KINDS
+    ]
 
     evidence: list[Evidence] = []
     exporters: dict[str, tuple[str, str, int, list[str]]] = {}  # vendor -> (name, where, nodes scheduled, unhealthy)
     for vendor, objs in found.items():
         _, shown, bad = c.workloads_health(objs)
         evidence += shown
-        scheduled = sum(int((o.get("status") or {}).get("desiredNumberScheduled") or 0)
-                        for o in objs if c.workload_health(o)[0])
+        scheduled = sum(
+            int((o.get("status") or {}).get("desiredNumberScheduled") or 0) for o in objs if c.workload_health(o)[0]
+        )
         wiring = []
         for obj in objs[:EXAMPLES]:
             facts, wev = _exporter_wiring(obj, services_by_ns, monitors)
             wiring += facts
             evidence += wev
-        managed = "".join(f" ({m.provider}-managed)" for m in monitoring.MANAGED_ACCELERATOR_METRICS
-                          if any(_namespace(o) == m.namespace for o in objs))
+        managed = "".join(
+            f" ({m.provider}-managed)"
+            for m in monitoring.MANAGED_ACCELERATOR_METRICS
+            if any(_namespace(o) == m.namespace for o in objs)
+        )
         where = ", ".join([f"{c.name_of(objs[0])} {c.workload_health(objs[0])[1]}"] + wiring)
         exporters[vendor] = (names[vendor] + managed, where, scheduled, bad)
-    wiring_note = (f"; Services and monitors not checked ({why_blind(wiring_blind)})"
-                   if wiring_blind and exporters else "")
+    wiring_note = (
+        f"; Services and monitors not checked ({why_blind(wiring_blind)})" if wiring_blind and exporters else ""
+    )
 
     if not nodes.visible:
         # Without nodes an exporter on one node of three looks the same as one on every node.
-        seen = [f"{name} is not healthy ({'; '.join(bad)})" if bad and not scheduled else f"{name} runs ({where})"
-                for name, where, scheduled, bad in exporters.values()]
-        what = ("; ".join(seen) + "; whether it reaches every accelerator node cannot be told" if seen
-                else "no accelerator metrics exporter seen")
+        seen = [
+            f"{name} is not healthy ({'; '.join(bad)})" if bad and not scheduled else f"{name} runs ({where})"
+            for name, where, scheduled, bad in exporters.values()
+        ]
+        what = (
+            "; ".join(seen) + "; whether it reaches every accelerator node cannot be told"
+            if seen
+            else "no accelerator metrics exporter seen"
+        )
         return c.unknown(what, [nodes] + blind, evidence)
 
     all_by_vendor: dict[str, int] = {}
@@ -204,10 +241,15 @@ def accelerator_metrics(view: ClusterView) -> CheckResult:
     # other listings only add wiring and hints, so every verdict holds whatever else could not be read.
     if not all_by_vendor:
         running = "; ".join(f"{name} runs" for name, *_ in exporters.values())
-        return CheckResult(Status.FAIL, f"no accelerator nodes found among {plural(len(nodes.items), 'node')}"
-                                        f"{f' ({running})' if running else ''}: the requirement needs accelerators "
-                                        f"whose metrics can be exported", evidence, Reason.NO_ACCELERATORS,
-                           holds_despite_blind=True)
+        return CheckResult(
+            Status.FAIL,
+            f"no accelerator nodes found among {plural(len(nodes.items), 'node')}"
+            f"{f' ({running})' if running else ''}: the requirement needs accelerators "
+            f"whose metrics can be exported",
+            evidence,
+            Reason.NO_ACCELERATORS,
+            holds_despite_blind=True,
+        )
 
     # Each vendor with accelerator nodes: ok | partial | idle | broken | missing. Nodes whose vendor is not
     # recognised are served by an unrecognised exporter if by any.
@@ -238,39 +280,60 @@ def accelerator_metrics(view: ClusterView) -> CheckResult:
 
     short = {v: states.get(v, "missing") for v in sorted(all_by_vendor) if states.get(v) != "ok"}
     if not short:
-        return CheckResult(Status.PASS, f"{'; '.join(phrases)}{wiring_note}; {NOT_SAMPLED}", evidence,
-                           Reason.HEALTHY, holds_despite_blind=True)
+        return CheckResult(
+            Status.PASS,
+            f"{'; '.join(phrases)}{wiring_note}; {NOT_SAMPLED}",
+            evidence,
+            Reason.HEALTHY,
+            holds_despite_blind=True,
+        )
 
     count = sum(all_by_vendor.values())
-    nodes_txt = ", ".join(f"{all_by_vendor[v]} {_vendor_name(v)}" for v in sorted(all_by_vendor)) + \
-        f" accelerator node{'s' if count != 1 else ''}"
+    nodes_txt = (
+        ", ".join(f"{all_by_vendor[v]} {_vendor_name(v)}" for v in sorted(all_by_vendor))
+        + f" accelerator node{'s' if count != 1 else ''}"
+    )
     if not states:
         if blind:
             return c.unknown(f"no accelerator metrics exporter found for the {nodes_txt}", blind, evidence)
         if managed_by:
             platforms = " and ".join(sorted(managed_by))
-            return CheckResult(Status.UNKNOWN, f"the {nodes_txt} {'is' if count == 1 else 'are'} {platforms}-managed "
-                                               f"and no exporter is visible: {platforms} can collect accelerator "
-                                               f"metrics as a managed service, which is not visible in the cluster",
-                               evidence, Reason.MANAGED_NOT_VISIBLE)
+            return CheckResult(
+                Status.UNKNOWN,
+                f"the {nodes_txt} {'is' if count == 1 else 'are'} {platforms}-managed "
+                f"and no exporter is visible: {platforms} can collect accelerator "
+                f"metrics as a managed service, which is not visible in the cluster",
+                evidence,
+                Reason.MANAGED_NOT_VISIBLE,
+            )
         hint, hint_evidence = _switch_hints(view, set(all_by_vendor))
         looked_for = ", ".join(dict.fromkeys(e.name for v, e in acc.exporters() if v in all_by_vendor))
-        return CheckResult(Status.FAIL, f"no accelerator metrics exporter{f' ({looked_for})' if looked_for else ''} "
-                                        f"runs for the {nodes_txt}{hint}" + "".join(f"; {p}" for p in phrases),
-                           evidence + hint_evidence, Reason.NOT_INSTALLED, holds_despite_blind=True)
+        return CheckResult(
+            Status.FAIL,
+            f"no accelerator metrics exporter{f' ({looked_for})' if looked_for else ''} "
+            f"runs for the {nodes_txt}{hint}" + "".join(f"; {p}" for p in phrases),
+            evidence + hint_evidence,
+            Reason.NOT_INSTALLED,
+            holds_despite_blind=True,
+        )
     missing = [v for v, s in short.items() if s == "missing"]
     unrecognised_runs = states.get(acc.UNRECOGNISED) == "unrecognised"
     if missing and not unrecognised_runs:
-        phrases.append("no metrics exporter seen for the " + ", ".join(map(_vendor_name, missing)) +
-                       " accelerator nodes")
+        phrases.append(
+            "no metrics exporter seen for the " + ", ".join(map(_vendor_name, missing)) + " accelerator nodes"
+        )
     message = "; ".join(phrases) + wiring_note
     if all(s == "broken" for s in states.values()):
         return CheckResult(Status.FAIL, message, evidence, Reason.UNHEALTHY, holds_despite_blind=True)
     if unrecognised_runs and set(short.values()) <= {"missing", "unrecognised"}:
         # The unrecognised exporter may well serve the nodes no known exporter covers.
-        return CheckResult(Status.UNKNOWN, f"{message}: whether it exports per-accelerator utilisation and memory "
-                                           f"for the {nodes_txt} is not known to this tool; review it by hand",
-                           evidence, Reason.UNRECOGNISED)
+        return CheckResult(
+            Status.UNKNOWN,
+            f"{message}: whether it exports per-accelerator utilisation and memory "
+            f"for the {nodes_txt} is not known to this tool; review it by hand",
+            evidence,
+            Reason.UNRECOGNISED,
+        )
     reason = Reason.UNHEALTHY if "broken" in states.values() else Reason.PARTIAL
     return CheckResult(Status.WARN, f"{message}; {NOT_SAMPLED}", evidence, reason, holds_despite_blind=True)
 
@@ -292,14 +355,14 @@ def _is(component: Component, obj: dict) -> bool:
 def _instance_owner(obj: dict) -> monitoring.MonitoringStack | None:
     """The stack whose operator made a workload for one of its instances, by the labels it puts on them."""
     labels = {**c.labels_of(obj), **_template_labels(obj)}
-    return next((s for s in _STACKS if any(all(m.matches(labels) for m in marks) for marks in s.instance_labels)),
-                None)
+    return next((s for s in _STACKS if any(all(m.matches(labels) for m in marks) for marks in s.instance_labels)), None)
 
 
 def _idle_at_zero(obj: dict, stack: monitoring.MonitoringStack) -> bool:
     """A Deployment or StatefulSet at 0 replicas that its own operator scales to 0 while idle: not broken."""
-    return (obj.get("kind") != "DaemonSet" and (obj.get("spec") or {}).get("replicas") == 0
-            and _is(stack.idle_at_zero, obj))
+    return (
+        obj.get("kind") != "DaemonSet" and (obj.get("spec") or {}).get("replicas") == 0 and _is(stack.idle_at_zero, obj)
+    )
 
 
 def _instance_available(instance: dict) -> tuple[bool | None, str]:
@@ -333,8 +396,14 @@ def _visible_count(view: ClusterView, resources: tuple[Resource, ...]) -> int:
     return sum(len(listing.items) for listing in map(view.list, resources) if listing.visible)
 
 
-def _operated(view: ClusterView, stack: monitoring.MonitoringStack, operators: list[dict], crd_listing: Listing,
-              made: list[dict], workloads_blind: bool) -> tuple[c.Finding | None, list[Listing]]:
+def _operated(
+    view: ClusterView,
+    stack: monitoring.MonitoringStack,
+    operators: list[dict],
+    crd_listing: Listing,
+    made: list[dict],
+    workloads_blind: bool,
+) -> tuple[c.Finding | None, list[Listing]]:
     """The finding of a stack whose operator runs instances (`made`: the workloads it made for them), with
     the listings it needed and could not read."""
     api = stack.instances
@@ -350,24 +419,41 @@ def _operated(view: ClusterView, stack: monitoring.MonitoringStack, operators: l
     crd_ev = c.crd_evidence(view, [crd for crd in own_crds if c.crd_plural(crd) in {a.plural for a in stack.apis}])
     if not operators:
         where = " in the workloads that could be read" if workloads_blind else ""
-        return c.Finding(Status.WARN, Reason.CRDS_ONLY, f"{stack.name} CRDs are installed but no {stack.name} was "
-                                                        f"found{where}", crd_ev), []
+        return c.Finding(
+            Status.WARN,
+            Reason.CRDS_ONLY,
+            f"{stack.name} CRDs are installed but no {stack.name} was found{where}",
+            crd_ev,
+        ), []
     healthy, evidence, bad = c.workloads_health(operators)
     evidence += crd_ev
     if not served:
-        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{stack.name} runs but its {kind} API ({api.qualified}) is "
-                                                        f"not served", evidence), []
+        return c.Finding(
+            Status.FAIL,
+            Reason.UNHEALTHY,
+            f"{stack.name} runs but its {kind} API ({api.qualified}) is not served",
+            evidence,
+        ), []
     listings = [view.list(resource_for(api))]
     unread = c.blind_of(*listings)
     if unread:
         ready = [s for s in made if c.workload_health(s)[0]]
         if healthy and ready:
             evidence += [c.evidence(s, c.workload_health(s)[1]) for s in ready[:EXAMPLES]]
-            return c.Finding(Status.PASS, Reason.HEALTHY, f"{stack.name} runs ({c.name_of(operators[0])}) and its "
-                                                          f"{kind} {ready[0].get('kind')} {c.name_of(ready[0])} is "
-                                                          f"ready ({kind} objects not readable)", evidence), unread
-        return c.Finding(Status.UNKNOWN, blind_reason(unread), f"{stack.name} found but its {kind} objects could "
-                                                               f"not be read", evidence), unread
+            return c.Finding(
+                Status.PASS,
+                Reason.HEALTHY,
+                f"{stack.name} runs ({c.name_of(operators[0])}) and its "
+                f"{kind} {ready[0].get('kind')} {c.name_of(ready[0])} is "
+                f"ready ({kind} objects not readable)",
+                evidence,
+            ), unread
+        return c.Finding(
+            Status.UNKNOWN,
+            blind_reason(unread),
+            f"{stack.name} found but its {kind} objects could not be read",
+            evidence,
+        ), unread
     available: list[dict] = []
     down: list[dict] = []
     for instance in (i for listing in listings for i in listing.items):
@@ -381,23 +467,41 @@ def _operated(view: ClusterView, stack: monitoring.MonitoringStack, operators: l
         (available if ok else down).append(instance)
     if not healthy:
         status = Status.WARN if available else Status.FAIL
-        return c.Finding(status, Reason.UNHEALTHY, f"{stack.name} is not healthy ({'; '.join(bad)})"
-                         + (f"; {kind} {c.name_of(available[0])} still runs, but new monitors are not picked up"
-                            if available else ""), evidence), []
+        return c.Finding(
+            status,
+            Reason.UNHEALTHY,
+            f"{stack.name} is not healthy ({'; '.join(bad)})"
+            + (
+                f"; {kind} {c.name_of(available[0])} still runs, but new monitors are not picked up"
+                if available
+                else ""
+            ),
+            evidence,
+        ), []
     if available:
-        return c.Finding(Status.PASS, Reason.HEALTHY, f"{stack.name} runs ({c.name_of(operators[0])}) with "
-                                                      f"{plural(len(available), f'available {kind}')} "
-                                                      f"({', '.join(c.name_of(p) for p in available[:EXAMPLES])})",
-                         evidence), []
+        return c.Finding(
+            Status.PASS,
+            Reason.HEALTHY,
+            f"{stack.name} runs ({c.name_of(operators[0])}) with "
+            f"{plural(len(available), f'available {kind}')} "
+            f"({', '.join(c.name_of(p) for p in available[:EXAMPLES])})",
+            evidence,
+        ), []
     if down:
-        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{stack.name} runs but no {kind} is available ("
-                         + "; ".join(f"{c.name_of(p)} {_instance_available(p)[1]}" for p in down[:EXAMPLES])
-                         + ")", evidence), []
+        return c.Finding(
+            Status.FAIL,
+            Reason.UNHEALTHY,
+            f"{stack.name} runs but no {kind} is available ("
+            + "; ".join(f"{c.name_of(p)} {_instance_available(p)[1]}" for p in down[:EXAMPLES])
+            + ")",
+            evidence,
+        ), []
     return c.Finding(Status.WARN, Reason.PARTIAL, f"{stack.name} runs but no {kind} instance is defined", evidence), []
 
 
-def _managed(view: ClusterView, stack: monitoring.MonitoringStack, workloads: list[dict], crds: list[dict],
-             monitor_count: int) -> c.Finding | None:
+def _managed(
+    view: ClusterView, stack: monitoring.MonitoringStack, workloads: list[dict], crds: list[dict], monitor_count: int
+) -> c.Finding | None:
     """A managed stack, whose collectors may run out of sight."""
     own_crds = [crd for crd in crds if c.crd_group(crd) == stack.group]
     if not (workloads or own_crds):
@@ -405,47 +509,81 @@ def _managed(view: ClusterView, stack: monitoring.MonitoringStack, workloads: li
     crd_ev = c.crd_evidence(view, own_crds[:EXAMPLES])
     if not workloads:
         monitors = f" with {plural(monitor_count, 'monitoring object')}" if monitor_count else ""
-        return c.Finding(Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE,
-                         f"{stack.name} CRDs are installed{monitors} but its collectors are not visible (a managed "
-                         f"service can run them outside the cluster's view)", crd_ev)
+        return c.Finding(
+            Status.UNKNOWN,
+            Reason.MANAGED_NOT_VISIBLE,
+            f"{stack.name} CRDs are installed{monitors} but its collectors are not visible (a managed "
+            f"service can run them outside the cluster's view)",
+            crd_ev,
+        )
     idle = [w for w in workloads if _idle_at_zero(w, stack)]
     active = [w for w in workloads if w not in idle]
-    idle_ev = [c.evidence(w, "scaled to 0 replicas by its operator while it has nothing to do (not a fault)")
-               for w in idle]
-    idle_note = (f"; its operator scaled {' and '.join(c.name_of(w) for w in idle)} to 0 replicas while there "
-                 f"is nothing for {'it' if len(idle) == 1 else 'them'} to do" if idle else "")
+    idle_ev = [
+        c.evidence(w, "scaled to 0 replicas by its operator while it has nothing to do (not a fault)") for w in idle
+    ]
+    idle_note = (
+        f"; its operator scaled {' and '.join(c.name_of(w) for w in idle)} to 0 replicas while there "
+        f"is nothing for {'it' if len(idle) == 1 else 'them'} to do"
+        if idle
+        else ""
+    )
     healthy, evidence, bad = c.workloads_health(active)
     evidence += idle_ev + crd_ev
     if not active:
         return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{stack.name} collectors do not run{idle_note}", evidence)
     if not healthy:
-        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{stack.name} collectors are not healthy "
-                                                        f"({'; '.join(bad)}){idle_note}", evidence)
+        return c.Finding(
+            Status.FAIL,
+            Reason.UNHEALTHY,
+            f"{stack.name} collectors are not healthy ({'; '.join(bad)}){idle_note}",
+            evidence,
+        )
     if stack.collectors.visible and not any(_is(stack.collectors, w) for w in active):
-        return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{stack.name} runs no collector, only "
-                                                        f"{_healthy_names(active)}{idle_note}", evidence)
-    return c.Finding(Status.PASS, Reason.HEALTHY, f"{stack.name} collectors run ({_healthy_names(active)}){idle_note}",
-                     evidence)
+        return c.Finding(
+            Status.FAIL,
+            Reason.UNHEALTHY,
+            f"{stack.name} runs no collector, only {_healthy_names(active)}{idle_note}",
+            evidence,
+        )
+    return c.Finding(
+        Status.PASS, Reason.HEALTHY, f"{stack.name} collectors run ({_healthy_names(active)}){idle_note}", evidence
+    )
 
 
-def _collector(view: ClusterView, stack: monitoring.MonitoringStack, workloads: list[dict],
-               crds: list[dict]) -> c.Finding | None:
+def _collector(
+    view: ClusterView, stack: monitoring.MonitoringStack, workloads: list[dict], crds: list[dict]
+) -> c.Finding | None:
     """A stack judged by its own workloads; its CRDs without a workload only show it half installed."""
     if not workloads:
         own = [crd for crd in crds if stack.group and c.crd_group(crd) == stack.group]
-        return c.Finding(Status.WARN, Reason.CRDS_ONLY, f"{stack.name} CRDs ({stack.group}) are installed but no "
-                                                        f"{stack.name} workload runs",
-                         c.crd_evidence(view, own[:EXAMPLES])) if own else None
+        return (
+            c.Finding(
+                Status.WARN,
+                Reason.CRDS_ONLY,
+                f"{stack.name} CRDs ({stack.group}) are installed but no {stack.name} workload runs",
+                c.crd_evidence(view, own[:EXAMPLES]),
+            )
+            if own
+            else None
+        )
     _, evidence, bad = c.workloads_health(workloads)
     ready = [w for w in workloads if c.workload_health(w)[0]]
     if not ready:
         return c.Finding(Status.FAIL, Reason.UNHEALTHY, f"{stack.name} is not healthy ({'; '.join(bad)})", evidence)
     # A collector whose scrape configuration is not visible is healthy but only partly shown to do the job.
     if stack.scrapes_prometheus:
-        return c.Finding(Status.PASS, Reason.HEALTHY, f"{stack.name} runs ({_healthy_names(ready[:1])}); scrape "
-                                                      f"configuration not inspected", evidence)
-    return c.Finding(Status.WARN, Reason.PARTIAL, f"{stack.name} runs ({_healthy_names(ready[:1])}); whether it "
-                                                  f"scrapes Prometheus endpoints is not visible", evidence)
+        return c.Finding(
+            Status.PASS,
+            Reason.HEALTHY,
+            f"{stack.name} runs ({_healthy_names(ready[:1])}); scrape configuration not inspected",
+            evidence,
+        )
+    return c.Finding(
+        Status.WARN,
+        Reason.PARTIAL,
+        f"{stack.name} runs ({_healthy_names(ready[:1])}); whether it scrapes Prometheus endpoints is not visible",
+        evidence,
+    )
 
 
 @requirement_check("ai_service_metrics", reads=(CRDS,) + c.WORKLOAD_RESOURCES + _INSTANCES + _ALL_MONITORS)
@@ -485,14 +623,20 @@ def ai_service_metrics(view: ClusterView) -> CheckResult:
     if seen and (monitors or monitors_blind):
         best = min(seen, key=lambda f: c.CONFIDENCE[f.status])  # the first of the best, as decide() orders them
         if monitors:
-            best.summary += f"; {plural(len(monitors), 'workload monitor')} outside the monitoring namespaces " \
-                            f"(e.g. {monitors[0].get('kind')} {c.name_of(monitors[0])})"
+            best.summary += (
+                f"; {plural(len(monitors), 'workload monitor')} outside the monitoring namespaces "
+                f"(e.g. {monitors[0].get('kind')} {c.name_of(monitors[0])})"
+            )
             best.evidence += [c.evidence(m, "scrape configuration for a workload") for m in monitors[:EXAMPLES]]
         if monitors_blind:
             best.summary += f"; workload monitors not all checked ({why_blind(monitors_blind)})"
     names = [s.name for s in _STACKS]
-    result = c.decide(seen, blind, "no monitoring system found",
-                      f"no monitoring system found (looked for {', '.join(names[:-1])} and {names[-1]})")
+    result = c.decide(
+        seen,
+        blind,
+        "no monitoring system found",
+        f"no monitoring system found (looked for {', '.join(names[:-1])} and {names[-1]})",
+    )
     # Every listing a verdict rests on is in `blind`, so decide() already made it UNKNOWN where they matter;
     # monitor listings only add examples to the message and cannot overturn it.
     return result if result.status is Status.UNKNOWN else replace(result, holds_despite_blind=True)

@@ -116,12 +116,24 @@ def _webhooks(view: ClusterView, backends: common.Backends) -> tuple[list[Webhoo
                 if svc:
                     resolved = backends.resolve(svc.get("namespace") or "", svc.get("name") or "")
                     healthy = False if problems else resolved.healthy
-                    hook = Webhook(config, wh.get("name") or "?", healthy, "; ".join(problems + [resolved.fact]),
-                                   groups, resolved.blind if healthy is None else [], svc.get("name") or "",
-                                   resolved.workloads)
+                    hook = Webhook(
+                        config,
+                        wh.get("name") or "?",
+                        healthy,
+                        "; ".join(problems + [resolved.fact]),
+                        groups,
+                        resolved.blind if healthy is None else [],
+                        svc.get("name") or "",
+                        resolved.workloads,
+                    )
                 else:
-                    hook = Webhook(config, wh.get("name") or "?", False if problems else None,
-                                   "; ".join(problems + [f"URL {client.get('url', '?')} (not checked)"]), groups)
+                    hook = Webhook(
+                        config,
+                        wh.get("name") or "?",
+                        False if problems else None,
+                        "; ".join(problems + [f"URL {client.get('url', '?')} (not checked)"]),
+                        groups,
+                    )
                 hooks.append(hook)
     return hooks, blind
 
@@ -157,8 +169,7 @@ def _summary(f: Found, workload_blind: list[Listing], webhook_blind: list[Listin
     if f.webhooks:
         ok = sum(1 for h in f.webhooks if h.healthy)
         unchecked = sum(1 for h in f.webhooks if h.healthy is None)
-        parts.append(f"{ok}/{len(f.webhooks)} webhook(s) healthy"
-                     + (f", {unchecked} not checked" if unchecked else ""))
+        parts.append(f"{ok}/{len(f.webhooks)} webhook(s) healthy" + (f", {unchecked} not checked" if unchecked else ""))
     if webhook_blind:
         parts.append(f"webhook configurations not readable ({why_blind(webhook_blind)})")
     elif not f.webhooks:
@@ -214,9 +225,10 @@ def _judge(f: Found, workload_blind: list[Listing], webhook_blind: list[Listing]
     return "crds-only", []
 
 
-@requirement_check("robust_controller",
-                   reads=(CRDS, VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS, SERVICES, PODS) + common.WORKLOAD_RESOURCES
-                   + CR_RESOURCES)
+@requirement_check(
+    "robust_controller",
+    reads=(CRDS, VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS, SERVICES, PODS) + common.WORKLOAD_RESOURCES + CR_RESOURCES,
+)
 def robust_controller(view: ClusterView) -> CheckResult:
     found = [Found(op) for op in operators.OPERATORS]
     for f in found:
@@ -272,8 +284,10 @@ def robust_controller(view: ClusterView) -> CheckResult:
         for n in f.crds:
             plural, _, group = n.partition(".")
             by_group.setdefault(group, []).append(plural)
-        ev = [Evidence("CustomResourceDefinition", f"*.{g}", f"Established: {', '.join(sorted(p))}")
-              for g, p in by_group.items()] + f.crd_evidence[:2]
+        ev = [
+            Evidence("CustomResourceDefinition", f"*.{g}", f"Established: {', '.join(sorted(p))}")
+            for g, p in by_group.items()
+        ] + f.crd_evidence[:2]
         ev += [common.evidence(w, f"{f.op.name} controller: {fact}") for w, _, fact in f.controllers[:3]]
         ev += [h.evidence() for h in f.webhooks[:MAX_PER_OPERATOR]]
         crs = f.crs[GOOD] + f.crs[SEEN] + f.crs[NONE]
@@ -284,12 +298,19 @@ def robust_controller(view: ClusterView) -> CheckResult:
     known_crds = {n for f in found for n in f.crds + f.not_established}
     crds = view.list(CRDS)
     unrecognised = []
-    for group in sorted({common.crd_group(c) for c in (crds.items if crds.visible else [])
-                         if common.name_of(c) not in known_crds
-                         and search(operators.AI_LOOKING_GROUP, common.crd_group(c))}):
+    for group in sorted(
+        {
+            common.crd_group(c)
+            for c in (crds.items if crds.visible else [])
+            if common.name_of(c) not in known_crds and search(operators.AI_LOOKING_GROUP, common.crd_group(c))
+        }
+    ):
         served_by = [h for h in unowned if group in h.groups and h.healthy]
-        fact = (f"webhook {served_by[0].name} served by healthy pods ({served_by[0].fact})" if served_by
-                else "CRDs only, controller not identified")
+        fact = (
+            f"webhook {served_by[0].name} served by healthy pods ({served_by[0].fact})"
+            if served_by
+            else "CRDs only, controller not identified"
+        )
         unrecognised.append(f"{group} ({'webhook healthy' if served_by else 'CRDs only'})")
         evidence.append(Evidence("APIGroup", group, f"unrecognised operator: {fact}"))
 
@@ -306,38 +327,75 @@ def robust_controller(view: ClusterView) -> CheckResult:
     if ai_healthy:
         f = ai_healthy[0]
         more = f" (also healthy: {names(healthy[1:])})" if len(healthy) > 1 else ""
-        return CheckResult(Status.PASS, f"AI operator {f.op.name} works: "
-                                        f"{_summary(f, workload_blind, webhook_blind)}{more}{broken_note}",
-                           evidence, Reason.HEALTHY, holds_despite_blind=True)
+        return CheckResult(
+            Status.PASS,
+            f"AI operator {f.op.name} works: {_summary(f, workload_blind, webhook_blind)}{more}{broken_note}",
+            evidence,
+            Reason.HEALTHY,
+            holds_despite_blind=True,
+        )
     if healthy:
         f = healthy[0]
-        return CheckResult(Status.PASS, f"no AI-specific operator found, but {f.op.name} is a working CRD-based "
-                                        f"operator: {_summary(f, workload_blind, webhook_blind)}{broken_note}",
-                           evidence, Reason.HEALTHY, holds_despite_blind=True)
+        return CheckResult(
+            Status.PASS,
+            f"no AI-specific operator found, but {f.op.name} is a working CRD-based "
+            f"operator: {_summary(f, workload_blind, webhook_blind)}{broken_note}",
+            evidence,
+            Reason.HEALTHY,
+            holds_despite_blind=True,
+        )
     if states.get("blind"):
         return common.unknown(f"{names(states['blind'])} found but cannot be confirmed working", blind, evidence)
     # No operator's state rests on an unread listing. Operators are found through their CRDs: with the CRD
     # list read, nothing unread can add one, so the verdicts below hold.
     settled = crds.visible
     if states.get("broken"):
-        return CheckResult(Status.FAIL, f"operators installed but not working: {summaries(states['broken'])}",
-                           evidence, Reason.UNHEALTHY, holds_despite_blind=settled)
+        return CheckResult(
+            Status.FAIL,
+            f"operators installed but not working: {summaries(states['broken'])}",
+            evidence,
+            Reason.UNHEALTHY,
+            holds_despite_blind=settled,
+        )
     not_working = states.get("partial", []) + states.get("crds-only", [])
     if not_working:
         reason = Reason.UNHEALTHY if states.get("partial") else Reason.CRDS_ONLY
-        return CheckResult(Status.WARN, f"no working AI operator: {summaries(not_working)}", evidence, reason,
-                           holds_despite_blind=settled)
+        return CheckResult(
+            Status.WARN,
+            f"no working AI operator: {summaries(not_working)}",
+            evidence,
+            reason,
+            holds_despite_blind=settled,
+        )
     if unrecognised:
-        return CheckResult(Status.UNKNOWN, f"no recognised AI operator; unrecognised AI-looking API groups: "
-                                           f"{', '.join(unrecognised[:3])}: review them by hand", evidence,
-                           Reason.UNRECOGNISED)
+        return CheckResult(
+            Status.UNKNOWN,
+            f"no recognised AI operator; unrecognised AI-looking API groups: "
+            f"{', '.join(unrecognised[:3])}: review them by hand",
+            evidence,
+            Reason.UNRECOGNISED,
+        )
     if states.get("controller-only"):
         # A controller without its API offers nothing to use: as failed as no operator at all.
-        return CheckResult(Status.FAIL, f"{names(states['controller-only'])} controller found but its CRDs are not "
-                                        f"served", evidence, Reason.UNHEALTHY, holds_despite_blind=settled)
+        return CheckResult(
+            Status.FAIL,
+            f"{names(states['controller-only'])} controller found but its CRDs are not served",
+            evidence,
+            Reason.UNHEALTHY,
+            holds_despite_blind=settled,
+        )
     if not crds.visible:
-        return common.unknown("no recognised AI operator is served (per API discovery), and CRDs of operators "
-                              "this tool does not know could not be read", [crds], evidence)
+        return common.unknown(
+            "no recognised AI operator is served (per API discovery), and CRDs of operators "
+            "this tool does not know could not be read",
+            [crds],
+            evidence,
+        )
     judged = [op.name for op in operators.OPERATORS if op.ai and op.reconciled][:3]
-    return CheckResult(Status.FAIL, f"no AI operator with CRDs (such as {', '.join(judged[:-1])} or {judged[-1]}) "
-                                    f"is installed", evidence, Reason.NOT_INSTALLED, holds_despite_blind=True)
+    return CheckResult(
+        Status.FAIL,
+        f"no AI operator with CRDs (such as {', '.join(judged[:-1])} or {judged[-1]}) is installed",
+        evidence,
+        Reason.NOT_INSTALLED,
+        holds_despite_blind=True,
+    )

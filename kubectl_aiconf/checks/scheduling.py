@@ -49,7 +49,8 @@ def _examples(objs: list[dict], fact: str | Callable[[dict], str]) -> list[Evide
 def _matches(obj: dict, pattern: str) -> bool:
     """Whether a workload's name or one of its images matches `pattern`."""
     return search(pattern, (obj.get("metadata") or {}).get("name")) or any(
-        search(pattern, i) for i in c.workload_images(obj))
+        search(pattern, i) for i in c.workload_images(obj)
+    )
 
 
 def _seen(listing: Listing) -> list[dict]:
@@ -78,8 +79,11 @@ def _usage_resource(sched: schedulers.GangScheduler) -> Resource | None:
     return resource_for(sched.usage) if sched.usage else None
 
 
-_GANG_READS = tuple(dict.fromkeys(
-    res for s in schedulers.GANG_SCHEDULERS for res in [*map(_queue_resource, s.queues), _usage_resource(s)] if res))
+_GANG_READS = tuple(
+    dict.fromkeys(
+        res for s in schedulers.GANG_SCHEDULERS for res in [*map(_queue_resource, s.queues), _usage_resource(s)] if res
+    )
+)
 _GANG_COMPONENTS = {s.key: s.workloads.patterns for s in schedulers.SCHEDULERS if s.workloads.visible}
 
 
@@ -91,9 +95,11 @@ def _admits(queue: schedulers.Queue, obj: dict) -> bool:
 
 
 def _queue_fact(queue: schedulers.Queue, obj: dict) -> str:
-    facts = [c.condition_fact(obj, queue.condition) if queue.condition else "",
-             f"state {(obj.get('status') or {}).get('state') or 'unknown'}" if queue.state else "",
-             f"{queue.parent} {(obj.get('spec') or {}).get(queue.parent)}" if queue.parent else ""]
+    facts = [
+        c.condition_fact(obj, queue.condition) if queue.condition else "",
+        f"state {(obj.get('status') or {}).get('state') or 'unknown'}" if queue.state else "",
+        f"{queue.parent} {(obj.get('spec') or {}).get(queue.parent)}" if queue.parent else "",
+    ]
     return ", ".join(f for f in facts if f) or "configured"
 
 
@@ -111,8 +117,9 @@ def _queues(view: ClusterView, sched: schedulers.GangScheduler) -> tuple[str, st
         admitting = [o for o in listing.items if _admits(queue, o)]
         kind, adjective = queue.api.kind, (queue.condition or queue.state).lower()
         if not admitting:
-            lacking.append(f"no {kind} is {queue.condition or queue.state}" if listing.items
-                           else f"no {kind} is configured")
+            lacking.append(
+                f"no {kind} is {queue.condition or queue.state}" if listing.items else f"no {kind} is configured"
+            )
         counts.append(plural(len(admitting), f"{adjective} {kind}".strip()))
     if lacking:
         return "none", lacking[0], evidence, []
@@ -121,8 +128,9 @@ def _queues(view: ClusterView, sched: schedulers.GangScheduler) -> tuple[str, st
 
 def _podgroup_fact(group: dict) -> str:
     phase = (group.get("status") or {}).get("phase")
-    return ", ".join(x for x in (f"phase {phase}" if phase else "",
-                                 f"minMember {(group.get('spec') or {}).get('minMember')}") if x)
+    return ", ".join(
+        x for x in (f"phase {phase}" if phase else "", f"minMember {(group.get('spec') or {}).get('minMember')}") if x
+    )
 
 
 def _usage(view: ClusterView, sched: schedulers.GangScheduler) -> tuple[str, list[Evidence]]:
@@ -144,12 +152,19 @@ def _usage(view: ClusterView, sched: schedulers.GangScheduler) -> tuple[str, lis
     if not sched.usage_phases:
         return plural(len(listing.items), kind), _examples(listing.items, _podgroup_fact)
     used = [o for o in listing.items if (o.get("status") or {}).get("phase") in sched.usage_phases]
-    return (f"{plural(len(used), kind)} {'/'.join(p.lower() for p in sched.usage_phases)} of {len(listing.items)}",
-            _examples(used or listing.items, _podgroup_fact))
+    return (
+        f"{plural(len(used), kind)} {'/'.join(p.lower() for p in sched.usage_phases)} of {len(listing.items)}",
+        _examples(used or listing.items, _podgroup_fact),
+    )
 
 
-def _gang_family(view: ClusterView, sched: schedulers.GangScheduler, workloads: list[dict], crds: list[dict],
-                 workloads_blind: list[Listing]) -> tuple[Finding | None, list[Listing]]:
+def _gang_family(
+    view: ClusterView,
+    sched: schedulers.GangScheduler,
+    workloads: list[dict],
+    crds: list[dict],
+    workloads_blind: list[Listing],
+) -> tuple[Finding | None, list[Listing]]:
     groups = {a.group for a in sched.apis}
     own_crds = [crd for crd in crds if c.crd_group(crd) in groups]
     missing = [a.qualified for a in sched.apis if not view.serves(a.group, a.plural)]
@@ -162,22 +177,33 @@ def _gang_family(view: ClusterView, sched: schedulers.GangScheduler, workloads: 
         else:
             installed = f"{sched.name} CRDs are installed"
         if workloads_blind:
-            return Finding(Status.UNKNOWN, blind_reason(workloads_blind),
-                           f"{installed}; whether a {sched.name} controller runs cannot be told", crd_ev), []
-        return Finding(Status.WARN, Reason.CRDS_ONLY, f"{installed} but no {sched.name} controller was found",
-                       crd_ev), []
+            return Finding(
+                Status.UNKNOWN,
+                blind_reason(workloads_blind),
+                f"{installed}; whether a {sched.name} controller runs cannot be told",
+                crd_ev,
+            ), []
+        return Finding(
+            Status.WARN, Reason.CRDS_ONLY, f"{installed} but no {sched.name} controller was found", crd_ev
+        ), []
     healthy, work_ev, bad = _health(workloads)
     evidence = work_ev + crd_ev
     core = [w for w in workloads if _matches(w, sched.core)]
     if not core:
-        return Finding(Status.FAIL, Reason.UNHEALTHY, f"{sched.name} components run but its scheduler does not",
-                       evidence), []
+        return Finding(
+            Status.FAIL, Reason.UNHEALTHY, f"{sched.name} components run but its scheduler does not", evidence
+        ), []
     if not healthy:
-        return Finding(Status.FAIL, Reason.UNHEALTHY,
-                       f"{sched.name} is installed but not healthy ({'; '.join(bad)})", evidence), []
+        return Finding(
+            Status.FAIL, Reason.UNHEALTHY, f"{sched.name} is installed but not healthy ({'; '.join(bad)})", evidence
+        ), []
     if missing:
-        return Finding(Status.FAIL, Reason.UNHEALTHY,
-                       f"{sched.name} runs but its API is not served ({', '.join(missing)})", evidence), []
+        return Finding(
+            Status.FAIL,
+            Reason.UNHEALTHY,
+            f"{sched.name} runs but its API is not served ({', '.join(missing)})",
+            evidence,
+        ), []
     state, queues, queue_ev, blind = _queues(view, sched)
     usage, usage_ev = _usage(view, sched)
     evidence += queue_ev + usage_ev
@@ -185,15 +211,16 @@ def _gang_family(view: ClusterView, sched: schedulers.GangScheduler, workloads: 
     if state == "blind":
         return Finding(Status.UNKNOWN, blind_reason(blind), f"{running} but {queues}", evidence), blind
     if state == "none":
-        return Finding(Status.WARN, Reason.PARTIAL, f"{running} but {queues}, so no job can be admitted",
-                       evidence), []
+        return Finding(Status.WARN, Reason.PARTIAL, f"{running} but {queues}, so no job can be admitted", evidence), []
     detail = ", ".join(x for x in (queues, usage) if x)
-    return Finding(Status.PASS, Reason.HEALTHY, f"{running}, API Established" + (f", {detail}" if detail else ""),
-                   evidence), []
+    return Finding(
+        Status.PASS, Reason.HEALTHY, f"{running}, API Established" + (f", {detail}" if detail else ""), evidence
+    ), []
 
 
-def _gang_hint(view: ClusterView, sched: schedulers.GangScheduler, workloads: list[dict],
-               crds: list[dict]) -> Finding | None:
+def _gang_hint(
+    view: ClusterView, sched: schedulers.GangScheduler, workloads: list[dict], crds: list[dict]
+) -> Finding | None:
     """A weaker sign: software whose all-or-nothing placement cannot be confirmed from the cluster state
     (the record's `hint` says why). At best a WARN; a broken controller of it FAILs."""
     groups = {a.group for a in sched.apis}
@@ -203,8 +230,9 @@ def _gang_hint(view: ClusterView, sched: schedulers.GangScheduler, workloads: li
         return None
     healthy, evidence, bad = _health(workloads)
     if not healthy:
-        return Finding(Status.FAIL, Reason.UNHEALTHY, f"{sched.name} is installed but not healthy ({'; '.join(bad)})",
-                       evidence)
+        return Finding(
+            Status.FAIL, Reason.UNHEALTHY, f"{sched.name} is installed but not healthy ({'; '.join(bad)})", evidence
+        )
     evidence += c.crd_evidence(view, own_crds)
     crd_groups = {c.crd_group(crd) for crd in own_crds}
     versions = []
@@ -214,8 +242,7 @@ def _gang_hint(view: ClusterView, sched: schedulers.GangScheduler, workloads: li
             versions.append(f"{api.group}/{'/'.join(found)}")
             evidence.append(Evidence("APIGroup", api.group, f"serves {api.plural} ({', '.join(found)})"))
     what = "runs" if workloads else "is installed" if own_crds else "is served"
-    return Finding(Status.WARN, Reason.PARTIAL, f"{sched.name} {what} ({'; '.join(versions + [sched.hint])})",
-                   evidence)
+    return Finding(Status.WARN, Reason.PARTIAL, f"{sched.name} {what} ({'; '.join(versions + [sched.hint])})", evidence)
 
 
 @requirement_check("gang_scheduling", reads=(CRDS, DEPLOYMENTS) + _GANG_READS)
@@ -234,8 +261,12 @@ def gang_scheduling(view: ClusterView) -> CheckResult:
         finding, queue_blind = _gang_family(view, sched, workloads, crds, workloads_blind)
         findings.append(finding)
         blind += queue_blind
-    return _decide([f for f in findings if f], blind, "no gang scheduler found",
-                   f"no gang scheduler found (looked for {_and([s.name for s in schedulers.SCHEDULERS])})")
+    return _decide(
+        [f for f in findings if f],
+        blind,
+        "no gang scheduler found",
+        f"no gang scheduler found (looked for {_and([s.name for s in schedulers.SCHEDULERS])})",
+    )
 
 
 # cluster_autoscaling --------------------------------------------------------------------------------------
@@ -258,7 +289,7 @@ def _parse_ca_status(cm: dict) -> tuple[str | None, list[str]]:
     except yaml.YAMLError:
         doc = None
     if isinstance(doc, dict) and ("clusterWide" in doc or "nodeGroups" in doc):
-        health = (((doc.get("clusterWide") or {}).get("health") or {}).get("status"))
+        health = ((doc.get("clusterWide") or {}).get("health") or {}).get("status")
         groups = [str(g["name"]) for g in doc.get("nodeGroups") or [] if isinstance(g, dict) and g.get("name")]
         return (str(health) if health else None), groups
     match = re.search(r"Cluster-wide:\s*\n\s*Health:\s*(\w+)", text)
@@ -287,7 +318,7 @@ def _mentions_pool(group: str, pools: set[str]) -> str | None:
 def _nodepool_accelerators(nodepool: dict) -> str | None:
     """Why a Karpenter NodePool provisions accelerator nodes, or None."""
     spec = nodepool.get("spec") or {}
-    for name in (spec.get("limits") or {}):
+    for name in spec.get("limits") or {}:
         if acc.is_accelerator_request(name):
             return f"limits {name}"
     template = (spec.get("template") or {}).get("spec") or {}
@@ -325,22 +356,27 @@ def _scan_nodes(listing: Listing) -> _Nodes:
             if labels.get(label) and accel:
                 out.provisioned_accel.setdefault(autoscaler, set()).add(labels[label])
         if accel:
-            out.accel_pools |= {labels[label] for label in (*_MANAGED_POOL_LABELS, *_PROVISIONED_POOL_LABELS)
-                                if labels.get(label)}
+            out.accel_pools |= {
+                labels[label] for label in (*_MANAGED_POOL_LABELS, *_PROVISIONED_POOL_LABELS) if labels.get(label)
+            }
         owner = ((node.get("metadata") or {}).get("annotations") or {}).get(autoscalers.CAPI_OWNER_ANNOTATION)
         if accel and owner:
             out.capi_accel.add(owner.rpartition("-")[0] or owner)  # MachineSet <md>-<hash> -> MachineDeployment
     return out
 
 
-def _cluster_autoscaler(view: ClusterView, workloads: list[dict], workloads_blind: list[Listing],
-                        nodes: _Nodes) -> Finding | None:
+def _cluster_autoscaler(
+    view: ClusterView, workloads: list[dict], workloads_blind: list[Listing], nodes: _Nodes
+) -> Finding | None:
     """The Cluster Autoscaler: upstream, OpenShift's, or Cluster API node groups annotated for it."""
     cms_listing = view.list(AUTOSCALER_STATUS_CONFIGMAPS)
     cms = _seen(cms_listing)
     ocp = _seen(view.list(OPENSHIFT_CLUSTERAUTOSCALERS))
-    mds = [md for md in _seen(view.list(CAPI_MACHINEDEPLOYMENTS))
-           if set(autoscalers.CLUSTER_API.annotations) <= set((md.get("metadata") or {}).get("annotations") or {})]
+    mds = [
+        md
+        for md in _seen(view.list(CAPI_MACHINEDEPLOYMENTS))
+        if set(autoscalers.CLUSTER_API.annotations) <= set((md.get("metadata") or {}).get("annotations") or {})
+    ]
     if not (cms or workloads or ocp or mds):
         return None
     evidence, coverage, problems, groups = [], [], [], []
@@ -348,8 +384,9 @@ def _cluster_autoscaler(view: ClusterView, workloads: list[dict], workloads_blin
     for cm in cms:
         health, cm_groups = _parse_ca_status(cm)
         groups += cm_groups
-        evidence.append(c.evidence(cm, f"cluster-wide health {health or 'not reported'}, "
-                                       f"{plural(len(cm_groups), 'node group')}"))
+        evidence.append(
+            c.evidence(cm, f"cluster-wide health {health or 'not reported'}, {plural(len(cm_groups), 'node group')}")
+        )
         if health:
             reported = True
             if health != "Healthy":
@@ -370,8 +407,11 @@ def _cluster_autoscaler(view: ClusterView, workloads: list[dict], workloads_blin
     for md in mds:
         ann = (md.get("metadata") or {}).get("annotations") or {}
         name = (md.get("metadata") or {}).get("name") or ""
-        gpu = [f"{k.rpartition('/')[2]}={ann[k]}" for k in autoscalers.CAPI_GPU_ANNOTATIONS
-               if ann.get(k) not in (None, "", "0")]
+        gpu = [
+            f"{k.rpartition('/')[2]}={ann[k]}"
+            for k in autoscalers.CAPI_GPU_ANNOTATIONS
+            if ann.get(k) not in (None, "", "0")
+        ]
         fact = f"autoscaled {'..'.join(str(ann.get(a)) for a in autoscalers.CLUSTER_API.annotations)}"
         if gpu or name in nodes.capi_accel:
             coverage.append(f"MachineDeployment {c.name_of(md)} ({', '.join(gpu) or 'holds accelerator nodes'})")
@@ -397,18 +437,31 @@ def _cluster_autoscaler(view: ClusterView, workloads: list[dict], workloads_blin
     # Its health shows in its Deployment and in its status ConfigMap: either one unread may hide a problem.
     health_blind = workloads_blind + c.blind_of(cms_listing)
     if health_blind:
-        seen = f"{what} is healthy in what could be read" if reported else \
-            f"{what} found; whether a Cluster Autoscaler runs cannot be told"
+        seen = (
+            f"{what} is healthy in what could be read"
+            if reported
+            else f"{what} found; whether a Cluster Autoscaler runs cannot be told"
+        )
         return Finding(Status.UNKNOWN, blind_reason(health_blind), f"{seen}; {cover}", evidence)
     if not reported:
         if ocp:
-            return Finding(Status.FAIL, Reason.UNHEALTHY, f"{what} is configured but no cluster-autoscaler "
-                           "Deployment or status is visible", evidence)
+            return Finding(
+                Status.FAIL,
+                Reason.UNHEALTHY,
+                f"{what} is configured but no cluster-autoscaler Deployment or status is visible",
+                evidence,
+            )
         if cms:
-            return Finding(Status.UNKNOWN, Reason.UNRECOGNISED, f"{what} found but its health is not reported; "
-                           f"{cover}", evidence)
-        return Finding(Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE, f"{what} are annotated but no Cluster Autoscaler "
-                       f"is visible (it usually runs in the management cluster); {cover}", evidence)
+            return Finding(
+                Status.UNKNOWN, Reason.UNRECOGNISED, f"{what} found but its health is not reported; {cover}", evidence
+            )
+        return Finding(
+            Status.UNKNOWN,
+            Reason.MANAGED_NOT_VISIBLE,
+            f"{what} are annotated but no Cluster Autoscaler "
+            f"is visible (it usually runs in the management cluster); {cover}",
+            evidence,
+        )
     if coverage:
         return Finding(Status.PASS, Reason.HEALTHY, f"{what} is healthy and {cover}", evidence)
     if nodes.blind:
@@ -420,8 +473,9 @@ def _all_served(view: ClusterView, apis: tuple[Api, ...]) -> bool:
     return all(view.serves(a.group, a.plural) for a in apis)
 
 
-def _karpenter(view: ClusterView, workloads: list[dict], workloads_blind: list[Listing], nodes: _Nodes,
-               crds: list[dict]) -> Finding | None:
+def _karpenter(
+    view: ClusterView, workloads: list[dict], workloads_blind: list[Listing], nodes: _Nodes, crds: list[dict]
+) -> Finding | None:
     pools_listing = view.list(KARPENTER_NODEPOOLS)
     pools = _seen(pools_listing)
     own_crds = [crd for crd in crds if c.crd_group(crd) in {a.group for a in _KARPENTER.apis}]
@@ -437,11 +491,16 @@ def _karpenter(view: ClusterView, workloads: list[dict], workloads_blind: list[L
     for pool in pools:
         name = (pool.get("metadata") or {}).get("name") or ""
         why = _nodepool_accelerators(pool) or (
-            "holds accelerator nodes" if name in nodes.provisioned_accel.get(_KARPENTER.key, ()) else None)
+            "holds accelerator nodes" if name in nodes.provisioned_accel.get(_KARPENTER.key, ()) else None
+        )
         cond = c.condition(pool, "Ready")
         pool_ok = cond is None or str(cond.get("status")) == "True"
-        evidence.append(c.evidence(pool, ", ".join(x for x in (c.condition_fact(pool, "Ready"),
-                                                                 f"accelerators: {why}" if why else None) if x)))
+        evidence.append(
+            c.evidence(
+                pool,
+                ", ".join(x for x in (c.condition_fact(pool, "Ready"), f"accelerators: {why}" if why else None) if x),
+            )
+        )
         if c.condition_true(pool, "Ready"):
             ready.append(pool)
         if why and pool_ok:
@@ -449,81 +508,162 @@ def _karpenter(view: ClusterView, workloads: list[dict], workloads_blind: list[L
     if not pools:
         evidence += c.crd_evidence(view, own_crds)
         if not pools_listing.visible:
-            return Finding(Status.UNKNOWN, blind_reason([pools_listing]),
-                           "Karpenter API is served but its NodePools could not be read", evidence)
+            return Finding(
+                Status.UNKNOWN,
+                blind_reason([pools_listing]),
+                "Karpenter API is served but its NodePools could not be read",
+                evidence,
+            )
         if controller is False:
-            return Finding(Status.FAIL, Reason.UNHEALTHY,
-                           f"Karpenter is installed but not healthy ({'; '.join(bad)})", evidence)
+            return Finding(
+                Status.FAIL, Reason.UNHEALTHY, f"Karpenter is installed but not healthy ({'; '.join(bad)})", evidence
+            )
         if controller and not _all_served(view, _KARPENTER.apis):
-            return Finding(Status.FAIL, Reason.UNHEALTHY, f"Karpenter runs but its API is not served "
-                           f"({', '.join(a.qualified for a in _KARPENTER.apis)})", evidence)
+            return Finding(
+                Status.FAIL,
+                Reason.UNHEALTHY,
+                f"Karpenter runs but its API is not served ({', '.join(a.qualified for a in _KARPENTER.apis)})",
+                evidence,
+            )
         if controller:
-            return Finding(Status.WARN, Reason.PARTIAL, "Karpenter runs but no NodePool is defined, so it "
-                           "provisions nothing", evidence)
+            return Finding(
+                Status.WARN,
+                Reason.PARTIAL,
+                "Karpenter runs but no NodePool is defined, so it provisions nothing",
+                evidence,
+            )
         if workloads_blind:
-            return Finding(Status.UNKNOWN, blind_reason(workloads_blind), "Karpenter CRDs are installed and no "
-                           "NodePool is defined; whether a Karpenter controller runs cannot be told", evidence)
-        return Finding(Status.WARN, Reason.CRDS_ONLY, "Karpenter CRDs are installed but no NodePool is defined and "
-                       "no Karpenter controller runs", evidence)
+            return Finding(
+                Status.UNKNOWN,
+                blind_reason(workloads_blind),
+                "Karpenter CRDs are installed and no "
+                "NodePool is defined; whether a Karpenter controller runs cannot be told",
+                evidence,
+            )
+        return Finding(
+            Status.WARN,
+            Reason.CRDS_ONLY,
+            "Karpenter CRDs are installed but no NodePool is defined and no Karpenter controller runs",
+            evidence,
+        )
     if controller is False:
-        return Finding(Status.FAIL, Reason.UNHEALTHY,
-                       f"Karpenter controller is not healthy ({'; '.join(bad)})", evidence)
+        return Finding(
+            Status.FAIL, Reason.UNHEALTHY, f"Karpenter controller is not healthy ({'; '.join(bad)})", evidence
+        )
     if controller is None and workloads_blind:
         # A Ready NodePool proves a managed controller only when no broken one can hide in the cluster.
-        return Finding(Status.UNKNOWN, blind_reason(workloads_blind), f"{plural(len(pools), 'Karpenter NodePool')} "
-                       f"({len(ready)} Ready), but whether a Karpenter controller runs cannot be told", evidence)
+        return Finding(
+            Status.UNKNOWN,
+            blind_reason(workloads_blind),
+            f"{plural(len(pools), 'Karpenter NodePool')} "
+            f"({len(ready)} Ready), but whether a Karpenter controller runs cannot be told",
+            evidence,
+        )
     if controller is None:
         if ready:
             runs = "Karpenter NodePools are Ready (managed controller, not visible in the cluster)"
         elif all(c.condition(p, "Ready") is not None for p in pools):
-            return Finding(Status.FAIL, Reason.UNHEALTHY, "Karpenter NodePools are not Ready and no Karpenter "
-                           "controller is visible", evidence)
+            return Finding(
+                Status.FAIL,
+                Reason.UNHEALTHY,
+                "Karpenter NodePools are not Ready and no Karpenter controller is visible",
+                evidence,
+            )
         else:
-            return Finding(Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE, "Karpenter NodePools exist but report no "
-                           "Ready condition and the controller is not visible (managed?)", evidence)
+            return Finding(
+                Status.UNKNOWN,
+                Reason.MANAGED_NOT_VISIBLE,
+                "Karpenter NodePools exist but report no Ready condition and the controller is not visible (managed?)",
+                evidence,
+            )
     else:
-        runs = f"Karpenter runs ({c.name_of(workloads[0])} {c.workload_health(workloads[0])[1]}) with " \
-               f"{plural(len(pools), 'NodePool')}"
+        runs = (
+            f"Karpenter runs ({c.name_of(workloads[0])} {c.workload_health(workloads[0])[1]}) with "
+            f"{plural(len(pools), 'NodePool')}"
+        )
     if accel:
-        return Finding(Status.PASS, Reason.HEALTHY, f"{runs}; accelerator NodePools: {'; '.join(accel[:EXAMPLES])}",
-                       evidence)
+        return Finding(
+            Status.PASS, Reason.HEALTHY, f"{runs}; accelerator NodePools: {'; '.join(accel[:EXAMPLES])}", evidence
+        )
     if nodes.blind:
-        return Finding(Status.UNKNOWN, blind_reason(nodes.blind), f"{runs}; no NodePool asks for accelerators, and "
-                       "which NodePools hold accelerator nodes cannot be told", evidence)
+        return Finding(
+            Status.UNKNOWN,
+            blind_reason(nodes.blind),
+            f"{runs}; no NodePool asks for accelerators, and which NodePools hold accelerator nodes cannot be told",
+            evidence,
+        )
     return Finding(Status.WARN, Reason.PARTIAL, f"{runs}, but no NodePool provisions accelerator nodes", evidence)
 
 
-@requirement_check("cluster_autoscaling", reads=(
-    AUTOSCALER_STATUS_CONFIGMAPS, DEPLOYMENTS, NODES, CRDS, KARPENTER_NODEPOOLS,
-    OPENSHIFT_CLUSTERAUTOSCALERS, CAPI_MACHINEDEPLOYMENTS,
-))
+@requirement_check(
+    "cluster_autoscaling",
+    reads=(
+        AUTOSCALER_STATUS_CONFIGMAPS,
+        DEPLOYMENTS,
+        NODES,
+        CRDS,
+        KARPENTER_NODEPOOLS,
+        OPENSHIFT_CLUSTERAUTOSCALERS,
+        CAPI_MACHINEDEPLOYMENTS,
+    ),
+)
 def cluster_autoscaling(view: ClusterView) -> CheckResult:
     found, workloads_blind = c.match_workloads(view, _AUTOSCALER_COMPONENTS, (DEPLOYMENTS,))
-    blind = workloads_blind + c.blind_of(*(view.list(res) for res in (
-        AUTOSCALER_STATUS_CONFIGMAPS, NODES, CRDS, KARPENTER_NODEPOOLS, OPENSHIFT_CLUSTERAUTOSCALERS,
-        CAPI_MACHINEDEPLOYMENTS)))
+    blind = workloads_blind + c.blind_of(
+        *(
+            view.list(res)
+            for res in (
+                AUTOSCALER_STATUS_CONFIGMAPS,
+                NODES,
+                CRDS,
+                KARPENTER_NODEPOOLS,
+                OPENSHIFT_CLUSTERAUTOSCALERS,
+                CAPI_MACHINEDEPLOYMENTS,
+            )
+        )
+    )
     nodes = _scan_nodes(view.list(NODES))
-    findings = [f for f in (_cluster_autoscaler(view, found[_CA.key], workloads_blind, nodes),
-                            _karpenter(view, found[_KARPENTER.key], workloads_blind, nodes, _seen(view.list(CRDS))))
-                if f]
+    findings = [
+        f
+        for f in (
+            _cluster_autoscaler(view, found[_CA.key], workloads_blind, nodes),
+            _karpenter(view, found[_KARPENTER.key], workloads_blind, nodes, _seen(view.list(CRDS))),
+        )
+        if f
+    ]
     if nodes.managed:
         platforms = sorted({platform for platform, _ in nodes.managed})
         accel = sorted(pool for _, pool in nodes.managed if pool in nodes.accel_pools)
-        ev = [Evidence("Node", node, f"{platform} node pool {pool} ({label})"
-                       + (", accelerator node pool" if pool in nodes.accel_pools else ""))
-              for (platform, pool), (node, label) in sorted(nodes.managed.items())[:EXAMPLES * 2]]
+        ev = [
+            Evidence(
+                "Node",
+                node,
+                f"{platform} node pool {pool} ({label})"
+                + (", accelerator node pool" if pool in nodes.accel_pools else ""),
+            )
+            for (platform, pool), (node, label) in sorted(nodes.managed.items())[: EXAMPLES * 2]
+        ]
         if not findings:
             pools = plural(len(nodes.managed), "pool") + (
-                f", accelerator pools: {', '.join(accel[:EXAMPLES])}" if accel else ", none with accelerators")
-            message = f"managed {'/'.join(platforms)} node pools ({pools}): whether and how they autoscale is " \
-                      "managed, not visible through the Kubernetes API"
+                f", accelerator pools: {', '.join(accel[:EXAMPLES])}" if accel else ", none with accelerators"
+            )
+            message = (
+                f"managed {'/'.join(platforms)} node pools ({pools}): whether and how they autoscale is "
+                "managed, not visible through the Kubernetes API"
+            )
             if blind:
                 return c.unknown(message, blind, ev)
             return CheckResult(Status.UNKNOWN, message, ev, Reason.MANAGED_NOT_VISIBLE)
         findings[0].evidence += ev
-    return _decide(findings, blind, "no cluster autoscaler found",
-                   f"no cluster autoscaler found (looked for {_and([r.name for r in autoscalers.CLUSTER_AUTOSCALERS])}"
-                   f"); the requirement applies only when one is provided", Status.NA, Reason.NOT_APPLICABLE)
+    return _decide(
+        findings,
+        blind,
+        "no cluster autoscaler found",
+        f"no cluster autoscaler found (looked for {_and([r.name for r in autoscalers.CLUSTER_AUTOSCALERS])}"
+        f"); the requirement applies only when one is provided",
+        Status.NA,
+        Reason.NOT_APPLICABLE,
+    )
 
 
 # pod_autoscaling ------------------------------------------------------------------------------------------
@@ -616,8 +756,11 @@ def _autoscalers(view: ClusterView) -> _Autoscalers:
         ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
         ns = (hpa.get("metadata") or {}).get("namespace")
         accel = _template_accelerator(targets.get((ns, ref.get("kind"), ref.get("name"))))
-        fact = f"{', '.join(f'{t} metric {n}' for t, n in custom)} on {ref.get('kind')} {ref.get('name')}" + (
-            f" (requests {accel})" if accel else "") + f", {c.condition_fact(hpa, 'ScalingActive')}"
+        fact = (
+            f"{', '.join(f'{t} metric {n}' for t, n in custom)} on {ref.get('kind')} {ref.get('name')}"
+            + (f" (requests {accel})" if accel else "")
+            + f", {c.condition_fact(hpa, 'ScalingActive')}"
+        )
         if accel:
             out.strong.append(c.evidence(hpa, fact))
         elif out.custom_hpas <= EXAMPLES:
@@ -627,12 +770,21 @@ def _autoscalers(view: ClusterView) -> _Autoscalers:
         ns = (so.get("metadata") or {}).get("namespace")
         accel = _template_accelerator(targets.get((ns, ref.get("kind") or "Deployment", ref.get("name"))))
         triggers = (so.get("spec") or {}).get("triggers") or []
-        ai = [m for t in triggers for k, v in (t.get("metadata") or {}).items()
-              if k in autoscalers.KEDA_METRIC_FIELDS for m in [autoscalers.ai_metric_name(str(v))] if m]
-        fact = f"triggers {', '.join(str(t.get('type')) for t in triggers) or 'none'}" + (
-            f" on AI/GPU metric {ai[0]}" if ai else "") + \
-            f" for {ref.get('kind') or 'Deployment'} {ref.get('name')}" \
-            + (f" (requests {accel})" if accel else "") + f", {c.condition_fact(so, 'Ready')}"
+        ai = [
+            m
+            for t in triggers
+            for k, v in (t.get("metadata") or {}).items()
+            if k in autoscalers.KEDA_METRIC_FIELDS
+            for m in [autoscalers.ai_metric_name(str(v))]
+            if m
+        ]
+        fact = (
+            f"triggers {', '.join(str(t.get('type')) for t in triggers) or 'none'}"
+            + (f" on AI/GPU metric {ai[0]}" if ai else "")
+            + f" for {ref.get('kind') or 'Deployment'} {ref.get('name')}"
+            + (f" (requests {accel})" if accel else "")
+            + f", {c.condition_fact(so, 'Ready')}"
+        )
         if accel:
             out.strong.append(c.evidence(so, fact))
         elif len(scaled_objects) <= EXAMPLES:
@@ -645,8 +797,9 @@ def _autoscalers(view: ClusterView) -> _Autoscalers:
     if unseen_targets:
         out.blind += unseen_targets
         if len(out.strong) < out.custom_hpas + len(scaled_objects):
-            out.notes.append(f"whether the workloads they scale request accelerators cannot be told "
-                             f"({why_blind(unseen_targets)})")
+            out.notes.append(
+                f"whether the workloads they scale request accelerators cannot be told ({why_blind(unseen_targets)})"
+            )
     return out
 
 
@@ -662,9 +815,19 @@ def _accelerators_seen(view: ClusterView) -> tuple[bool, list[Listing]]:
     return any(c.is_accelerator_driver(d) and not c.is_example_driver(d) for d in drivers), blind
 
 
-@requirement_check("pod_autoscaling", reads=(
-    APISERVICES, HPAS, DEPLOYMENTS, STATEFULSETS, KEDA_SCALEDOBJECTS, CRDS, NODES, RESOURCESLICES,
-))
+@requirement_check(
+    "pod_autoscaling",
+    reads=(
+        APISERVICES,
+        HPAS,
+        DEPLOYMENTS,
+        STATEFULSETS,
+        KEDA_SCALEDOBJECTS,
+        CRDS,
+        NODES,
+        RESOURCESLICES,
+    ),
+)
 def pod_autoscaling(view: ClusterView) -> CheckResult:
     services, svc_listing = _apiservice_state(view)
     evidence: list[Evidence] = []
@@ -680,49 +843,69 @@ def pod_autoscaling(view: ClusterView) -> CheckResult:
             metrics = _metric_names(view, group)
             if metrics:
                 available.append((group, None))
-                evidence.append(Evidence("APIGroup", group, f"discovery lists {plural(len(metrics), 'metric')} "
-                                                            f"(APIService status not readable)"))
+                evidence.append(
+                    Evidence(
+                        "APIGroup",
+                        group,
+                        f"discovery lists {plural(len(metrics), 'metric')} (APIService status not readable)",
+                    )
+                )
     available_groups = {g for g, _ in available}
 
     # AI/GPU metrics the custom and external metrics APIs advertise.
     ai_metrics = []
     for group in _CUSTOM_METRICS:
-        found_here = [m for m in _metric_names(view, group) if autoscalers.ai_metric_name(m)] \
-            if group in available_groups else []
+        found_here = (
+            [m for m in _metric_names(view, group) if autoscalers.ai_metric_name(m)]
+            if group in available_groups
+            else []
+        )
         if found_here:
-            evidence.append(Evidence("APIGroup", group, f"discovery lists AI/GPU metrics: {', '.join(found_here[:5])}"
-                                     + (f" (+{len(found_here) - 5} more)" if len(found_here) > 5 else "")))
+            evidence.append(
+                Evidence(
+                    "APIGroup",
+                    group,
+                    f"discovery lists AI/GPU metrics: {', '.join(found_here[:5])}"
+                    + (f" (+{len(found_here) - 5} more)" if len(found_here) > 5 else ""),
+                )
+            )
         ai_metrics += found_here
 
     scalers = _autoscalers(view)
     found, presence_blind = c.match_workloads(view, _POD_AUTOSCALER_COMPONENTS, (DEPLOYMENTS,))
     crd_listing = view.list(CRDS)
     presence_blind += c.blind_of(crd_listing)
-    own_crds = {r.key: [crd for crd in _seen(crd_listing) if c.crd_group(crd) in r.groups]
-                for r in autoscalers.POD_AUTOSCALERS}
+    own_crds = {
+        r.key: [crd for crd in _seen(crd_listing) if c.crd_group(crd) in r.groups] for r in autoscalers.POD_AUTOSCALERS
+    }
     evidence += scalers.shown
     for record in autoscalers.POD_AUTOSCALERS:
         evidence += _health(found[record.key])[1][:EXAMPLES] + c.crd_evidence(view, own_crds[record.key][:EXAMPLES])
-    evidence = scalers.strong[:EXAMPLES * 2] + evidence
+    evidence = scalers.strong[: EXAMPLES * 2] + evidence
 
     notes = []
     if ai_metrics:
         notes.append(f"it lists AI/GPU metrics ({', '.join(ai_metrics[:3])})")
     if scalers.strong:
-        notes.append(f"{plural(len(scalers.strong), 'autoscaler')} "
-                     f"{'scales' if len(scalers.strong) == 1 else 'scale'} accelerator workloads on "
-                     f"custom/external metrics")
+        notes.append(
+            f"{plural(len(scalers.strong), 'autoscaler')} "
+            f"{'scales' if len(scalers.strong) == 1 else 'scale'} accelerator workloads on "
+            f"custom/external metrics"
+        )
     elif scalers.custom_hpas:
-        notes.append(f"{plural(scalers.custom_hpas, 'HPA')} {'uses' if scalers.custom_hpas == 1 else 'use'} "
-                     f"custom/external metrics, none on a workload seen to request accelerators")
+        notes.append(
+            f"{plural(scalers.custom_hpas, 'HPA')} {'uses' if scalers.custom_hpas == 1 else 'use'} "
+            f"custom/external metrics, none on a workload seen to request accelerators"
+        )
     notes += scalers.notes
     if available_groups & set(_CUSTOM_METRICS) and not ai_metrics and not scalers.strong and not scalers.blind:
         notes.append("no AI/GPU metric or accelerator autoscaler seen yet")
     broken_txt = "; ".join(f"{c.name_of(svc)} {c.condition_fact(svc, 'Available')}" for _, svc in broken)
     installed = [f"{r.name} CRDs" for r in autoscalers.POD_AUTOSCALERS if own_crds[r.key]]
     running = [f"{r.name} ({c.name_of(found[r.key][0])})" for r in autoscalers.POD_AUTOSCALERS if found[r.key]]
-    result = _metrics_verdict(available_groups, broken_txt, svc_listing, notes, installed, running, presence_blind,
-                              evidence)
+    result = _metrics_verdict(
+        available_groups, broken_txt, svc_listing, notes, installed, running, presence_blind, evidence
+    )
     if scalers.strong:
         return result
     # The requirement is about autoscaling pods that use accelerators. An autoscaler on a workload that
@@ -733,17 +916,28 @@ def pod_autoscaling(view: ClusterView) -> CheckResult:
         return result
     unseen = accel_blind + scalers.blind
     if unseen:
-        return c.unknown(f"whether anything here uses accelerators cannot be told ({result.message})", unseen,
-                         evidence)
-    return CheckResult(Status.NA, "no accelerator node or DRA accelerator device and no autoscaler on a workload "
-                       "requesting accelerators: the requirement concerns autoscaling pods that use accelerators"
-                       + ("" if result.status is Status.UNKNOWN else f" ({result.message})"), evidence,
-                       Reason.NO_ACCELERATORS, holds_despite_blind=True)
+        return c.unknown(f"whether anything here uses accelerators cannot be told ({result.message})", unseen, evidence)
+    return CheckResult(
+        Status.NA,
+        "no accelerator node or DRA accelerator device and no autoscaler on a workload "
+        "requesting accelerators: the requirement concerns autoscaling pods that use accelerators"
+        + ("" if result.status is Status.UNKNOWN else f" ({result.message})"),
+        evidence,
+        Reason.NO_ACCELERATORS,
+        holds_despite_blind=True,
+    )
 
 
-def _metrics_verdict(available_groups: set[str], broken_txt: str, svc_listing: Listing, notes: list[str],
-                     installed: list[str], running: list[str], presence_blind: list[Listing],
-                     evidence: list[Evidence]) -> CheckResult:
+def _metrics_verdict(
+    available_groups: set[str],
+    broken_txt: str,
+    svc_listing: Listing,
+    notes: list[str],
+    installed: list[str],
+    running: list[str],
+    presence_blind: list[Listing],
+    evidence: list[Evidence],
+) -> CheckResult:
     """The verdict from the metrics APIs for the HPA, for a cluster with accelerators. `installed` and `running`
     name the pod autoscalers (KEDA, metrics adapters) whose CRDs or workloads were found.
 
@@ -754,26 +948,51 @@ def _metrics_verdict(available_groups: set[str], broken_txt: str, svc_listing: L
     if custom_ok:
         names = ", ".join(m.name for g, m in _METRICS_APIS.items() if g in custom_ok)
         notes = notes + ([f"unavailable: {broken_txt}"] if broken_txt else [])
-        return CheckResult(Status.PASS, f"{names} available" + ("; " + "; ".join(notes) if notes else ""),
-                           evidence, Reason.HEALTHY, holds_despite_blind=True)
+        return CheckResult(
+            Status.PASS,
+            f"{names} available" + ("; " + "; ".join(notes) if notes else ""),
+            evidence,
+            Reason.HEALTHY,
+            holds_despite_blind=True,
+        )
     if available_groups - set(_CUSTOM_METRICS):
-        message = "only the resource metrics API (metrics-server) is available: HPAs can scale on CPU/memory but " \
-                  "not on custom AI/ML metrics"
+        message = (
+            "only the resource metrics API (metrics-server) is available: HPAs can scale on CPU/memory but "
+            "not on custom AI/ML metrics"
+        )
         if broken_txt:
             message += f"; custom/external metrics APIService unavailable: {broken_txt}"
         return CheckResult(Status.WARN, message, evidence, Reason.PARTIAL, holds_despite_blind=True)
     if broken_txt:
-        return CheckResult(Status.FAIL, f"metrics APIService registered but unavailable: {broken_txt}", evidence,
-                           Reason.UNHEALTHY, holds_despite_blind=True)
+        return CheckResult(
+            Status.FAIL,
+            f"metrics APIService registered but unavailable: {broken_txt}",
+            evidence,
+            Reason.UNHEALTHY,
+            holds_despite_blind=True,
+        )
     if not svc_listing.visible:
         return c.unknown("no custom, external or resource metrics API seen", [svc_listing], evidence)
     if installed or running:
-        return CheckResult(Status.WARN, f"{_and(installed + running)} found but no custom, external or resource "
-                                        "metrics APIService is registered, so no HPA can use them", evidence,
-                           Reason.PARTIAL if running else Reason.CRDS_ONLY, holds_despite_blind=True)
+        return CheckResult(
+            Status.WARN,
+            f"{_and(installed + running)} found but no custom, external or resource "
+            "metrics APIService is registered, so no HPA can use them",
+            evidence,
+            Reason.PARTIAL if running else Reason.CRDS_ONLY,
+            holds_despite_blind=True,
+        )
     if presence_blind:
-        return c.unknown(f"no metrics API for the HPA is registered, and whether "
-                         f"{' or '.join(r.name for r in autoscalers.POD_AUTOSCALERS)} is installed cannot be told",
-                         presence_blind, evidence)
-    return CheckResult(Status.FAIL, f"no metrics API for the HPA: none of {_and(list(_METRICS_APIS))} is registered",
-                       evidence, Reason.NOT_INSTALLED, holds_despite_blind=True)
+        return c.unknown(
+            f"no metrics API for the HPA is registered, and whether "
+            f"{' or '.join(r.name for r in autoscalers.POD_AUTOSCALERS)} is installed cannot be told",
+            presence_blind,
+            evidence,
+        )
+    return CheckResult(
+        Status.FAIL,
+        f"no metrics API for the HPA: none of {_and(list(_METRICS_APIS))} is registered",
+        evidence,
+        Reason.NOT_INSTALLED,
+        holds_despite_blind=True,
+    )

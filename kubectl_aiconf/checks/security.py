@@ -8,7 +8,15 @@ from kubectl_aiconf.knowledge import sandboxes
 from kubectl_aiconf.knowledge._base import any_label, search
 from kubectl_aiconf.knowledge.monitoring import SYSTEM_NAMESPACE_PREFIXES
 from kubectl_aiconf.resources import (
-    CLUSTERPOLICIES, CRDS, DAEMONSETS, DEPLOYMENTS, NODES, PODS, RESOURCESLICES, RUNTIMECLASSES, STATEFULSETS,
+    CLUSTERPOLICIES,
+    CRDS,
+    DAEMONSETS,
+    DEPLOYMENTS,
+    NODES,
+    PODS,
+    RESOURCESLICES,
+    RUNTIMECLASSES,
+    STATEFULSETS,
 )
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.text import more, plural, sample
@@ -44,8 +52,9 @@ def _is_infra_pod(pod: dict, infra_namespaces: set[str]) -> bool:
     ns = (pod.get("metadata") or {}).get("namespace") or ""
     if ns in infra_namespaces or _is_system_namespace(ns):
         return True
-    return any(acc.is_accelerator_stack_image(c.get("image") or "")
-               for c in (pod.get("spec") or {}).get("containers") or [])
+    return any(
+        acc.is_accelerator_stack_image(c.get("image") or "") for c in (pod.get("spec") or {}).get("containers") or []
+    )
 
 
 def _owned_by_daemonset(pod: dict) -> bool:
@@ -60,8 +69,11 @@ def _risks(pods: list[dict], accel_nodes: set[str], infra_namespaces: set[str]) 
             continue
         spec = pod.get("spec") or {}
         requested = _requests_accelerator(pod)
-        paths = [p for p in ((v.get("hostPath") or {}).get("path") or "" for v in spec.get("volumes") or [])
-                 if acc.is_accelerator_device_path(p)]
+        paths = [
+            p
+            for p in ((v.get("hostPath") or {}).get("path") or "" for v in spec.get("volumes") or [])
+            if acc.is_accelerator_device_path(p)
+        ]
         if paths:
             # One entry per pod: the summary counts pods.
             found.setdefault("with a hostPath device mount", []).append((pod, f"mounts hostPath {', '.join(paths)}"))
@@ -72,21 +84,32 @@ def _risks(pods: list[dict], accel_nodes: set[str], infra_namespaces: set[str]) 
             # privileged workloads that are not node agents are reported.
             if (c.get("securityContext") or {}).get("privileged") and not _owned_by_daemonset(pod):
                 found.setdefault("privileged without an accelerator request", []).append(
-                    (pod, (f"container {c.get('name')} is privileged on accelerator node {spec.get('nodeName')} "
-                           "and requests no accelerator")))
+                    (
+                        pod,
+                        (
+                            f"container {c.get('name')} is privileged on accelerator node {spec.get('nodeName')} "
+                            "and requests no accelerator"
+                        ),
+                    )
+                )
             for env in c.get("env") or []:
                 vendor = acc.visible_devices_bypass(env.get("name") or "", env.get("value"))
                 if vendor:
                     found.setdefault(f"setting {env.get('name')} without a request", []).append(
-                        (pod, (f"container {c.get('name')} sets {env.get('name')}={env.get('value')} without "
-                               f"requesting an accelerator (sees {acc.BY_KEY[vendor].name} devices if the runtime "
-                               "honours the variable)")))
+                        (
+                            pod,
+                            (
+                                f"container {c.get('name')} sets {env.get('name')}={env.get('value')} without "
+                                f"requesting an accelerator (sees {acc.BY_KEY[vendor].name} devices if the runtime "
+                                "honours the variable)"
+                            ),
+                        )
+                    )
     return found
 
 
 def _device_plugins(daemonsets: list[dict]) -> list[dict]:
-    return [ds for ds in daemonsets
-            if acc.is_accelerator_device_plugin(_bare_name(ds), common.workload_images(ds))]
+    return [ds for ds in daemonsets if acc.is_accelerator_device_plugin(_bare_name(ds), common.workload_images(ds))]
 
 
 def _bare_name(obj: dict) -> str:
@@ -112,13 +135,19 @@ def _runtime_layer(view: ClusterView) -> list[Evidence]:
     for rc in rcs.items if rcs.visible else []:
         vendor = acc.vendor_of_runtime_handler(str(rc.get("handler") or ""))
         if vendor:
-            evidence.append(common.evidence(rc, f"handler {rc.get('handler')} ({acc.BY_KEY[vendor].name} container "
-                                                "runtime)"))
+            evidence.append(
+                common.evidence(rc, f"handler {rc.get('handler')} ({acc.BY_KEY[vendor].name} container runtime)")
+            )
     for cp in policies.items if policies.visible else []:
         cdi = (cp.get("spec") or {}).get("cdi") or {}
         if "enabled" in cdi:
-            evidence.append(common.evidence(cp, f"CDI {'enabled' if cdi.get('enabled') else 'disabled'}"
-                                            + (", default" if cdi.get("default") else "")))
+            evidence.append(
+                common.evidence(
+                    cp,
+                    f"CDI {'enabled' if cdi.get('enabled') else 'disabled'}"
+                    + (", default" if cdi.get("default") else ""),
+                )
+            )
     return evidence
 
 
@@ -128,43 +157,70 @@ def _accelerators_seen(accel_nodes: set[str]) -> str:
     return "no node advertises an accelerator resource or carries accelerator labels"
 
 
-def _unmediated(nodes: Listing, slices: Listing, daemonsets: Listing, accel_nodes: set[str], plugins: list[dict],
-                evidence: list[Evidence]) -> CheckResult:
+def _unmediated(
+    nodes: Listing,
+    slices: Listing,
+    daemonsets: Listing,
+    accel_nodes: set[str],
+    plugins: list[dict],
+    evidence: list[Evidence],
+) -> CheckResult:
     """The verdict when no visible node advertises an accelerator resource and no visible DRA driver
     publishes accelerator devices."""
     if not slices.visible:
-        return common.unknown(f"{_accelerators_seen(accel_nodes)}; whether a DRA driver publishes accelerator "
-                              "devices cannot be told", [slices], evidence)
+        return common.unknown(
+            f"{_accelerators_seen(accel_nodes)}; whether a DRA driver publishes accelerator devices cannot be told",
+            [slices],
+            evidence,
+        )
     if not accel_nodes:
         # Nodes and DRA devices are fully visible: no accelerator at all, so no accelerator access can be
         # shown to be mediated and isolated.
-        return _holds(Status.FAIL, Reason.NO_ACCELERATORS,
-                      f"no accelerator in the cluster ({plural(len(nodes.items), 'node')}, no accelerator "
-                      "resources, no DRA accelerator devices): a cluster without accelerators cannot meet this "
-                      "requirement", evidence)
+        return _holds(
+            Status.FAIL,
+            Reason.NO_ACCELERATORS,
+            f"no accelerator in the cluster ({plural(len(nodes.items), 'node')}, no accelerator "
+            "resources, no DRA accelerator devices): a cluster without accelerators cannot meet this "
+            "requirement",
+            evidence,
+        )
     if plugins:
-        return _holds(Status.WARN, Reason.UNHEALTHY,
-                      f"{plural(len(accel_nodes), 'accelerator node')}, device plugin "
-                      f"{sample(common.name_of(p) for p in plugins)} present, but no accelerator resource is "
-                      "allocatable on any node", evidence)
+        return _holds(
+            Status.WARN,
+            Reason.UNHEALTHY,
+            f"{plural(len(accel_nodes), 'accelerator node')}, device plugin "
+            f"{sample(common.name_of(p) for p in plugins)} present, but no accelerator resource is "
+            "allocatable on any node",
+            evidence,
+        )
     if not daemonsets.visible:
-        return common.unknown(f"{_accelerators_seen(accel_nodes)} and no DRA accelerator devices; whether a "
-                              "device plugin is deployed cannot be told", [daemonsets], evidence)
-    return _holds(Status.FAIL, Reason.NOT_INSTALLED,
-                  f"{plural(len(accel_nodes), 'accelerator node')}, but nothing mediates access: no allocatable "
-                  "accelerator resource, no device plugin and no DRA devices", evidence)
+        return common.unknown(
+            f"{_accelerators_seen(accel_nodes)} and no DRA accelerator devices; whether a "
+            "device plugin is deployed cannot be told",
+            [daemonsets],
+            evidence,
+        )
+    return _holds(
+        Status.FAIL,
+        Reason.NOT_INSTALLED,
+        f"{plural(len(accel_nodes), 'accelerator node')}, but nothing mediates access: no allocatable "
+        "accelerator resource, no device plugin and no DRA devices",
+        evidence,
+    )
 
 
-@requirement_check("secure_accelerator_access",
-                   reads=(NODES, PODS, RESOURCESLICES, RUNTIMECLASSES, CLUSTERPOLICIES) + _WORKLOADS)
+@requirement_check(
+    "secure_accelerator_access", reads=(NODES, PODS, RESOURCESLICES, RUNTIMECLASSES, CLUSTERPOLICIES) + _WORKLOADS
+)
 def secure_accelerator_access(view: ClusterView) -> CheckResult:
     # Isolation is behaviour: only a probe (a pod without a request sees no device; two pods do not see each
     # other's) can confirm it, and probe results override this passive result. Passively this check reports
     # the layers that should mediate access and never returns PASS.
     nodes = view.list(NODES)
     if not nodes.visible:
-        return common.unknown("which nodes have accelerators, and which device plugins serve them, cannot be told",
-                              [nodes])
+        return common.unknown(
+            "which nodes have accelerators, and which device plugins serve them, cannot be told", [nodes]
+        )
     slices, daemonsets = view.list(RESOURCESLICES), view.list(DAEMONSETS)
     evidence: list[Evidence] = []
 
@@ -177,8 +233,9 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
         for res in common.accelerator_resources(n):
             by_resource.setdefault(res, []).append(common.name_of(n))
     for res, names in sorted(by_resource.items()):
-        evidence.append(Evidence("Node", names[0], f"{res} allocatable (device plugin registered)"
-                                 + more(names, "; also on {}")))
+        evidence.append(
+            Evidence("Node", names[0], f"{res} allocatable (device plugin registered)" + more(names, "; also on {}"))
+        )
     plugins = _device_plugins(daemonsets.items) if daemonsets.visible else []
     plugin_states = [common.workload_health(p) for p in plugins]
     for p, (_, fact) in zip(plugins, plugin_states):
@@ -192,8 +249,11 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
             fact += " (example driver: simulated devices)"
         evidence.append(Evidence("ResourceSlice driver", driver, fact))
         accel_nodes |= on
-    dra_workloads = [ds for ds in (daemonsets.items if daemonsets.visible else [])
-                     if acc.DRA_DRIVER_WORKLOAD.matches(_bare_name(ds), common.workload_images(ds))]
+    dra_workloads = [
+        ds
+        for ds in (daemonsets.items if daemonsets.visible else [])
+        if acc.DRA_DRIVER_WORKLOAD.matches(_bare_name(ds), common.workload_images(ds))
+    ]
     for ds in dra_workloads[:3]:
         evidence.append(common.evidence(ds, f"DRA kubelet plugin {common.workload_health(ds)[1]}"))
     evidence += _runtime_layer(view)
@@ -213,15 +273,21 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
         notes.append(f"device plugin {sample(unready)} not ready")
     plugin_nodes = {n for names in by_resource.values() for n in names}
     # DRA devices that could not be read may be real ones.
-    if slices.visible and plugin_nodes <= simulated and all(
-            common.is_example_driver(d) or (on and on <= simulated) for d, on in dra.items()):
+    if (
+        slices.visible
+        and plugin_nodes <= simulated
+        and all(common.is_example_driver(d) or (on and on <= simulated) for d, on in dra.items())
+    ):
         notes.append("only simulated or example devices: no real accelerator behind them")
     mediated = f"access mediated by {mediation}" + (f" ({'; '.join(notes)})" if notes else "")
 
     pods = view.list(PODS)
     if not pods.visible:
-        return common.unknown(f"{mediated}; pods that bypass it cannot be looked for, and isolation can only be "
-                              "confirmed with --probe", common.blind_of(pods, slices), evidence)
+        return common.unknown(
+            f"{mediated}; pods that bypass it cannot be looked for, and isolation can only be confirmed with --probe",
+            common.blind_of(pods, slices),
+            evidence,
+        )
 
     # Risk indicators are WARN, never FAIL: a passive read cannot tell whether the admin deliberately granted
     # a pod raw device access (a monitoring agent, a benchmark) or it is a leak; a probe decides.
@@ -245,16 +311,31 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
         summary = "; ".join(f"{plural(len(h), 'pod')} {k}" for k, h in risks.items())
         unread_workloads = common.blind_of(*workload_listings)
         if unread_workloads:
-            return common.unknown(f"{mediated}; {summary}, unless they belong to the accelerator stack, which "
-                                  "cannot be told", unread_workloads, evidence)
-        return _holds(Status.WARN, Reason.NOT_MET, f"{mediated}, but pods may reach accelerators outside it: "
-                                                   f"{summary}; isolation needs --probe", evidence)
+            return common.unknown(
+                f"{mediated}; {summary}, unless they belong to the accelerator stack, which cannot be told",
+                unread_workloads,
+                evidence,
+            )
+        return _holds(
+            Status.WARN,
+            Reason.NOT_MET,
+            f"{mediated}, but pods may reach accelerators outside it: {summary}; isolation needs --probe",
+            evidence,
+        )
     if not slices.visible:
         # Pods on nodes that only DRA makes accelerator nodes were not looked at for privileged access.
-        return common.unknown(f"{mediated}, no pod found bypassing it on the accelerator nodes that could be "
-                              "seen; isolation can only be confirmed with --probe", [slices], evidence)
-    return CheckResult(Status.UNKNOWN, f"{mediated}, no pod found bypassing it; isolation can only be confirmed "
-                                       "with --probe", evidence, Reason.NEEDS_PROBE)
+        return common.unknown(
+            f"{mediated}, no pod found bypassing it on the accelerator nodes that could be "
+            "seen; isolation can only be confirmed with --probe",
+            [slices],
+            evidence,
+        )
+    return CheckResult(
+        Status.UNKNOWN,
+        f"{mediated}, no pod found bypassing it; isolation can only be confirmed with --probe",
+        evidence,
+        Reason.NEEDS_PROBE,
+    )
 
 
 # workload_sandboxing ----------------------------------------------------------------------------------------
@@ -276,8 +357,9 @@ def _runtime_of(rc: dict) -> sandboxes.SandboxRuntime | None:
 def _agent_sandbox(view: ClusterView) -> tuple[common.Finding | None, list[Listing]]:
     """What is seen of agent-sandbox (agents.x-k8s.io), and the listings that could hide more of it."""
     crds, crd_blind = common.crds_of_group(view, sandboxes.AGENT_SANDBOX_GROUP)
-    controllers, workload_blind = common.find_workloads(view, name=sandboxes.AGENT_SANDBOX.name,
-                                                        image=sandboxes.AGENT_SANDBOX.image)
+    controllers, workload_blind = common.find_workloads(
+        view, name=sandboxes.AGENT_SANDBOX.name, image=sandboxes.AGENT_SANDBOX.image
+    )
     blind = crd_blind + workload_blind
     if not crds and not controllers:
         return None, blind
@@ -289,12 +371,17 @@ def _agent_sandbox(view: ClusterView) -> tuple[common.Finding | None, list[Listi
     if ready and established:
         return common.Finding(Status.PASS, Reason.HEALTHY, f"{what} controller running", evidence), blind
     if not controllers:
-        return common.Finding(Status.WARN, Reason.CRDS_ONLY, f"{what} CRDs installed but no controller",
-                              evidence), blind
+        return common.Finding(
+            Status.WARN, Reason.CRDS_ONLY, f"{what} CRDs installed but no controller", evidence
+        ), blind
     if not ready:
         return common.Finding(Status.WARN, Reason.UNHEALTHY, f"{what} controller not ready", evidence), blind
-    return common.Finding(Status.WARN, Reason.UNHEALTHY, f"{what} controller ready, but no CRD of "
-                          f"{sandboxes.AGENT_SANDBOX_GROUP} is established", evidence), blind
+    return common.Finding(
+        Status.WARN,
+        Reason.UNHEALTHY,
+        f"{what} controller ready, but no CRD of {sandboxes.AGENT_SANDBOX_GROUP} is established",
+        evidence,
+    ), blind
 
 
 def _without_sandbox_class(view: ClusterView, classes: list[dict], evidence: list[Evidence]) -> CheckResult:
@@ -308,16 +395,24 @@ def _without_sandbox_class(view: ClusterView, classes: list[dict], evidence: lis
     if blind:
         # agent-sandbox, running or not, would turn the FAIL below into a WARN.
         seen = f"{agent.summary}; " if agent is not None else ""
-        return common.unknown(f"{seen}no sandbox RuntimeClass, and whether agent-sandbox "
-                              f"({sandboxes.AGENT_SANDBOX_GROUP}) runs cannot be told", blind, evidence)
+        return common.unknown(
+            f"{seen}no sandbox RuntimeClass, and whether agent-sandbox "
+            f"({sandboxes.AGENT_SANDBOX_GROUP}) runs cannot be told",
+            blind,
+            evidence,
+        )
     if agent is not None:
         return CheckResult(Status.WARN, f"{agent.summary}, and {no_runtime}", evidence, agent.reason)
     others = [f"{common.name_of(rc)} ({rc.get('handler')})" for rc in classes]
     if others:
         evidence.append(Evidence("RuntimeClass", ", ".join(others[:5]), "not a sandbox runtime"))
-    return CheckResult(Status.FAIL, "no sandbox runtime: no RuntimeClass for gVisor, Kata or a similar runtime"
-                       + (f" (only {plural(len(others), 'other RuntimeClass')})" if others else ""), evidence,
-                       Reason.NOT_INSTALLED)
+    return CheckResult(
+        Status.FAIL,
+        "no sandbox runtime: no RuntimeClass for gVisor, Kata or a similar runtime"
+        + (f" (only {plural(len(others), 'other RuntimeClass')})" if others else ""),
+        evidence,
+        Reason.NOT_INSTALLED,
+    )
 
 
 @requirement_check("workload_sandboxing", reads=(RUNTIMECLASSES, NODES, PODS, CRDS) + _WORKLOADS)
@@ -330,8 +425,11 @@ def workload_sandboxing(view: ClusterView) -> CheckResult:
     sandbox = [rc for rc in rcs.items if _is_sandbox_class(rc)]
     for rc in rcs.items:
         if rc not in sandbox and search(sandboxes.SANDBOX_WORDS, _bare_name(rc)):
-            evidence.append(common.evidence(rc, f"named like a sandbox, but handler {rc.get('handler')} runs "
-                                                "containers on the host kernel"))
+            evidence.append(
+                common.evidence(
+                    rc, f"named like a sandbox, but handler {rc.get('handler')} runs containers on the host kernel"
+                )
+            )
     if not sandbox:
         return _without_sandbox_class(view, rcs.items, evidence)
 
@@ -373,11 +471,17 @@ def workload_sandboxing(view: ClusterView) -> CheckResult:
             signs.append(f"{plural(len(with_it), 'pod')} running with it, e.g. {common.name_of(with_it[0])}")
         if runtime is not None:
             # Nodes the installer labelled, among those the class schedules onto.
-            hits = [n for n in ready_nodes if any_label(runtime.node_labels, common.labels_of(n))
-                    and all(common.labels_of(n).get(k) == v for k, v in selector.items())]
+            hits = [
+                n
+                for n in ready_nodes
+                if any_label(runtime.node_labels, common.labels_of(n))
+                and all(common.labels_of(n).get(k) == v for k, v in selector.items())
+            ]
             if hits:
-                signs.append(f"{plural(len(hits), 'Ready node')} labelled by the {runtime.name} installer, "
-                             f"e.g. {common.name_of(hits[0])}")
+                signs.append(
+                    f"{plural(len(hits), 'Ready node')} labelled by the {runtime.name} installer, "
+                    f"e.g. {common.name_of(hits[0])}"
+                )
             own = [w for w in installers.get(runtime.key, []) if common.workload_health(w)[0]]
             if own:
                 signs.append(f"installer {common.name_of(own[0])} ready")
@@ -389,8 +493,12 @@ def workload_sandboxing(view: ClusterView) -> CheckResult:
             confirmed.append(f"{name} ({signs[0]})")
 
     if not confirmed and blind:
-        return common.unknown(f"sandbox RuntimeClass {sample(common.name_of(rc) for rc in sandbox)} defined, but "
-                              "whether any node runs its runtime cannot be told", blind, evidence)
+        return common.unknown(
+            f"sandbox RuntimeClass {sample(common.name_of(rc) for rc in sandbox)} defined, but "
+            "whether any node runs its runtime cannot be told",
+            blind,
+            evidence,
+        )
     # agent-sandbox only adds a note here; what could not be read of it cannot change the verdict.
     agent, _ = _agent_sandbox(view)
     agent_note = ""
@@ -398,8 +506,16 @@ def workload_sandboxing(view: ClusterView) -> CheckResult:
         agent_note = f"; {agent.summary}"
         evidence += agent.evidence
     if confirmed:
-        return _holds(Status.PASS, Reason.HEALTHY, f"sandbox runtime in place: RuntimeClass "
-                                                   f"{'; '.join(confirmed[:3])}{agent_note}", evidence)
-    return _holds(Status.WARN, Reason.CRDS_ONLY,
-                  f"sandbox RuntimeClass {sample(common.name_of(rc) for rc in sandbox)} defined, but no node, pod "
-                  f"or installer shows the runtime installed{agent_note}", evidence)
+        return _holds(
+            Status.PASS,
+            Reason.HEALTHY,
+            f"sandbox runtime in place: RuntimeClass {'; '.join(confirmed[:3])}{agent_note}",
+            evidence,
+        )
+    return _holds(
+        Status.WARN,
+        Reason.CRDS_ONLY,
+        f"sandbox RuntimeClass {sample(common.name_of(rc) for rc in sandbox)} defined, but no node, pod "
+        f"or installer shows the runtime installed{agent_note}",
+        evidence,
+    )

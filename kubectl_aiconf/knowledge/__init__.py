@@ -36,8 +36,17 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("accelerators", "schedulers", "gateways", "autoscalers", "monitoring", "operators", "serving",
-           "networks", "sandboxes")
+MODULES = (
+    "accelerators",
+    "schedulers",
+    "gateways",
+    "autoscalers",
+    "monitoring",
+    "operators",
+    "serving",
+    "networks",
+    "sandboxes",
+)
 
 
 def all_records() -> dict[str, object]:

@@ -234,8 +234,9 @@ NVIDIA = Vendor(
         ExtendedResource(r"nvidia\.com/gpu", Grant.WHOLE, "nvidia.com/gpu"),
         ExtendedResource(r"nvidia\.com/mig-.+", Grant.PARTITION, "nvidia.com/mig-1g.5gb"),
         # gpu.shared: the device plugin's renameByDefault; gpumem/gpucores: HAMi's shares of NVIDIA GPUs.
-        ExtendedResource(r"nvidia\.com/(gpu\.shared|gpumem(-percentage)?|gpucores)", Grant.SHARE,
-                         "nvidia.com/gpu.shared"),
+        ExtendedResource(
+            r"nvidia\.com/(gpu\.shared|gpumem(-percentage)?|gpucores)", Grant.SHARE, "nvidia.com/gpu.shared"
+        ),
         # KubeVirt permitted host devices are named after the device: nvidia.com/GRID_A100-4C, nvidia.com/GA100_...
         ExtendedResource(r"nvidia\.com/[A-Z][A-Za-z0-9_.-]*", Grant.VM, "nvidia.com/GRID_A100-4C"),
     ),
@@ -248,34 +249,54 @@ NVIDIA = Vendor(
     dra_example="gpu.nvidia.com",
     device_classes=("gpu.nvidia.com", "mig.nvidia.com", "vfio.gpu.nvidia.com"),
     driver_managers=(
-        DriverManager("NVIDIA GPU Operator",
-                      (Api("nvidia.com", "clusterpolicies", "ClusterPolicy", False),
-                       Api("nvidia.com", "nvidiadrivers", "NVIDIADriver", False)),
-                      ready_state="ready", driver_toggle="spec.driver.enabled",
-                      components=(Component(r"^gpu-operator$", r"nvidia/gpu-operator(:|@|$)"),),
-                      node_agents=(Component(r"^nvidia-(gpu-)?driver|nvidia-driver-installer"),
-                                   Component(r"nvidia-container-toolkit"))),
+        DriverManager(
+            "NVIDIA GPU Operator",
+            (
+                Api("nvidia.com", "clusterpolicies", "ClusterPolicy", False),
+                Api("nvidia.com", "nvidiadrivers", "NVIDIADriver", False),
+            ),
+            ready_state="ready",
+            driver_toggle="spec.driver.enabled",
+            components=(Component(r"^gpu-operator$", r"nvidia/gpu-operator(:|@|$)"),),
+            node_agents=(
+                Component(r"^nvidia-(gpu-)?driver|nvidia-driver-installer"),
+                Component(r"nvidia-container-toolkit"),
+            ),
+        ),
         # GKE installs the NVIDIA driver itself unless this label says `disabled`.
-        DriverManager("GKE-managed driver installation",
-                      node_labels=(LabelMatch("cloud.google.com/gke-gpu-driver-version", r"(?!disabled$).+"),)),
+        DriverManager(
+            "GKE-managed driver installation",
+            node_labels=(LabelMatch("cloud.google.com/gke-gpu-driver-version", r"(?!disabled$).+"),),
+        ),
     ),
     version_labels=(
-        VersionLabel("driver", "nvidia.com/cuda.driver-version.full",
-                     ("nvidia.com/cuda.driver.major", "nvidia.com/cuda.driver.minor", "nvidia.com/cuda.driver.rev")),
-        VersionLabel("cuda", "nvidia.com/cuda.runtime-version.full",
-                     ("nvidia.com/cuda.runtime.major", "nvidia.com/cuda.runtime.minor")),
+        VersionLabel(
+            "driver",
+            "nvidia.com/cuda.driver-version.full",
+            ("nvidia.com/cuda.driver.major", "nvidia.com/cuda.driver.minor", "nvidia.com/cuda.driver.rev"),
+        ),
+        VersionLabel(
+            "cuda",
+            "nvidia.com/cuda.runtime-version.full",
+            ("nvidia.com/cuda.runtime.major", "nvidia.com/cuda.runtime.minor"),
+        ),
     ),
     dra_version_attributes=("driverVersion", "cudaDriverVersion"),
     runtime_handler=r"nvidia",
     devices_need_runtime=True,  # the device plugin's default envvar strategy
     exporters=(
-        Exporter("NVIDIA DCGM exporter", Component(r"dcgm-exporter", r"dcgm-exporter"),
-                 utilisation=("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_PROF_GR_ENGINE_ACTIVE"),
-                 memory=("DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE"),
-                 temperature=("DCGM_FI_DEV_GPU_TEMP",), power=("DCGM_FI_DEV_POWER_USAGE",),
-                 device_labels=("gpu", "UUID", "pci_bus_id", "GPU_I_ID"), port=9400,
-                 switch_api=Api("nvidia.com", "clusterpolicies", "ClusterPolicy", False),
-                 switch_path="spec.dcgmExporter.enabled"),
+        Exporter(
+            "NVIDIA DCGM exporter",
+            Component(r"dcgm-exporter", r"dcgm-exporter"),
+            utilisation=("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_PROF_GR_ENGINE_ACTIVE"),
+            memory=("DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE"),
+            temperature=("DCGM_FI_DEV_GPU_TEMP",),
+            power=("DCGM_FI_DEV_POWER_USAGE",),
+            device_labels=("gpu", "UUID", "pci_bus_id", "GPU_I_ID"),
+            port=9400,
+            switch_api=Api("nvidia.com", "clusterpolicies", "ClusterPolicy", False),
+            switch_path="spec.dcgmExporter.enabled",
+        ),
     ),
     visible_devices_env=("NVIDIA_VISIBLE_DEVICES",),
     host_paths=("/dev/nvidia",),
@@ -283,59 +304,101 @@ NVIDIA = Vendor(
     probe_globs=("/dev/nvidia[0-9]*",),
     probe_commands=(ProbeCommand("nvidia-smi -L", "one GPU or MIG device", r"\(UUID: *([^)]*)\)"),),
     mechanisms=(
-        Mechanism("partition", "MIG", resources=r"nvidia\.com/mig-.+",
-                  # with the "single" strategy MIG slices are nvidia.com/gpu and the product says -MIG-
-                  labels=(LabelMatch("nvidia.com/gpu.product", r".*-MIG-.*"),),
-                  # not nvidia.com/mig.strategy: the GPU Operator labels every GPU node with its default strategy
-                  capable=(LabelMatch("nvidia.com/mig.capable"),),
-                  dra_attributes=(("type", "mig"),), device_classes=r"(^|[.-])mig([.-]|$)",
-                  # a strategy in the ClusterPolicy: set up, never proof that a GPU is partitioned
-                  settings=(Setting("spec.mig.strategy"),),
-                  workloads=(Component(r"nvidia-mig-manager", r"mig-manager"),)),
+        Mechanism(
+            "partition",
+            "MIG",
+            resources=r"nvidia\.com/mig-.+",
+            # with the "single" strategy MIG slices are nvidia.com/gpu and the product says -MIG-
+            labels=(LabelMatch("nvidia.com/gpu.product", r".*-MIG-.*"),),
+            # not nvidia.com/mig.strategy: the GPU Operator labels every GPU node with its default strategy
+            capable=(LabelMatch("nvidia.com/mig.capable"),),
+            dra_attributes=(("type", "mig"),),
+            device_classes=r"(^|[.-])mig([.-]|$)",
+            # a strategy in the ClusterPolicy: set up, never proof that a GPU is partitioned
+            settings=(Setting("spec.mig.strategy"),),
+            workloads=(Component(r"nvidia-mig-manager", r"mig-manager"),),
+        ),
         # Time-slicing and MPS both label replicas and may rename the resource; the strategy tells them apart.
-        Mechanism("oversubscription", "time-slicing", resources=r"nvidia\.com/gpu\.shared",
-                  labels=(LabelMatch("nvidia.com/gpu.replicas", r"0*([2-9]|[1-9]\d+)"),
-                          LabelMatch("nvidia.com/gpu.product", r".*-SHARED")),
-                  units=(Grant.WHOLE, Grant.SHARE),
-                  hints=(LabelMatch("nvidia.com/gpu.sharing-strategy", "time-slicing"),),
-                  excludes=(LabelMatch("nvidia.com/gpu.sharing-strategy", "mps"),),
-                  # the device plugin's config map, which may hold time-slicing or MPS settings
-                  settings=(Setting("spec.devicePlugin.config.name"),)),
-        Mechanism("oversubscription", "MPS", resources=r"nvidia\.com/gpu\.shared",
-                  labels=(LabelMatch("nvidia.com/gpu.replicas", r"0*([2-9]|[1-9]\d+)"),
-                          LabelMatch("nvidia.com/gpu.product", r".*-SHARED")),
-                  units=(Grant.WHOLE, Grant.SHARE),
-                  hints=(LabelMatch("nvidia.com/gpu.sharing-strategy", "mps"), LabelMatch("nvidia.com/mps.capable")),
-                  requires=(LabelMatch("nvidia.com/gpu.sharing-strategy", "mps"),),
-                  workloads=(Component(r"mps-control-daemon"),)),
+        Mechanism(
+            "oversubscription",
+            "time-slicing",
+            resources=r"nvidia\.com/gpu\.shared",
+            labels=(
+                LabelMatch("nvidia.com/gpu.replicas", r"0*([2-9]|[1-9]\d+)"),
+                LabelMatch("nvidia.com/gpu.product", r".*-SHARED"),
+            ),
+            units=(Grant.WHOLE, Grant.SHARE),
+            hints=(LabelMatch("nvidia.com/gpu.sharing-strategy", "time-slicing"),),
+            excludes=(LabelMatch("nvidia.com/gpu.sharing-strategy", "mps"),),
+            # the device plugin's config map, which may hold time-slicing or MPS settings
+            settings=(Setting("spec.devicePlugin.config.name"),),
+        ),
+        Mechanism(
+            "oversubscription",
+            "MPS",
+            resources=r"nvidia\.com/gpu\.shared",
+            labels=(
+                LabelMatch("nvidia.com/gpu.replicas", r"0*([2-9]|[1-9]\d+)"),
+                LabelMatch("nvidia.com/gpu.product", r".*-SHARED"),
+            ),
+            units=(Grant.WHOLE, Grant.SHARE),
+            hints=(LabelMatch("nvidia.com/gpu.sharing-strategy", "mps"), LabelMatch("nvidia.com/mps.capable")),
+            requires=(LabelMatch("nvidia.com/gpu.sharing-strategy", "mps"),),
+            workloads=(Component(r"mps-control-daemon"),),
+        ),
         # GKE's own sharing of NVIDIA GPUs.
-        Mechanism("oversubscription", "GKE GPU sharing",
-                  labels=(LabelMatch("cloud.google.com/gke-max-shared-clients-per-gpu", r"0*([2-9]|[1-9]\d+)"),),
-                  hints=(LabelMatch("cloud.google.com/gke-gpu-sharing-strategy", r".+"),)),
-        Mechanism("partition", "GKE multi-instance GPU",
-                  labels=(LabelMatch("cloud.google.com/gke-gpu-partition-size", r".+"),)),
-        Mechanism("virtualisation", "NVIDIA vGPU",
-                  labels=(LabelMatch("nvidia.com/vgpu.present"), LabelMatch("nvidia.com/gpu.product", r"GRID.*")),
-                  units=(Grant.WHOLE,),
-                  hints=(LabelMatch("nvidia.com/vgpu.host-driver-version", r".+"),),
-                  # DRA: productName "GRID A100-10C", brand NvidiaVCS and the other vGPU brands
-                  dra_attributes=(("productName", r"GRID.*"),
-                                  ("brand", r"grid|nvidiav(cs|ws|apps|pc)|nvidiacloudgaming"))),
-        Mechanism("virtualisation", "NVIDIA vGPU for VMs",
-                  labels=(LabelMatch("nvidia.com/gpu.workload.config", "vm-vgpu"),), units=(Grant.VM,),
-                  # sandbox workloads let nodes serve virtual machines (vGPU or passthrough)
-                  settings=(Setting("spec.sandboxWorkloads.enabled", "true"),)),
-        Mechanism("virtualisation", "GPU passthrough to VMs", related=True,
-                  hints=(LabelMatch("nvidia.com/gpu.workload.config", "vm-passthrough"),),
-                  dra_attributes=(("type", "vfio"),), device_classes=r"(^|[.-])vfio([.-]|$)"),
-        Mechanism("virtualisation", "virtual machine", related=True,
-                  hints=(LabelMatch("nvidia.com/gpu.machine", r".*(vmware|virtual|kvm|qemu|hvm).*"),)),
+        Mechanism(
+            "oversubscription",
+            "GKE GPU sharing",
+            labels=(LabelMatch("cloud.google.com/gke-max-shared-clients-per-gpu", r"0*([2-9]|[1-9]\d+)"),),
+            hints=(LabelMatch("cloud.google.com/gke-gpu-sharing-strategy", r".+"),),
+        ),
+        Mechanism(
+            "partition",
+            "GKE multi-instance GPU",
+            labels=(LabelMatch("cloud.google.com/gke-gpu-partition-size", r".+"),),
+        ),
+        Mechanism(
+            "virtualisation",
+            "NVIDIA vGPU",
+            labels=(LabelMatch("nvidia.com/vgpu.present"), LabelMatch("nvidia.com/gpu.product", r"GRID.*")),
+            units=(Grant.WHOLE,),
+            hints=(LabelMatch("nvidia.com/vgpu.host-driver-version", r".+"),),
+            # DRA: productName "GRID A100-10C", brand NvidiaVCS and the other vGPU brands
+            dra_attributes=(("productName", r"GRID.*"), ("brand", r"grid|nvidiav(cs|ws|apps|pc)|nvidiacloudgaming")),
+        ),
+        Mechanism(
+            "virtualisation",
+            "NVIDIA vGPU for VMs",
+            labels=(LabelMatch("nvidia.com/gpu.workload.config", "vm-vgpu"),),
+            units=(Grant.VM,),
+            # sandbox workloads let nodes serve virtual machines (vGPU or passthrough)
+            settings=(Setting("spec.sandboxWorkloads.enabled", "true"),),
+        ),
+        Mechanism(
+            "virtualisation",
+            "GPU passthrough to VMs",
+            related=True,
+            hints=(LabelMatch("nvidia.com/gpu.workload.config", "vm-passthrough"),),
+            dra_attributes=(("type", "vfio"),),
+            device_classes=r"(^|[.-])vfio([.-]|$)",
+        ),
+        Mechanism(
+            "virtualisation",
+            "virtual machine",
+            related=True,
+            hints=(LabelMatch("nvidia.com/gpu.machine", r".*(vmware|virtual|kvm|qemu|hvm).*"),),
+        ),
     ),
-    shared_by_design=(LabelMatch("nvidia.com/gpu.replicas", r"0*([2-9]|[1-9]\d+)"),
-                      LabelMatch("nvidia.com/gpu.sharing-strategy", r"time-slicing|mps"),
-                      LabelMatch("cloud.google.com/gke-gpu-sharing-strategy", r"(?!false$).+")),
-    stack_images=(r"gpu-operator|dcgm|container-toolkit|gpu-feature-discovery|mig-manager|nvidia/driver|"
-                  r"/cloud-native/|k8s-driver-manager|vgpu-manager|vgpu-device-manager|k8s-dra-driver"),
+    shared_by_design=(
+        LabelMatch("nvidia.com/gpu.replicas", r"0*([2-9]|[1-9]\d+)"),
+        LabelMatch("nvidia.com/gpu.sharing-strategy", r"time-slicing|mps"),
+        LabelMatch("cloud.google.com/gke-gpu-sharing-strategy", r"(?!false$).+"),
+    ),
+    stack_images=(
+        r"gpu-operator|dcgm|container-toolkit|gpu-feature-discovery|mig-manager|nvidia/driver|"
+        r"/cloud-native/|k8s-driver-manager|vgpu-manager|vgpu-device-manager|k8s-dra-driver"
+    ),
 )
 
 # AMD --------------------------------------------------------------------------------------------------------
@@ -367,56 +430,87 @@ AMD = Vendor(
     driver_managers=(
         # The driver itself is loaded by Kernel Module Management (module loader pods, no DaemonSet of its
         # own): the DeviceConfig's Ready condition and per-component counts say whether it took.
-        DriverManager("AMD GPU Operator", (Api("amd.com", "deviceconfigs", "DeviceConfig"),),
-                      ready_condition="Ready",
-                      ready_counts=(("status.driver.desiredNumber", "status.driver.availableNumber"),
-                                    ("status.devicePlugin.desiredNumber", "status.devicePlugin.availableNumber")),
-                      driver_toggle="spec.driver.enable",
-                      components=(Component(r"amd-gpu-operator", r"rocm/gpu-operator(:|@|$)"),)),
+        DriverManager(
+            "AMD GPU Operator",
+            (Api("amd.com", "deviceconfigs", "DeviceConfig"),),
+            ready_condition="Ready",
+            ready_counts=(
+                ("status.driver.desiredNumber", "status.driver.availableNumber"),
+                ("status.devicePlugin.desiredNumber", "status.devicePlugin.availableNumber"),
+            ),
+            driver_toggle="spec.driver.enable",
+            components=(Component(r"amd-gpu-operator", r"rocm/gpu-operator(:|@|$)"),),
+        ),
     ),
     version_labels=(VersionLabel("driver", "amd.com/gpu.driver-version"),),  # the node labeller's
     dra_version_attributes=("driverVersion",),
     runtime_handler=r"amd|rocm",
     exporters=(
-        Exporter("AMD device metrics exporter",
-                 Component(r"^(amd|rocm).*(metrics|exporter)|device-metrics-exporter",
-                           r"device-metrics-exporter|amd-smi-exporter|rocm[^/]*exporter"),
-                 utilisation=("gpu_gfx_activity",), memory=("gpu_used_vram",),
-                 temperature=("gpu_junction_temperature", "gpu_edge_temperature"),
-                 power=("gpu_package_power", "gpu_power_usage"), device_labels=("gpu_id", "card_id"), port=5000),
+        Exporter(
+            "AMD device metrics exporter",
+            Component(
+                r"^(amd|rocm).*(metrics|exporter)|device-metrics-exporter",
+                r"device-metrics-exporter|amd-smi-exporter|rocm[^/]*exporter",
+            ),
+            utilisation=("gpu_gfx_activity",),
+            memory=("gpu_used_vram",),
+            temperature=("gpu_junction_temperature", "gpu_edge_temperature"),
+            power=("gpu_package_power", "gpu_power_usage"),
+            device_labels=("gpu_id", "card_id"),
+            port=5000,
+        ),
     ),
     visible_devices_env=("AMD_VISIBLE_DEVICES",),  # AMD Container Toolkit (runtime "amd")
     host_paths=("/dev/kfd", "/dev/dri"),
     unit_device=r"^/dev/dri/renderD\d+$",  # /dev/kfd is shared by all AMD GPUs of the node
     probe_globs=("/dev/dri/renderD*", "/dev/kfd"),
-    probe_commands=(ProbeCommand("amd-smi list", "one GPU", r"UUID: *(\S+)"),
-                    ProbeCommand("rocm-smi --showuniqueid", "one GPU")),
+    probe_commands=(
+        ProbeCommand("amd-smi list", "one GPU", r"UUID: *(\S+)"),
+        ProbeCommand("rocm-smi --showuniqueid", "one GPU"),
+    ),
     mechanisms=(
         # Compute partitions (DPX, TPX, QPX, CPX; SPX is the whole GPU) with memory partitions (NPSn). Under
         # "mixed" naming each mode is its own resource; under "single" naming partitions are amd.com/gpu and
         # the node labeller names the mode. The labeller writes amd.com/gpu.<name>; the GPU Operator's code
         # names the same labels without "gpu." (both kept: which one a given release writes is uncertain).
-        Mechanism("partition", "AMD GPU partitions", resources=r"amd\.com/(dpx|tpx|qpx|cpx)_nps\d+",
-                  labels=(LabelMatch("amd.com/gpu.compute-memory-partition", r"(dpx|tpx|qpx|cpx)_nps\d+"),
-                          LabelMatch("amd.com/compute-memory-partition", r"(dpx|tpx|qpx|cpx)_nps\d+")),
-                  units=(Grant.WHOLE, Grant.PARTITION),
-                  capable=(LabelMatch("amd.com/gpu.compute-partitioning-supported"),
-                           LabelMatch("amd.com/compute-partitioning-supported")),
-                  dra_attributes=(("type", "amdgpu-partition"),),
-                  # the Device Config Manager applies partition profiles
-                  settings=(Setting("spec.configManager.enable", "true"),),
-                  workloads=(Component(r"device-config-manager", r"rocm/device-config-manager"),)),
+        Mechanism(
+            "partition",
+            "AMD GPU partitions",
+            resources=r"amd\.com/(dpx|tpx|qpx|cpx)_nps\d+",
+            labels=(
+                LabelMatch("amd.com/gpu.compute-memory-partition", r"(dpx|tpx|qpx|cpx)_nps\d+"),
+                LabelMatch("amd.com/compute-memory-partition", r"(dpx|tpx|qpx|cpx)_nps\d+"),
+            ),
+            units=(Grant.WHOLE, Grant.PARTITION),
+            capable=(
+                LabelMatch("amd.com/gpu.compute-partitioning-supported"),
+                LabelMatch("amd.com/compute-partitioning-supported"),
+            ),
+            dra_attributes=(("type", "amdgpu-partition"),),
+            # the Device Config Manager applies partition profiles
+            settings=(Setting("spec.configManager.enable", "true"),),
+            workloads=(Component(r"device-config-manager", r"rocm/device-config-manager"),),
+        ),
         # MxGPU: the GIM driver on the host splits a GPU into SR-IOV virtual functions. A VM's node sees a VF
         # (Node Feature Discovery labels amd-vgpu); a host that hands VFs to KubeVirt VMs is labelled with the
         # driver type by the GPU Operator, and its device plugin advertises the VFs.
-        Mechanism("virtualisation", "AMD MxGPU virtual functions",
-                  labels=(LabelMatch("feature.node.kubernetes.io/amd-vgpu"),
-                          LabelMatch(r"gpu\.operator\.amd\.com/.+\.driver", "vf-passthrough", key_regex=True)),
-                  units=(Grant.WHOLE, Grant.VM),
-                  settings=(Setting("spec.driver.driverType", "vf-passthrough"),)),
-        Mechanism("virtualisation", "GPU passthrough to VMs", related=True,
-                  hints=(LabelMatch(r"gpu\.operator\.amd\.com/.+\.driver", "pf-passthrough", key_regex=True),),
-                  settings=(Setting("spec.driver.driverType", "pf-passthrough"),)),
+        Mechanism(
+            "virtualisation",
+            "AMD MxGPU virtual functions",
+            labels=(
+                LabelMatch("feature.node.kubernetes.io/amd-vgpu"),
+                LabelMatch(r"gpu\.operator\.amd\.com/.+\.driver", "vf-passthrough", key_regex=True),
+            ),
+            units=(Grant.WHOLE, Grant.VM),
+            settings=(Setting("spec.driver.driverType", "vf-passthrough"),),
+        ),
+        Mechanism(
+            "virtualisation",
+            "GPU passthrough to VMs",
+            related=True,
+            hints=(LabelMatch(r"gpu\.operator\.amd\.com/.+\.driver", "pf-passthrough", key_regex=True),),
+            settings=(Setting("spec.driver.driverType", "pf-passthrough"),),
+        ),
     ),
     stack_images=r"amdgpu|rocm/(k8s|gpu-operator|device-metrics-exporter)|k8s-gpu-dra-driver",
 )
@@ -431,8 +525,7 @@ INTEL = Vendor(
         ExtendedResource(r"gpu\.intel\.com/(millicores|memory\.max|tiles)", Grant.SHARE, "gpu.intel.com/millicores"),
         # The plugin's monitoring resource grants every GPU of the node on purpose: one resource in its
         # "single" monitoring mode, one per kernel driver in "split" mode.
-        ExtendedResource(r"gpu\.intel\.com/((i915|xe)_)?monitoring", Grant.MONITORING,
-                         "gpu.intel.com/i915_monitoring"),
+        ExtendedResource(r"gpu\.intel\.com/((i915|xe)_)?monitoring", Grant.MONITORING, "gpu.intel.com/i915_monitoring"),
     ),
     node_labels=(LabelMatch("intel.feature.node.kubernetes.io/gpu"),),  # Intel's NodeFeatureRule
     # 8086 is on every Intel device (NICs, chipsets, QAT at 0b40): only display-class (03xx) devices count,
@@ -448,24 +541,34 @@ INTEL = Vendor(
     # advertises GPUs with a bound driver, in place; Node Feature Discovery says the driver is loaded, and the
     # DRA driver names the bound driver.
     driver_managers=(
-        DriverManager("Intel Device Plugins Operator",
-                      (Api("deviceplugin.intel.com", "gpudeviceplugins", "GpuDevicePlugin", False),),
-                      ready_counts=(("status.desiredNumberScheduled", "status.numberReady"),),
-                      components=(Component(r"inteldeviceplugins-controller-manager|intel-deviceplugin-operator",
-                                            r"intel-deviceplugin-operator"),)),
+        DriverManager(
+            "Intel Device Plugins Operator",
+            (Api("deviceplugin.intel.com", "gpudeviceplugins", "GpuDevicePlugin", False),),
+            ready_counts=(("status.desiredNumberScheduled", "status.numberReady"),),
+            components=(
+                Component(
+                    r"inteldeviceplugins-controller-manager|intel-deviceplugin-operator", r"intel-deviceplugin-operator"
+                ),
+            ),
+        ),
     ),
     dra_version_attributes=("driver",),
     driver_loaded=(LabelMatch("intel.feature.node.kubernetes.io/gpu"),),  # its rule requires i915 or xe loaded
     # Node Feature Discovery's Intel GPU rules: per product (data center GPUs), else per PCI device id.
-    device_count_labels=(r"gpu\.intel\.com/device\.count",
-                         r"gpu\.intel\.com/device-id\.03[0-9a-f]{2}-[0-9a-f]{4}\.count"),
+    device_count_labels=(
+        r"gpu\.intel\.com/device\.count",
+        r"gpu\.intel\.com/device-id\.03[0-9a-f]{2}-[0-9a-f]{4}\.count",
+    ),
     exporters=(
-        Exporter("Intel XPU Manager", Component(r"xpu-?manager|^xpumd?$|intel-gpu-exporter",
-                                                r"xpumanager|xpu-manager|intel-gpu-exporter"),
-                 utilisation=("xpum_engine_group_ratio", "xpum_engine_ratio"),
-                 memory=("xpum_memory_used_bytes", "xpum_memory_ratio"),
-                 temperature=("xpum_temperature_celsius",), power=("xpum_power_watts",),
-                 device_labels=("dev_id", "uuid")),
+        Exporter(
+            "Intel XPU Manager",
+            Component(r"xpu-?manager|^xpumd?$|intel-gpu-exporter", r"xpumanager|xpu-manager|intel-gpu-exporter"),
+            utilisation=("xpum_engine_group_ratio", "xpum_engine_ratio"),
+            memory=("xpum_memory_used_bytes", "xpum_memory_ratio"),
+            temperature=("xpum_temperature_celsius",),
+            power=("xpum_power_watts",),
+            device_labels=("dev_id", "uuid"),
+        ),
     ),
     host_paths=("/dev/dri",),
     unit_device=r"^/dev/dri/renderD\d+$",
@@ -474,18 +577,30 @@ INTEL = Vendor(
     mechanisms=(
         # The plugin's shared-dev-num lets that many containers share one GPU: each GPU is advertised that many
         # times. GPU-aware scheduling's millicores and memory shares only divide it when it is above 1.
-        Mechanism("oversubscription", "shared-dev-num", units_exceed_devices=True,
-                  configured_resources=r"gpu\.intel\.com/(millicores|memory\.max|tiles)",
-                  settings=(Setting("spec.sharedDevNum", r"0*([2-9]|[1-9]\d+)"),)),
+        Mechanism(
+            "oversubscription",
+            "shared-dev-num",
+            units_exceed_devices=True,
+            configured_resources=r"gpu\.intel\.com/(millicores|memory\.max|tiles)",
+            settings=(Setting("spec.sharedDevNum", r"0*([2-9]|[1-9]\d+)"),),
+        ),
         # SR-IOV virtual functions of a Data Center GPU (Flex): the plugin then hands out only the VFs, which a
         # node object does not show; the DRA driver publishes them as type "vf". The Node Feature Discovery
         # labels say the GPU can do SR-IOV (uncertain: NFD's sriov.capable label for display-class devices).
-        Mechanism("virtualisation", "Intel SR-IOV virtual functions", dra_attributes=(("type", "vf"),),
-                  capable=(LabelMatch("feature.node.kubernetes.io/pci-0380_8086.sriov.capable"),
-                           LabelMatch("feature.node.kubernetes.io/pci-0300_8086.sriov.capable"))),
+        Mechanism(
+            "virtualisation",
+            "Intel SR-IOV virtual functions",
+            dra_attributes=(("type", "vf"),),
+            capable=(
+                LabelMatch("feature.node.kubernetes.io/pci-0380_8086.sriov.capable"),
+                LabelMatch("feature.node.kubernetes.io/pci-0300_8086.sriov.capable"),
+            ),
+        ),
     ),
-    stack_images=(r"intel-gpu-plugin|intel-deviceplugin-operator|xpumanager|intel-gpu-exporter|"
-                  r"intel-gpu-resource-driver"),
+    stack_images=(
+        r"intel-gpu-plugin|intel-deviceplugin-operator|xpumanager|intel-gpu-exporter|"
+        r"intel-gpu-resource-driver"
+    ),
 )
 
 # Intel Gaudi (Habana Labs) ----------------------------------------------------------------------------------
@@ -502,10 +617,15 @@ HABANA = Vendor(
     device_classes=("gaudi.intel.com",),
     runtime_handler=r"habana",
     exporters=(
-        Exporter("Intel Gaudi metric exporter", Component(r"(habana|gaudi).*(metric|exporter)",
-                                                          r"(habana|gaudi).*(metric|exporter)"),
-                 utilisation=("habanalabs_utilization",), memory=("habanalabs_memory_used_bytes",),
-                 temperature=("habanalabs_temperature_onchip",), power=("habanalabs_power_mW",), port=41611),
+        Exporter(
+            "Intel Gaudi metric exporter",
+            Component(r"(habana|gaudi).*(metric|exporter)", r"(habana|gaudi).*(metric|exporter)"),
+            utilisation=("habanalabs_utilization",),
+            memory=("habanalabs_memory_used_bytes",),
+            temperature=("habanalabs_temperature_onchip",),
+            power=("habanalabs_power_mW",),
+            port=41611,
+        ),
     ),
     visible_devices_env=("HABANA_VISIBLE_DEVICES",),  # habana-container-runtime
     host_paths=("/dev/accel", "/dev/hl"),
@@ -524,8 +644,12 @@ NEURON = Vendor(
     resources=(
         ExtendedResource(r"aws\.amazon\.com/neuron(device)?", Grant.WHOLE, "aws.amazon.com/neurondevice"),
         # Cores of one device share its /dev/neuronN node.
-        ExtendedResource(r"aws\.amazon\.com/neuroncore", Grant.PARTITION, "aws.amazon.com/neuroncore",
-                         shares_device_node="Neuron cores of one device share its /dev/neuronN node"),
+        ExtendedResource(
+            r"aws\.amazon\.com/neuroncore",
+            Grant.PARTITION,
+            "aws.amazon.com/neuroncore",
+            shares_device_node="Neuron cores of one device share its /dev/neuronN node",
+        ),
     ),
     # Amazon's PCI id 1d0f is shared with ENA, EFA and NVMe devices: not a Neuron signal.
     words=("neuron",),
@@ -535,9 +659,13 @@ NEURON = Vendor(
     dra_example="neuron.aws.com",
     runtime_handler=r"neuron",
     exporters=(
-        Exporter("AWS Neuron monitor", Component(r"neuron-monitor", r"neuron-monitor"),
-                 utilisation=("neuroncore_utilization_ratio",), memory=("neuron_runtime_memory_used_bytes",),
-                 device_labels=("neuroncore", "neuron_device_index")),
+        Exporter(
+            "AWS Neuron monitor",
+            Component(r"neuron-monitor", r"neuron-monitor"),
+            utilisation=("neuroncore_utilization_ratio",),
+            memory=("neuron_runtime_memory_used_bytes",),
+            device_labels=("neuroncore", "neuron_device_index"),
+        ),
     ),
     visible_devices_env=("AWS_NEURON_VISIBLE_DEVICES",),  # oci-neuron-hook
     host_paths=("/dev/neuron",),
@@ -559,9 +687,14 @@ TPU = Vendor(
     dra_example="tpu.google.com",
     exporters=(
         # GKE's TPU device plugin serves these on port 2112.
-        Exporter("TPU metrics exporter", Component(r"tpu.*(metrics|exporter)", r"tpu.*(metrics|exporter)"),
-                 utilisation=("duty_cycle", "tensorcore_utilization"), memory=("memory_used",),
-                 device_labels=("accelerator_id",), port=2112),
+        Exporter(
+            "TPU metrics exporter",
+            Component(r"tpu.*(metrics|exporter)", r"tpu.*(metrics|exporter)"),
+            utilisation=("duty_cycle", "tensorcore_utilization"),
+            memory=("memory_used",),
+            device_labels=("accelerator_id",),
+            port=2112,
+        ),
     ),
     host_paths=("/dev/accel", "/dev/vfio"),
     unit_device=r"^/dev/(accel\d+|vfio/\d+)$",
@@ -577,8 +710,9 @@ ASCEND = Vendor(
         # Named after the chip (Ascend910, Ascend910B, Ascend310P); newer MindCluster releases also use huawei.com/npu.
         ExtendedResource(r"huawei\.com/(Ascend(910|310P?|710)[A-Za-z0-9]*|npu)", Grant.WHOLE, "huawei.com/Ascend910"),
         # Static vNPU partitions (Ascend910-4c, Ascend310P-2c.1cpu) and dynamic core segmentation.
-        ExtendedResource(r"huawei\.com/(Ascend[A-Za-z0-9]+-\d+c[A-Za-z0-9.]*|npu-core)", Grant.PARTITION,
-                         "huawei.com/Ascend910-4c"),
+        ExtendedResource(
+            r"huawei\.com/(Ascend[A-Za-z0-9]+-\d+c[A-Za-z0-9.]*|npu-core)", Grant.PARTITION, "huawei.com/Ascend910-4c"
+        ),
         ExtendedResource(r"huawei\.com/Ascend[A-Za-z0-9]+-memory", Grant.SHARE, "huawei.com/Ascend910-memory"),  # HAMi
     ),
     node_labels=(LabelMatch("accelerator", r"huawei-Ascend.*"),),  # the Ascend device plugin's node selector
@@ -591,11 +725,16 @@ ASCEND = Vendor(
     runtime_handler=r"ascend",
     devices_need_runtime=True,  # the device plugin's default: Ascend Docker Runtime mounts the devices
     exporters=(
-        Exporter("Ascend NPU exporter", Component(r"npu-exporter", r"npu-exporter"),
-                 utilisation=("npu_chip_info_utilization",),
-                 memory=("npu_chip_info_hbm_used_memory", "npu_chip_info_used_memory"),
-                 temperature=("npu_chip_info_temperature",), power=("npu_chip_info_power",),
-                 device_labels=("id", "npuID"), port=8082),
+        Exporter(
+            "Ascend NPU exporter",
+            Component(r"npu-exporter", r"npu-exporter"),
+            utilisation=("npu_chip_info_utilization",),
+            memory=("npu_chip_info_hbm_used_memory", "npu_chip_info_used_memory"),
+            temperature=("npu_chip_info_temperature",),
+            power=("npu_chip_info_power",),
+            device_labels=("id", "npuID"),
+            port=8082,
+        ),
     ),
     visible_devices_env=("ASCEND_VISIBLE_DEVICES",),  # Ascend Docker Runtime
     host_paths=("/dev/davinci",),  # davinci<N>, and davinci_manager shared by all
@@ -603,8 +742,7 @@ ASCEND = Vendor(
     probe_globs=("/dev/davinci[0-9]*",),
     probe_commands=(ProbeCommand("npu-smi info -l", "one NPU"),),
     mechanisms=(
-        Mechanism("partition", "Ascend vNPU",
-                  resources=r"huawei\.com/(Ascend[A-Za-z0-9]+-\d+c[A-Za-z0-9.]*|npu-core)"),
+        Mechanism("partition", "Ascend vNPU", resources=r"huawei\.com/(Ascend[A-Za-z0-9]+-\d+c[A-Za-z0-9.]*|npu-core)"),
     ),
     stack_images=r"ascend-k8sdeviceplugin|ascend-device-plugin|npu-exporter|ascend-docker-runtime",
 )
@@ -656,7 +794,9 @@ class SharingStack(Record):
 
 # HAMi, and Volcano's vGPU device plugin built on it, virtualise NVIDIA GPUs into memory/core slices.
 HAMI = SharingStack(
-    key="hami", name="HAMi", vendor="nvidia",
+    key="hami",
+    name="HAMi",
+    vendor="nvidia",
     resources=(ExtendedResource(r"volcano\.sh/vgpu-(number|memory|cores)", Grant.SHARE, "volcano.sh/vgpu-number"),),
     node_annotations=("hami.io/node-nvidia-register",),
     device_plugin=Component(r"hami-device-plugin|vgpu-device-plugin"),
@@ -672,11 +812,14 @@ ACCELERATOR_DRIVER = r"gpu|(?<![a-z])[tnx]pu|neuron|gaudi|habana|accel"
 EXAMPLE_DRIVER = r"(^|\.)example\.(com|org|net)$|\.example$|^test-driver|^dra-\d+\.k8s\.io$"
 # Workloads of DRA drivers: kubelet plugins and controllers (nvidia-dra-driver-gpu-kubelet-plugin,
 # dra-example-driver-kubeletplugin, intel-gpu-resource-driver-kubelet-plugin, dranet, dra-driver-cpu, ...).
-DRA_DRIVER_WORKLOAD = Component(r"(^|-)dra(-|$)|dranet|kubelet-?plugin|resource-driver",
-                                r"dra-driver|dra-example-driver|k8s-dra-driver|resource-driver|dranet|dra-plugin")
+DRA_DRIVER_WORKLOAD = Component(
+    r"(^|-)dra(-|$)|dranet|kubelet-?plugin|resource-driver",
+    r"dra-driver|dra-example-driver|k8s-dra-driver|resource-driver|dranet|dra-plugin",
+)
 # Parts of a driver name that say nothing about who publishes it.
-GENERIC_DRIVER_NAME_PARTS = frozenset({"com", "io", "net", "org", "dev", "k8s", "x-k8s", "sigs", "kubernetes", "gpu",
-                                       "dra", "tpu", "accel"})
+GENERIC_DRIVER_NAME_PARTS = frozenset(
+    {"com", "io", "net", "org", "dev", "k8s", "x-k8s", "sigs", "kubernetes", "gpu", "dra", "tpu", "accel"}
+)
 # DeviceClasses that select something other than whole accelerators (IMEX channels, VFIO, NICs, CPUs).
 NOT_ACCELERATOR_CLASS = r"compute-domain|vfio|channel|net|nic|cpu|sriov|rdma|memory"
 # DeviceClass configuration asking the driver to share devices.
@@ -684,8 +827,9 @@ DRA_SHARING_CONFIG = r"TimeSlicing|time-slicing|\bMPS\b|\"mps\""
 
 
 # A workload that looks like an accelerator metrics exporter of a vendor the tool does not know.
-GENERIC_EXPORTER = Component(r"(gpu|accelerator|npu|xpu).*(exporter|metrics|monitor)",
-                             r"(gpu|accelerator|npu|xpu)[^/]*(exporter|metrics)")
+GENERIC_EXPORTER = Component(
+    r"(gpu|accelerator|npu|xpu).*(exporter|metrics|monitor)", r"(gpu|accelerator|npu|xpu)[^/]*(exporter|metrics)"
+)
 
 # Everything else -----------------------------------------------------------------------------------------------
 # Words that name an accelerator whatever the vendor.
@@ -704,8 +848,10 @@ FAKE_DEVICE_IMAGES = r"fake-gpu-operator"
 # Device plugins of network devices and host features that are not accelerators.
 NOT_ACCELERATOR_PLUGIN = r"rdma|sriov|network|smarter-device|kvm"
 # Node taint values that name an accelerator whole (AKS GPU pools: sku=gpu; but not arch=amd64).
-ACCELERATOR_TAINT_VALUE = (r"(?i)(nvidia|amd|intel|habana|gaudi|neuron|tpu)?[-_]?(gpus?|accelerators?|"
-                           r"nvidia|habana|gaudi|neuron|tpus?)")
+ACCELERATOR_TAINT_VALUE = (
+    r"(?i)(nvidia|amd|intel|habana|gaudi|neuron|tpu)?[-_]?(gpus?|accelerators?|"
+    r"nvidia|habana|gaudi|neuron|tpus?)"
+)
 
 
 # Queries ----------------------------------------------------------------------------------------------------
@@ -825,8 +971,9 @@ def pci_vendor_of_label(key: str, value: object = "true") -> str | None:
     return None
 
 
-def accelerator_vendors_of_node(labels: Mapping[str, object] | None,
-                                allocatable: Mapping[str, object] | None) -> dict[str, str]:
+def accelerator_vendors_of_node(
+    labels: Mapping[str, object] | None, allocatable: Mapping[str, object] | None
+) -> dict[str, str]:
     """{vendor key: what shows it} for the accelerators a node has, from its allocatable resources and its
     labels (vendor labels, NFD PCI ids, cloud providers' labels); UNRECOGNISED for an accelerator whose
     vendor cannot be told. Empty for a node without accelerators.
@@ -863,8 +1010,10 @@ def is_accelerator_node(labels: Mapping[str, object] | None, allocatable: Mappin
 
 def is_simulated_node(labels: Mapping[str, object] | None, annotations: Mapping[str, object] | None) -> bool:
     """kwok-managed nodes (and similar fakes) advertise devices that do not exist."""
-    return any(a in (annotations or {}) for a in SIMULATED_NODE_ANNOTATIONS) or \
-        any_label(SIMULATED_NODE_LABELS, dict(labels or {})) is not None
+    return (
+        any(a in (annotations or {}) for a in SIMULATED_NODE_ANNOTATIONS)
+        or any_label(SIMULATED_NODE_LABELS, dict(labels or {})) is not None
+    )
 
 
 def vendor_of_driver(driver: str) -> str | None:
@@ -887,8 +1036,9 @@ def device_family_of_resource(resource: str, labels: Mapping[str, object] | None
     """The probe's device family for an extended resource: a vendor key, `nvidia-mig` when units are MIG
     slices (also `nvidia.com/gpu` under the single MIG strategy: two slices share /dev/nvidiaN), or `generic`."""
     vendor = vendor_of_resource(resource)
-    if vendor == "nvidia" and (resource.startswith("nvidia.com/mig-")
-                               or (labels or {}).get("nvidia.com/mig.strategy") == "single"):
+    if vendor == "nvidia" and (
+        resource.startswith("nvidia.com/mig-") or (labels or {}).get("nvidia.com/mig.strategy") == "single"
+    ):
         return "nvidia-mig"
     return vendor or "generic"
 
@@ -944,8 +1094,9 @@ class Trace:
     shown: tuple[str, ...]
 
 
-def mechanisms_on_node(labels: Mapping[str, object] | None,
-                       allocatable: Mapping[str, object] | None) -> tuple[tuple[Vendor, Mechanism, Trace], ...]:
+def mechanisms_on_node(
+    labels: Mapping[str, object] | None, allocatable: Mapping[str, object] | None
+) -> tuple[tuple[Vendor, Mechanism, Trace], ...]:
     """(vendor, mechanism, trace) for every mechanism of every vendor that leaves a trace on a node with these
     labels and allocatable."""
     exact, patterns = _mechanism_label_keys()
@@ -964,8 +1115,9 @@ def _mechanism_label_keys() -> tuple[frozenset[str], re.Pattern[str]]:
 
 # Nodes of one pool carry the same labels and allocatable: each combination is worked out once.
 @functools.lru_cache(maxsize=1024)
-def _traces(labels: frozenset[tuple[str, str]],
-            counts: tuple[tuple[str, int], ...]) -> tuple[tuple[Vendor, Mechanism, Trace], ...]:
+def _traces(
+    labels: frozenset[tuple[str, str]], counts: tuple[tuple[str, int], ...]
+) -> tuple[tuple[Vendor, Mechanism, Trace], ...]:
     found = ((v, m, _trace(v, m, dict(labels), dict(counts))) for v in VENDORS for m in v.mechanisms)
     return tuple((v, m, t) for v, m, t in found if t is not None)
 
@@ -999,8 +1151,9 @@ def _trace(vendor: Vendor, mechanism: Mechanism, labels: dict, counts: dict[str,
             return Trace(Presence.IN_EFFECT, tuple(context + units(Grant.WHOLE) + [f"device count {devices}"]))
     if in_effect_labels:
         return Trace(Presence.IDLE, tuple(context))
-    configured = context + (allocated(lambda r: fullmatch(mechanism.configured_resources, r))
-                            if mechanism.configured_resources else [])
+    configured = context + (
+        allocated(lambda r: fullmatch(mechanism.configured_resources, r)) if mechanism.configured_resources else []
+    )
     if configured:
         return Trace(Presence.CONFIGURED, tuple(configured))
     capable = found(mechanism.capable)
@@ -1020,8 +1173,9 @@ def sharing_reason(labels: Mapping[str, object] | None, resource: str) -> str | 
         return f"the node shares GPUs by design ({hit.key}={labels[hit.key]})"
     if found[1] is Grant.SHARE:
         return f"{resource} is a shared (time-sliced) resource"
-    shares = next((r.shares_device_node for r in vendor.resources if fullmatch(r.pattern, resource)), "") \
-        if vendor else ""
+    shares = (
+        next((r.shares_device_node for r in vendor.resources if fullmatch(r.pattern, resource)), "") if vendor else ""
+    )
     return shares or None
 
 
@@ -1079,8 +1233,11 @@ def vendor_of_workload(name: str, images: Iterable[str] = ()) -> str | None:
     """The vendor whose device plugin, exporter or driver manager a workload is, or None."""
     images = list(images)
     for vendor in VENDORS:
-        comps = list(vendor.device_plugins) + [e.component for e in vendor.exporters] + \
-            [c for m in vendor.driver_managers for c in m.components + m.node_agents]
+        comps = (
+            list(vendor.device_plugins)
+            + [e.component for e in vendor.exporters]
+            + [c for m in vendor.driver_managers for c in m.components + m.node_agents]
+        )
         if any(c.matches(name, images) for c in comps):
             return vendor.key
     return None
@@ -1090,12 +1247,16 @@ def is_accelerator_device_plugin(name: str, images: Iterable[str] = ()) -> bool:
     """A workload that is an accelerator device plugin: a vendor's known plugin, or anything named
     `device-plugin` with an accelerator word (and not a network or host-feature plugin)."""
     images = list(images)
-    if any(c.matches(name, images) for v in VENDORS for c in v.device_plugins) and \
-            not any(search(NOT_ACCELERATOR_PLUGIN, t) for t in [name] + images):
+    if any(c.matches(name, images) for v in VENDORS for c in v.device_plugins) and not any(
+        search(NOT_ACCELERATOR_PLUGIN, t) for t in [name] + images
+    ):
         return True
     text = " ".join([name] + images)
-    return search(r"device-?plugin", text) and search(accelerator_words() + "|hami", text) and \
-        not search(NOT_ACCELERATOR_PLUGIN, text)
+    return (
+        search(r"device-?plugin", text)
+        and search(accelerator_words() + "|hami", text)
+        and not search(NOT_ACCELERATOR_PLUGIN, text)
+    )
 
 
 def is_accelerator_stack_image(image: str) -> bool:

@@ -28,36 +28,44 @@ class ClusterAutoscaler(Record):
 
 
 CLUSTER_AUTOSCALER = ClusterAutoscaler(
-    key="cluster-autoscaler", name="Cluster Autoscaler",
+    key="cluster-autoscaler",
+    name="Cluster Autoscaler",
     workloads=Component(r"^(?!.*operator).*cluster-autoscaler", r"/cluster-autoscaler(:|@|$)"),
     # kube-system/cluster-autoscaler-status; GKE writes it for its managed autoscaler too.
     status_configmap="cluster-autoscaler-status",
     node_group_arg=r"--nodes=\d+:\d+:(.+)",  # --nodes=<min>:<max>:<name>
 )
 KARPENTER = ClusterAutoscaler(
-    key="karpenter", name="Karpenter",
+    key="karpenter",
+    name="Karpenter",
     workloads=Component(r"^karpenter$", r"karpenter/controller(:|@|$)"),
     apis=(Api("karpenter.sh", "nodepools", "NodePool", False),),
     node_pool_label="karpenter.sh/nodepool",
 )
 OPENSHIFT = ClusterAutoscaler(
-    key="openshift", name="OpenShift ClusterAutoscaler",
+    key="openshift",
+    name="OpenShift ClusterAutoscaler",
     apis=(Api("autoscaling.openshift.io", "clusterautoscalers", "ClusterAutoscaler", False),),
     accelerator_limits="spec.resourceLimits.gpus",
 )
 CLUSTER_API = ClusterAutoscaler(
-    key="cluster-api", name="Cluster API autoscaler node groups",
+    key="cluster-api",
+    name="Cluster API autoscaler node groups",
     apis=(Api("cluster.x-k8s.io", "machinedeployments", "MachineDeployment"),),
     # (min, max) size annotations, in that order
-    annotations=("cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size",
-                 "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size"),
+    annotations=(
+        "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size",
+        "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size",
+    ),
 )
 CLUSTER_AUTOSCALERS: tuple[ClusterAutoscaler, ...] = (CLUSTER_AUTOSCALER, KARPENTER, OPENSHIFT, CLUSTER_API)
 
 # Cluster API: annotations a MachineDeployment carries to tell the autoscaler about accelerators of nodes it
 # does not have yet (scale from zero), and the annotation that names a node's MachineSet.
-CAPI_GPU_ANNOTATIONS = ("capacity.cluster-autoscaler.kubernetes.io/gpu-count",
-                        "capacity.cluster-autoscaler.kubernetes.io/gpu-type")
+CAPI_GPU_ANNOTATIONS = (
+    "capacity.cluster-autoscaler.kubernetes.io/gpu-count",
+    "capacity.cluster-autoscaler.kubernetes.io/gpu-type",
+)
 CAPI_OWNER_ANNOTATION = "cluster.x-k8s.io/owner-name"
 
 
@@ -132,7 +140,8 @@ class PodAutoscaler(Record):
 
 
 KEDA = PodAutoscaler(
-    key="keda", name="KEDA",
+    key="keda",
+    name="KEDA",
     workloads=Component(r"^keda-operator$", r"kedacore/keda(:|@|$)"),
     serves=("external.metrics.k8s.io",),
     apis=(Api("keda.sh", "scaledobjects", "ScaledObject"),),
@@ -140,7 +149,8 @@ KEDA = PodAutoscaler(
     managed_hpa_label=LabelMatch("app.kubernetes.io/managed-by", "keda-operator"),
 )
 PROMETHEUS_ADAPTER = PodAutoscaler(
-    key="prometheus-adapter", name="prometheus-adapter",
+    key="prometheus-adapter",
+    name="prometheus-adapter",
     workloads=Component(r"prometheus-adapter", r"prometheus-adapter(:|@|$)"),
     serves=("custom.metrics.k8s.io", "external.metrics.k8s.io", "metrics.k8s.io"),
 )
@@ -149,8 +159,10 @@ POD_AUTOSCALERS: tuple[PodAutoscaler, ...] = (KEDA, PROMETHEUS_ADAPTER)
 # Metric names that are about AI serving (vLLM, SGLang, TGI, Triton, KV cache, tokens) or DCGM; the words that
 # name accelerators come from accelerators.accelerator_words, and `gpu` also inside camelCase names
 # (HAMi's HostGPUMemoryUsage, vGPU_device_memory_usage_in_bytes).
-AI_METRIC_WORDS = (r"dcgm_|gpu|vllm|sglang|tgi_|triton|nv_inference|kv_cache|num_requests|tokens|"
-                   r"time_to_first_token|inference")
+AI_METRIC_WORDS = (
+    r"dcgm_|gpu|vllm|sglang|tgi_|triton|nv_inference|kv_cache|num_requests|tokens|"
+    r"time_to_first_token|inference"
+)
 # Where a ScaledObject trigger names its metric or query.
 KEDA_METRIC_FIELDS = ("query", "metricName", "metric")
 
@@ -161,5 +173,6 @@ def ai_metric_name(text: str) -> str | None:
     words = f"{AI_METRIC_WORDS}|{accelerator_words(pool=True)}"
     found = rx(rf"[a-z0-9_:]*(?:{words})[a-z0-9_:]*", re.IGNORECASE).search(text or "")
     return found.group(0) if found else None
+
 
 RECORDS = CLUSTER_AUTOSCALERS + POD_AUTOSCALERS

@@ -52,39 +52,52 @@ class MonitoringStack(Record):
 
 _PROMETHEUSES = Api("monitoring.coreos.com", "prometheuses", "Prometheus")
 PROMETHEUS_OPERATOR = MonitoringStack(
-    key="prometheus-operator", name="Prometheus Operator",
+    key="prometheus-operator",
+    name="Prometheus Operator",
     workloads=Component(r"prom.*-operator$", r"/prometheus-operator(:|@|$)"),
     group="monitoring.coreos.com",
-    apis=(_PROMETHEUSES,
-          Api("monitoring.coreos.com", "servicemonitors", "ServiceMonitor"),
-          Api("monitoring.coreos.com", "podmonitors", "PodMonitor")),
+    apis=(
+        _PROMETHEUSES,
+        Api("monitoring.coreos.com", "servicemonitors", "ServiceMonitor"),
+        Api("monitoring.coreos.com", "podmonitors", "PodMonitor"),
+    ),
     instances=_PROMETHEUSES,
     instance_workload="prometheus-{name}",
     # Today's labels, and kube-prometheus's older ones on its StatefulSets (app.kubernetes.io/name plus a
     # `prometheus` label naming the instance).
-    instance_labels=((LabelMatch("operator.prometheus.io/name", r".*"),),
-                     (LabelMatch("app.kubernetes.io/managed-by", "prometheus-operator"),),
-                     (LabelMatch("app.kubernetes.io/name", "prometheus"), LabelMatch("prometheus", r".*"))),
+    instance_labels=(
+        (LabelMatch("operator.prometheus.io/name", r".*"),),
+        (LabelMatch("app.kubernetes.io/managed-by", "prometheus-operator"),),
+        (LabelMatch("app.kubernetes.io/name", "prometheus"), LabelMatch("prometheus", r".*")),
+    ),
 )
 PROMETHEUS = MonitoringStack(
-    key="prometheus", name="Prometheus",
+    key="prometheus",
+    name="Prometheus",
     workloads=Component(r"^prometheus(-server)?$|^prometheus-k8s$", r"(^|/)prom(etheus)?/prometheus(:|@|$)"),
 )
 AZURE_MANAGED_PROMETHEUS = MonitoringStack(
-    key="azure", name="Azure Managed Prometheus",
+    key="azure",
+    name="Azure Managed Prometheus",
     workloads=Component(r"^ama-metrics", r"azuremonitor/containerinsights/ciprod/prometheus-collector"),
     group="azmonitoring.coreos.com",
-    apis=(Api("azmonitoring.coreos.com", "servicemonitors", "ServiceMonitor"),
-          Api("azmonitoring.coreos.com", "podmonitors", "PodMonitor")),
+    apis=(
+        Api("azmonitoring.coreos.com", "servicemonitors", "ServiceMonitor"),
+        Api("azmonitoring.coreos.com", "podmonitors", "PodMonitor"),
+    ),
     managed=True,
 )
 GOOGLE_MANAGED_PROMETHEUS = MonitoringStack(
-    key="gmp", name="Google Managed Prometheus",
-    workloads=Component(r"^(gmp-operator|collector|rule-evaluator)$", r"prometheus-engine/|gke-gmp|gmp-operator",
-                        namespace=r"gmp"),
+    key="gmp",
+    name="Google Managed Prometheus",
+    workloads=Component(
+        r"^(gmp-operator|collector|rule-evaluator)$", r"prometheus-engine/|gke-gmp|gmp-operator", namespace=r"gmp"
+    ),
     group="monitoring.googleapis.com",
-    apis=(Api("monitoring.googleapis.com", "podmonitorings", "PodMonitoring"),
-          Api("monitoring.googleapis.com", "clusterpodmonitorings", "ClusterPodMonitoring", False)),
+    apis=(
+        Api("monitoring.googleapis.com", "podmonitorings", "PodMonitoring"),
+        Api("monitoring.googleapis.com", "clusterpodmonitorings", "ClusterPodMonitoring", False),
+    ),
     managed=True,
     # Only the collector DaemonSet scrapes; the operator scales rule-evaluator and alertmanager to 0 while
     # there are no rules to evaluate and no alerts to route.
@@ -92,27 +105,37 @@ GOOGLE_MANAGED_PROMETHEUS = MonitoringStack(
     idle_at_zero=Component(r"^(rule-evaluator|alertmanager)$"),
 )
 VICTORIA_METRICS = MonitoringStack(
-    key="victoria", name="VictoriaMetrics",
-    workloads=Component(r"^(vmagent|vmsingle|vminsert|victoria-metrics)",
-                        r"victoriametrics/(vmagent|victoria-metrics|vminsert)"),
+    key="victoria",
+    name="VictoriaMetrics",
+    workloads=Component(
+        r"^(vmagent|vmsingle|vminsert|victoria-metrics)", r"victoriametrics/(vmagent|victoria-metrics|vminsert)"
+    ),
     group="operator.victoriametrics.com",
 )
 GRAFANA_ALLOY = MonitoringStack(
-    key="alloy", name="Grafana Alloy/Agent",
+    key="alloy",
+    name="Grafana Alloy/Agent",
     workloads=Component(r"alloy|grafana-agent", r"grafana/(alloy|agent)(:|@|$)"),
     scrapes_prometheus=False,
 )
 OPENTELEMETRY = MonitoringStack(
-    key="otel", name="OpenTelemetry Collector",
-    workloads=Component(r"otel.*collector|opentelemetry-collector",
-                        r"opentelemetry-collector|otel/opentelemetry-collector|otelcol"),
+    key="otel",
+    name="OpenTelemetry Collector",
+    workloads=Component(
+        r"otel.*collector|opentelemetry-collector", r"opentelemetry-collector|otel/opentelemetry-collector|otelcol"
+    ),
     group="opentelemetry.io",
     scrapes_prometheus=False,
 )
 
 MONITORING_STACKS: tuple[MonitoringStack, ...] = (
-    PROMETHEUS_OPERATOR, PROMETHEUS, AZURE_MANAGED_PROMETHEUS, GOOGLE_MANAGED_PROMETHEUS, VICTORIA_METRICS,
-    GRAFANA_ALLOY, OPENTELEMETRY,
+    PROMETHEUS_OPERATOR,
+    PROMETHEUS,
+    AZURE_MANAGED_PROMETHEUS,
+    GOOGLE_MANAGED_PROMETHEUS,
+    VICTORIA_METRICS,
+    GRAFANA_ALLOY,
+    OPENTELEMETRY,
 )
 BY_KEY: dict[str, MonitoringStack] = {m.key: m for m in MONITORING_STACKS}
 

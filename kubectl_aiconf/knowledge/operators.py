@@ -38,51 +38,89 @@ class AIOperator(Record):
 
 
 KUBERAY = AIOperator(
-    "kuberay", "KubeRay", ("ray.io",),
+    "kuberay",
+    "KubeRay",
+    ("ray.io",),
     Component(r"^kuberay-operator$|^ray-operator$", r"kuberay/operator|kuberay-operator"),
     webhook=r"kuberay",
-    reconciled=(Reconciled(Api("ray.io", "rayclusters", "RayCluster"), conditions=("HeadPodReady",),
-                           state_field="state", states=("ready",)),
-                Reconciled(Api("ray.io", "rayjobs", "RayJob"), state_field="jobDeploymentStatus",
-                           states=("Complete", "Running"), fact_fields=("jobStatus",))),
+    reconciled=(
+        Reconciled(
+            Api("ray.io", "rayclusters", "RayCluster"),
+            conditions=("HeadPodReady",),
+            state_field="state",
+            states=("ready",),
+        ),
+        Reconciled(
+            Api("ray.io", "rayjobs", "RayJob"),
+            state_field="jobDeploymentStatus",
+            states=("Complete", "Running"),
+            fact_fields=("jobStatus",),
+        ),
+    ),
 )
 KUBEFLOW_TRAINER = AIOperator(
-    "kubeflow-trainer", "Kubeflow Trainer", ("trainer.kubeflow.org",),
+    "kubeflow-trainer",
+    "Kubeflow Trainer",
+    ("trainer.kubeflow.org",),
     Component(r"kubeflow-trainer|trainer-controller-manager", r"trainer-controller-manager"),
     webhook=r"kubeflow-trainer",
     reconciled=(Reconciled(Api("trainer.kubeflow.org", "trainjobs", "TrainJob"), conditions=("Complete",)),),
 )
 KUBEFLOW_TRAINING_OPERATOR = AIOperator(
-    "kubeflow-training-operator", "Kubeflow Training Operator", ("kubeflow.org",),
-    Component(r"^training-operator$|kubeflow-training-operator|^mpi-operator$",
-              r"kubeflow/training-operator|mpi-operator"),
+    "kubeflow-training-operator",
+    "Kubeflow Training Operator",
+    ("kubeflow.org",),
+    Component(
+        r"^training-operator$|kubeflow-training-operator|^mpi-operator$", r"kubeflow/training-operator|mpi-operator"
+    ),
     plurals=r"^(pytorchjobs|tfjobs|mpijobs|xgboostjobs|paddlejobs|jaxjobs|mxjobs)$",
     webhook=r"training-operator",
 )
 KSERVE = AIOperator(
-    "kserve", "KServe", ("serving.kserve.io",), Component(r"^kserve-controller-manager$", r"kserve/kserve-controller"),
+    "kserve",
+    "KServe",
+    ("serving.kserve.io",),
+    Component(r"^kserve-controller-manager$", r"kserve/kserve-controller"),
     webhook=r"kserve",
     reconciled=(Reconciled(Api("serving.kserve.io", "inferenceservices", "InferenceService"), conditions=("Ready",)),),
 )
 NIM_OPERATOR = AIOperator(
-    "nim-operator", "NVIDIA NIM Operator", ("apps.nvidia.com",), Component(r"nim-operator", r"k8s-nim-operator"),
+    "nim-operator",
+    "NVIDIA NIM Operator",
+    ("apps.nvidia.com",),
+    Component(r"nim-operator", r"k8s-nim-operator"),
     webhook=r"nim-operator",
 )
 DYNAMO = AIOperator(
-    "dynamo", "NVIDIA Dynamo", ("nvidia.com",),
+    "dynamo",
+    "NVIDIA Dynamo",
+    ("nvidia.com",),
     Component(r"dynamo-operator", r"ai-dynamo/kubernetes-operator|dynamo-operator"),
-    plurals=r"^dynamo", webhook=r"dynamo",
-    reconciled=(Reconciled(Api("nvidia.com", "dynamographdeployments", "DynamoGraphDeployment"), conditions=("Ready",),
-                           state_field="state", states=("successful", "ready", "deployed")),),
+    plurals=r"^dynamo",
+    webhook=r"dynamo",
+    reconciled=(
+        Reconciled(
+            Api("nvidia.com", "dynamographdeployments", "DynamoGraphDeployment"),
+            conditions=("Ready",),
+            state_field="state",
+            states=("successful", "ready", "deployed"),
+        ),
+    ),
 )
 KAITO = AIOperator("kaito", "KAITO", ("kaito.sh",), Component(r"^kaito-", r"kaito/workspace"), webhook=r"kaito")
 SELDON = AIOperator(
-    "seldon", "Seldon Core", ("machinelearning.seldon.io", "mlops.seldon.io"),
-    Component(r"seldon-(v2-)?controller-manager", r"seldonio/seldon"), webhook=r"seldon",
+    "seldon",
+    "Seldon Core",
+    ("machinelearning.seldon.io", "mlops.seldon.io"),
+    Component(r"seldon-(v2-)?controller-manager", r"seldonio/seldon"),
+    webhook=r"seldon",
 )
 KUBEAI = AIOperator("kubeai", "KubeAI", ("kubeai.org",), Component(r"^kubeai$", r"/kubeai(:|@|$)"), webhook=r"kubeai")
 SLINKY = AIOperator(
-    "slinky", "Slinky Slurm operator", ("slinky.slurm.net",), Component(r"slurm-operator", r"slinky.*/slurm-operator"),
+    "slinky",
+    "Slinky Slurm operator",
+    ("slinky.slurm.net",),
+    Component(r"slurm-operator", r"slinky.*/slurm-operator"),
     webhook=r"slurm-operator",
 )
 
@@ -93,15 +131,29 @@ def _from_scheduler(s: schedulers.GangScheduler, ai: bool) -> AIOperator:
 
 # LeaderWorkerSet is listed with the AI operators (it serves AI workloads); the gang schedulers after them.
 LWS = _from_scheduler(schedulers.LWS, ai=True)
-SCHEDULER_OPERATORS = tuple(_from_scheduler(s, ai=False)
-                            for s in (schedulers.KUEUE, schedulers.VOLCANO, schedulers.KAI))
+SCHEDULER_OPERATORS = tuple(
+    _from_scheduler(s, ai=False) for s in (schedulers.KUEUE, schedulers.VOLCANO, schedulers.KAI)
+)
 
-OPERATORS: tuple[AIOperator, ...] = (KUBERAY, KUBEFLOW_TRAINER, KUBEFLOW_TRAINING_OPERATOR, KSERVE, NIM_OPERATOR,
-                                     DYNAMO, KAITO, LWS, SELDON, KUBEAI, SLINKY) + SCHEDULER_OPERATORS
+OPERATORS: tuple[AIOperator, ...] = (
+    KUBERAY,
+    KUBEFLOW_TRAINER,
+    KUBEFLOW_TRAINING_OPERATOR,
+    KSERVE,
+    NIM_OPERATOR,
+    DYNAMO,
+    KAITO,
+    LWS,
+    SELDON,
+    KUBEAI,
+    SLINKY,
+) + SCHEDULER_OPERATORS
 BY_KEY: dict[str, AIOperator] = {o.key: o for o in OPERATORS}
 
 # API groups that look like AI/ML software, for operators the tool does not know by name.
-AI_LOOKING_GROUP = (r"(^|[.-])(ai|ml|llm|llms|inference|serving|model|models|training|trainer|kubeflow|"
-                    r"ray|mlops|vllm|sglang|triton|notebooks?)([.-]|$)")
+AI_LOOKING_GROUP = (
+    r"(^|[.-])(ai|ml|llm|llms|inference|serving|model|models|training|trainer|kubeflow|"
+    r"ray|mlops|vllm|sglang|triton|notebooks?)([.-]|$)"
+)
 
 RECORDS = OPERATORS

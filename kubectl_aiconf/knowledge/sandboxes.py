@@ -19,10 +19,20 @@ class SandboxRuntime(Record):
 
 
 SANDBOX_RUNTIMES: tuple[SandboxRuntime, ...] = (
-    SandboxRuntime("gvisor", "gVisor", ("gvisor", "runsc"), (LabelMatch("sandbox.gke.io/runtime", "gvisor"),),
-                   Component(r"gvisor|runsc", r"gvisor|runsc")),
-    SandboxRuntime("kata", "Kata Containers", ("kata",), (LabelMatch("katacontainers.io/kata-runtime"),),
-                   Component(r"kata-deploy|kata-monitor", r"kata-deploy|kata-monitor")),
+    SandboxRuntime(
+        "gvisor",
+        "gVisor",
+        ("gvisor", "runsc"),
+        (LabelMatch("sandbox.gke.io/runtime", "gvisor"),),
+        Component(r"gvisor|runsc", r"gvisor|runsc"),
+    ),
+    SandboxRuntime(
+        "kata",
+        "Kata Containers",
+        ("kata",),
+        (LabelMatch("katacontainers.io/kata-runtime"),),
+        Component(r"kata-deploy|kata-monitor", r"kata-deploy|kata-monitor"),
+    ),
     SandboxRuntime("quark", "Quark", ("quark",)),
     SandboxRuntime("krun", "libkrun", ("krun",)),
 )

@@ -27,8 +27,15 @@ class Queue:
     @property
     def fields(self) -> tuple[str, ...]:
         """The fields a check reads of these objects (for the listing's `keep`)."""
-        return tuple(f for f in ("status.conditions" if self.condition else "", "status.state" if self.state else "",
-                                 f"spec.{self.parent}" if self.parent else "") if f)
+        return tuple(
+            f
+            for f in (
+                "status.conditions" if self.condition else "",
+                "status.state" if self.state else "",
+                f"spec.{self.parent}" if self.parent else "",
+            )
+            if f
+        )
 
 
 @dataclass(frozen=True)
@@ -54,8 +61,9 @@ class GangScheduler(Record):
     @property
     def api_groups(self) -> tuple[str, ...]:
         """Every API group of the project: those it serves and the others its CRDs define."""
-        return tuple(dict.fromkeys([a.group for a in self.apis + tuple(q.api for q in self.queues)]
-                                   + list(self.groups)))
+        return tuple(
+            dict.fromkeys([a.group for a in self.apis + tuple(q.api for q in self.queues)] + list(self.groups))
+        )
 
     @property
     def usage_fields(self) -> tuple[str, ...]:
@@ -65,14 +73,19 @@ class GangScheduler(Record):
 
 
 KUEUE = GangScheduler(
-    key="kueue", name="Kueue",
+    key="kueue",
+    name="Kueue",
     workloads=Component(r"^kueue-controller-manager$", r"(^|/)kueue/kueue(:|@|$)"),
     core=r"kueue",
-    apis=(Api("kueue.x-k8s.io", "clusterqueues", "ClusterQueue", False),
-          Api("kueue.x-k8s.io", "localqueues", "LocalQueue"),
-          Api("kueue.x-k8s.io", "workloads", "Workload")),
-    queues=(Queue(Api("kueue.x-k8s.io", "clusterqueues", "ClusterQueue", False), condition="Active"),
-            Queue(Api("kueue.x-k8s.io", "localqueues", "LocalQueue"), condition="Active", parent="clusterQueue")),
+    apis=(
+        Api("kueue.x-k8s.io", "clusterqueues", "ClusterQueue", False),
+        Api("kueue.x-k8s.io", "localqueues", "LocalQueue"),
+        Api("kueue.x-k8s.io", "workloads", "Workload"),
+    ),
+    queues=(
+        Queue(Api("kueue.x-k8s.io", "clusterqueues", "ClusterQueue", False), condition="Active"),
+        Queue(Api("kueue.x-k8s.io", "localqueues", "LocalQueue"), condition="Active", parent="clusterQueue"),
+    ),
     usage=Api("kueue.x-k8s.io", "workloads", "Workload"),
     usage_condition="Admitted",
     job_labels=("kueue.x-k8s.io/queue-name",),
@@ -80,12 +93,17 @@ KUEUE = GangScheduler(
 )
 
 VOLCANO = GangScheduler(
-    key="volcano", name="Volcano",
-    workloads=Component(r"^volcano-(scheduler|controllers?|admission)$",
-                        r"volcanosh/vc-(scheduler|controller-manager|webhook-manager)(:|@|$)"),
+    key="volcano",
+    name="Volcano",
+    workloads=Component(
+        r"^volcano-(scheduler|controllers?|admission)$",
+        r"volcanosh/vc-(scheduler|controller-manager|webhook-manager)(:|@|$)",
+    ),
     core=r"volcano-scheduler|vc-scheduler",
-    apis=(Api("scheduling.volcano.sh", "podgroups", "PodGroup"),
-          Api("scheduling.volcano.sh", "queues", "Queue", False)),
+    apis=(
+        Api("scheduling.volcano.sh", "podgroups", "PodGroup"),
+        Api("scheduling.volcano.sh", "queues", "Queue", False),
+    ),
     groups=("batch.volcano.sh", "bus.volcano.sh", "flow.volcano.sh", "nodeinfo.volcano.sh", "topology.volcano.sh"),
     queues=(Queue(Api("scheduling.volcano.sh", "queues", "Queue", False), state="Open"),),
     usage=Api("scheduling.volcano.sh", "podgroups", "PodGroup"),
@@ -95,7 +113,8 @@ VOLCANO = GangScheduler(
 )
 
 KAI = GangScheduler(
-    key="kai", name="KAI Scheduler",
+    key="kai",
+    name="KAI Scheduler",
     workloads=Component(r"^kai-", r"(^|/)kai-scheduler/"),
     core=r"^kai-scheduler|/kai-scheduler/scheduler(:|@|$)",
     apis=(Api("scheduling.run.ai", "podgroups", "PodGroup"), Api("scheduling.run.ai", "queues", "Queue", False)),
@@ -108,9 +127,11 @@ KAI = GangScheduler(
 )
 
 COSCHEDULING = GangScheduler(
-    key="coscheduling", name="scheduler-plugins coscheduling",
-    workloads=Component(r"^scheduler-plugins-(scheduler|controller)$",
-                        r"/scheduler-plugins/(kube-scheduler|controller)"),
+    key="coscheduling",
+    name="scheduler-plugins coscheduling",
+    workloads=Component(
+        r"^scheduler-plugins-(scheduler|controller)$", r"/scheduler-plugins/(kube-scheduler|controller)"
+    ),
     core=r"scheduler-plugins-scheduler|/scheduler-plugins/kube-scheduler",
     apis=(Api("scheduling.x-k8s.io", "podgroups", "PodGroup"),),
     usage=Api("scheduling.x-k8s.io", "podgroups", "PodGroup"),
@@ -119,7 +140,8 @@ COSCHEDULING = GangScheduler(
 )
 
 YUNIKORN = GangScheduler(
-    key="yunikorn", name="YuniKorn",
+    key="yunikorn",
+    name="YuniKorn",
     workloads=Component(r"^yunikorn-scheduler$", r"apache/yunikorn:scheduler"),
     scheduler_names=("yunikorn",),
     gang=False,
@@ -127,7 +149,8 @@ YUNIKORN = GangScheduler(
 )
 
 LWS = GangScheduler(
-    key="lws", name="LeaderWorkerSet",
+    key="lws",
+    name="LeaderWorkerSet",
     workloads=Component(r"^lws-controller-manager$", r"/lws(:|@|$)"),
     apis=(Api("leaderworkerset.x-k8s.io", "leaderworkersets", "LeaderWorkerSet"),),
     webhook=r"^lws-",
@@ -137,7 +160,8 @@ LWS = GangScheduler(
 
 # Kubernetes' own Workload API (scheduling.k8s.io): gang scheduling in kube-scheduler itself.
 NATIVE = GangScheduler(
-    key="native", name="the native Workload API",
+    key="native",
+    name="the native Workload API",
     workloads=Component(),
     apis=(Api("scheduling.k8s.io", "workloads", "Workload"),),
     gang=False,

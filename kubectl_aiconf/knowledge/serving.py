@@ -27,9 +27,15 @@ class ServingStack(Record):
 # In the order a pod is attributed to a stack (an llm-d pod may run vLLM).
 SERVING_STACKS: tuple[ServingStack, ...] = (
     ServingStack("llm-d", "llm-d", label_prefix="llm-d.ai/", role_labels=("llm-d.ai/role",)),
-    ServingStack("dynamo", "NVIDIA Dynamo", label_prefix="nvidia.com/dynamo", word="dynamo",
-                 role_labels=("nvidia.com/dynamo-sub-component-type", "nvidia.com/dynamo-component-type"),
-                 operator=operators.DYNAMO.key, worker_args=r"dynamo\.(vllm|sglang|trtllm)"),
+    ServingStack(
+        "dynamo",
+        "NVIDIA Dynamo",
+        label_prefix="nvidia.com/dynamo",
+        word="dynamo",
+        role_labels=("nvidia.com/dynamo-sub-component-type", "nvidia.com/dynamo-component-type"),
+        operator=operators.DYNAMO.key,
+        worker_args=r"dynamo\.(vllm|sglang|trtllm)",
+    ),
     ServingStack("sglang", "SGLang", word="sglang"),
     ServingStack("vllm", "vLLM", word="vllm"),
 )

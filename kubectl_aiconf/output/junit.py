@@ -75,10 +75,13 @@ def render(report: Report, options: RenderOptions) -> str:
     root = ET.Element("testsuites", {"name": "kubectl-aiconf", **counts})
     suite = element(root, "testsuite", name=f"Kubernetes AI Conformance v{report.conformance_version}", **counts)
     props = element(suite, "properties")
-    for name, value in (("conformanceVersion", report.conformance_version),
-                        ("kubernetesVersion", report.kubernetes_version or ""),
-                        ("context", report.context or ""), ("source", report.source),
-                        ("tool", f"kubectl-aiconf {__version__}")):
+    for name, value in (
+        ("conformanceVersion", report.conformance_version),
+        ("kubernetesVersion", report.kubernetes_version or ""),
+        ("context", report.context or ""),
+        ("source", report.source),
+        ("tool", f"kubectl-aiconf {__version__}"),
+    ):
         element(props, "property", name=name, value=value)
 
     for result, result_outcome in cases:

@@ -27,8 +27,13 @@ from kubectl_aiconf.submission.vocabulary import (
 from kubectl_aiconf.text import one_line, plural
 
 # CNCF statuses in the order of CNCF's PRODUCT.md summary, with the icons it uses.
-STATUS_ICONS = {IMPLEMENTED: "✅", PARTIALLY_IMPLEMENTED: "🟡", NOT_IMPLEMENTED: "❌", NOT_APPLICABLE: "⚪",
-                UNANSWERED: "⬜"}
+STATUS_ICONS = {
+    IMPLEMENTED: "✅",
+    PARTIALLY_IMPLEMENTED: "🟡",
+    NOT_IMPLEMENTED: "❌",
+    NOT_APPLICABLE: "⚪",
+    UNANSWERED: "⬜",
+}
 CATEGORY_ICONS = {
     "accelerators": "🚀",
     "networking": "🌐",
@@ -78,12 +83,10 @@ def _check(r: RequirementResult) -> str:
 def _platform(report: Report, metadata: Mapping[str, str]) -> list[str]:
     meta = {k: v for k, v in metadata.items() if not _placeholder(v)}
     rows = []
-    for label, key in (("Vendor", "vendorName"), ("Platform", "platformName"),
-                       ("Platform Version", "platformVersion")):
+    for label, key in (("Vendor", "vendorName"), ("Platform", "platformName"), ("Platform Version", "platformVersion")):
         if key in meta:
             rows.append((label, text(meta[key])))
-    rows.append(("Kubernetes Version", text(meta.get("kubernetesVersion") or report.kubernetes_version
-                                            or "unknown")))
+    rows.append(("Kubernetes Version", text(meta.get("kubernetesVersion") or report.kubernetes_version or "unknown")))
     if "websiteUrl" in meta:
         rows.append(("Website", _link(meta["websiteUrl"])))
     if "documentationUrl" in meta:
@@ -117,22 +120,33 @@ def _summary(report: Report) -> list[str]:
 
 
 def _glance(report: Report) -> list[str]:
-    lines = ["### Requirements at a Glance", "",
-             "| Category | Requirement | Level | Status | Check |", "|---|---|---|---|---|"]
+    lines = [
+        "### Requirements at a Glance",
+        "",
+        "| Category | Requirement | Level | Status | Check |",
+        "|---|---|---|---|---|",
+    ]
     for category, results in by_category(report):
         for r in results:
             status = status_of(r)
-            lines.append(f"| {text(CATEGORIES.get(category, category))} | {text(title(r.id))} | {text(r.level)} "
-                         f"| {STATUS_ICONS[status]} {status or 'Not determined'} | {_check(r)} |")
+            lines.append(
+                f"| {text(CATEGORIES.get(category, category))} | {text(title(r.id))} | {text(r.level)} "
+                f"| {STATUS_ICONS[status]} {status or 'Not determined'} | {_check(r)} |"
+            )
     return lines
 
 
 def _detail(r: RequirementResult) -> list[str]:
     status = status_of(r)
     level = f"{LEVEL_ICONS.get(r.level, '')} {text(r.level)}".strip()
-    lines = [f"#### {STATUS_ICONS[status]} {text(title(r.id))}", "",
-             (f"**Level:** {level} | **Status:** {status or 'Not determined'} | "
-              f"**Check:** {_check(r)} | **ID:** {code(r.id)}")]
+    lines = [
+        f"#### {STATUS_ICONS[status]} {text(title(r.id))}",
+        "",
+        (
+            f"**Level:** {level} | **Status:** {status or 'Not determined'} | "
+            f"**Check:** {_check(r)} | **ID:** {code(r.id)}"
+        ),
+    ]
     if r.description:
         lines += ["", f"> {text(r.description)}"]
     if r.message:

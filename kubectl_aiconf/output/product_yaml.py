@@ -83,8 +83,7 @@ def load_metadata(path: str) -> dict[str, str]:
     for key, value in data.items():
         name = _SNAKE_TO_CAMEL.get(key, key)
         if name not in METADATA_NAMES:
-            raise OutputError(f"metadata file {path}: unknown field {key!r}; known fields: "
-                              f"{', '.join(METADATA_NAMES)}")
+            raise OutputError(f"metadata file {path}: unknown field {key!r}; known fields: {', '.join(METADATA_NAMES)}")
         if not isinstance(value, str):
             raise OutputError(f"metadata file {path}: {key} must be a single value, not a list or mapping")
         if name in metadata:
@@ -148,8 +147,9 @@ def _rows(report: Report, template: Mapping[str, Any] | None) -> list[_Row]:
     rows: list[_Row] = []
     for category, items in template["spec"].items():
         for item in items:
-            rows.append((str(category), str(item["id"]), str(item.get("level") or ""),
-                         str(item.get("description") or ""), item))
+            rows.append(
+                (str(category), str(item["id"]), str(item.get("level") or ""), str(item.get("description") or ""), item)
+            )
     return rows
 
 
@@ -167,8 +167,10 @@ def _check_template_version(report: Report, template: Mapping[str, Any] | None) 
     wanted = template_version(template) if template is not None else None
     version = report.conformance_version
     if wanted and wanted != version:
-        raise OutputError(f"the template is for checklist {wanted} but the cluster was checked against "
-                          f"{version}; pass --conformance-version {wanted} or use the {version} template")
+        raise OutputError(
+            f"the template is for checklist {wanted} but the cluster was checked against "
+            f"{version}; pass --conformance-version {wanted} or use the {version} template"
+        )
 
 
 def metadata_for(report: Report, options: RenderOptions) -> dict[str, str]:
@@ -177,8 +179,11 @@ def metadata_for(report: Report, options: RenderOptions) -> dict[str, str]:
     given = {k: v for k, v in options.metadata.items() if v}
     template = options.template
     lent_raw = template.get("metadata") if template is not None else None
-    lent = {str(k): str(v) for k, v in lent_raw.items() if isinstance(v, str) and v.strip()
-            and not _placeholder(v)} if isinstance(lent_raw, dict) else {}
+    lent = (
+        {str(k): str(v) for k, v in lent_raw.items() if isinstance(v, str) and v.strip() and not _placeholder(v)}
+        if isinstance(lent_raw, dict)
+        else {}
+    )
     metadata = {}
     for f in METADATA_FIELDS:
         default = f"v{version}" if f.name == "kubernetesVersion" else f.placeholder.format(version=version)
@@ -234,8 +239,10 @@ def build(report: Report, options: RenderOptions) -> tuple[dict, list[str]]:
     if missing:
         reminders.append(f"fill in the metadata placeholders: {', '.join(missing)} (--metadata FILE)")
     if blocking:
-        reminders.append("MUST requirements that are not Implemented (CNCF does not accept these; N/A is "
-                         "at most allowed for cluster_autoscaling by newer validators): " + ", ".join(blocking))
+        reminders.append(
+            "MUST requirements that are not Implemented (CNCF does not accept these; N/A is "
+            "at most allowed for cluster_autoscaling by newer validators): " + ", ".join(blocking)
+        )
     if blank:
         reminders.append("requirements left blank because the tool could not tell: " + ", ".join(blank))
     if unchecked:
@@ -243,11 +250,15 @@ def build(report: Report, options: RenderOptions) -> tuple[dict, list[str]]:
     if kept:
         reminders.append("answers kept from the template because this run could not tell: " + ", ".join(kept))
     if evidence_files:
-        reminders.append(f"keep PRODUCT.yaml next to {' and '.join(evidence_files)}; add links to your own "
-                         "documentation or test results to each evidence list")
+        reminders.append(
+            f"keep PRODUCT.yaml next to {' and '.join(evidence_files)}; add links to your own "
+            "documentation or test results to each evidence list"
+        )
     else:
-        reminders.append("evidence lists are empty: add URLs or files next to PRODUCT.yaml "
-                         "(--evidence-dir DIR saves the tool's reports there and lists them)")
+        reminders.append(
+            "evidence lists are empty: add URLs or files next to PRODUCT.yaml "
+            "(--evidence-dir DIR saves the tool's reports there and lists them)"
+        )
     return {"metadata": metadata, "spec": _order(spec)}, reminders
 
 
@@ -265,10 +276,20 @@ class _Quoted(str):
 
 def _quote(doc: dict) -> dict:
     metadata = {k: _Quoted(v) for k, v in doc["metadata"].items()}
-    spec = {category: [{"id": item["id"], "description": _Quoted(item["description"]), "level": item["level"],
-                        "status": _Quoted(item["status"]), "evidence": [_Quoted(e) for e in item["evidence"]],
-                        "notes": _Quoted(item["notes"])} for item in items]
-            for category, items in doc["spec"].items()}
+    spec = {
+        category: [
+            {
+                "id": item["id"],
+                "description": _Quoted(item["description"]),
+                "level": item["level"],
+                "status": _Quoted(item["status"]),
+                "evidence": [_Quoted(e) for e in item["evidence"]],
+                "notes": _Quoted(item["notes"]),
+            }
+            for item in items
+        ]
+        for category, items in doc["spec"].items()
+    }
     return {"metadata": metadata, "spec": spec}
 
 
@@ -280,8 +301,9 @@ def dump(doc: dict) -> str:
             return super().increase_indent(flow, False)
 
     Dumper.add_representer(_Quoted, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", str(s), style='"'))
-    return yaml.dump(_quote(doc), Dumper=Dumper, sort_keys=False, allow_unicode=True, width=float("inf"),
-                     default_flow_style=False)
+    return yaml.dump(
+        _quote(doc), Dumper=Dumper, sort_keys=False, allow_unicode=True, width=float("inf"), default_flow_style=False
+    )
 
 
 def render(report: Report, options: RenderOptions) -> str:
@@ -289,8 +311,10 @@ def render(report: Report, options: RenderOptions) -> str:
     where = f"context {report.context}" if report.context else "a snapshot"
     header = [
         f"# Kubernetes AI Conformance checklist v{report.conformance_version}: PRODUCT.yaml draft",
-        (f"# written by kubectl-aiconf {__version__} from {where} "
-         f"(Kubernetes {report.kubernetes_version or 'version unknown'})."),
+        (
+            f"# written by kubectl-aiconf {__version__} from {where} "
+            f"(Kubernetes {report.kubernetes_version or 'version unknown'})."
+        ),
         "# Statuses come from read-only checks and notes summarise what they found: review every entry.",
         "# Before submitting:",
     ] + [f"#   - {one_line(r)}" for r in reminders]

@@ -35,12 +35,15 @@ def render(report: Report, options: RenderOptions) -> str:
 
     color = options.color
     where = f"context {report.context}" if report.context else "snapshot"
-    lines = [_paint(f"Kubernetes AI Conformance {report.conformance_version}", _BOLD, color)
-             + f"  ({where}, Kubernetes {report.kubernetes_version or 'version unknown'})"]
+    lines = [
+        _paint(f"Kubernetes AI Conformance {report.conformance_version}", _BOLD, color)
+        + f"  ({where}, Kubernetes {report.kubernetes_version or 'version unknown'})"
+    ]
     headers = ["REQUIREMENT", "LEVEL", "STATUS"] + (["REASON"] if options.wide else []) + ["MESSAGE"]
     for category, rows in by_category(report):
-        table = tabulate([_row(r, options) for r in rows], headers=headers, tablefmt="plain",
-                         disable_numparse=True).splitlines()
+        table = tabulate(
+            [_row(r, options) for r in rows], headers=headers, tablefmt="plain", disable_numparse=True
+        ).splitlines()
         lines += ["", _paint(CATEGORIES.get(category, category).upper(), _BOLD, color), "  " + table[0]]
         for row, line in zip(rows, table[1:]):
             lines.append("  " + line)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Callable
 
 from kubectl_aiconf.probe.plan import NAMESPACE_PREFIX, PROBE_SELECTOR
 from kubectl_aiconf.view.live import ApiError, Connection
@@ -31,8 +31,11 @@ def _quiet(_: str) -> None:
 def request_namespace_deletion(conn: Connection, name: str) -> bool:
     """Ask for the namespace to be deleted; False when it does not exist (any more)."""
     try:
-        conn.request("DELETE", f"/api/v1/namespaces/{name}",
-                     body={"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"})
+        conn.request(
+            "DELETE",
+            f"/api/v1/namespaces/{name}",
+            body={"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"},
+        )
         return True
     except ApiError as exc:
         if exc.status == 404:
@@ -54,8 +57,7 @@ def wait_namespace_gone(conn: Connection, name: str, timeout: float = NAMESPACE_
         time.sleep(POLL_SECONDS)
 
 
-def delete_namespace(conn: Connection, name: str, progress: Progress = _quiet,
-                     timeout: float | None = None) -> bool:
+def delete_namespace(conn: Connection, name: str, progress: Progress = _quiet, timeout: float | None = None) -> bool:
     """Delete the namespace and wait until it is gone. Returns False when it is still terminating at the end.
 
     The DELETE itself is shielded from Ctrl-C/SIGTERM (it takes milliseconds, and skipping it would leave the
@@ -72,22 +74,28 @@ def delete_namespace(conn: Connection, name: str, progress: Progress = _quiet,
         progress(f"deleting namespace {name}; waiting until it is gone")
         gone = wait_namespace_gone(conn, name, timeout)
     except KeyboardInterrupt:
-        progress(f"stopped waiting; namespace {name} is being deleted by the cluster "
-                 "(`kubectl aiconf cleanup` removes it if it stays)")
+        progress(
+            f"stopped waiting; namespace {name} is being deleted by the cluster "
+            "(`kubectl aiconf cleanup` removes it if it stays)"
+        )
         raise
     if gone:
         progress(f"namespace {name} is gone ({time.monotonic() - started:.1f}s)")
     else:
-        progress(f"namespace {name} is still terminating after {timeout:.0f}s; "
-                 "`kubectl aiconf cleanup` removes it later")
+        progress(
+            f"namespace {name} is still terminating after {timeout:.0f}s; `kubectl aiconf cleanup` removes it later"
+        )
     return gone
 
 
 def leftover_namespaces(conn: Connection) -> list[dict]:
     """Probe namespaces of earlier runs: labelled for the plugin's probe and named like one."""
     listing = conn.request("GET", "/api/v1/namespaces", query=[("labelSelector", PROBE_SELECTOR)])
-    return [ns for ns in listing.get("items") or []
-            if ((ns.get("metadata") or {}).get("name") or "").startswith(NAMESPACE_PREFIX)]
+    return [
+        ns
+        for ns in listing.get("items") or []
+        if ((ns.get("metadata") or {}).get("name") or "").startswith(NAMESPACE_PREFIX)
+    ]
 
 
 def active_until(namespace: dict, now: datetime | None = None) -> datetime | None:
@@ -100,8 +108,9 @@ def active_until(namespace: dict, now: datetime | None = None) -> datetime | Non
     return until if until and until > (now or datetime.now(timezone.utc)) else None
 
 
-def cleanup_leftovers(conn: Connection, progress: Progress = _quiet, dry_run: bool = False,
-                      timeout: float = NAMESPACE_GONE_TIMEOUT) -> tuple[list[str], list[str], list[str]]:
+def cleanup_leftovers(
+    conn: Connection, progress: Progress = _quiet, dry_run: bool = False, timeout: float = NAMESPACE_GONE_TIMEOUT
+) -> tuple[list[str], list[str], list[str]]:
     """Delete every leftover probe namespace, except those a run may still be using.
 
     Returns (names removed, names still terminating, names left alone because a run may be using them).
@@ -112,8 +121,9 @@ def cleanup_leftovers(conn: Connection, progress: Progress = _quiet, dry_run: bo
         if until:
             name = ns["metadata"]["name"]
             in_use.append(name)
-            progress(f"leaving namespace {name} alone: a probe run may be using it until "
-                     f"{until.strftime('%H:%M:%S')} UTC")
+            progress(
+                f"leaving namespace {name} alone: a probe run may be using it until {until.strftime('%H:%M:%S')} UTC"
+            )
         else:
             found.append(ns)
     names = [ns["metadata"]["name"] for ns in found]
@@ -175,8 +185,10 @@ class deferred_signals:
 
     def __enter__(self):
         self.caught = []
-        self.old = {sig: signal.signal(sig, lambda signum, frame: self.caught.append(signum))
-                    for sig in _catchable(self.SIGNALS)}
+        self.old = {
+            sig: signal.signal(sig, lambda signum, frame: self.caught.append(signum))
+            for sig in _catchable(self.SIGNALS)
+        }
         return self
 
     def __exit__(self, exc_type, exc, tb):

@@ -17,13 +17,26 @@ def parse_timeout(text: str) -> float:
     return float(match.group(1)) * (60 if match.group(2) == "m" else 1)
 
 
-def options(enabled: bool, mechanism: str, image: str, node: str | None, timeout: str, keep: bool,
-            dry_run: bool, snapshot: str | None) -> ProbeOptions | None:
+def options(
+    enabled: bool,
+    mechanism: str,
+    image: str,
+    node: str | None,
+    timeout: str,
+    keep: bool,
+    dry_run: bool,
+    snapshot: str | None,
+) -> ProbeOptions | None:
     """ProbeOptions from the flags, or None without --probe. Raises ValueError on bad combinations."""
     if not enabled:
-        flags = (("--probe-mechanism", mechanism != "auto"), ("--probe-image", image != DEFAULT_IMAGE),
-                 ("--probe-node", bool(node)), ("--probe-timeout", parse_timeout(timeout) != DEFAULT_TIMEOUT),
-                 ("--keep", keep), ("--dry-run", dry_run))
+        flags = (
+            ("--probe-mechanism", mechanism != "auto"),
+            ("--probe-image", image != DEFAULT_IMAGE),
+            ("--probe-node", bool(node)),
+            ("--probe-timeout", parse_timeout(timeout) != DEFAULT_TIMEOUT),
+            ("--keep", keep),
+            ("--dry-run", dry_run),
+        )
         given = [flag for flag, on in flags if on]
         if given:
             raise ValueError(f"{', '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} with --probe")
@@ -52,8 +65,11 @@ def dry_run(view, opts: ProbeOptions, output: str, stream=None) -> str:
 
         missing = missing_permissions(conn, plan)
         if missing:
-            stream.write("warning: the probe would stop before creating anything, missing permissions: "
-                         + "; ".join(missing) + "\n")
+            stream.write(
+                "warning: the probe would stop before creating anything, missing permissions: "
+                + "; ".join(missing)
+                + "\n"
+            )
     return render_plan(plan, output)
 
 
@@ -80,10 +96,13 @@ def combine(probed: CheckResult, passive: CheckResult) -> CheckResult:
     """A probe that passed or failed decides. One that could not decide does not hide what the passive check
     found: a passive FAIL or WARN stands, with the probe's reason added."""
     if probed.status in (Status.PASS, Status.FAIL) or passive.status not in (Status.FAIL, Status.WARN):
-        return CheckResult(probed.status, probed.message, list(probed.evidence) + list(passive.evidence),
-                           probed.reason)
-    return CheckResult(passive.status, f"{passive.message} ({probed.message})",
-                       list(passive.evidence) + list(probed.evidence), passive.reason)
+        return CheckResult(probed.status, probed.message, list(probed.evidence) + list(passive.evidence), probed.reason)
+    return CheckResult(
+        passive.status,
+        f"{passive.message} ({probed.message})",
+        list(passive.evidence) + list(probed.evidence),
+        passive.reason,
+    )
 
 
 def cleanup(conn, dry_run: bool = False, out=None, err=None) -> int:

@@ -44,11 +44,23 @@ CLAIM_TEMPLATE = "aiconf-one-accelerator"
 CLAIM_NAME = "accelerator"
 
 # Only pods that are not finished hold devices; listing just those keeps the list small on big clusters.
-PROBE_PODS = Resource("", "pods", "Pod", True, keep=(
-    "spec.nodeName", "spec.containers[].name", "spec.containers[].resources",
-    "spec.initContainers[].name", "spec.initContainers[].resources", "spec.initContainers[].restartPolicy",
-    "spec.resourceClaims", "status.phase",
-), field_selector="status.phase!=Succeeded,status.phase!=Failed")
+PROBE_PODS = Resource(
+    "",
+    "pods",
+    "Pod",
+    True,
+    keep=(
+        "spec.nodeName",
+        "spec.containers[].name",
+        "spec.containers[].resources",
+        "spec.initContainers[].name",
+        "spec.initContainers[].resources",
+        "spec.initContainers[].restartPolicy",
+        "spec.resourceClaims",
+        "status.phase",
+    ),
+    field_selector="status.phase!=Succeeded,status.phase!=Failed",
+)
 PLAN_READS = (NODES, PROBE_PODS, DEVICECLASSES, RESOURCESLICES, RESOURCECLAIMS, RUNTIMECLASSES)
 
 # Prefix of the AICONF keys under which the script prints a vendor's device listing: `list-<vendor key>`.
@@ -66,9 +78,15 @@ def _probe_script() -> str:
       count=N           number of device= lines
       done              the script ran to the end (a cut-off log is not a result)
     """
-    lines = ["n=0", f"for d in {' '.join(acc.probe_device_globs())}; do",
-             '  [ -e "$d" ] || continue', '  echo "AICONF device=$d"', "  n=$((n+1))", "done",
-             r"env | sed -n 's/^GPU_DEVICE_[0-9][0-9]*=\(.*\)$/AICONF env-device=\1/p'"]
+    lines = [
+        "n=0",
+        f"for d in {' '.join(acc.probe_device_globs())}; do",
+        '  [ -e "$d" ] || continue',
+        '  echo "AICONF device=$d"',
+        "  n=$((n+1))",
+        "done",
+        r"env | sed -n 's/^GPU_DEVICE_[0-9][0-9]*=\(.*\)$/AICONF env-device=\1/p'",
+    ]
     for vendor in acc.VENDORS:
         # Only listings that name devices by id can tell two pods' devices apart; the first one found runs.
         listings = [c for c in vendor.probe_commands if c.uuid]
@@ -89,7 +107,8 @@ _CEL_DRIVER = re.compile(r"""device\.driver\s*==\s*['"]([^'"]+)['"]""")
 _CEL_DRIVER_CLAUSE = re.compile(r"""device\.driver\s*==\s*(['"])([^'"]+)\1""")
 _CEL_ATTRIBUTE_CLAUSE = re.compile(
     r"""device\.attributes\[\s*(['"])([^'"]+)\1\s*\]\.([A-Za-z_][A-Za-z0-9_]*)\s*==\s*"""
-    r"""(?:(['"])([^'"]*)\4|(true|false)|(-?\d+))""")
+    r"""(?:(['"])([^'"]*)\4|(true|false)|(-?\d+))"""
+)
 
 
 class PlanError(Exception):
@@ -186,9 +205,12 @@ class Plan:
         """(verb, group, resource, subresource, namespace) the run needs; namespace "" = cluster scope."""
         ns = self.namespace
         needed = [
-            ("create", "", "namespaces", "", ""), ("get", "", "namespaces", "", ""),
+            ("create", "", "namespaces", "", ""),
+            ("get", "", "namespaces", "", ""),
             ("delete", "", "namespaces", "", ""),
-            ("create", "", "pods", "", ns), ("list", "", "pods", "", ns), ("get", "", "pods", "log", ns),
+            ("create", "", "pods", "", ns),
+            ("list", "", "pods", "", ns),
+            ("get", "", "pods", "log", ns),
         ]
         if self.prerequisites:
             needed.append(("create", "resource.k8s.io", "resourceclaimtemplates", "", ns))
@@ -223,8 +245,22 @@ def quantity(value: object) -> float:
         return 0.0
     number = float(match.group(1))
     suffix = match.group(2)
-    scale = {"": 1, "m": 0.001, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
-             "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
+    scale = {
+        "": 1,
+        "m": 0.001,
+        "k": 1e3,
+        "M": 1e6,
+        "G": 1e9,
+        "T": 1e12,
+        "P": 1e15,
+        "E": 1e18,
+        "Ki": 2**10,
+        "Mi": 2**20,
+        "Gi": 2**30,
+        "Ti": 2**40,
+        "Pi": 2**50,
+        "Ei": 2**60,
+    }
     return number * scale.get(suffix, 1)
 
 
@@ -242,8 +278,9 @@ def pod_request(pod: dict, resource: str) -> float:
     inits = spec.get("initContainers") or []
     sidecars = sum(_container_request(c, resource) for c in inits if c.get("restartPolicy") == "Always")
     regular = sum(_container_request(c, resource) for c in spec.get("containers") or [])
-    largest_init = max([_container_request(c, resource) for c in inits if c.get("restartPolicy") != "Always"],
-                       default=0.0)
+    largest_init = max(
+        [_container_request(c, resource) for c in inits if c.get("restartPolicy") != "Always"], default=0.0
+    )
     return max(regular + sidecars, largest_init)
 
 
@@ -292,8 +329,10 @@ class ClassSelector:
 
 
 def class_selector(device_class: dict) -> ClassSelector:
-    expressions = [(((sel or {}).get("cel") or {}).get("expression") or "").strip()
-                   for sel in (device_class.get("spec") or {}).get("selectors") or []]
+    expressions = [
+        (((sel or {}).get("cel") or {}).get("expression") or "").strip()
+        for sel in (device_class.get("spec") or {}).get("selectors") or []
+    ]
     driver, attributes, exact = "", [], True
     for expression in expressions:
         if "||" in expression or "!" in expression.replace("!=", "") or "?" in expression:
@@ -306,8 +345,13 @@ def class_selector(device_class: dict) -> ClassSelector:
                 driver = driver_match.group(2)
             elif attribute_match:
                 string, boolean, integer = attribute_match.group(5, 6, 7)
-                typed = ("string", string) if string is not None else \
-                    ("bool", boolean) if boolean is not None else ("int", str(int(integer)))
+                typed = (
+                    ("string", string)
+                    if string is not None
+                    else ("bool", boolean)
+                    if boolean is not None
+                    else ("int", str(int(integer)))
+                )
                 attributes.append((attribute_match.group(2), attribute_match.group(3), *typed))
             else:
                 exact = False
@@ -365,8 +409,9 @@ def node_selector_matches(selector: dict, node: dict) -> bool:
     """A core/v1 NodeSelector (as ResourceSlices use it): any term whose every requirement holds."""
     labels, fields = common.labels_of(node), {"metadata.name": common.name_of(node)}
     for term in selector.get("nodeSelectorTerms") or []:
-        requirements = [(r, labels) for r in term.get("matchExpressions") or []] + \
-                       [(r, fields) for r in term.get("matchFields") or []]
+        requirements = [(r, labels) for r in term.get("matchExpressions") or []] + [
+            (r, fields) for r in term.get("matchFields") or []
+        ]
         if requirements and all(_requirement_holds(r, values) for r, values in requirements):
             return True
     return False
@@ -390,8 +435,14 @@ def _device_reach(spec: dict, device: dict, nodes: list[dict]) -> tuple[list[str
     """(names among `nodes` that can use the device, whether it is network-attached). With
     perDeviceNodeSelection the device says where it is, otherwise its slice does."""
     where = common.device_body(device)
-    source = where if spec.get("perDeviceNodeSelection") or where.get("nodeName") or where.get("allNodes") \
-        or where.get("nodeSelector") else spec
+    source = (
+        where
+        if spec.get("perDeviceNodeSelection")
+        or where.get("nodeName")
+        or where.get("allNodes")
+        or where.get("nodeSelector")
+        else spec
+    )
     if source.get("nodeName"):
         return [source["nodeName"]], False
     if source.get("allNodes"):
@@ -433,13 +484,22 @@ def _dra_classes(view: ClusterView) -> list[tuple[dict, ClassSelector]]:
     for dc in view.list(DEVICECLASSES).items:
         selector = class_selector(dc)
         name = common.name_of(dc)
-        if not selector.driver or not common.is_accelerator_driver(selector.driver) or \
-                search(acc.NOT_ACCELERATOR_CLASS, name):
+        if (
+            not selector.driver
+            or not common.is_accelerator_driver(selector.driver)
+            or search(acc.NOT_ACCELERATOR_CLASS, name)
+        ):
             continue
         found.append((dc, selector))
     # whole devices before partitions (MIG slices), real drivers before example ones, then by name
-    found.sort(key=lambda item: (_partition_class(common.name_of(item[0])), common.is_example_driver(item[1].driver),
-                                 not common.name_of(item[0]).startswith("gpu."), common.name_of(item[0])))
+    found.sort(
+        key=lambda item: (
+            _partition_class(common.name_of(item[0])),
+            common.is_example_driver(item[1].driver),
+            not common.name_of(item[0]).startswith("gpu."),
+            common.name_of(item[0]),
+        )
+    )
     return found
 
 
@@ -455,8 +515,9 @@ def _dra_class_sharing(dc: dict) -> str | None:
 
 
 # planning ---------------------------------------------------------------------------------------------------
-def device_plugin_targets(nodes: list[dict], pods: list[dict],
-                          classes: list[tuple[dict, ClassSelector]]) -> tuple[list[Target], list[str]]:
+def device_plugin_targets(
+    nodes: list[dict], pods: list[dict], classes: list[tuple[dict, ClassSelector]]
+) -> tuple[list[Target], list[str]]:
     """Candidate device-plugin targets (best first) and why other accelerator nodes were passed over."""
     wanted = {common.name_of(n): common.accelerator_resources(n) for n in nodes}
     used: dict[tuple[str, str], float] = {}
@@ -468,8 +529,11 @@ def device_plugin_targets(nodes: list[dict], pods: list[dict],
             continue
         for res in wanted.get(node) or ():
             used[(node, res)] = used.get((node, res), 0.0) + pod_request(pod, res)
-    mapped = {((dc.get("spec") or {}).get("extendedResourceName")): common.name_of(dc)
-              for dc, _ in classes if (dc.get("spec") or {}).get("extendedResourceName")}
+    mapped = {
+        ((dc.get("spec") or {}).get("extendedResourceName")): common.name_of(dc)
+        for dc, _ in classes
+        if (dc.get("spec") or {}).get("extendedResourceName")
+    }
     targets, passed = [], []
     for node in nodes:
         name = common.name_of(node)
@@ -479,21 +543,30 @@ def device_plugin_targets(nodes: list[dict], pods: list[dict],
                 passed.append(f"{name}: all {count} {res} in use")
                 continue
             labels = common.labels_of(node)
-            target = Target(DEVICE_PLUGIN, name, free, acc.device_family_of_resource(res, labels), resource=res,
-                            shared=acc.sharing_reason(labels, res))
+            target = Target(
+                DEVICE_PLUGIN,
+                name,
+                free,
+                acc.device_family_of_resource(res, labels),
+                resource=res,
+                shared=acc.sharing_reason(labels, res),
+            )
             if res in mapped:
                 # DRAExtendedResource: on nodes that advertise the resource a device plugin serves it; only
                 # elsewhere would DeviceClass `mapped[res]` allocate it through DRA.
-                target.notes.append(f"{res} is advertised by the node's device plugin (DeviceClass "
-                                    f"{mapped[res]} serves {res} only on nodes without it)")
+                target.notes.append(
+                    f"{res} is advertised by the node's device plugin (DeviceClass "
+                    f"{mapped[res]} serves {res} only on nodes without it)"
+                )
             targets.append(target)
     # most free devices, then whole devices before partitions, then by node
     targets.sort(key=lambda t: (-min(t.free, 3), not acc.is_whole_accelerator_resource(t.resource or ""), t.node))
     return targets, passed
 
 
-def dra_targets(view: ClusterView, nodes: list[dict],
-                classes: list[tuple[dict, ClassSelector]]) -> tuple[list[Target], list[str]]:
+def dra_targets(
+    view: ClusterView, nodes: list[dict], classes: list[tuple[dict, ClassSelector]]
+) -> tuple[list[Target], list[str]]:
     """Candidate DRA targets (best first) and why they were not found. Only for a view whose ResourceSlice and
     ResourceClaim listings are visible (build_plan checks): unknown claims are not "nothing allocated"."""
     free = dra_free_devices(view.list(RESOURCESLICES).items, view.list(RESOURCECLAIMS).items, nodes)
@@ -505,23 +578,38 @@ def dra_targets(view: ClusterView, nodes: list[dict],
             devices = [d for d in free[node_name] if selector.matches(d.driver, d.device)]
             if not devices:
                 continue
-            target = Target(DRA, node_name, len(devices), acc.device_family_of_driver(selector.driver, class_name),
-                            device_class=class_name, driver=selector.driver, shared=_dra_class_sharing(dc))
+            target = Target(
+                DRA,
+                node_name,
+                len(devices),
+                acc.device_family_of_driver(selector.driver, class_name),
+                device_class=class_name,
+                driver=selector.driver,
+                shared=_dra_class_sharing(dc),
+            )
             if not selector.exact:
-                target.uncertain = (f"DeviceClass {class_name} selects devices by a CEL expression the plan does "
-                                    f"not evaluate, so not all {len(devices)} devices of {selector.driver} on "
-                                    f"{node_name} may fit it")
+                target.uncertain = (
+                    f"DeviceClass {class_name} selects devices by a CEL expression the plan does "
+                    f"not evaluate, so not all {len(devices)} devices of {selector.driver} on "
+                    f"{node_name} may fit it"
+                )
             elif any(d.partitionable for d in devices):
-                target.uncertain = (f"the {len(devices)} devices of {selector.driver} on {node_name} draw on "
-                                    "shared counters (partitions of the same hardware), so fewer may be "
-                                    "allocatable at once")
+                target.uncertain = (
+                    f"the {len(devices)} devices of {selector.driver} on {node_name} draw on "
+                    "shared counters (partitions of the same hardware), so fewer may be "
+                    "allocatable at once"
+                )
             if any(d.network_attached for d in devices):
-                target.notes.append(f"devices of {selector.driver} are published for several nodes (allNodes or "
-                                    "a node selector), not by the node itself")
+                target.notes.append(
+                    f"devices of {selector.driver} are published for several nodes (allNodes or "
+                    "a node selector), not by the node itself"
+                )
             ext = (dc.get("spec") or {}).get("extendedResourceName")
             if ext:
-                target.notes.append(f"DeviceClass {target.device_class} also serves extended resource {ext} "
-                                    "requests on nodes without a device plugin for it")
+                target.notes.append(
+                    f"DeviceClass {target.device_class} also serves extended resource {ext} "
+                    "requests on nodes without a device plugin for it"
+                )
             if common.is_example_driver(selector.driver):
                 target.notes.append(f"{selector.driver} is an example driver: its devices are simulated")
             ranked.append((rank, target))
@@ -529,8 +617,9 @@ def dra_targets(view: ClusterView, nodes: list[dict],
     ranked.sort(key=lambda rt: (rt[0], -min(rt[1].usable_free, 3), rt[1].node))
     targets = [t for _, t in ranked]
     if classes and not targets:
-        passed.append("no Ready node has a free device of DeviceClass "
-                      + ", ".join(common.name_of(dc) for dc, _ in classes))
+        passed.append(
+            "no Ready node has a free device of DeviceClass " + ", ".join(common.name_of(dc) for dc, _ in classes)
+        )
     return targets, passed
 
 
@@ -554,8 +643,11 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
     skipped: list[tuple[str, str]] = []
     dra_unreadable = ""  # why DRA devices are unknown, when they are
     if want_dra:
-        problems = [p for p in (_listing_problem(view.list(res)) for res in (DEVICECLASSES, RESOURCESLICES,
-                                                                             RESOURCECLAIMS)) if p]
+        problems = [
+            p
+            for p in (_listing_problem(view.list(res)) for res in (DEVICECLASSES, RESOURCESLICES, RESOURCECLAIMS))
+            if p
+        ]
         if problems and options.mechanism == DRA:
             raise PlanError(f"cannot plan the DRA probe: {'; '.join(problems)}")
         if problems:
@@ -580,8 +672,10 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
     for node in candidates:
         tol, blocking = tolerations_for(node, explicit=bool(options.node))
         if blocking:
-            why_not.append(f"{common.name_of(node)}: tainted {', '.join(blocking)} (name it with --probe-node "
-                           "to tolerate its taints)")
+            why_not.append(
+                f"{common.name_of(node)}: tainted {', '.join(blocking)} (name it with --probe-node "
+                "to tolerate its taints)"
+            )
             continue
         usable.append(node)
         tolerations[common.name_of(node)] = tol
@@ -598,13 +692,17 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
             targets.append(dp[0])
         elif options.mechanism == DEVICE_PLUGIN:
             mapped = [str(ext) for dc, _ in all_classes if (ext := (dc.get("spec") or {}).get("extendedResourceName"))]
-            hint = (f"; {', '.join(mapped)} requests are served by DRA here (DeviceClass extendedResourceName): "
-                    "use --probe-mechanism dra" if mapped else "")
+            hint = (
+                f"; {', '.join(mapped)} requests are served by DRA here (DeviceClass extendedResourceName): "
+                "use --probe-mechanism dra"
+                if mapped
+                else ""
+            )
             if dra_api and not class_listing.visible:
-                hint += ("; whether DRA serves accelerator requests here cannot be told: "
-                         + class_listing.why_unknown())
-            raise PlanError("no Ready accelerator node with a free device-plugin accelerator"
-                            + _where(options, why_not) + hint)
+                hint += "; whether DRA serves accelerator requests here cannot be told: " + class_listing.why_unknown()
+            raise PlanError(
+                "no Ready accelerator node with a free device-plugin accelerator" + _where(options, why_not) + hint
+            )
     if want_dra:
         if not dra_api:
             if options.mechanism == DRA:
@@ -615,9 +713,12 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
             if dra:
                 targets.append(dra[0])
             elif options.mechanism == DRA:
-                reason = ("no DeviceClass selects accelerator devices by driver" if not classes
-                          else "no Ready node has a free device of DeviceClass "
-                          + ", ".join(common.name_of(dc) for dc, _ in classes))
+                reason = (
+                    "no DeviceClass selects accelerator devices by driver"
+                    if not classes
+                    else "no Ready node has a free device of DeviceClass "
+                    + ", ".join(common.name_of(dc) for dc, _ in classes)
+                )
                 raise PlanError(reason + _where(options, why_not))
 
     accel_node_names = {common.name_of(n) for n in usable if common.is_accelerator_node(n)}
@@ -627,8 +728,10 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
         if not accel_node_names and not any(common.is_accelerator_node(n) for n in all_nodes):
             if unread:
                 raise PlanError("no node advertises an accelerator resource or carries accelerator labels" + unread)
-            raise PlanError("no accelerator nodes: no node advertises an accelerator resource or carries "
-                            "accelerator labels, and no DRA driver publishes accelerator devices")
+            raise PlanError(
+                "no accelerator nodes: no node advertises an accelerator resource or carries "
+                "accelerator labels, and no DRA driver publishes accelerator devices"
+            )
         if not accel_node_names:
             raise PlanError("no usable accelerator node" + _where(options, why_not) + unread)
         skipped.append(("positive", "no free accelerator on any Ready accelerator node" + _where(options, why_not)))
@@ -650,8 +753,10 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
             # Guessing either way misleads: without the vendor's runtime a pod given a device may see none (a
             # false FAIL) and its *_VISIBLE_DEVICES=all is not put to the test; naming a missing class gets the
             # pods rejected.
-            raise PlanError(f"cannot plan the probe: whether pods on {node} need RuntimeClass {vendor.key} cannot "
-                            f"be told: {runtime_listing.why_unknown()}")
+            raise PlanError(
+                f"cannot plan the probe: whether pods on {node} need RuntimeClass {vendor.key} cannot "
+                f"be told: {runtime_listing.why_unknown()}"
+            )
         return runtime_class_of(vendor, runtime_classes)
 
     for target in targets:
@@ -662,23 +767,64 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
             prerequisites.append(claim_template(namespace, target, dra_api))
         if target.usable_free >= 2 and not target.shared:
             for suffix, other in (("a", "b"), ("b", "a")):
-                pods.append(ProbePod(f"{p}-pair-{suffix}", "pair", target.node, 1,
-                                     probe_pod(namespace, f"{p}-pair-{suffix}", "pair", target, tol, rc,
-                                               options, [("probe", True)], linger=PAIR_LINGER_SECONDS),
-                                     {"probe": 1}, target, partner=f"{p}-pair-{other}"))
+                pods.append(
+                    ProbePod(
+                        f"{p}-pair-{suffix}",
+                        "pair",
+                        target.node,
+                        1,
+                        probe_pod(
+                            namespace,
+                            f"{p}-pair-{suffix}",
+                            "pair",
+                            target,
+                            tol,
+                            rc,
+                            options,
+                            [("probe", True)],
+                            linger=PAIR_LINGER_SECONDS,
+                        ),
+                        {"probe": 1},
+                        target,
+                        partner=f"{p}-pair-{other}",
+                    )
+                )
             multi_wave = 1 if target.usable_free >= 3 else 2
         else:
             why = target.shared or target.uncertain or f"only {target.free} free device on {target.node}"
             skipped.append((f"{p}-pair", f"two concurrent pods on one node: skipped, {why}"))
-            pods.append(ProbePod(f"{p}-single", "single", target.node, 1,
-                                 probe_pod(namespace, f"{p}-single", "single", target, tol, rc, options,
-                                           [("probe", True)]),
-                                 {"probe": 1}, target))
+            pods.append(
+                ProbePod(
+                    f"{p}-single",
+                    "single",
+                    target.node,
+                    1,
+                    probe_pod(namespace, f"{p}-single", "single", target, tol, rc, options, [("probe", True)]),
+                    {"probe": 1},
+                    target,
+                )
+            )
             multi_wave = 2 if target.usable_free < 2 else 1
-        pods.append(ProbePod(f"{p}-multi", "multi", target.node, multi_wave,
-                             probe_pod(namespace, f"{p}-multi", "multi", target, tol, rc, options,
-                                       [("with-device", True), ("without-device", False)]),
-                             {"with-device": 1, "without-device": 0}, target))
+        pods.append(
+            ProbePod(
+                f"{p}-multi",
+                "multi",
+                target.node,
+                multi_wave,
+                probe_pod(
+                    namespace,
+                    f"{p}-multi",
+                    "multi",
+                    target,
+                    tol,
+                    rc,
+                    options,
+                    [("with-device", True), ("without-device", False)],
+                ),
+                {"with-device": 1, "without-device": 0},
+                target,
+            )
+        )
 
     # Negative probes: on every target node (the nodes where devices were just shown to be handed out), or
     # on one accelerator node when no device is free anywhere.
@@ -688,10 +834,24 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
         vendors: set[str | None] = set(common.accelerator_vendors(node_by_name.get(node_name, {})))
         vendors |= {t.vendor for t in targets if t.node == node_name}
         env = visible_devices_env(vendors)
-        pods.append(ProbePod(name, "negative", node_name, 1,
-                             negative_pod(namespace, name, node_name, tolerations.get(node_name, []),
-                                          runtime_for(vendors, node_name), options, env),
-                             {"no-request": 0, **({VISIBLE_DEVICES_CONTAINER: 0} if env else {})}))
+        pods.append(
+            ProbePod(
+                name,
+                "negative",
+                node_name,
+                1,
+                negative_pod(
+                    namespace,
+                    name,
+                    node_name,
+                    tolerations.get(node_name, []),
+                    runtime_for(vendors, node_name),
+                    options,
+                    env,
+                ),
+                {"no-request": 0, **({VISIBLE_DEVICES_CONTAINER: 0} if env else {})},
+            )
+        )
 
     if view.serves("security.openshift.io"):
         # OpenShift's restricted SCC assigns each namespace its own UID range and rejects any other UID.
@@ -701,17 +861,19 @@ def build_plan(view: ClusterView, options: ProbeOptions) -> Plan:
                 ctx.pop("runAsUser", None)
                 ctx.pop("runAsGroup", None)
     simulated = {common.name_of(n) for n in all_nodes if common.is_simulated_node(n)}
-    return Plan(namespace, options, targets, pods, prerequisites, skipped, dra_api,
-                simulated & {p.node for p in pods})
+    return Plan(namespace, options, targets, pods, prerequisites, skipped, dra_api, simulated & {p.node for p in pods})
 
 
 def runtime_class_of(vendor: acc.Vendor, classes: list[dict]) -> str | None:
     """The RuntimeClass whose handler is the vendor's container runtime, the one named after the vendor first
     (the GPU Operator makes `nvidia` beside `nvidia-cdi` and `nvidia-legacy`). A sandbox handler that passes
     devices into a VM (kata-qemu-nvidia-gpu) is not the vendor's runtime."""
-    names = sorted(common.name_of(rc) for rc in classes
-                   if acc.vendor_of_runtime_handler(str(rc.get("handler") or "")) == vendor.key
-                   and not search(sandboxes.SANDBOX_WORDS, str(rc.get("handler") or "")))
+    names = sorted(
+        common.name_of(rc)
+        for rc in classes
+        if acc.vendor_of_runtime_handler(str(rc.get("handler") or "")) == vendor.key
+        and not search(sandboxes.SANDBOX_WORDS, str(rc.get("handler") or ""))
+    )
     return vendor.key if vendor.key in names else next(iter(names), None)
 
 
@@ -735,27 +897,42 @@ def claim_template(namespace: str, target: Target, api_version: str | None) -> d
     version = api_version or "v1"
     request: dict[str, object]
     if version == "v1beta1":  # v1beta1 requests are flat; v1beta2 and v1 wrap them in `exactly`
-        request = {"name": CLAIM_NAME, "deviceClassName": target.device_class, "count": 1,
-                   "allocationMode": "ExactCount"}
+        request = {
+            "name": CLAIM_NAME,
+            "deviceClassName": target.device_class,
+            "count": 1,
+            "allocationMode": "ExactCount",
+        }
     else:
-        request = {"name": CLAIM_NAME, "exactly": {"deviceClassName": target.device_class, "count": 1,
-                                                   "allocationMode": "ExactCount"}}
+        request = {
+            "name": CLAIM_NAME,
+            "exactly": {"deviceClassName": target.device_class, "count": 1, "allocationMode": "ExactCount"},
+        }
     return {
-        "apiVersion": f"resource.k8s.io/{version}", "kind": "ResourceClaimTemplate",
+        "apiVersion": f"resource.k8s.io/{version}",
+        "kind": "ResourceClaimTemplate",
         "metadata": {"name": CLAIM_TEMPLATE, "namespace": namespace, "labels": _labels()},
         "spec": {"spec": {"devices": {"requests": [request]}}},
     }
 
 
 def _security_context() -> dict:
-    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
-            "runAsUser": 65534, "runAsGroup": 65534, "seccompProfile": {"type": "RuntimeDefault"}}
+    return {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+        "runAsUser": 65534,
+        "runAsGroup": 65534,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
 
 
 def _container(name: str, image: str, linger: int = 0, env: list[dict] | None = None) -> dict:
     script = PROBE_SCRIPT + (f"sleep {linger}\n" if linger else "")
     container: dict[str, object] = {
-        "name": name, "image": image, "imagePullPolicy": "IfNotPresent",
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
         "command": ["sh", "-c", script],
         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
         "securityContext": _security_context(),
@@ -766,16 +943,27 @@ def _container(name: str, image: str, linger: int = 0, env: list[dict] | None = 
     return container
 
 
-def _pod(namespace: str, name: str, role: str, containers: list[dict], tolerations: list[dict],
-         runtime_class: str | None, options: ProbeOptions) -> dict:
+def _pod(
+    namespace: str,
+    name: str,
+    role: str,
+    containers: list[dict],
+    tolerations: list[dict],
+    runtime_class: str | None,
+    options: ProbeOptions,
+) -> dict:
     spec: dict = {
         "restartPolicy": "Never",
         "activeDeadlineSeconds": int(options.timeout) + 30,
         "terminationGracePeriodSeconds": 1,
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
-                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 65534,
+            "runAsGroup": 65534,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
         "containers": containers,
     }
     if tolerations:
@@ -783,16 +971,24 @@ def _pod(namespace: str, name: str, role: str, containers: list[dict], toleratio
     if runtime_class:
         spec["runtimeClassName"] = runtime_class
     return {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace, "labels": _labels(),
-                     "annotations": {ROLE_ANNOTATION: role}},
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": _labels(), "annotations": {ROLE_ANNOTATION: role}},
         "spec": spec,
     }
 
 
-def probe_pod(namespace: str, name: str, role: str, target: Target, tolerations: list[dict],
-              runtime_class: str | None, options: ProbeOptions, containers: list[tuple[str, bool]],
-              linger: int = 0) -> dict:
+def probe_pod(
+    namespace: str,
+    name: str,
+    role: str,
+    target: Target,
+    tolerations: list[dict],
+    runtime_class: str | None,
+    options: ProbeOptions,
+    containers: list[tuple[str, bool]],
+    linger: int = 0,
+) -> dict:
     """A pod whose containers flagged True get one accelerator through the target's mechanism.
 
     The scheduler places it (pinning with nodeName would bypass DRA allocation), kept on the target node by
@@ -808,22 +1004,38 @@ def probe_pod(namespace: str, name: str, role: str, target: Target, tolerations:
             c["resources"]["claims"] = [{"name": CLAIM_NAME}]
         built.append(c)
     pod = _pod(namespace, name, role, built, tolerations, runtime_class, options)
-    pod["spec"]["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-        "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In",
-                                                "values": [target.node]}]}]}}}
+    pod["spec"]["affinity"] = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [target.node]}]}
+                ]
+            }
+        }
+    }
     if target.mechanism == DRA:
         pod["spec"]["resourceClaims"] = [{"name": CLAIM_NAME, "resourceClaimTemplateName": CLAIM_TEMPLATE}]
     return pod
 
 
-def negative_pod(namespace: str, name: str, node: str, tolerations: list[dict], runtime_class: str | None,
-                 options: ProbeOptions, env_names: list[str]) -> dict:
+def negative_pod(
+    namespace: str,
+    name: str,
+    node: str,
+    tolerations: list[dict],
+    runtime_class: str | None,
+    options: ProbeOptions,
+    env_names: list[str],
+) -> dict:
     """No request at all, pinned to an accelerator node. A second container, when the node's runtimes honour
     `env_names`, asks them for every device through the environment, which only an allocation may grant."""
     containers = [_container("no-request", options.image)]
     if env_names:
-        containers.append(_container(VISIBLE_DEVICES_CONTAINER, options.image,
-                                     env=[{"name": name, "value": "all"} for name in env_names]))
+        containers.append(
+            _container(
+                VISIBLE_DEVICES_CONTAINER, options.image, env=[{"name": name, "value": "all"} for name in env_names]
+            )
+        )
     pod = _pod(namespace, name, "negative", containers, tolerations, runtime_class, options)
     pod["spec"]["nodeName"] = node  # fine without claims: nothing to allocate
     return pod
@@ -846,8 +1058,10 @@ def describe_plan(plan: Plan) -> str:
         lines.append(f"skipped {probe}: {why}")
     for target in plan.targets:
         lines += [f"note on {target.node}: {n}" for n in target.notes]
-    lines.append(f"image {plan.options.image}; timeout {plan.options.timeout:g}s; nothing was created "
-                 "(use -o yaml for the manifests)")
+    lines.append(
+        f"image {plan.options.image}; timeout {plan.options.timeout:g}s; nothing was created "
+        "(use -o yaml for the manifests)"
+    )
     return "\n".join(lines)
 
 

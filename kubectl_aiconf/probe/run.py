@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, TextIO
+from datetime import datetime, timedelta, timezone
+from typing import TextIO
 
 from kubectl_aiconf.probe import cleanup
 from kubectl_aiconf.probe.plan import DRA, Plan, PlanError, ProbeOptions, ProbePod, build_plan
@@ -27,10 +28,22 @@ POLL_FAILURES_TOLERATED = 3  # consecutive connection errors while waiting befor
 UNSCHEDULABLE_GRACE = 15.0
 SERVICE_ACCOUNT_WAIT = 20.0
 ACTIVE_MARGIN = 120.0  # seconds after the probe timeout during which a run may still be cleaning up
-IMAGE_ERRORS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable",
-                "SignatureValidationFailed"}
-START_ERRORS = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError", "PreCreateHookError",
-                "PreStartHookError", "CrashLoopBackOff"}
+IMAGE_ERRORS = {
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "RegistryUnavailable",
+    "SignatureValidationFailed",
+}
+START_ERRORS = {
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+    "PreCreateHookError",
+    "PreStartHookError",
+    "CrashLoopBackOff",
+}
 
 
 class Progress:
@@ -66,8 +79,11 @@ def missing_permissions(conn: Connection, plan: Plan) -> list[str]:
             attrs["subresource"] = subresource
         if namespace:
             attrs["namespace"] = namespace
-        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-                "spec": {"resourceAttributes": attrs}}
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attrs},
+        }
         try:
             answer = conn.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body=body)
         except ApiError as exc:
@@ -103,8 +119,11 @@ def pod_state(pod: dict) -> tuple[str, str]:
         if reason in START_ERRORS:
             return "error", f"container {cs.get('name')} cannot start ({detail})"
     for cond in status.get("conditions") or []:
-        if cond.get("type") == "PodScheduled" and cond.get("status") == "False" and \
-                cond.get("reason") in ("Unschedulable", "SchedulerError"):
+        if (
+            cond.get("type") == "PodScheduled"
+            and cond.get("status") == "False"
+            and cond.get("reason") in ("Unschedulable", "SchedulerError")
+        ):
             return "unschedulable", _scheduler_message(cond.get("message") or cond.get("reason"))
     return ("running", "") if phase == "Running" else ("pending", "")
 
@@ -150,12 +169,12 @@ class Execution:
     def create_prerequisites(self) -> None:
         for obj in self.plan.prerequisites:
             group, version = obj["apiVersion"].split("/")
-            self.conn.request("POST", f"/apis/{group}/{version}/namespaces/{self.ns}/resourceclaimtemplates",
-                              body=obj)
+            self.conn.request("POST", f"/apis/{group}/{version}/namespaces/{self.ns}/resourceclaimtemplates", body=obj)
             request = obj["spec"]["spec"]["devices"]["requests"][0]
             device_class = (request.get("exactly") or request).get("deviceClassName")
-            self.progress(f"created ResourceClaimTemplate {obj['metadata']['name']} (one device of DeviceClass "
-                          f"{device_class})")
+            self.progress(
+                f"created ResourceClaimTemplate {obj['metadata']['name']} (one device of DeviceClass {device_class})"
+            )
 
     def create_pod(self, pod: ProbePod) -> None:
         deadline = time.monotonic() + SERVICE_ACCOUNT_WAIT
@@ -191,8 +210,10 @@ class Execution:
             waiting = [p for p in todo if p.name not in self.outcomes]
             if waiting:
                 extra = f" (wave {number} of {len(waves)})" if len(waves) > 1 else ""
-                self.progress(f"waiting for {len(waiting)} pods to finish{extra}, at most "
-                              f"{max(0.0, deadline - time.monotonic()):.0f}s more")
+                self.progress(
+                    f"waiting for {len(waiting)} pods to finish{extra}, at most "
+                    f"{max(0.0, deadline - time.monotonic()):.0f}s more"
+                )
                 self._wait(waiting, deadline)
         return [self.outcomes[p.name] for p in self.plan.pods]
 
@@ -201,8 +222,12 @@ class Execution:
         for other in self.outcomes.values():
             if other.state == "image":
                 return "image", other.detail
-            if other.state == "unschedulable" and other.pod.target and pod.target and \
-                    other.pod.target.mechanism == pod.target.mechanism:
+            if (
+                other.state == "unschedulable"
+                and other.pod.target
+                and pod.target
+                and other.pod.target.mechanism == pod.target.mechanism
+            ):
                 return "unschedulable", f"not started: {other.pod.name} was unschedulable"
         return None
 
@@ -251,12 +276,24 @@ class Execution:
                     phase = (obj.get("status") or {}).get("phase") or "unknown"
                     node = (obj.get("spec") or {}).get("nodeName")
                     where = f" on {node}" if node else ", not scheduled"
-                    waiting = sorted({((cs.get("state") or {}).get("waiting") or {}).get("reason") or ""
-                                      for cs in (obj.get("status") or {}).get("containerStatuses") or []} - {""})
+                    waiting = sorted(
+                        {
+                            ((cs.get("state") or {}).get("waiting") or {}).get("reason") or ""
+                            for cs in (obj.get("status") or {}).get("containerStatuses") or []
+                        }
+                        - {""}
+                    )
                     if waiting:
                         where += f": {', '.join(waiting)}"
-                    self._finish(pod, PodOutcome(pod, "timeout", f"timed out after {self.plan.options.timeout:.0f}s "
-                                                                 f"(still {phase}{where})", node=node))
+                    self._finish(
+                        pod,
+                        PodOutcome(
+                            pod,
+                            "timeout",
+                            f"timed out after {self.plan.options.timeout:.0f}s (still {phase}{where})",
+                            node=node,
+                        ),
+                    )
                 return
             time.sleep(POLL_SECONDS)
 
@@ -291,12 +328,22 @@ class Execution:
             term = ((statuses.get(container) or {}).get("state") or {}).get("terminated") or {}
             outcome.windows[container] = (parse_time(term.get("startedAt")), parse_time(term.get("finishedAt")))
             try:
-                text = self.conn.request("GET", f"/api/v1/namespaces/{self.ns}/pods/{pod.name}/log",
-                                         query=[("container", container)], accept="application/json, */*", text=True)
+                text = self.conn.request(
+                    "GET",
+                    f"/api/v1/namespaces/{self.ns}/pods/{pod.name}/log",
+                    query=[("container", container)],
+                    accept="application/json, */*",
+                    text=True,
+                )
             except ApiError as exc:
                 if state == "failed":  # e.g. rejected by the kubelet before any container started
-                    return PodOutcome(pod, "failed", f"{detail} (log of container {container}: {exc})", node=node,
-                                      outputs=outcome.outputs)
+                    return PodOutcome(
+                        pod,
+                        "failed",
+                        f"{detail} (log of container {container}: {exc})",
+                        node=node,
+                        outputs=outcome.outputs,
+                    )
                 return PodOutcome(pod, "error", f"cannot read the log of container {container}: {exc}", node=node)
             outcome.outputs[container] = parse_output(text)
         if state == "failed" and not all(o.complete for o in outcome.outputs.values()):
@@ -314,16 +361,20 @@ class Execution:
         except (ApiError, ConnectError):
             return
         for claim in claims.get("items") or []:
-            owners = [o.get("name") for o in (claim.get("metadata") or {}).get("ownerReferences") or []
-                      if o.get("kind") == "Pod"]
+            owners = [
+                o.get("name")
+                for o in (claim.get("metadata") or {}).get("ownerReferences") or []
+                if o.get("kind") == "Pod"
+            ]
             allocation = (claim.get("status") or {}).get("allocation") or {}
             results = (allocation.get("devices") or {}).get("results") or []
             devices = [f"{r.get('driver')}/{r.get('pool')}/{r.get('device')}" for r in results]
             for owner in owners:
                 if devices and owner not in self.allocations:
                     self.allocations[owner] = devices
-                    self.progress(f"claim {claim['metadata']['name']} of pod {owner}: scheduler allocated "
-                                  + ", ".join(devices))
+                    self.progress(
+                        f"claim {claim['metadata']['name']} of pod {owner}: scheduler allocated " + ", ".join(devices)
+                    )
 
 
 # entry points -----------------------------------------------------------------------------------------------
@@ -335,8 +386,9 @@ def unknown(message: str) -> CheckResult:
     return CheckResult(Status.UNKNOWN, message, reason=Reason.PROBE_INCONCLUSIVE)
 
 
-def run_probe(view: ClusterView, conn: Connection, options: ProbeOptions, keep: bool = False,
-              stream: TextIO | None = None) -> CheckResult:
+def run_probe(
+    view: ClusterView, conn: Connection, options: ProbeOptions, keep: bool = False, stream: TextIO | None = None
+) -> CheckResult:
     """Plan, preflight, run and clean up; the result for secure_accelerator_access.
 
     Interrupts (Ctrl-C, SIGTERM, SIGHUP) clean up and then propagate as KeyboardInterrupt.
@@ -347,9 +399,11 @@ def run_probe(view: ClusterView, conn: Connection, options: ProbeOptions, keep: 
     except PlanError as exc:
         progress(f"cannot run: {exc}")
         return unknown(f"probe cannot run: {exc}")
-    progress(f"plan: {len(plan.pods)} pods in namespace {plan.namespace}"
-             + "".join(f"; {t.describe()} on {t.node} ({t.free} free)" for t in plan.targets)
-             + "".join(f"; skipped {probe}: {why}" for probe, why in plan.skipped))
+    progress(
+        f"plan: {len(plan.pods)} pods in namespace {plan.namespace}"
+        + "".join(f"; {t.describe()} on {t.node} ({t.free} free)" for t in plan.targets)
+        + "".join(f"; skipped {probe}: {why}" for probe, why in plan.skipped)
+    )
     try:
         missing = missing_permissions(conn, plan)
     except ConnectError as exc:
@@ -373,15 +427,16 @@ def run_probe(view: ClusterView, conn: Connection, options: ProbeOptions, keep: 
         finally:
             if execution.created_namespace:
                 if keep:
-                    progress(f"keeping namespace {plan.namespace} (--keep); remove it with "
-                             f"`kubectl delete namespace {plan.namespace}` or `kubectl aiconf cleanup`")
+                    progress(
+                        f"keeping namespace {plan.namespace} (--keep); remove it with "
+                        f"`kubectl delete namespace {plan.namespace}` or `kubectl aiconf cleanup`"
+                    )
                 else:
                     try:
                         if not cleanup.delete_namespace(conn, plan.namespace, progress):
                             note = _join(note, f"namespace {plan.namespace} was still terminating at the end")
                     except (ApiError, LoadError) as exc:
-                        progress(f"could not delete namespace {plan.namespace}: {exc}; "
-                                 "run `kubectl aiconf cleanup`")
+                        progress(f"could not delete namespace {plan.namespace}: {exc}; run `kubectl aiconf cleanup`")
                         note = _join(note, f"namespace {plan.namespace} could not be deleted: {exc}")
     seconds = progress.elapsed
     if outcomes is None:

@@ -27,7 +27,7 @@ class Output:
 
     def excerpt(self) -> str:
         text = " | ".join(line for line in self.lines if line != "AICONF done") or "(no AICONF lines)"
-        return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS - 3] + "..."
+        return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 3] + "..."
 
     def units(self, family: str) -> list[str]:
         """The accelerators this output shows, for a device family (device nodes, or example-driver ids)."""
@@ -46,13 +46,13 @@ def parse_output(text: str) -> Output:
         if not line.startswith("AICONF "):
             continue
         out.lines.append(line)
-        key, _, value = line[len("AICONF "):].partition("=")
+        key, _, value = line[len("AICONF ") :].partition("=")
         if key == "device" and value:
             out.devices.append(value)
         elif key == "env-device" and value:
             out.env_devices.append(value)
         elif key.startswith(LISTING_KEY) and value:
-            device_id = _listed_id(key[len(LISTING_KEY):], value)
+            device_id = _listed_id(key[len(LISTING_KEY) :], value)
             if device_id:
                 out.uuids.append(device_id)
         elif key == "done":
@@ -130,8 +130,13 @@ def judge_pod(o: PodOutcome) -> Verdict:
     for container, expected in pod.expect.items():
         out = o.outputs.get(container)
         if out is None or not out.complete:
-            return Verdict(pod.name, UNKNOWN, f"container {container} {_where(o)} printed no complete probe "
-                                              f"output (log: {out.excerpt() if out else 'none'})", pod.role)
+            return Verdict(
+                pod.name,
+                UNKNOWN,
+                f"container {container} {_where(o)} printed no complete probe "
+                f"output (log: {out.excerpt() if out else 'none'})",
+                pod.role,
+            )
         if expected == 0:
             visible = out.devices + [f"env:{d}" for d in out.env_devices] + [f"device {u}" for u in out.uuids]
             seen.append(f"{container}: {_show(visible)}")
@@ -143,11 +148,15 @@ def judge_pod(o: PodOutcome) -> Verdict:
             units = out.units(family)
             seen.append(f"{container}: {_show(units)}" + (f" ({', '.join(out.uuids)})" if out.uuids else ""))
             if len(units) != expected:
-                problems.append(f"container {container} was given {expected} accelerator but sees "
-                                f"{len(units)}" + (f" ({_show(units)})" if units else ""))
+                problems.append(
+                    f"container {container} was given {expected} accelerator but sees "
+                    f"{len(units)}" + (f" ({_show(units)})" if units else "")
+                )
             elif out.uuids and len(out.uuids) != expected:
-                problems.append(f"container {container} was given {expected} accelerator but its device listing "
-                                f"names {len(out.uuids)} ({', '.join(out.uuids)})")
+                problems.append(
+                    f"container {container} was given {expected} accelerator but its device listing "
+                    f"names {len(out.uuids)} ({', '.join(out.uuids)})"
+                )
     excerpt = "; ".join(f"{c}: {o.outputs[c].excerpt()}" for c in pod.expect if c in o.outputs)
     alloc = f"; claim allocated {', '.join(o.allocated)}" if o.allocated else ""
     if problems:
@@ -172,9 +181,14 @@ def judge_pair(a: PodOutcome, b: PodOutcome) -> Verdict:
     if oa.uuids and ob.uuids:
         ids_a, ids_b, what = set(oa.uuids), set(ob.uuids), "device ids"
     elif family == "nvidia-mig":
-        return Verdict(name, SKIPPED, "MIG slices of one GPU share its /dev/nvidiaN node and the runtime put no "
-                                      "nvidia-smi in the image to tell them apart; use a --probe-image with "
-                                      "nvidia-smi to compare them", "isolation")
+        return Verdict(
+            name,
+            SKIPPED,
+            "MIG slices of one GPU share its /dev/nvidiaN node and the runtime put no "
+            "nvidia-smi in the image to tell them apart; use a --probe-image with "
+            "nvidia-smi to compare them",
+            "isolation",
+        )
     else:
         ids_a, ids_b, what = set(oa.units(family)), set(ob.units(family)), "devices"
     if not ids_a or not ids_b:
@@ -184,14 +198,29 @@ def judge_pair(a: PodOutcome, b: PodOutcome) -> Verdict:
     where = f"on {a.node or a.pod.node}"
     if shared:
         if together is False:
-            return Verdict(name, UNKNOWN, f"both pods saw {_show(shared)} {where}, but they did not run at the "
-                                          "same time, so the device may have been handed over", "isolation")
-        return Verdict(name, FAIL, f"two pods that each got one accelerator {where} at the same time both see "
-                                   f"{_show(shared)} ({a.pod.name}: {_show(sorted(ids_a))}; {b.pod.name}: "
-                                   f"{_show(sorted(ids_b))})", "isolation")
+            return Verdict(
+                name,
+                UNKNOWN,
+                f"both pods saw {_show(shared)} {where}, but they did not run at the "
+                "same time, so the device may have been handed over",
+                "isolation",
+            )
+        return Verdict(
+            name,
+            FAIL,
+            f"two pods that each got one accelerator {where} at the same time both see "
+            f"{_show(shared)} ({a.pod.name}: {_show(sorted(ids_a))}; {b.pod.name}: "
+            f"{_show(sorted(ids_b))})",
+            "isolation",
+        )
     when = " while running at the same time" if together else ""
-    return Verdict(name, PASS, f"two pods {where} got different {what}{when}: {a.pod.name} {_show(sorted(ids_a))}, "
-                               f"{b.pod.name} {_show(sorted(ids_b))}", "isolation")
+    return Verdict(
+        name,
+        PASS,
+        f"two pods {where} got different {what}{when}: {a.pod.name} {_show(sorted(ids_a))}, "
+        f"{b.pod.name} {_show(sorted(ids_b))}",
+        "isolation",
+    )
 
 
 def judge(outcomes: list[PodOutcome]) -> list[Verdict]:
@@ -207,8 +236,7 @@ def judge(outcomes: list[PodOutcome]) -> list[Verdict]:
 def summarize(plan: Plan, outcomes: list[PodOutcome], seconds: float, namespace_note: str = "") -> CheckResult:
     """The secure_accelerator_access result from the probe verdicts."""
     verdicts = judge(outcomes)
-    evidence = [Evidence("Probe", f"{plan.namespace}/{v.probe}", f"{v.outcome.upper()}: {v.fact}")
-                for v in verdicts]
+    evidence = [Evidence("Probe", f"{plan.namespace}/{v.probe}", f"{v.outcome.upper()}: {v.fact}") for v in verdicts]
     evidence += [Evidence("Probe", f"{plan.namespace}/{probe}", f"SKIPPED: {why}") for probe, why in plan.skipped]
     for target in plan.targets:
         for note in target.notes:
@@ -223,9 +251,14 @@ def summarize(plan: Plan, outcomes: list[PodOutcome], seconds: float, namespace_
 
     failed = [v for v in verdicts if v.outcome == FAIL]
     if failed:
-        return CheckResult(Status.FAIL, "probe shows accelerators are not isolated: "
-                           + "; ".join(f"{v.probe}: {v.fact.split(' (log:')[0]}" for v in failed) + tail, evidence,
-                           Reason.PROBE_FAILED)
+        return CheckResult(
+            Status.FAIL,
+            "probe shows accelerators are not isolated: "
+            + "; ".join(f"{v.probe}: {v.fact.split(' (log:')[0]}" for v in failed)
+            + tail,
+            evidence,
+            Reason.PROBE_FAILED,
+        )
     unknown = [v for v in verdicts if v.outcome == UNKNOWN]
     positive = [v for v in verdicts if v.outcome == PASS and v.role in ("single", "pair", "multi")]
     negative = [v for v in verdicts if v.outcome == PASS and v.role == "negative"]
@@ -234,21 +267,34 @@ def summarize(plan: Plan, outcomes: list[PodOutcome], seconds: float, namespace_
         for v in unknown:
             grouped.setdefault(v.reason or v.fact, []).append(v.probe)
         parts = [f"{', '.join(probes)}: {why}" for why, probes in grouped.items()]
-        return CheckResult(Status.UNKNOWN, "probe incomplete: " + "; ".join(parts) + tail, evidence,
-                           Reason.PROBE_INCONCLUSIVE)
+        return CheckResult(
+            Status.UNKNOWN, "probe incomplete: " + "; ".join(parts) + tail, evidence, Reason.PROBE_INCONCLUSIVE
+        )
     if not positive:
         why = "; ".join(w for _, w in plan.skipped) or "no pod was given an accelerator"
-        return CheckResult(Status.UNKNOWN, "probe could not show that an allocated accelerator is visible, so "
-                           f"its negative result proves nothing: {why}" + tail, evidence, Reason.PROBE_INCONCLUSIVE)
+        return CheckResult(
+            Status.UNKNOWN,
+            "probe could not show that an allocated accelerator is visible, so "
+            f"its negative result proves nothing: {why}" + tail,
+            evidence,
+            Reason.PROBE_INCONCLUSIVE,
+        )
     if not negative:
-        return CheckResult(Status.UNKNOWN, "probe ran no pod without an accelerator request" + tail, evidence,
-                           Reason.PROBE_INCONCLUSIVE)
+        return CheckResult(
+            Status.UNKNOWN,
+            "probe ran no pod without an accelerator request" + tail,
+            evidence,
+            Reason.PROBE_INCONCLUSIVE,
+        )
     asked = sorted({_env_set(o.pod, c) for o in outcomes if o.pod.role == "negative" for c in o.pod.expect} - {""})
-    shown = ["a pod without a request saw no accelerator" + (f", even with {'; '.join(asked)}" if asked else ""),
-             "each pod given one accelerator saw exactly one"]
+    shown = [
+        "a pod without a request saw no accelerator" + (f", even with {'; '.join(asked)}" if asked else ""),
+        "each pod given one accelerator saw exactly one",
+    ]
     if any(v.role == "isolation" and v.outcome == PASS for v in verdicts):
         shown.append("two concurrent pods on one node got different devices")
     if any(v.role == "multi" for v in positive):
         shown.append("only the container given the device saw it")
-    return CheckResult(Status.PASS, f"probe passed ({mechanisms}): " + "; ".join(shown) + tail, evidence,
-                       Reason.PROBE_PASSED)
+    return CheckResult(
+        Status.PASS, f"probe passed ({mechanisms}): " + "; ".join(shown) + tail, evidence, Reason.PROBE_PASSED
+    )

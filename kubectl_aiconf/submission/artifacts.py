@@ -79,8 +79,9 @@ def parse_junit(data: bytes) -> Report:
     m = _XML_DECL_ENCODING.match(data)
     if m and m.group(1).decode("ascii", "replace").lower() != "utf-8":
         # Go's encoding/xml refuses other declared encodings unless given a charset reader.
-        raise ArtifactError(f"JUnit XML declares encoding {m.group(1).decode('ascii', 'replace')!r}; "
-                            "only UTF-8 is read")
+        raise ArtifactError(
+            f"JUnit XML declares encoding {m.group(1).decode('ascii', 'replace')!r}; only UTF-8 is read"
+        )
     parser: ET.XMLPullParser = ET.XMLPullParser(events=("start", "end"))
     root = None
     depth = 0

@@ -156,7 +156,7 @@ def compose_first_document(data: bytes):
 
 def short_tag(tag: str) -> str:
     if tag.startswith(_LONG_PREFIX):
-        return "!!" + tag[len(_LONG_PREFIX):]
+        return "!!" + tag[len(_LONG_PREFIX) :]
     return tag
 
 
@@ -212,10 +212,13 @@ for _v, _t, _words in (
 _YAML_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?", re.ASCII)
 _DOT_FLOAT = re.compile(r"\.[0-9]+([eE][-+]?[0-9]+)?", re.ASCII)
 _TS_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
-_TS_T = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?"
-                   r"(Z|[+-]\d{2}:\d{2})", re.ASCII)
+_TS_T = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?"
+    r"(Z|[+-]\d{2}:\d{2})",
+    re.ASCII,
+)
 _TS_SPACE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2}) (\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?", re.ASCII)
-_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 def _valid_date(y: str, m: str, d: str) -> bool:
@@ -263,7 +266,7 @@ def _go_parse_int(s: str, unsigned: bool) -> int | None:
         return None
     value = sign * int(body, base)
     if unsigned:
-        return value if 0 <= value < 2 ** 64 else None
+        return value if 0 <= value < 2**64 else None
     return value if _INT64[0] <= value <= _INT64[1] else None
 
 
@@ -327,7 +330,7 @@ def _resolve_plain(tag: str, value: str) -> tuple[str, Any]:
                 return "!!float", f
         for prefix, base in (("0b", 2), ("-0b", 2), ("0o", 8), ("-0o", 8)):
             if plain.startswith(prefix):
-                digits = plain[len(prefix):]
+                digits = plain[len(prefix) :]
                 try:
                     iv = int(digits, base) * (-1 if prefix.startswith("-") else 1)
                 except ValueError:
@@ -336,8 +339,7 @@ def _resolve_plain(tag: str, value: str) -> tuple[str, Any]:
     return "!!str", value
 
 
-_GO_TYPE_OF_TAG = {"!!int": "int", "!!float": "float64", "!!bool": "bool",
-                   "!!timestamp": "time.Time", "!!null": "null"}
+_GO_TYPE_OF_TAG = {"!!int": "int", "!!float": "float64", "!!bool": "bool", "!!timestamp": "time.Time", "!!null": "null"}
 
 
 def _scalar(node) -> tuple[str, Any]:
@@ -388,9 +390,16 @@ class _Decoder:
         if tag not in ("!!seq", "!!map"):
             v = node.value if isinstance(node, ScalarNode) else ""
             value = f" `{v[:7]}...`" if len(v.encode()) > 10 else f" `{v}`"
-        self.out.issues.append(DecodeIssue(
-            _line(node), f"line {_line(node)}: cannot unmarshal {tag}{value} into {GO_TYPES[kind]}",
-            where, "type", node.value if isinstance(node, ScalarNode) else None, _kind_name(node)))
+        self.out.issues.append(
+            DecodeIssue(
+                _line(node),
+                f"line {_line(node)}: cannot unmarshal {tag}{value} into {GO_TYPES[kind]}",
+                where,
+                "type",
+                node.value if isinstance(node, ScalarNode) else None,
+                _kind_name(node),
+            )
+        )
 
     def duplicates(self, node, where: tuple) -> bool:
         seen: dict[tuple, Any] = {}
@@ -399,9 +408,16 @@ class _Decoder:
             key = (type(k).__name__, k.value if isinstance(k, ScalarNode) else "")
             if key in seen:
                 first = seen[key]
-                self.out.issues.append(DecodeIssue(
-                    _line(k), f'line {_line(k)}: mapping key "{key[1]}" already defined at line '
-                              f"{_line(first)}", where, "duplicate", key[1], _kind_name(k)))
+                self.out.issues.append(
+                    DecodeIssue(
+                        _line(k),
+                        f'line {_line(k)}: mapping key "{key[1]}" already defined at line {_line(first)}',
+                        where,
+                        "duplicate",
+                        key[1],
+                        _kind_name(k),
+                    )
+                )
                 found = True
             else:
                 seen[key] = k
@@ -428,8 +444,7 @@ class _Decoder:
         tag, resolved = _scalar(node)
         if resolved is _NULL:
             # decoder.null(): nil for interfaces, maps and slices; strings and structs stay as is.
-            return (True, None) if kind in ("iface", "metamap", "spec", "reqlist", "strlist") \
-                else (False, None)
+            return (True, None) if kind in ("iface", "metamap", "spec", "reqlist", "strlist") else (False, None)
         if kind == "str":
             return True, resolved if tag == "!!binary" else node.value
         if kind == "iface":
@@ -476,8 +491,7 @@ class _Decoder:
         merged = []
         if merge_value is not None:
             sources = [merge_value] if isinstance(merge_value, MappingNode) else None
-            if isinstance(merge_value, SequenceNode) and all(
-                    isinstance(s, MappingNode) for s in merge_value.value):
+            if isinstance(merge_value, SequenceNode) and all(isinstance(s, MappingNode) for s in merge_value.value):
                 sources = merge_value.value
             if sources is None:
                 raise GoFail("map merge requires map or sequence of maps as the value")

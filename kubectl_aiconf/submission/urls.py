@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 from kubectl_aiconf import __version__
 
-USER_AGENT = (f"kubectl-aiconf/{__version__} "
-              "(PRODUCT.yaml pre-submission check for CNCF Kubernetes AI Conformance)")
+USER_AGENT = f"kubectl-aiconf/{__version__} (PRODUCT.yaml pre-submission check for CNCF Kubernetes AI Conformance)"
 LANDSCAPE_URL = "https://raw.githubusercontent.com/cncf/landscape/master/landscape.yml"
 LANDSCAPE_URL_ENV = "KUBECTL_AICONF_LANDSCAPE_URL"
 URL_TIMEOUT = 30.0
@@ -113,7 +112,6 @@ def invalid_url(url: str) -> str:
 def _request(method: str, url: str, timeout: float):
     """(status, None) when an HTTP response arrived, (None, reason) when none did."""
     import http.client
-    import socket
     import urllib.error
     import urllib.request
 
@@ -126,7 +124,7 @@ def _request(method: str, url: str, timeout: float):
         return e.code, None
     except urllib.error.URLError as e:
         return None, _reason(e.reason)
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         return None, "timed out"
     except (http.client.HTTPException, OSError) as e:
         return None, _reason(e)

@@ -42,7 +42,8 @@ HYBRID_FROM_MINOR = 37  # v2: from checklist 1.37 on, auto-tested requirements w
 
 _VERSION_IN_PATH = re.compile(r"(?:^|/)(v\d+\.\d+)/", re.ASCII)
 _K8S_CONFORMANCE_URL = re.compile(
-    r"https://github\.com/cncf/k8s-conformance/tree/(master|main)/v\d+\.\d+/[^/]+/?", re.ASCII)
+    r"https://github\.com/cncf/k8s-conformance/tree/(master|main)/v\d+\.\d+/[^/]+/?", re.ASCII
+)
 _OTHER_PRODUCT_DIR = re.compile(r"v\d+\.\d+/[^/]+/", re.ASCII)
 _LOGO_EXTENSIONS = (".svg", ".eps", ".ai")
 
@@ -61,8 +62,14 @@ class Problem:
         return f"{where}: {self.severity}: {self.subject}: {self.message}"
 
     def to_dict(self) -> dict:
-        return {"file": self.file, "line": self.line, "severity": self.severity, "rule": self.rule,
-                "subject": self.subject, "message": self.message}
+        return {
+            "file": self.file,
+            "line": self.line,
+            "severity": self.severity,
+            "rule": self.rule,
+            "subject": self.subject,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -95,8 +102,7 @@ class FileResult:
     def valid(self) -> bool:
         return not self.errors
 
-    def add(self, severity: str, rule: str, subject: str, message: str,
-            line: int | None = None) -> None:
+    def add(self, severity: str, rule: str, subject: str, message: str, line: int | None = None) -> None:
         self.entries.append(Problem(self.path, severity, rule, subject, message, line))
 
 
@@ -161,9 +167,13 @@ def check_file(path: str, data: bytes, rules: str) -> FileResult:
     res = FileResult(path)
     version = version_from_path(path)
     if version is None:
-        res.add(ERROR, "version-from-path", "path",
-                "cannot tell the checklist version from the path: the file must sit in a vX.Y/ "
-                "directory, as in v1.34/<product>/PRODUCT.yaml")
+        res.add(
+            ERROR,
+            "version-from-path",
+            "path",
+            "cannot tell the checklist version from the path: the file must sit in a vX.Y/ "
+            "directory, as in v1.34/<product>/PRODUCT.yaml",
+        )
         return res
     try:
         schema = catalogue.requirements_for(version)
@@ -172,9 +182,13 @@ def check_file(path: str, data: bytes, rules: str) -> FileResult:
         return res
     res.version = version
     if version in catalogue.DRAFT_VERSIONS:
-        res.add(WARNING, "draft-checklist", "path",
-                f"checklist {version} is a draft: its requirements may still change and CNCF's "
-                "validator may not have its template yet")
+        res.add(
+            WARNING,
+            "draft-checklist",
+            "path",
+            f"checklist {version} is a draft: its requirements may still change and CNCF's "
+            "validator may not have its template yet",
+        )
 
     from kubectl_aiconf.submission import goyaml
 
@@ -192,9 +206,13 @@ def _decode_problems(res: FileResult, doc) -> None:
         subject, message = _explain_decode_issue(issue)
         rule = "yaml-syntax" if issue.kind == "syntax" else "yaml-decode"
         res.add(ERROR, rule, subject, message, issue.line)
-    res.add(NOTICE, "yaml-decode-stops", "yaml",
-            "CNCF's validator rejects a file it cannot decode without applying its other rules; "
-            "fix the errors above and run again to see the rest")
+    res.add(
+        NOTICE,
+        "yaml-decode-stops",
+        "yaml",
+        "CNCF's validator rejects a file it cannot decode without applying its other rules; "
+        "fix the errors above and run again to see the rest",
+    )
 
 
 def _explain_decode_issue(issue) -> tuple[str, str]:
@@ -209,22 +227,26 @@ def _explain_decode_issue(issue) -> tuple[str, str]:
         subject = _subject_of(where)
         return subject, f"key {issue.node_value!r} is defined twice; duplicate keys are an error" + go
     kind = issue.node_kind
-    shape = {"scalar": f"the scalar {issue.node_value!r}", "sequence": "a list",
-             "mapping": "a mapping"}.get(kind, "something else")
+    shape = {"scalar": f"the scalar {issue.node_value!r}", "sequence": "a list", "mapping": "a mapping"}.get(
+        kind, "something else"
+    )
     if where[0] == "item":
         item, name = where[1], where[2]
         subject = _subject_of(where)
         if name == "evidence":
             if kind == "scalar":
-                return subject, (f"evidence must be a YAML list of strings, not {shape}; write "
-                                 "evidence: [] when there is none" + go)
+                return subject, (
+                    f"evidence must be a YAML list of strings, not {shape}; write evidence: [] when there is none" + go
+                )
             if "into string" in detail:
                 return subject, f"each evidence entry must be a plain string, not {shape}" + go
             return subject, f"evidence must be a YAML list of strings, not {shape}" + go
         if name:
             return subject, f"{name} must be a single string, not {shape}" + go
-        return subject, (f"each entry of spec.{item.category} must be a mapping with id, status, "
-                         f"evidence and notes, not {shape}" + go)
+        return subject, (
+            f"each entry of spec.{item.category} must be a mapping with id, status, "
+            f"evidence and notes, not {shape}" + go
+        )
     if where[0] == "metadata":
         if where[1] is None:
             return "metadata", f"metadata must be a mapping of field: value, not {shape}" + go
@@ -232,8 +254,7 @@ def _explain_decode_issue(issue) -> tuple[str, str]:
     if where[0] == "spec":
         if where[1] is None:
             return "spec", f"spec must be a mapping of category: list, not {shape}" + go
-        return f"spec.{where[1]}", (f"a spec category must be a list of requirement entries, "
-                                    f"not {shape}" + go)
+        return f"spec.{where[1]}", (f"a spec category must be a list of requirement entries, not {shape}" + go)
     return "yaml", f"the document must be a mapping with metadata and spec, not {shape}" + go
 
 
@@ -248,15 +269,20 @@ def _subject_of(where: tuple) -> str:
     return "yaml"
 
 
-_TYPE_WORDS = {"int": "a number", "float64": "a number", "bool": "a boolean",
-               "time.Time": "a date", "list": "a list", "map": "a mapping"}
+_TYPE_WORDS = {
+    "int": "a number",
+    "float64": "a number",
+    "bool": "a boolean",
+    "time.Time": "a date",
+    "list": "a list",
+    "map": "a mapping",
+}
 
 
 def _check_metadata(res: FileResult, doc) -> None:
     md = doc.metadata
     if md is None:
-        res.add(ERROR, "metadata-section-missing", "metadata", "the metadata section is missing",
-                doc.metadata_line)
+        res.add(ERROR, "metadata-section-missing", "metadata", "the metadata section is missing", doc.metadata_line)
         return
     for f in METADATA_FIELDS:
         name, required, snake = f.name, f.required, f.snake
@@ -265,17 +291,23 @@ def _check_metadata(res: FileResult, doc) -> None:
         subject = f"metadata.{name}"
         if val is None or val.go_type == "null":
             if required:
-                res.add(ERROR, "metadata-missing", subject,
-                        f"required field is missing (write {name}, or {snake})",
-                        val.line if val else doc.metadata_line)
+                res.add(
+                    ERROR,
+                    "metadata-missing",
+                    subject,
+                    f"required field is missing (write {name}, or {snake})",
+                    val.line if val else doc.metadata_line,
+                )
             continue
         if not val.is_string:
             words = _TYPE_WORDS.get(val.go_type, val.go_type)
             if val.go_type in ("list", "map"):
                 msg = f"must be a string, not {words}"
             else:
-                msg = (f"must be a string, but the unquoted value {val.text} reads as {words}; "
-                       f'quote it: {key}: "{val.text}"')
+                msg = (
+                    f"must be a string, but the unquoted value {val.text} reads as {words}; "
+                    f'quote it: {key}: "{val.text}"'
+                )
             res.add(ERROR, "metadata-not-string", subject, msg, val.line)
             continue
         text = val.value
@@ -283,21 +315,29 @@ def _check_metadata(res: FileResult, doc) -> None:
             if required:
                 res.add(ERROR, "metadata-empty", subject, "required field is empty", val.line)
         elif is_placeholder(text):
-            res.add(ERROR, "metadata-placeholder", subject,
-                    f"still holds the template placeholder {text}", val.line)
+            res.add(ERROR, "metadata-placeholder", subject, f"still holds the template placeholder {text}", val.line)
         elif name == "k8sConformanceUrl":
             if not _K8S_CONFORMANCE_URL.fullmatch(text):
-                res.add(ERROR, "k8s-conformance-url", subject,
-                        f"{text!r} is not a link to a Kubernetes conformance submission; expected "
-                        "https://github.com/cncf/k8s-conformance/tree/main/vX.Y/<product>",
-                        val.line)
+                res.add(
+                    ERROR,
+                    "k8s-conformance-url",
+                    subject,
+                    f"{text!r} is not a link to a Kubernetes conformance submission; expected "
+                    "https://github.com/cncf/k8s-conformance/tree/main/vX.Y/<product>",
+                    val.line,
+                )
             else:
                 res.entries.append(_UrlCheck(text, "url-unreachable", subject, name, val.line))
         elif text.startswith("http"):
             if name == "productLogoUrl" and not text.lower().endswith(_LOGO_EXTENSIONS):
-                res.add(WARNING, "logo-format", subject,
-                        "the submission instructions ask for an SVG, EPS or AI logo; newer CNCF "
-                        "validators reject other formats", val.line)
+                res.add(
+                    WARNING,
+                    "logo-format",
+                    subject,
+                    "the submission instructions ask for an SVG, EPS or AI logo; newer CNCF "
+                    "validators reject other formats",
+                    val.line,
+                )
             res.entries.append(_UrlCheck(text, "url-unreachable", subject, name, val.line))
     vendor = md.get("vendorName") if "vendorName" in md else md.get("vendor_name")
     if vendor is not None and vendor.is_string and vendor.value.strip():
@@ -308,8 +348,7 @@ def _check_spec(res: FileResult, doc, schema, version: str, rules: str) -> None:
     from kubectl_aiconf import catalogue
 
     if doc.spec is None:
-        res.add(ERROR, "spec-section-missing", "spec", "the spec section is missing",
-                doc.spec_line)
+        res.add(ERROR, "spec-section-missing", "spec", "the spec section is missing", doc.spec_line)
         return
     v2 = rules == "v2"
     product_dir = go_dir(res.path.replace(os.sep, "/"))
@@ -324,8 +363,13 @@ def _check_spec(res: FileResult, doc, schema, version: str, rules: str) -> None:
             continue
         if category not in doc.spec:
             ids = ", ".join(r.id for r in wanted)
-            res.add(ERROR, "category-missing", f"spec.{category}",
-                    f"category is missing (it must list: {ids})", doc.spec_line)
+            res.add(
+                ERROR,
+                "category-missing",
+                f"spec.{category}",
+                f"category is missing (it must list: {ids})",
+                doc.spec_line,
+            )
             continue
         items = {}
         for item in doc.spec[category] or []:
@@ -334,9 +378,13 @@ def _check_spec(res: FileResult, doc, schema, version: str, rules: str) -> None:
             level = req.level(version)
             item = items.get(req.id)
             if item is None:
-                res.add(ERROR, "requirement-missing", req.id,
-                        _missing_requirement_message(req, category, level, doc),
-                        doc.category_lines.get(category))
+                res.add(
+                    ERROR,
+                    "requirement-missing",
+                    req.id,
+                    _missing_requirement_message(req, category, level, doc),
+                    doc.category_lines.get(category),
+                )
                 continue
             if level == catalogue.SHOULD and item.status == "" and not item.evidence:
                 continue  # an unanswered SHOULD is fine
@@ -346,8 +394,7 @@ def _check_spec(res: FileResult, doc, schema, version: str, rules: str) -> None:
 
 def _missing_requirement_message(req, category: str, level: str, doc) -> str:
     msg = f"{level} requirement is missing from spec.{category}"
-    elsewhere = [c for c, items in doc.spec.items()
-                 if c != category and any(i.id == req.id for i in items or [])]
+    elsewhere = [c for c, items in doc.spec.items() if c != category and any(i.id == req.id for i in items or [])]
     if elsewhere:
         msg += f" (it is listed under spec.{elsewhere[0]}, but belongs under spec.{category})"
     elif level == "SHOULD":
@@ -373,27 +420,38 @@ def _check_status(res: FileResult, item, rid: str, level: str, v2: bool) -> None
     if level == "MUST" and status != IMPLEMENTED:
         if v2 and rid in CONDITIONAL_MUST_V2:
             if status == NOT_APPLICABLE:
-                res.add(WARNING, "must-na-conditional", rid,
-                        "conditional MUST marked N/A: reviewers will check the justification in "
-                        "notes", line)
+                res.add(
+                    WARNING,
+                    "must-na-conditional",
+                    rid,
+                    "conditional MUST marked N/A: reviewers will check the justification in notes",
+                    line,
+                )
             else:
-                res.add(ERROR, "must-not-implemented", rid,
-                        f"MUST requirement has status {status!r}; it must be Implemented, or N/A "
-                        "with a justification in notes", line)
+                res.add(
+                    ERROR,
+                    "must-not-implemented",
+                    rid,
+                    f"MUST requirement has status {status!r}; it must be Implemented, or N/A "
+                    "with a justification in notes",
+                    line,
+                )
         else:
             msg = f"MUST requirement has status {status!r}; it must be Implemented"
             if rid in CONDITIONAL_MUST_V2 and status == NOT_APPLICABLE:
-                msg += (" (the current CNCF validator rejects N/A even for this conditional MUST;"
-                        " the v2 validator, --rules v2, accepts it with notes)")
+                msg += (
+                    " (the current CNCF validator rejects N/A even for this conditional MUST;"
+                    " the v2 validator, --rules v2, accepts it with notes)"
+                )
             res.add(ERROR, "must-not-implemented", rid, msg, line)
     notes = item.notes.strip() if v2 else item.notes
     if status == NOT_APPLICABLE and notes == "":
-        res.add(ERROR, "na-without-notes", rid, "status N/A needs a justification in notes",
-                item.lines.get("notes", line))
+        res.add(
+            ERROR, "na-without-notes", rid, "status N/A needs a justification in notes", item.lines.get("notes", line)
+        )
 
 
-def _check_evidence(res: FileResult, item, rid: str, product_dir: str, v2: bool, hybrid: bool,
-                    reports: dict) -> None:
+def _check_evidence(res: FileResult, item, rid: str, product_dir: str, v2: bool, hybrid: bool, reports: dict) -> None:
     line = item.lines.get("evidence", item.line)
     has_artifact = False
     for link in item.evidence or []:
@@ -405,9 +463,13 @@ def _check_evidence(res: FileResult, item, rid: str, product_dir: str, v2: bool,
         if not v2:
             full = go_join(product_dir, link)
             if _not_found(full):
-                res.add(ERROR, "evidence-file-missing", rid,
-                        f"evidence file not found: {link!r} (looked for {full})"
-                        + _evidence_hint(link), line)
+                res.add(
+                    ERROR,
+                    "evidence-file-missing",
+                    rid,
+                    f"evidence file not found: {link!r} (looked for {full})" + _evidence_hint(link),
+                    line,
+                )
             continue
         try:
             full, fragment = resolve_evidence_v2(product_dir, link)
@@ -415,9 +477,13 @@ def _check_evidence(res: FileResult, item, rid: str, product_dir: str, v2: bool,
             res.add(ERROR, "evidence-path-invalid", rid, f"evidence {link!r}: {e}", line)
             continue
         if _not_found(full):
-            res.add(ERROR, "evidence-file-missing", rid,
-                    f"evidence file not found: {link!r} (looked for {full})"
-                    + _evidence_hint(link, v2=True), line)
+            res.add(
+                ERROR,
+                "evidence-file-missing",
+                rid,
+                f"evidence file not found: {link!r} (looked for {full})" + _evidence_hint(link, v2=True),
+                line,
+            )
             continue
         from kubectl_aiconf.submission import artifacts
 
@@ -431,9 +497,14 @@ def _check_evidence(res: FileResult, item, rid: str, product_dir: str, v2: bool,
 
         test = artifacts.AUTO_TESTED.get(rid)
         if test:
-            res.add(WARNING, "artifact-recommended", rid,
-                    f"covered by the automated test {test}: from v1.{HYBRID_FROM_MINOR} on, include "
-                    "its test artifact (junit.xml, results.json or e2e.log) as evidence", line)
+            res.add(
+                WARNING,
+                "artifact-recommended",
+                rid,
+                f"covered by the automated test {test}: from v1.{HYBRID_FROM_MINOR} on, include "
+                "its test artifact (junit.xml, results.json or e2e.log) as evidence",
+                line,
+            )
 
 
 def _not_found(path: str) -> bool:
@@ -461,7 +532,7 @@ def resolve_evidence_v2(product_dir: str, link: str) -> tuple[str, str]:
     """Resolve a local evidence reference the v2 way: (path on disk, #fragment or "")."""
     raw = link.strip()
     if raw.startswith("file://"):
-        raw = raw[len("file://"):]
+        raw = raw[len("file://") :]
     fragment = ""
     if "#" in raw:
         raw, fragment = raw.split("#", 1)
@@ -473,10 +544,9 @@ def resolve_evidence_v2(product_dir: str, link: str) -> tuple[str, str]:
     clean_dir = go_clean(product_dir)
     own = go_join(go_base(go_dir(clean_dir)), go_base(clean_dir)) + "/"
     if raw.startswith(own):
-        raw = raw[len(own):]
+        raw = raw[len(own) :]
     elif _OTHER_PRODUCT_DIR.match(raw):
-        raise ValueError(f"refers to another product's directory; evidence must live in "
-                         f"{product_dir}")
+        raise ValueError(f"refers to another product's directory; evidence must live in {product_dir}")
     full = go_join(clean_dir, raw)
     rel = posixpath.relpath(full, clean_dir)
     if rel in (".", "..") or rel.startswith("../"):
@@ -484,8 +554,17 @@ def resolve_evidence_v2(product_dir: str, link: str) -> tuple[str, str]:
     return full, fragment
 
 
-def _check_artifact(res: FileResult, rid: str, status: str, link: str, full: str, fragment: str,
-                    kind: str, reports: dict, line: int | None) -> None:
+def _check_artifact(
+    res: FileResult,
+    rid: str,
+    status: str,
+    link: str,
+    full: str,
+    fragment: str,
+    kind: str,
+    reports: dict,
+    line: int | None,
+) -> None:
     from kubectl_aiconf.submission import artifacts
 
     name = link.split("#", 1)[0]
@@ -494,14 +573,17 @@ def _check_artifact(res: FileResult, rid: str, status: str, link: str, full: str
             report = artifacts.parse(full, kind)
         except (artifacts.ArtifactError, OSError) as e:
             reports[full] = None
-            res.add(ERROR, "artifact-invalid", rid, f"test artifact {name} cannot be read: {e}",
-                    line)
+            res.add(ERROR, "artifact-invalid", rid, f"test artifact {name} cannot be read: {e}", line)
             return
         reports[full] = report
         if report.failures:
-            res.add(ERROR, "artifact-failing-tests", rid,
-                    f"test artifact {name} contains failing tests: "
-                    f"{', '.join(sorted(report.failures))}", line)
+            res.add(
+                ERROR,
+                "artifact-failing-tests",
+                rid,
+                f"test artifact {name} contains failing tests: {', '.join(sorted(report.failures))}",
+                line,
+            )
     report = reports[full]
     if report is None:
         return
@@ -514,24 +596,23 @@ def _check_artifact(res: FileResult, rid: str, status: str, link: str, full: str
     elif outcome == artifacts.FAIL:
         res.add(ERROR, "artifact-test-failed", rid, f"test {test} failed in {name}", line)
     elif outcome == artifacts.SKIP and status == IMPLEMENTED:
-        res.add(ERROR, "artifact-test-skipped", rid,
-                f"status is Implemented but test {test} was skipped in {name}", line)
+        res.add(
+            ERROR, "artifact-test-skipped", rid, f"status is Implemented but test {test} was skipped in {name}", line
+        )
 
 
 # ----------------------------------------------------------------------------------------------
 # Online rules: URL reachability and CNCF membership.
 
 
-def apply_online(results: list[FileResult], landscape_url: str | None = None,
-                 timeout: float | None = None) -> None:
+def apply_online(results: list[FileResult], landscape_url: str | None = None, timeout: float | None = None) -> None:
     from kubectl_aiconf.submission import urls
 
     members = None
     if any(r.vendor for r in results):
         members = urls.fetch_members(landscape_url)
     checks = [e for r in results for e in r.entries if isinstance(e, _UrlCheck)]
-    outcome = urls.check_urls([c.url for c in checks],
-                              timeout=urls.URL_TIMEOUT if timeout is None else timeout)
+    outcome = urls.check_urls([c.url for c in checks], timeout=urls.URL_TIMEOUT if timeout is None else timeout)
     # The network counts as unavailable when no host outside this machine/LAN answered at all.
     public_answers = [o.reached for o in outcome.values() if not o.certain]
     if members is not None and not members.local:
@@ -548,13 +629,20 @@ def apply_online(results: list[FileResult], landscape_url: str | None = None,
             if o.ok:
                 continue
             if not o.reached and not o.certain and network_down:
-                resolved.append(Problem(r.path, NOTICE, "url-unchecked", e.subject,
-                                        f"{e.what} not checked, network unavailable "
-                                        f"({o.detail}): {e.url}", e.line))
+                resolved.append(
+                    Problem(
+                        r.path,
+                        NOTICE,
+                        "url-unchecked",
+                        e.subject,
+                        f"{e.what} not checked, network unavailable ({o.detail}): {e.url}",
+                        e.line,
+                    )
+                )
             else:
-                resolved.append(Problem(r.path, ERROR, e.rule, e.subject,
-                                        f"{e.what} does not answer: {e.url} ({o.detail})",
-                                        e.line))
+                resolved.append(
+                    Problem(r.path, ERROR, e.rule, e.subject, f"{e.what} does not answer: {e.url} ({o.detail})", e.line)
+                )
         r.entries = resolved
         if r.vendor and members is not None:
             _check_vendor(r, r.vendor, members, network_down)
@@ -563,11 +651,21 @@ def apply_online(results: list[FileResult], landscape_url: str | None = None,
 def _check_vendor(r: FileResult, vendor: tuple[str, int | None], members, network_down: bool) -> None:
     name, line = vendor
     if members.names is None:
-        why = ("network unavailable" if network_down and not members.reached and not members.local
-               else "could not read the CNCF landscape")
-        r.entries.append(Problem(r.path, NOTICE, "vendor-unchecked", "metadata.vendorName",
-                                 f"not checked against the CNCF member list, {why} "
-                                 f"({members.error}): {members.url}", line))
+        why = (
+            "network unavailable"
+            if network_down and not members.reached and not members.local
+            else "could not read the CNCF landscape"
+        )
+        r.entries.append(
+            Problem(
+                r.path,
+                NOTICE,
+                "vendor-unchecked",
+                "metadata.vendorName",
+                f"not checked against the CNCF member list, {why} ({members.error}): {members.url}",
+                line,
+            )
+        )
         return
     if name in members.names:
         return
@@ -575,18 +673,30 @@ def _check_vendor(r: FileResult, vendor: tuple[str, int | None], members, networ
 
     close = difflib.get_close_matches(name, sorted(members.names), n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    r.entries.append(Problem(r.path, ERROR, "vendor-not-member", "metadata.vendorName",
-                             f"{name!r} does not match any CNCF member on the CNCF landscape; it "
-                             f"must be the member's name exactly as listed there{hint}", line))
+    r.entries.append(
+        Problem(
+            r.path,
+            ERROR,
+            "vendor-not-member",
+            "metadata.vendorName",
+            f"{name!r} does not match any CNCF member on the CNCF landscape; it "
+            f"must be the member's name exactly as listed there{hint}",
+            line,
+        )
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # Command entry point.
 
 
-def validate_paths(paths: list[str], offline: bool, rules: str = "current",
-                   landscape_url: str | None = None,
-                   timeout: float | None = None) -> list[FileResult]:
+def validate_paths(
+    paths: list[str],
+    offline: bool,
+    rules: str = "current",
+    landscape_url: str | None = None,
+    timeout: float | None = None,
+) -> list[FileResult]:
     """Validate files; raises UsageError for bad arguments or unreadable files."""
     if rules not in RULE_SETS:
         raise UsageError(f"unknown rule set {rules!r}; choose one of: {', '.join(RULE_SETS)}")
@@ -611,8 +721,10 @@ def format_text(results: list[FileResult], offline: bool, rules: str) -> str:
         lines.extend(p.text() for p in r.problems)
         lines.append(f"{r.path}: valid" if r.valid else f"{r.path}: INVALID ({plural(len(r.errors), 'error')})")
     invalid = sum(not r.valid for r in results)
-    summary = (f"{plural(len(results), 'file')} checked with the {rules} "
-               f"CNCF rules: {len(results) - invalid} valid, {invalid} invalid")
+    summary = (
+        f"{plural(len(results), 'file')} checked with the {rules} "
+        f"CNCF rules: {len(results) - invalid} valid, {invalid} invalid"
+    )
     if offline:
         summary += " (offline: URLs and CNCF membership not checked)"
     lines.append(summary)
@@ -625,13 +737,19 @@ def format_json(results: list[FileResult]) -> str:
     return json.dumps([p.to_dict() for r in results for p in r.problems], indent=2)
 
 
-def run_validate(paths: list[str], offline: bool, rules: str, output: str, *,
-                 landscape_url: str | None = None, timeout: float | None = None) -> int:
+def run_validate(
+    paths: list[str],
+    offline: bool,
+    rules: str,
+    output: str,
+    *,
+    landscape_url: str | None = None,
+    timeout: float | None = None,
+) -> int:
     """Validate PRODUCT.yaml files, print the problems to stdout and return the exit code
     (0 valid, 1 invalid). Raises UsageError (exit code 2) for usage problems."""
     if output not in OUTPUTS:
         raise UsageError(f"unknown output format {output!r}; choose one of: {', '.join(OUTPUTS)}")
-    results = validate_paths(list(paths), offline, rules, landscape_url=landscape_url,
-                             timeout=timeout)
+    results = validate_paths(list(paths), offline, rules, landscape_url=landscape_url, timeout=timeout)
     print(format_json(results) if output == "json" else format_text(results, offline, rules))
     return 0 if all(r.valid for r in results) else 1

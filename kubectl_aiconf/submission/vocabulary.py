@@ -74,8 +74,12 @@ METADATA_FIELDS: tuple[MetadataField, ...] = (
     MetadataField("productLogoUrl", True, "[Product Logo URL]"),
     MetadataField("description", True, "[Description]"),
     MetadataField("contactEmailAddress", True, "[Contact Email Address]"),
-    MetadataField("k8sConformanceUrl", True, "[k8s-conformance submission URL, "
-                  "e.g. https://github.com/cncf/k8s-conformance/tree/master/v{version}/<product>]"),
+    MetadataField(
+        "k8sConformanceUrl",
+        True,
+        "[k8s-conformance submission URL, "
+        "e.g. https://github.com/cncf/k8s-conformance/tree/master/v{version}/<product>]",
+    ),
 )
 METADATA_NAMES: tuple[str, ...] = tuple(f.name for f in METADATA_FIELDS)
 

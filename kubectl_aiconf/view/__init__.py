@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import builtins
 import enum
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,14 @@ class Listing:
     "none exist", the one conclusion a forbidden, failed or missing listing must never give.
     """
 
-    def __init__(self, resource: Resource, outcome: Outcome, items: list[dict] | None = None,
-                 version: str | None = None, detail: str = "") -> None:
+    def __init__(
+        self,
+        resource: Resource,
+        outcome: Outcome,
+        items: list[dict] | None = None,
+        version: str | None = None,
+        detail: str = "",
+    ) -> None:
         self.resource = resource
         self.outcome = outcome
         self._items = items if outcome is Outcome.OK and items is not None else []

@@ -45,8 +45,9 @@ def kubeconfig_files(explicit: str | None) -> list[Path]:
         return existing
     default = Path("~/.kube/config").expanduser()
     if not default.is_file():
-        raise KubeconfigError("no kubeconfig: ~/.kube/config does not exist and KUBECONFIG is not set "
-                              "(use --kubeconfig)")
+        raise KubeconfigError(
+            "no kubeconfig: ~/.kube/config does not exist and KUBECONFIG is not set (use --kubeconfig)"
+        )
     return [default]
 
 

@@ -75,8 +75,9 @@ class Connection:
         root.addHandler(capture)
         try:
             # persist_config=False: refreshed tokens must never be written back into the user's kubeconfig.
-            config.load_kube_config_from_dict(resolved.config, context=resolved.context,
-                                              client_configuration=cfg, persist_config=False)
+            config.load_kube_config_from_dict(
+                resolved.config, context=resolved.context, client_configuration=cfg, persist_config=False
+            )
         except config.ConfigException as exc:
             raise AuthError(f"context {resolved.context!r}: {exc}") from None
         except Exception as exc:  # exec plugins and auth providers raise anything from OSError up
@@ -89,8 +90,7 @@ class Connection:
         cfg.connection_pool_maxsize = MAX_PARALLEL_REQUESTS
         # urllib3 retries nothing itself (request() does, within the deadline); it only follows redirects.
         # total=None: a total of 0 would also count redirects.
-        self._no_retries = Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5,
-                                 raise_on_status=False)
+        self._no_retries = Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5, raise_on_status=False)
         cfg.retries = self._no_retries
         self.server = cfg.host
         self.context = resolved.context
@@ -99,8 +99,15 @@ class Connection:
         self._lock = threading.Lock()
         self.requests = 0
 
-    def request(self, method: str, path: str, query: list | None = None, body: dict | None = None,
-                accept: str = ACCEPT_JSON, text: bool = False):
+    def request(
+        self,
+        method: str,
+        path: str,
+        query: list | None = None,
+        body: dict | None = None,
+        accept: str = ACCEPT_JSON,
+        text: bool = False,
+    ):
         """The decoded JSON body; with `text=True` the body as a string (pod logs are plain text)."""
         from urllib.parse import urlencode
 
@@ -117,8 +124,10 @@ class Connection:
         url = self.server + path + (f"?{urlencode(query)}" if query else "")
         status, data, note = self._with_retries(method, url, headers, payload, deadline)
         if status == 401:
-            raise AuthError(f"the API server at {self.server} rejected the credentials of context "
-                            f"{self.context!r} (401 Unauthorized); log in again or check the kubeconfig")
+            raise AuthError(
+                f"the API server at {self.server} rejected the credentials of context "
+                f"{self.context!r} (401 Unauthorized); log in again or check the kubeconfig"
+            )
         if not 200 <= status <= 299:
             reason = http.client.responses.get(status, "error")
             raise ApiError(status, _status_message(data, reason) + note)
@@ -133,8 +142,9 @@ class Connection:
         return self.request("GET", path, query=query, accept=accept)
 
     # one request, its retries and its body, within one deadline ------------------------------------------
-    def _with_retries(self, method: str, url: str, headers: dict, payload: str | None,
-                      deadline: float | None) -> tuple[int, bytes, str]:
+    def _with_retries(
+        self, method: str, url: str, headers: dict, payload: str | None, deadline: float | None
+    ) -> tuple[int, bytes, str]:
         """(status, body, note) of the last attempt; `note` says why a retryable answer was not retried.
 
         Retried, as before: GETs answered 429/502/503/504 (the server asks to come back; GETs are safe to
@@ -149,7 +159,7 @@ class Connection:
             try:
                 status, retry_after, data = self._attempt(method, url, attempt_headers, payload, deadline)
             except _NoConnection as exc:
-                wait = RETRY_BACKOFF * 2 ** attempt
+                wait = RETRY_BACKOFF * 2**attempt
                 if attempt < MAX_RETRIES and self._left(deadline) > wait:
                     time.sleep(wait)
                     attempt += 1
@@ -157,11 +167,17 @@ class Connection:
                 raise ConnectError(exc.message) from None
             if method != "GET" or status not in RETRY_STATUSES or attempt >= MAX_RETRIES:
                 return status, data, ""
-            wait = retry_after if retry_after is not None else RETRY_BACKOFF * 2 ** attempt
+            wait = retry_after if retry_after is not None else RETRY_BACKOFF * 2**attempt
             left = self._left(deadline)
             if wait >= left:
-                return status, data, (f" (the server asked to retry after {wait:g}s; only {max(left, 0):.1f}s "
-                                      f"of --request-timeout {self.timeout:g}s were left)")
+                return (
+                    status,
+                    data,
+                    (
+                        f" (the server asked to retry after {wait:g}s; only {max(left, 0):.1f}s "
+                        f"of --request-timeout {self.timeout:g}s were left)"
+                    ),
+                )
             time.sleep(wait)
             attempt += 1
 
@@ -173,8 +189,9 @@ class Connection:
         limit = f"{self.timeout:g}s" if self.timeout else "0"
         return ConnectError(f"timed out talking to {self.server} (--request-timeout {limit})")
 
-    def _attempt(self, method: str, url: str, headers: dict, payload: str | None,
-                 deadline: float | None) -> tuple[int, float | None, bytes]:
+    def _attempt(
+        self, method: str, url: str, headers: dict, payload: str | None, deadline: float | None
+    ) -> tuple[int, float | None, bytes]:
         """(status, Retry-After in seconds or None, body) of one attempt; raises _NoConnection when the
         connection could not be opened, ConnectError on any other transport failure or the deadline."""
         import urllib3
@@ -188,8 +205,14 @@ class Connection:
         timeout = urllib3.Timeout(total=left) if deadline is not None else None
         try:
             resp = self._api.rest_client.pool_manager.urlopen(
-                method, url, body=payload, headers=headers, timeout=timeout, retries=self._no_retries,
-                preload_content=False)
+                method,
+                url,
+                body=payload,
+                headers=headers,
+                timeout=timeout,
+                retries=self._no_retries,
+                preload_content=False,
+            )
         except (MaxRetryError, Urllib3Timeout, HTTPError) as exc:
             reason = getattr(exc, "reason", None) or exc
             # NewConnectionError subclasses the timeout error in urllib3: test it first.
@@ -282,7 +305,7 @@ class LiveView(ClusterView):
         self.username: str | None = None
 
     @classmethod
-    def connect(cls, kubeconfig: str | None, context: str | None, request_timeout: float | None) -> "LiveView":
+    def connect(cls, kubeconfig: str | None, context: str | None, request_timeout: float | None) -> LiveView:
         from kubectl_aiconf.view.kubeconfig import resolve
 
         view = cls(Connection(resolve(kubeconfig, context), request_timeout))
@@ -317,8 +340,10 @@ class LiveView(ClusterView):
             return None
         username = ((review.get("status") or {}).get("userInfo") or {}).get("username")
         if username == "system:anonymous":
-            raise AuthError(f"context {self.conn.context!r}: the API server at {self.conn.server} treated the "
-                            "request as anonymous; the credentials were not accepted or not sent")
+            raise AuthError(
+                f"context {self.conn.context!r}: the API server at {self.conn.server} treated the "
+                "request as anonymous; the credentials were not accepted or not sent"
+            )
         return username
 
     def _discovery(self, core: dict, groups: dict) -> dict[str, dict[str, list[str]]]:
@@ -329,7 +354,8 @@ class LiveView(ClusterView):
                     group = (item.get("metadata") or {}).get("name") or ""
                     for ver in item.get("versions") or []:
                         served.setdefault(group, {})[ver["version"]] = [
-                            r["resource"] for r in ver.get("resources") or []]
+                            r["resource"] for r in ver.get("resources") or []
+                        ]
             return served
         return self._legacy_discovery(core, groups)
 
@@ -348,8 +374,15 @@ class LiveView(ClusterView):
                 doc = self.conn.get(path)
             except ApiError:  # an unavailable aggregated API: its group is simply not served right now
                 return group, version, None
-            return group, version, [r["name"] for r in doc.get("resources") or [] if "/" not in r["name"]
-                                    or group.endswith("metrics.k8s.io")]
+            return (
+                group,
+                version,
+                [
+                    r["name"]
+                    for r in doc.get("resources") or []
+                    if "/" not in r["name"] or group.endswith("metrics.k8s.io")
+                ],
+            )
 
         with ThreadPoolExecutor(max_workers=MAX_PARALLEL_REQUESTS) as pool:
             for group, version, names in pool.map(fetch, wanted):
@@ -359,7 +392,7 @@ class LiveView(ClusterView):
 
     # lists ------------------------------------------------------------------------------------------------
     def load(self, resources) -> None:
-        todo = [r for r in dict((r.key, r) for r in resources).values() if r.key not in self._listings]
+        todo = [r for r in {r.key: r for r in resources}.values() if r.key not in self._listings]
         if not todo:
             return
         pool = ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_REQUESTS, len(todo)))

@@ -69,13 +69,18 @@ class SnapshotView(ClusterView):
         for file in self._files():
             try:
                 text = file.read_text(encoding="utf-8")
-                docs = ([json.loads(text)] if file.suffix == ".json"
-                        else list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))))
+                docs = (
+                    [json.loads(text)]
+                    if file.suffix == ".json"
+                    else list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+                )
             except (OSError, UnicodeDecodeError) as exc:
                 raise LoadError(f"snapshot {file}: cannot read: {exc}") from None
             except (yaml.YAMLError, ValueError) as exc:
-                raise LoadError(f"snapshot {file}: invalid {'JSON' if file.suffix == '.json' else 'YAML'}: "
-                                f"{str(exc).splitlines()[0] if str(exc) else exc}") from None
+                raise LoadError(
+                    f"snapshot {file}: invalid {'JSON' if file.suffix == '.json' else 'YAML'}: "
+                    f"{str(exc).splitlines()[0] if str(exc) else exc}"
+                ) from None
             for index, doc in enumerate(docs, 1):
                 if doc is None:
                     continue
@@ -172,8 +177,11 @@ class SnapshotView(ClusterView):
 
     def _holds(self, res: Resource) -> bool:
         read = self._reads.get(res.key)
-        return (res.group, res.kind) in self._objects or (res.group, res.kind) in self._listed or bool(
-            read and read.get("outcome") == Outcome.OK.value)
+        return (
+            (res.group, res.kind) in self._objects
+            or (res.group, res.kind) in self._listed
+            or bool(read and read.get("outcome") == Outcome.OK.value)
+        )
 
     # listings --------------------------------------------------------------------------------------------
     def load(self, resources) -> None:
@@ -189,7 +197,9 @@ class SnapshotView(ClusterView):
             return Listing(res, Outcome.NOT_SERVED)
         if not self._holds(res):
             return Listing(res, Outcome.NO_DATA)
-        objs = [o for o in self._objects.get((res.group, res.kind)) or [] if _field_selector_matches(o, res.field_selector)]
+        objs = [
+            o for o in self._objects.get((res.group, res.kind)) or [] if _field_selector_matches(o, res.field_selector)
+        ]
         project = projector(_snapshot_projection(res))
         return Listing(res, Outcome.OK, [project(o) for o in objs], version=self.choose_version(res))
 
@@ -207,8 +217,11 @@ def _snapshot_projection(res: Resource) -> Resource:
         return res
     from dataclasses import replace
 
-    return replace(res, keep=res.keep + ("spec.group", "spec.names", "spec.versions[].name",
-                                         "spec.versions[].served", "status.conditions"))
+    return replace(
+        res,
+        keep=res.keep
+        + ("spec.group", "spec.names", "spec.versions[].name", "spec.versions[].served", "status.conditions"),
+    )
 
 
 def _field_selector_matches(obj: dict, selector: str) -> bool:
@@ -234,8 +247,13 @@ def write_snapshot(view: ClusterView, directory: str | os.PathLike) -> list[Path
     reads = []
     for listing in view.listings():
         res = listing.resource
-        reads.append({"resource": res.key, "outcome": listing.outcome.value,
-                      **({"detail": listing.detail} if listing.detail else {})})
+        reads.append(
+            {
+                "resource": res.key,
+                "outcome": listing.outcome.value,
+                **({"detail": listing.detail} if listing.detail else {}),
+            }
+        )
         if not listing.ok:
             continue
         api_version = f"{res.group}/{listing.version}" if res.group else (listing.version or "v1")
