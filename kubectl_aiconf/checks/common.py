@@ -10,7 +10,7 @@ from kubectl_aiconf.checks import blind_reason, why_blind
 from kubectl_aiconf.knowledge import accelerators as acc
 from kubectl_aiconf.resources import CRDS, DAEMONSETS, DEPLOYMENTS, NODES, PODS, SERVICES, STATEFULSETS
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
-from kubectl_aiconf.view import ClusterView, Listing
+from kubectl_aiconf.view import ClusterView, Listing, Resource
 
 
 # names and conditions -------------------------------------------------------------------------------------
@@ -101,24 +101,32 @@ def match_workloads(
     """
     compiled = {key: tuple(re.compile(p) if p else None for p in pats) for key, pats in patterns.items()}
     found: dict[str, list[dict]] = {key: [] for key in patterns}
-    blind = []
-    for res in kinds:
-        listing = view.list(res)
-        if not listing.visible:
-            blind.append(listing)
-            continue
-        for obj in listing.items:
-            meta = obj.get("metadata") or {}
-            name, namespace = meta.get("name") or "", meta.get("namespace") or ""
-            images = workload_images(obj)
-            for key, (name_re, image_re, ns_re) in compiled.items():
-                if ns_re is not None and not ns_re.search(namespace):
-                    continue
-                if (name_re is not None and name_re.search(name)) or (
-                    image_re is not None and any(image_re.search(i) for i in images)
-                ):
-                    found[key].append(obj)
+    objs, blind = read_all(view, kinds)
+    for obj in objs:
+        meta = obj.get("metadata") or {}
+        name, namespace = meta.get("name") or "", meta.get("namespace") or ""
+        images = workload_images(obj)
+        for key, (name_re, image_re, ns_re) in compiled.items():
+            if ns_re is not None and not ns_re.search(namespace):
+                continue
+            if (name_re is not None and name_re.search(name)) or (
+                image_re is not None and any(image_re.search(i) for i in images)
+            ):
+                found[key].append(obj)
     return found, blind
+
+
+def read_all(view: ClusterView, resources: Iterable[Resource]) -> tuple[list[dict], list[Listing]]:
+    """Every object of `resources` that could be read, and the listings that could not."""
+    objs: list[dict] = []
+    blind: list[Listing] = []
+    for res in resources:
+        listing = view.list(res)
+        if listing.visible:
+            objs.extend(listing.items)
+        else:
+            blind.append(listing)
+    return objs, blind
 
 
 def selector_matches(selector: dict | None, labels: dict) -> bool:

@@ -379,16 +379,13 @@ def _instance_available(instance: dict) -> tuple[bool | None, str]:
 def _workload_monitors(view: ClusterView, system_namespaces: set[str]) -> tuple[list[dict], list[Listing]]:
     """Every stack's monitors outside the monitoring stacks' own namespaces and the platform's, and the
     monitor listings that could not be read."""
-    monitors, blind = [], []
-    for res in _ALL_MONITORS:
-        listing = view.list(res)
-        if not listing.visible:
-            blind.append(listing)
-            continue
-        for mon in listing.items:
-            ns = _namespace(mon)
-            if ns not in system_namespaces and not ns.startswith(monitoring.SYSTEM_NAMESPACE_PREFIXES):
-                monitors.append(mon)
+    everything, blind = c.read_all(view, _ALL_MONITORS)
+    monitors = [
+        mon
+        for mon in everything
+        if _namespace(mon) not in system_namespaces
+        and not _namespace(mon).startswith(monitoring.SYSTEM_NAMESPACE_PREFIXES)
+    ]
     return monitors, blind
 
 

@@ -235,22 +235,17 @@ def robust_controller(view: ClusterView) -> CheckResult:
         _operator_crds(view, f.op, f)
 
     # Controller workloads: one pass over every Deployment/StatefulSet/DaemonSet.
-    workload_blind: list[Listing] = []
     controller_ids: dict[str, Found] = {}
-    for res in common.WORKLOAD_RESOURCES:
-        listing = view.list(res)
-        if not listing.visible:
-            workload_blind.append(listing)
-            continue
-        for w in listing.items:
-            meta = w.get("metadata") or {}
-            images = common.workload_images(w)
-            for f in found:
-                if f.op.workloads.matches(meta.get("name") or "", images, meta.get("namespace") or ""):
-                    ok, fact = common.workload_health(w)
-                    f.controllers.append((w, ok, fact))
-                    controller_ids[f"{w.get('kind')}/{common.name_of(w)}"] = f
-                    break
+    workloads, workload_blind = common.read_all(view, common.WORKLOAD_RESOURCES)
+    for w in workloads:
+        meta = w.get("metadata") or {}
+        images = common.workload_images(w)
+        for f in found:
+            if f.op.workloads.matches(meta.get("name") or "", images, meta.get("namespace") or ""):
+                ok, fact = common.workload_health(w)
+                f.controllers.append((w, ok, fact))
+                controller_ids[f"{w.get('kind')}/{common.name_of(w)}"] = f
+                break
 
     backends = common.Backends(view)
     hooks, webhook_blind = _webhooks(view, backends)
