@@ -134,3 +134,15 @@ def test_a_listing_not_served_where_discovery_cannot_say_is_a_blind_spot():
     result = _check(lists_deployments, DEPLOYMENTS).run(_View(not_served, gaps=[MISSING]))
     assert (result.status, result.reason) == (Status.UNKNOWN, Reason.NOT_IN_SNAPSHOT)
     assert _check(lists_deployments, DEPLOYMENTS).run(_View(not_served)).status is Status.FAIL
+
+
+def test_a_version_a_snapshot_cannot_choose_is_a_blind_spot():
+    def picks_a_version(view):
+        if view.choose_version(DEPLOYMENTS) is None:
+            return CheckResult(Status.FAIL, "API not served", [], Reason.NOT_INSTALLED)
+        return CheckResult(Status.PASS, "served", [], Reason.HEALTHY)
+
+    result = _check(picks_a_version).run(_View(gaps=[MISSING]))
+    assert (result.status, result.reason) == (Status.UNKNOWN, Reason.NOT_IN_SNAPSHOT)
+    served = _View(served={"apps": {"v1": ["deployments"]}}, gaps=[MISSING])
+    assert _check(picks_a_version).run(served).status is Status.PASS
