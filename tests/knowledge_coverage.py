@@ -20,7 +20,14 @@ from pathlib import Path
 from kubectl_aiconf import knowledge
 from kubectl_aiconf.knowledge import accelerators as acc
 from kubectl_aiconf.knowledge import (
-    autoscalers, gateways, monitoring, networks, operators, sandboxes, schedulers, serving,
+    autoscalers,
+    gateways,
+    monitoring,
+    networks,
+    operators,
+    sandboxes,
+    schedulers,
+    serving,
 )
 from kubectl_aiconf.knowledge._base import Api, search
 
@@ -28,8 +35,14 @@ FIXTURES = Path(__file__).resolve().parent.parent / "testdata" / "checks"
 
 # The checks that use each kind of record.
 CHECKS_OF_KIND: dict[str, tuple[str, ...]] = {
-    "accelerator": ("dra_support", "driver_runtime_management", "gpu_sharing", "virtualized_accelerator",
-                    "accelerator_metrics", "secure_accelerator_access"),
+    "accelerator": (
+        "dra_support",
+        "driver_runtime_management",
+        "gpu_sharing",
+        "virtualized_accelerator",
+        "accelerator_metrics",
+        "secure_accelerator_access",
+    ),
     "sharing": ("gpu_sharing", "virtualized_accelerator"),
     "scheduler": ("gang_scheduling",),
     "gateway": ("ai_inference",),
@@ -120,8 +133,13 @@ def _workloads(objs: tuple[dict, ...]) -> list[tuple[str, list[str], str]]:
     for o in objs:
         if o.get("kind") in ("Deployment", "DaemonSet", "StatefulSet"):
             spec = ((o.get("spec") or {}).get("template") or {}).get("spec") or {}
-            out.append((str(_meta(o).get("name") or ""), [c.get("image", "") for c in spec.get("containers") or []],
-                        str(_meta(o).get("namespace") or "")))
+            out.append(
+                (
+                    str(_meta(o).get("name") or ""),
+                    [c.get("image", "") for c in spec.get("containers") or []],
+                    str(_meta(o).get("namespace") or ""),
+                )
+            )
     return out
 
 
@@ -140,13 +158,16 @@ def _any_workload(component, objs) -> bool:
 
 def _vendor(record: acc.Vendor, objs) -> bool:
     for node in _nodes(objs):
-        found = acc.accelerator_vendors_of_node(_meta(node).get("labels"),
-                                                (node.get("status") or {}).get("allocatable"))
+        found = acc.accelerator_vendors_of_node(
+            _meta(node).get("labels"), (node.get("status") or {}).get("allocatable")
+        )
         if record.key in found:
             return True
     for o in objs:
-        if o.get("kind") == "ResourceSlice" and acc.vendor_of_driver((o.get("spec") or {}).get("driver") or "") == \
-                record.key:
+        if (
+            o.get("kind") == "ResourceSlice"
+            and acc.vendor_of_driver((o.get("spec") or {}).get("driver") or "") == record.key
+        ):
             return True
     apis = {a.qualified for m in record.driver_managers for a in m.apis}
     if any(_crd_name(o) in apis for o in objs):
@@ -158,27 +179,37 @@ def _sharing(record: acc.SharingStack, objs) -> bool:
     for node in _nodes(objs):
         if any(a in (_meta(node).get("annotations") or {}) for a in record.node_annotations):
             return True
-        if any(acc.fullmatch(r.pattern, name) for r in record.resources
-               for name in ((node.get("status") or {}).get("allocatable") or {})):
+        if any(
+            acc.fullmatch(r.pattern, name)
+            for r in record.resources
+            for name in ((node.get("status") or {}).get("allocatable") or {})
+        ):
             return True
     return any(_any_workload(c, objs) for c in record.components)
 
 
 def _scheduler(record: schedulers.GangScheduler, objs) -> bool:
-    return _any_workload(record.workloads, objs) or bool(set(record.api_groups) & _groups_present(objs)) or \
-        bool({a.qualified for a in record.apis} & _served_apis(objs))
+    return (
+        _any_workload(record.workloads, objs)
+        or bool(set(record.api_groups) & _groups_present(objs))
+        or bool({a.qualified for a in record.apis} & _served_apis(objs))
+    )
 
 
 def _gateway(record: gateways.GatewayImplementation, objs) -> bool:
-    return any(gateways.gateway_implementation(str((o.get("spec") or {}).get("controllerName") or "")) is record
-               for o in objs if o.get("kind") == "GatewayClass")
+    return any(
+        gateways.gateway_implementation(str((o.get("spec") or {}).get("controllerName") or "")) is record
+        for o in objs
+        if o.get("kind") == "GatewayClass"
+    )
 
 
 def _cluster_autoscaler(record: autoscalers.ClusterAutoscaler, objs) -> bool:
     if _any_workload(record.workloads, objs):
         return True
-    if record.status_configmap and any(o.get("kind") == "ConfigMap" and _meta(o).get("name") == record.status_configmap
-                                       for o in objs):
+    if record.status_configmap and any(
+        o.get("kind") == "ConfigMap" and _meta(o).get("name") == record.status_configmap for o in objs
+    ):
         return True
     if record.node_pool_label and any(record.node_pool_label in (_meta(n).get("labels") or {}) for n in _nodes(objs)):
         return True
@@ -197,8 +228,10 @@ def _monitoring(record: monitoring.MonitoringStack, objs) -> bool:
 
 def _operator(record: operators.AIOperator, objs) -> bool:
     crds = [name for name in map(_crd_name, objs) if name]
-    if any(name.partition(".")[2] in record.groups and search(record.plurals or ".", name.partition(".")[0])
-           for name in crds):
+    if any(
+        name.partition(".")[2] in record.groups and search(record.plurals or ".", name.partition(".")[0])
+        for name in crds
+    ):
         return True
     return _any_workload(record.workloads, objs)
 
@@ -209,8 +242,9 @@ def _serving(record: serving.ServingStack, objs) -> bool:
         if record.label_prefix and any(k.startswith(record.label_prefix) for k in labels):
             return True
         containers = (pod.get("spec") or {}).get("containers") or []
-        line = " ".join(str(x) for c in containers for x in [c.get("image", "")] + (c.get("command") or [])
-                        + (c.get("args") or []))
+        line = " ".join(
+            str(x) for c in containers for x in [c.get("image", "")] + (c.get("command") or []) + (c.get("args") or [])
+        )
         if record.word and record.word in line.lower():
             return True
     return False
@@ -232,9 +266,17 @@ def _sandbox(record: sandboxes.SandboxRuntime, objs) -> bool:
 
 
 BELONGS = {
-    "accelerator": _vendor, "sharing": _sharing, "scheduler": _scheduler, "gateway": _gateway,
-    "cluster-autoscaler": _cluster_autoscaler, "pod-autoscaler": _pod_autoscaler, "monitoring": _monitoring,
-    "operator": _operator, "serving": _serving, "network": _network, "sandbox": _sandbox,
+    "accelerator": _vendor,
+    "sharing": _sharing,
+    "scheduler": _scheduler,
+    "gateway": _gateway,
+    "cluster-autoscaler": _cluster_autoscaler,
+    "pod-autoscaler": _pod_autoscaler,
+    "monitoring": _monitoring,
+    "operator": _operator,
+    "serving": _serving,
+    "network": _network,
+    "sandbox": _sandbox,
 }
 
 

@@ -13,12 +13,12 @@ the guard would turn the verdict into UNKNOWN anyway, so the sweep calls the che
 from __future__ import annotations
 
 import copy
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
-from conftest import TESTDATA
 
+from conftest import TESTDATA
 from kubectl_aiconf.catalogue import BY_ID, requirements_for
 from kubectl_aiconf.checks import Check, check_for
 from kubectl_aiconf.result import CheckResult, Status
@@ -27,9 +27,11 @@ from kubectl_aiconf.view.snapshot import SnapshotView
 
 VERSION = "1.35"
 FIXTURES = sorted(p for p in (TESTDATA / "checks").glob("*/*") if p.is_dir())
-SNAPSHOTS = sorted(p for p in [*(TESTDATA / "scenarios").iterdir(), *(TESTDATA / "snapshots").iterdir()]
-                   if p.is_dir() and not p.name.startswith("_")
-                   and any(f.suffix in (".yaml", ".json") for f in p.iterdir()))
+SNAPSHOTS = sorted(
+    p
+    for p in [*(TESTDATA / "scenarios").iterdir(), *(TESTDATA / "snapshots").iterdir()]
+    if p.is_dir() and not p.name.startswith("_") and any(f.suffix in (".yaml", ".json") for f in p.iterdir())
+)
 FAULTS = {
     Outcome.FORBIDDEN: "forbidden",
     Outcome.ERROR: "failed",
@@ -41,7 +43,7 @@ def _check(requirement_id: str) -> Check:
     return check_for(requirement_id, BY_ID[requirement_id].category)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parsed(path: Path) -> SnapshotView:
     return SnapshotView(path, VERSION)
 
@@ -66,7 +68,7 @@ def _verdict(check: Check, view: SnapshotView) -> CheckResult:
     return check.run(view)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _base(path: Path, requirement_id: str) -> CheckResult:
     """The verdict with everything in the snapshot visible."""
     check = _check(requirement_id)
@@ -76,8 +78,10 @@ def _base(path: Path, requirement_id: str) -> CheckResult:
 
 
 def _describe(where: str, base: CheckResult, now: CheckResult) -> str:
-    return (f"{where}: {base.status} ({base.reason}) became {now.status} ({now.reason})\n"
-            f"  before: {base.message}\n  after:  {now.message}")
+    return (
+        f"{where}: {base.status} ({base.reason}) became {now.status} ({now.reason})\n"
+        f"  before: {base.message}\n  after:  {now.message}"
+    )
 
 
 def _fixture_cases():
@@ -85,8 +89,9 @@ def _fixture_cases():
         requirement_id = path.parent.name
         for res in _check(requirement_id).reads:
             for outcome in FAULTS:
-                yield pytest.param(path, requirement_id, res, outcome,
-                                   id=f"{path.parent.name}/{path.name}-{res.key}-{outcome.value}")
+                yield pytest.param(
+                    path, requirement_id, res, outcome, id=f"{path.parent.name}/{path.name}-{res.key}-{outcome.value}"
+                )
 
 
 def _fault(view: SnapshotView, res: Resource, outcome: Outcome, path: Path) -> SnapshotView:
@@ -106,7 +111,8 @@ def test_a_blind_read_only_makes_a_fixture_verdict_unknown(path, requirement_id,
     view.load(check.reads)
     now = _verdict(check, view)
     assert now.status in (base.status, Status.UNKNOWN), _describe(
-        f"{path.relative_to(TESTDATA)} with {res.key} {FAULTS[outcome]}", base, now)
+        f"{path.relative_to(TESTDATA)} with {res.key} {FAULTS[outcome]}", base, now
+    )
     if now.status is Status.UNKNOWN and base.status is not Status.UNKNOWN:
         assert now.reason is not None and now.reason.value in ("forbidden", "read-failed", "not-in-snapshot")
 

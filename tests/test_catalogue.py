@@ -34,8 +34,10 @@ def test_requirements_follow_category_order():
         assert positions == sorted(positions)
 
 
-@pytest.mark.parametrize("server,minor", [("v1.35.3-gke.1200", "1.35"), ("v1.34.0", "1.34"), ("1.36", "1.36"),
-                                          ("v1.33.5+k3s1", "1.33"), ("garbage", None)])
+@pytest.mark.parametrize(
+    "server,minor",
+    [("v1.35.3-gke.1200", "1.35"), ("v1.34.0", "1.34"), ("1.36", "1.36"), ("v1.33.5+k3s1", "1.33"), ("garbage", None)],
+)
 def test_minor_of(server, minor):
     assert minor_of(server) == minor
 

@@ -7,8 +7,8 @@ names and values) and what a message must or must not claim where something coul
 from __future__ import annotations
 
 import pytest
-from conftest import TESTDATA, run_check
 
+from conftest import TESTDATA, run_check
 from kubectl_aiconf import resources
 from kubectl_aiconf.knowledge import gateways
 from kubectl_aiconf.result import Reason, Status
@@ -38,24 +38,27 @@ def run_forbidden(fixture: str, requirement_id: str, resource):
     return check.run(view)
 
 
-@pytest.mark.parametrize("fixture, forbidden, status", [
-    ("ai_inference/healthy", resources.DEPLOYMENTS, PASS),  # the Programmed Gateway decides
-    ("ai_inference/istio", resources.GATEWAYS, PASS),  # the healthy controller decides
-    ("ai_inference/programmed-classes-forbidden", resources.HTTPROUTES, PASS),
-    ("ai_inference/unhealthy", resources.HTTPROUTES, FAIL),
-    ("ai_inference/rejected", resources.DEPLOYMENTS, FAIL),
-    ("ai_inference/absent", resources.HTTPROUTES, FAIL),
-    ("ai_inference/managed-no-gateway", resources.CRDS, WARN),
-    ("advanced_inference_ingress/healthy", resources.CRDS, PASS),
-    ("advanced_inference_ingress/unhealthy", resources.CRDS, FAIL),
-    ("advanced_inference_ingress/not-attached", resources.CRDS, WARN),
-    ("high_performance_networking/efa", resources.NIC_CLUSTERPOLICIES, PASS),
-    ("high_performance_networking/unhealthy", resources.NETWORK_ATTACHMENT_DEFINITIONS, FAIL),
-    ("high_performance_networking/multus-only", resources.CRDS, WARN),
-    ("disaggregated_inference/healthy", resources.CRDS, PASS),
-    ("disaggregated_inference/unhealthy", resources.CRDS, FAIL),
-    ("disaggregated_inference/one-role", resources.CRDS, WARN),
-])
+@pytest.mark.parametrize(
+    "fixture, forbidden, status",
+    [
+        ("ai_inference/healthy", resources.DEPLOYMENTS, PASS),  # the Programmed Gateway decides
+        ("ai_inference/istio", resources.GATEWAYS, PASS),  # the healthy controller decides
+        ("ai_inference/programmed-classes-forbidden", resources.HTTPROUTES, PASS),
+        ("ai_inference/unhealthy", resources.HTTPROUTES, FAIL),
+        ("ai_inference/rejected", resources.DEPLOYMENTS, FAIL),
+        ("ai_inference/absent", resources.HTTPROUTES, FAIL),
+        ("ai_inference/managed-no-gateway", resources.CRDS, WARN),
+        ("advanced_inference_ingress/healthy", resources.CRDS, PASS),
+        ("advanced_inference_ingress/unhealthy", resources.CRDS, FAIL),
+        ("advanced_inference_ingress/not-attached", resources.CRDS, WARN),
+        ("high_performance_networking/efa", resources.NIC_CLUSTERPOLICIES, PASS),
+        ("high_performance_networking/unhealthy", resources.NETWORK_ATTACHMENT_DEFINITIONS, FAIL),
+        ("high_performance_networking/multus-only", resources.CRDS, WARN),
+        ("disaggregated_inference/healthy", resources.CRDS, PASS),
+        ("disaggregated_inference/unhealthy", resources.CRDS, FAIL),
+        ("disaggregated_inference/one-role", resources.CRDS, WARN),
+    ],
+)
 def test_a_verdict_holds_when_only_what_it_does_not_rest_on_is_unreadable(fixture, forbidden, status):
     r = run_forbidden(fixture, fixture.partition("/")[0], forbidden)
     assert r.status is status, r.message
@@ -67,35 +70,38 @@ def ai(case: str):
     return run_check(f"ai_inference/{case}", "ai_inference")
 
 
-@pytest.mark.parametrize("case, status, reason", [
-    ("healthy", PASS, Reason.HEALTHY),
-    ("istio", PASS, Reason.HEALTHY),  # Accepted class, healthy controller, no Gateway yet
-    ("cilium", PASS, Reason.HEALTHY),
-    ("traefik", PASS, Reason.HEALTHY),
-    ("kgateway", PASS, Reason.HEALTHY),
-    ("managed-gke", PASS, Reason.HEALTHY),
-    ("unrecognised-controller", PASS, Reason.HEALTHY),
-    ("programmed-classes-forbidden", PASS, Reason.HEALTHY),  # a Programmed Gateway needs no class to vouch
-    ("implementations-healthy", PASS, Reason.HEALTHY),
-    ("implementations-down", FAIL, Reason.UNHEALTHY),  # every implementation's controller found, none available
-    ("managed-no-gateway", WARN, Reason.PARTIAL),
-    ("controller-not-found", WARN, Reason.PARTIAL),  # one of its Gateways has an address, none is Programmed
-    ("unhealthy-and-unrecognised", WARN, Reason.PARTIAL),  # the unrecognised class may be served
-    ("not-accepted", WARN, Reason.CRDS_ONLY),
-    ("crds-only", WARN, Reason.CRDS_ONLY),
-    ("crds-partial", WARN, Reason.CRDS_ONLY),
-    ("unhealthy", FAIL, Reason.UNHEALTHY),
-    ("rejected", FAIL, Reason.UNHEALTHY),
-    ("absent", FAIL, Reason.NOT_INSTALLED),
-    ("crds-forbidden-discovery", FAIL, Reason.NOT_INSTALLED),  # decided from discovery alone
-    ("crds-forbidden-discovery-served", WARN, Reason.CRDS_ONLY),
-    ("forbidden", UNKNOWN, Reason.FORBIDDEN),
-    ("accepted-controller-forbidden", UNKNOWN, Reason.FORBIDDEN),
-    ("rejected-gateways-hidden", UNKNOWN, Reason.NOT_IN_SNAPSHOT),
-    ("rejected-no-crd-listing", UNKNOWN, Reason.NOT_IN_SNAPSHOT),  # Gateways may be served, unseen
-    ("no-crd-listing", UNKNOWN, Reason.NOT_IN_SNAPSHOT),
-    ("crds-forbidden", UNKNOWN, Reason.FORBIDDEN),  # no discovery document to fall back on
-])
+@pytest.mark.parametrize(
+    "case, status, reason",
+    [
+        ("healthy", PASS, Reason.HEALTHY),
+        ("istio", PASS, Reason.HEALTHY),  # Accepted class, healthy controller, no Gateway yet
+        ("cilium", PASS, Reason.HEALTHY),
+        ("traefik", PASS, Reason.HEALTHY),
+        ("kgateway", PASS, Reason.HEALTHY),
+        ("managed-gke", PASS, Reason.HEALTHY),
+        ("unrecognised-controller", PASS, Reason.HEALTHY),
+        ("programmed-classes-forbidden", PASS, Reason.HEALTHY),  # a Programmed Gateway needs no class to vouch
+        ("implementations-healthy", PASS, Reason.HEALTHY),
+        ("implementations-down", FAIL, Reason.UNHEALTHY),  # every implementation's controller found, none available
+        ("managed-no-gateway", WARN, Reason.PARTIAL),
+        ("controller-not-found", WARN, Reason.PARTIAL),  # one of its Gateways has an address, none is Programmed
+        ("unhealthy-and-unrecognised", WARN, Reason.PARTIAL),  # the unrecognised class may be served
+        ("not-accepted", WARN, Reason.CRDS_ONLY),
+        ("crds-only", WARN, Reason.CRDS_ONLY),
+        ("crds-partial", WARN, Reason.CRDS_ONLY),
+        ("unhealthy", FAIL, Reason.UNHEALTHY),
+        ("rejected", FAIL, Reason.UNHEALTHY),
+        ("absent", FAIL, Reason.NOT_INSTALLED),
+        ("crds-forbidden-discovery", FAIL, Reason.NOT_INSTALLED),  # decided from discovery alone
+        ("crds-forbidden-discovery-served", WARN, Reason.CRDS_ONLY),
+        ("forbidden", UNKNOWN, Reason.FORBIDDEN),
+        ("accepted-controller-forbidden", UNKNOWN, Reason.FORBIDDEN),
+        ("rejected-gateways-hidden", UNKNOWN, Reason.NOT_IN_SNAPSHOT),
+        ("rejected-no-crd-listing", UNKNOWN, Reason.NOT_IN_SNAPSHOT),  # Gateways may be served, unseen
+        ("no-crd-listing", UNKNOWN, Reason.NOT_IN_SNAPSHOT),
+        ("crds-forbidden", UNKNOWN, Reason.FORBIDDEN),  # no discovery document to fall back on
+    ],
+)
 def test_ai_inference_status_and_reason(case, status, reason):
     r = ai(case)
     assert (r.status, r.reason) == (status, reason), r.message
@@ -111,21 +117,27 @@ def test_ai_inference_healthy_shows_class_gateway_routes_and_controller():
     assert "1/1 available" in evidence_of(r, "Deployment", "envoy-gateway-system/envoy-gateway")
 
 
-@pytest.mark.parametrize("case, implementation, controller", [
-    ("istio", "Istio", "istio-system/istiod"),
-    ("cilium", "Cilium", "kube-system/cilium-operator"),
-])
+@pytest.mark.parametrize(
+    "case, implementation, controller",
+    [
+        ("istio", "Istio", "istio-system/istiod"),
+        ("cilium", "Cilium", "kube-system/cilium-operator"),
+    ],
+)
 def test_ai_inference_healthy_controller_is_named(case, implementation, controller):
     r = ai(case)
     assert f"served by {implementation}" in r.message and controller in r.message
     assert evidence_of(r, "Deployment", controller).endswith("available")
 
 
-@pytest.mark.parametrize("case, implementation, gateway", [
-    ("traefik", "Traefik", "traefik/traefik-gateway"),
-    ("kgateway", "kgateway", "kgateway-system/inference-gateway"),
-    ("managed-gke", "GKE Gateway controller (managed)", "default/external-http"),
-])
+@pytest.mark.parametrize(
+    "case, implementation, gateway",
+    [
+        ("traefik", "Traefik", "traefik/traefik-gateway"),
+        ("kgateway", "kgateway", "kgateway-system/inference-gateway"),
+        ("managed-gke", "GKE Gateway controller (managed)", "default/external-http"),
+    ],
+)
 def test_ai_inference_implementation_and_programmed_gateway_are_named(case, implementation, gateway):
     r = ai(case)
     assert f"served by {implementation}" in r.message
@@ -190,8 +202,9 @@ def ai_with_one_class(case: str, impl: gateways.GatewayImplementation):
     classes = view.list(resources.GATEWAYCLASSES)
     mine = [gc for gc in classes.items if gateways.gateway_implementation(gc["spec"]["controllerName"]) is impl]
     assert mine, f"no GatewayClass of {impl.key} in ai_inference/{case}"
-    view._listings[resources.GATEWAYCLASSES.key] = Listing(resources.GATEWAYCLASSES, Outcome.OK, mine,
-                                                           version=classes.version)
+    view._listings[resources.GATEWAYCLASSES.key] = Listing(
+        resources.GATEWAYCLASSES, Outcome.OK, mine, version=classes.version
+    )
     return check.run(view)
 
 
@@ -246,7 +259,8 @@ def test_ai_inference_api_told_by_discovery_when_crds_are_forbidden():
     r = ai("crds-forbidden-discovery-served")
     assert "missing" not in r.message  # discovery says nothing of the CRDs that are not there
     assert evidence_of(r, "APIGroup", "gateway.networking.k8s.io").startswith(
-        "serves gatewayclasses, gateways, httproutes (per discovery; forbidden")
+        "serves gatewayclasses, gateways, httproutes (per discovery; forbidden"
+    )
     assert "Accepted=Unknown (Pending" in evidence_of(ai("not-accepted"), "GatewayClass", "nginx")
 
 
@@ -298,27 +312,30 @@ def gaie(case: str):
     return run_check(f"advanced_inference_ingress/{case}", "advanced_inference_ingress", "1.36")
 
 
-@pytest.mark.parametrize("case, status, reason", [
-    ("healthy", PASS, Reason.HEALTHY),
-    ("legacy-x-k8s", PASS, Reason.HEALTHY),
-    ("attached-by-route", PASS, Reason.HEALTHY),
-    ("not-attached", WARN, Reason.PARTIAL),
-    ("no-model-servers", WARN, Reason.PARTIAL),  # a healthy picker with nothing to pick from
-    ("crds-only", WARN, Reason.CRDS_ONLY),
-    ("epp-only", WARN, Reason.CRDS_ONLY),
-    ("unhealthy", FAIL, Reason.UNHEALTHY),
-    ("no-endpoint-picker", FAIL, Reason.UNHEALTHY),
-    ("epp-service-missing", FAIL, Reason.UNHEALTHY),
-    ("absent", FAIL, Reason.NOT_INSTALLED),
-    ("forbidden", UNKNOWN, Reason.FORBIDDEN),
-    ("epp-forbidden", UNKNOWN, Reason.FORBIDDEN),
-    ("pods-forbidden", UNKNOWN, Reason.FORBIDDEN),
-    ("not-attached-routes-forbidden", UNKNOWN, Reason.FORBIDDEN),  # an Accepted route may attach it
-    ("epp-service-missing-deployments-forbidden", UNKNOWN, Reason.FORBIDDEN),
-    ("epp-service-without-selector", UNKNOWN, Reason.UNRECOGNISED),
-    ("epp-kind-not-service", UNKNOWN, Reason.UNRECOGNISED),
-    ("no-crd-listing", UNKNOWN, Reason.NOT_IN_SNAPSHOT),
-])
+@pytest.mark.parametrize(
+    "case, status, reason",
+    [
+        ("healthy", PASS, Reason.HEALTHY),
+        ("legacy-x-k8s", PASS, Reason.HEALTHY),
+        ("attached-by-route", PASS, Reason.HEALTHY),
+        ("not-attached", WARN, Reason.PARTIAL),
+        ("no-model-servers", WARN, Reason.PARTIAL),  # a healthy picker with nothing to pick from
+        ("crds-only", WARN, Reason.CRDS_ONLY),
+        ("epp-only", WARN, Reason.CRDS_ONLY),
+        ("unhealthy", FAIL, Reason.UNHEALTHY),
+        ("no-endpoint-picker", FAIL, Reason.UNHEALTHY),
+        ("epp-service-missing", FAIL, Reason.UNHEALTHY),
+        ("absent", FAIL, Reason.NOT_INSTALLED),
+        ("forbidden", UNKNOWN, Reason.FORBIDDEN),
+        ("epp-forbidden", UNKNOWN, Reason.FORBIDDEN),
+        ("pods-forbidden", UNKNOWN, Reason.FORBIDDEN),
+        ("not-attached-routes-forbidden", UNKNOWN, Reason.FORBIDDEN),  # an Accepted route may attach it
+        ("epp-service-missing-deployments-forbidden", UNKNOWN, Reason.FORBIDDEN),
+        ("epp-service-without-selector", UNKNOWN, Reason.UNRECOGNISED),
+        ("epp-kind-not-service", UNKNOWN, Reason.UNRECOGNISED),
+        ("no-crd-listing", UNKNOWN, Reason.NOT_IN_SNAPSHOT),
+    ],
+)
 def test_gaie_status_and_reason(case, status, reason):
     r = gaie(case)
     assert (r.status, r.reason) == (status, reason), r.message
@@ -382,16 +399,28 @@ def test_gaie_picker_workload_without_the_api_is_shown():
     assert "endpoint picker image, 1/1 available" == evidence_of(r, "Deployment", "llm/llama-epp")
 
 
-@pytest.mark.parametrize("case, unsure, permission", [
-    ("forbidden", "whether an InferencePool exists",
-     "list inferencepools.inference.networking.k8s.io in all namespaces"),
-    ("epp-forbidden", "endpoint picker llama-epp cannot be checked", "list services in all namespaces"),
-    ("pods-forbidden", "its model servers cannot be checked", "list pods in all namespaces"),
-    ("not-attached-routes-forbidden", "whether an Accepted HTTPRoute sends traffic to it",
-     "list httproutes.gateway.networking.k8s.io in all namespaces"),
-    ("epp-service-missing-deployments-forbidden", "endpoint picker llama-epp cannot be checked",
-     "list deployments.apps in all namespaces"),
-])
+@pytest.mark.parametrize(
+    "case, unsure, permission",
+    [
+        (
+            "forbidden",
+            "whether an InferencePool exists",
+            "list inferencepools.inference.networking.k8s.io in all namespaces",
+        ),
+        ("epp-forbidden", "endpoint picker llama-epp cannot be checked", "list services in all namespaces"),
+        ("pods-forbidden", "its model servers cannot be checked", "list pods in all namespaces"),
+        (
+            "not-attached-routes-forbidden",
+            "whether an Accepted HTTPRoute sends traffic to it",
+            "list httproutes.gateway.networking.k8s.io in all namespaces",
+        ),
+        (
+            "epp-service-missing-deployments-forbidden",
+            "endpoint picker llama-epp cannot be checked",
+            "list deployments.apps in all namespaces",
+        ),
+    ],
+)
 def test_gaie_blind_spots_are_named(case, unsure, permission):
     message = gaie(case).message
     assert unsure in message and permission in message
@@ -413,25 +442,28 @@ def hpn(case: str):
     return run_check(f"high_performance_networking/{case}", "high_performance_networking", "1.36")
 
 
-@pytest.mark.parametrize("case, status, reason", [
-    ("healthy", PASS, Reason.HEALTHY),
-    ("dra-nic-attributes", PASS, Reason.HEALTHY),  # told by device attributes, not the driver's name
-    ("rdma-network-operator", PASS, Reason.HEALTHY),
-    ("efa", PASS, Reason.HEALTHY),
-    ("sriov", PASS, Reason.HEALTHY),
-    ("plugin-on-no-node", WARN, Reason.PARTIAL),
-    ("multus-only", WARN, Reason.PARTIAL),
-    ("hardware-not-exposed", WARN, Reason.PARTIAL),
-    ("nic-policy-ready", WARN, Reason.PARTIAL),
-    ("crds-only", WARN, Reason.CRDS_ONLY),
-    ("unhealthy", FAIL, Reason.UNHEALTHY),
-    ("dranet-not-ready", FAIL, Reason.UNHEALTHY),
-    ("efa-plugin-not-ready", FAIL, Reason.UNHEALTHY),
-    ("absent", NA, Reason.NOT_APPLICABLE),
-    ("forbidden", UNKNOWN, Reason.FORBIDDEN),
-    ("policies-forbidden", UNKNOWN, Reason.FORBIDDEN),  # a broken Network Operator may hide there
-    ("daemonsets-forbidden", UNKNOWN, Reason.FORBIDDEN),  # a broken device plugin may hide there
-])
+@pytest.mark.parametrize(
+    "case, status, reason",
+    [
+        ("healthy", PASS, Reason.HEALTHY),
+        ("dra-nic-attributes", PASS, Reason.HEALTHY),  # told by device attributes, not the driver's name
+        ("rdma-network-operator", PASS, Reason.HEALTHY),
+        ("efa", PASS, Reason.HEALTHY),
+        ("sriov", PASS, Reason.HEALTHY),
+        ("plugin-on-no-node", WARN, Reason.PARTIAL),
+        ("multus-only", WARN, Reason.PARTIAL),
+        ("hardware-not-exposed", WARN, Reason.PARTIAL),
+        ("nic-policy-ready", WARN, Reason.PARTIAL),
+        ("crds-only", WARN, Reason.CRDS_ONLY),
+        ("unhealthy", FAIL, Reason.UNHEALTHY),
+        ("dranet-not-ready", FAIL, Reason.UNHEALTHY),
+        ("efa-plugin-not-ready", FAIL, Reason.UNHEALTHY),
+        ("absent", NA, Reason.NOT_APPLICABLE),
+        ("forbidden", UNKNOWN, Reason.FORBIDDEN),
+        ("policies-forbidden", UNKNOWN, Reason.FORBIDDEN),  # a broken Network Operator may hide there
+        ("daemonsets-forbidden", UNKNOWN, Reason.FORBIDDEN),  # a broken device plugin may hide there
+    ],
+)
 def test_hpn_status_and_reason(case, status, reason):
     r = hpn(case)
     assert (r.status, r.reason) == (status, reason), r.message
@@ -453,18 +485,25 @@ def test_hpn_rdma_resources_with_multus():
     assert "secondary network" in evidence_of(r, "NetworkAttachmentDefinition", "default/rdma-net-ipam")
 
 
-@pytest.mark.parametrize("case, resource", [("efa", "vpc.amazonaws.com/efa on 2 nodes"),
-                                            ("sriov", "openshift.io/mlxnics on 1 node")])
+@pytest.mark.parametrize(
+    "case, resource", [("efa", "vpc.amazonaws.com/efa on 2 nodes"), ("sriov", "openshift.io/mlxnics on 1 node")]
+)
 def test_hpn_device_plugin_resources_count_ready_nodes_only(case, resource):
     assert resource in hpn(case).message  # efa: its third node is NotReady
 
 
-@pytest.mark.parametrize("case, broken, daemonset", [
-    ("unhealthy", "NicClusterPolicy nic-cluster-policy notReady", "nvidia-network-operator/rdma-shared-dp-ds"),
-    ("dranet-not-ready", "DRANET kube-system/dranet not ready (0/2 ready)", "kube-system/dranet"),
-    ("efa-plugin-not-ready", "EFA device plugin kube-system/aws-efa-k8s-device-plugin-daemonset not ready",
-     "kube-system/aws-efa-k8s-device-plugin-daemonset"),
-])
+@pytest.mark.parametrize(
+    "case, broken, daemonset",
+    [
+        ("unhealthy", "NicClusterPolicy nic-cluster-policy notReady", "nvidia-network-operator/rdma-shared-dp-ds"),
+        ("dranet-not-ready", "DRANET kube-system/dranet not ready (0/2 ready)", "kube-system/dranet"),
+        (
+            "efa-plugin-not-ready",
+            "EFA device plugin kube-system/aws-efa-k8s-device-plugin-daemonset not ready",
+            "kube-system/aws-efa-k8s-device-plugin-daemonset",
+        ),
+    ],
+)
 def test_hpn_unhealthy_names_what_is_broken(case, broken, daemonset):
     r = hpn(case)
     assert broken in r.message
@@ -476,13 +515,16 @@ def test_hpn_gpu_slices_are_not_network_devices():
     assert "ResourceSlice" not in {e.kind for e in r.evidence} and "DRA driver" not in r.message
 
 
-@pytest.mark.parametrize("case, seen", [
-    ("plugin-on-no-node", "RDMA device plugin network-operator/rdma-shared-dp-ds scheduled on no node"),
-    ("multus-only", "Multus running"),
-    ("crds-only", "sriovnetwork.openshift.io"),
-    ("hardware-not-exposed", "2 nodes report RDMA/SR-IOV capable NICs"),
-    ("nic-policy-ready", "NicClusterPolicy nic-cluster-policy ready"),
-])
+@pytest.mark.parametrize(
+    "case, seen",
+    [
+        ("plugin-on-no-node", "RDMA device plugin network-operator/rdma-shared-dp-ds scheduled on no node"),
+        ("multus-only", "Multus running"),
+        ("crds-only", "sriovnetwork.openshift.io"),
+        ("hardware-not-exposed", "2 nodes report RDMA/SR-IOV capable NICs"),
+        ("nic-policy-ready", "NicClusterPolicy nic-cluster-policy ready"),
+    ],
+)
 def test_hpn_partial_support_names_what_was_seen(case, seen):
     assert seen in hpn(case).message
 
@@ -492,8 +534,7 @@ def test_hpn_crds_are_a_hint_only_when_nothing_else_was_seen():
 
 
 def test_hpn_multus_unlisted_is_never_called_absent():
-    r = run_forbidden("high_performance_networking/multus-only", "high_performance_networking",
-                      resources.DAEMONSETS)
+    r = run_forbidden("high_performance_networking/multus-only", "high_performance_networking", resources.DAEMONSETS)
     assert r.status is UNKNOWN and "Multus not checked" in r.message and "no running Multus" not in r.message
 
 
@@ -503,12 +544,15 @@ def test_hpn_dra_nic_told_by_attributes():
     assert "gpu.nvidia.com" not in " ".join(str(e) for e in r.evidence)
 
 
-@pytest.mark.parametrize("case, permission", [
-    ("forbidden", "list nodes (cluster scope)"),
-    ("forbidden", "list resourceslices.resource.k8s.io (cluster scope)"),
-    ("policies-forbidden", "list nicclusterpolicies.mellanox.com (cluster scope)"),
-    ("daemonsets-forbidden", "list daemonsets.apps in all namespaces"),
-])
+@pytest.mark.parametrize(
+    "case, permission",
+    [
+        ("forbidden", "list nodes (cluster scope)"),
+        ("forbidden", "list resourceslices.resource.k8s.io (cluster scope)"),
+        ("policies-forbidden", "list nicclusterpolicies.mellanox.com (cluster scope)"),
+        ("daemonsets-forbidden", "list daemonsets.apps in all namespaces"),
+    ],
+)
 def test_hpn_blind_spots_are_named(case, permission):
     assert permission in hpn(case).message
 
@@ -518,22 +562,25 @@ def disagg(case: str):
     return run_check(f"disaggregated_inference/{case}", "disaggregated_inference", "1.36")
 
 
-@pytest.mark.parametrize("case, status, reason", [
-    ("healthy", PASS, Reason.HEALTHY),
-    ("dynamo", PASS, Reason.HEALTHY),
-    ("sglang", PASS, Reason.HEALTHY),
-    ("vllm-and-unrecognised", PASS, Reason.HEALTHY),
-    ("one-role", WARN, Reason.PARTIAL),
-    ("sglang-decode-only", WARN, Reason.PARTIAL),
-    ("kv-only", WARN, Reason.PARTIAL),
-    ("dynamo-operator-no-pair", WARN, Reason.PARTIAL),
-    ("crds-only", WARN, Reason.CRDS_ONLY),
-    ("unhealthy", FAIL, Reason.UNHEALTHY),
-    ("dynamo-prefill-pending", FAIL, Reason.UNHEALTHY),
-    ("absent", FAIL, Reason.NOT_INSTALLED),
-    ("forbidden", UNKNOWN, Reason.FORBIDDEN),
-    ("crds-forbidden", UNKNOWN, Reason.FORBIDDEN),
-])
+@pytest.mark.parametrize(
+    "case, status, reason",
+    [
+        ("healthy", PASS, Reason.HEALTHY),
+        ("dynamo", PASS, Reason.HEALTHY),
+        ("sglang", PASS, Reason.HEALTHY),
+        ("vllm-and-unrecognised", PASS, Reason.HEALTHY),
+        ("one-role", WARN, Reason.PARTIAL),
+        ("sglang-decode-only", WARN, Reason.PARTIAL),
+        ("kv-only", WARN, Reason.PARTIAL),
+        ("dynamo-operator-no-pair", WARN, Reason.PARTIAL),
+        ("crds-only", WARN, Reason.CRDS_ONLY),
+        ("unhealthy", FAIL, Reason.UNHEALTHY),
+        ("dynamo-prefill-pending", FAIL, Reason.UNHEALTHY),
+        ("absent", FAIL, Reason.NOT_INSTALLED),
+        ("forbidden", UNKNOWN, Reason.FORBIDDEN),
+        ("crds-forbidden", UNKNOWN, Reason.FORBIDDEN),
+    ],
+)
 def test_disagg_status_and_reason(case, status, reason):
     r = disagg(case)
     assert (r.status, r.reason) == (status, reason), r.message
@@ -542,8 +589,10 @@ def test_disagg_status_and_reason(case, status, reason):
 def test_disagg_llm_d_roles_from_labels():
     r = disagg("healthy")
     assert "llm-d in namespace llm-d-pd (1 prefill, 2 decode)" in r.message
-    assert evidence_of(r, "Pod", "llm-d-pd/ms-pd-llm-d-modelservice-prefill-6f9b7-2xk4d") == \
-        "prefill, Running (label llm-d.ai/role=prefill)"
+    assert (
+        evidence_of(r, "Pod", "llm-d-pd/ms-pd-llm-d-modelservice-prefill-6f9b7-2xk4d")
+        == "prefill, Running (label llm-d.ai/role=prefill)"
+    )
 
 
 def test_disagg_dynamo_workers_told_apart_by_flags():
@@ -553,7 +602,8 @@ def test_disagg_dynamo_workers_told_apart_by_flags():
     assert evidence_of(r, "Pod", "dynamo/vllm-disagg-vllmdecodeworker-0").startswith("decode, Running")
     assert evidence_of(r, "DynamoGraphDeployment", "dynamo/vllm-disagg") == "state successful"
     assert "1/1 available" in evidence_of(
-        r, "Deployment", "dynamo-system/dynamo-platform-dynamo-operator-controller-manager")
+        r, "Deployment", "dynamo-system/dynamo-platform-dynamo-operator-controller-manager"
+    )
 
 
 def test_disagg_sglang_roles_from_command_line():
@@ -573,8 +623,10 @@ def test_disagg_dynamo_worker_beside_a_pending_prefill_worker_is_its_decode():
     r = disagg("dynamo-prefill-pending")
     assert "not running in dynamo" in r.message
     assert evidence_of(r, "Pod", "dynamo/vllm-disagg-vllmprefillworker-0").startswith("prefill, Pending")
-    assert evidence_of(r, "Pod", "dynamo/vllm-disagg-vllmdecodeworker-0") == \
-        "decode, Running (NVIDIA Dynamo worker dynamo.vllm, no prefill flag)"
+    assert (
+        evidence_of(r, "Pod", "dynamo/vllm-disagg-vllmdecodeworker-0")
+        == "decode, Running (NVIDIA Dynamo worker dynamo.vllm, no prefill flag)"
+    )
     assert evidence_of(r, "DynamoGraphDeployment", "dynamo/vllm-disagg") == "state pending"
 
 
@@ -585,13 +637,16 @@ def test_disagg_pods_not_running_evidence():
     assert evidence_of(r, "Pod", "llm-d-pd/pd-decode-0").startswith("decode, Running, not Ready")
 
 
-@pytest.mark.parametrize("case, seen", [
-    ("one-role", "only one role running in llm-d (decode only)"),
-    ("sglang-decode-only", "only one role running in serving (decode only)"),
-    ("kv-only", "KV-transfer serving pods without a prefill/decode role in serving"),
-    ("dynamo-operator-no-pair", "NVIDIA Dynamo operator running, 1 DynamoGraphDeployment"),
-    ("crds-only", "NVIDIA Dynamo CRDs installed"),
-])
+@pytest.mark.parametrize(
+    "case, seen",
+    [
+        ("one-role", "only one role running in llm-d (decode only)"),
+        ("sglang-decode-only", "only one role running in serving (decode only)"),
+        ("kv-only", "KV-transfer serving pods without a prefill/decode role in serving"),
+        ("dynamo-operator-no-pair", "NVIDIA Dynamo operator running, 1 DynamoGraphDeployment"),
+        ("crds-only", "NVIDIA Dynamo CRDs installed"),
+    ],
+)
 def test_disagg_partial_stacks_name_what_was_seen(case, seen):
     assert seen in disagg(case).message
 
@@ -618,10 +673,13 @@ def test_disagg_dynamo_crds_evidence():
     assert evidence_of(r, "CustomResourceDefinition", "dynamographdeployments.nvidia.com") == "Established"
 
 
-@pytest.mark.parametrize("case, permission", [
-    ("forbidden", "list pods in all namespaces"),
-    ("crds-forbidden", "list customresourcedefinitions.apiextensions.k8s.io (cluster scope)"),
-])
+@pytest.mark.parametrize(
+    "case, permission",
+    [
+        ("forbidden", "list pods in all namespaces"),
+        ("crds-forbidden", "list customresourcedefinitions.apiextensions.k8s.io (cluster scope)"),
+    ],
+)
 def test_disagg_blind_spots_are_named(case, permission):
     r = disagg(case)
     assert permission in r.message and "no NVIDIA Dynamo CRDs" not in r.message

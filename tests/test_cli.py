@@ -14,8 +14,14 @@ from kubectl_aiconf.result import Reason
 
 def cli(*args, env=None):
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "kubectl_aiconf", *args], cwd=REPO, env=full_env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "kubectl_aiconf", *args],
+        cwd=REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.usefixtures("reference_submissions")
@@ -38,15 +44,31 @@ AI_PLATFORM = TESTDATA / "scenarios" / "ai-platform"
 def failing_snapshot(tmp_path_factory):
     """A cluster with no AI components at all, every list complete: MUSTs fail."""
     d = tmp_path_factory.mktemp("failing")
-    lists = ["v1 NodeList", "v1 PodList", "v1 ServiceList", "v1 ConfigMapList", "apps/v1 DeploymentList",
-             "apps/v1 DaemonSetList", "apps/v1 StatefulSetList", "apiextensions.k8s.io/v1 CustomResourceDefinitionList",
-             "apiregistration.k8s.io/v1 APIServiceList", "admissionregistration.k8s.io/v1 ValidatingWebhookConfigurationList",
-             "admissionregistration.k8s.io/v1 MutatingWebhookConfigurationList", "node.k8s.io/v1 RuntimeClassList",
-             "autoscaling/v2 HorizontalPodAutoscalerList", "resource.k8s.io/v1 DeviceClassList",
-             "resource.k8s.io/v1 ResourceSliceList", "resource.k8s.io/v1 ResourceClaimList"]
-    docs = [{"apiVersion": l.split()[0], "kind": l.split()[1], "items": []} for l in lists]
-    docs[0]["items"] = [{"metadata": {"name": "cpu-0"}, "status": {"conditions": [{"type": "Ready", "status": "True"}],
-                                                                    "allocatable": {"cpu": "8"}}}]
+    lists = [
+        "v1 NodeList",
+        "v1 PodList",
+        "v1 ServiceList",
+        "v1 ConfigMapList",
+        "apps/v1 DeploymentList",
+        "apps/v1 DaemonSetList",
+        "apps/v1 StatefulSetList",
+        "apiextensions.k8s.io/v1 CustomResourceDefinitionList",
+        "apiregistration.k8s.io/v1 APIServiceList",
+        "admissionregistration.k8s.io/v1 ValidatingWebhookConfigurationList",
+        "admissionregistration.k8s.io/v1 MutatingWebhookConfigurationList",
+        "node.k8s.io/v1 RuntimeClassList",
+        "autoscaling/v2 HorizontalPodAutoscalerList",
+        "resource.k8s.io/v1 DeviceClassList",
+        "resource.k8s.io/v1 ResourceSliceList",
+        "resource.k8s.io/v1 ResourceClaimList",
+    ]
+    docs = [{"apiVersion": line.split()[0], "kind": line.split()[1], "items": []} for line in lists]
+    docs[0]["items"] = [
+        {
+            "metadata": {"name": "cpu-0"},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}], "allocatable": {"cpu": "8"}},
+        }
+    ]
     (d / "cluster.yaml").write_text(yaml.safe_dump_all(docs))
     (d / "version.json").write_text(json.dumps({"gitVersion": "v1.35.2", "major": "1", "minor": "35"}))
     return d
@@ -57,8 +79,18 @@ def test_table_output_groups_by_category_without_colour_off_a_terminal():
     assert proc.returncode == 3, proc.stderr
     out = proc.stdout
     assert "\033[" not in out
-    headings = [h for h in ("ACCELERATORS", "NETWORKING", "SCHEDULING & ORCHESTRATION", "OBSERVABILITY",
-                            "SECURITY", "OPERATOR SUPPORT") if h in out]
+    headings = [
+        h
+        for h in (
+            "ACCELERATORS",
+            "NETWORKING",
+            "SCHEDULING & ORCHESTRATION",
+            "OBSERVABILITY",
+            "SECURITY",
+            "OPERATOR SUPPORT",
+        )
+        if h in out
+    ]
     assert len(headings) == 6 and [out.index(h) for h in headings] == sorted(out.index(h) for h in headings)
     assert "secure_accelerator_access" in out and "--probe" in out
     assert out.rstrip().splitlines()[-1].startswith("Summary: ")
@@ -83,8 +115,9 @@ def test_json_shape_and_yaml_agree():
         assert req["reason"] in {r.value for r in Reason}
         assert all(set(e) == {"kind", "name", "fact"} for e in req["evidence"])
     assert sum(data["summary"].values()) == 12
-    as_yaml = yaml.safe_load(cli("check", "--snapshot", str(AI_PLATFORM), "--conformance-version", "1.35",
-                                 "-o", "yaml").stdout)
+    as_yaml = yaml.safe_load(
+        cli("check", "--snapshot", str(AI_PLATFORM), "--conformance-version", "1.35", "-o", "yaml").stdout
+    )
     assert as_yaml == data
 
 
@@ -114,8 +147,9 @@ def test_server_without_a_checklist_uses_nearest_lower(failing_snapshot, tmp_pat
     assert "no AI conformance checklist for Kubernetes 1.39" in proc.stderr
 
 
-@pytest.mark.parametrize("fmt,marker", [("markdown", "## Compliance Summary"), ("junit", "<testsuites"),
-                                        ("product-yaml", "spec:")])
+@pytest.mark.parametrize(
+    "fmt,marker", [("markdown", "## Compliance Summary"), ("junit", "<testsuites"), ("product-yaml", "spec:")]
+)
 def test_report_formats(fmt, marker):
     proc = cli("check", "--snapshot", str(AI_PLATFORM), "--conformance-version", "1.35", "-o", fmt)
     assert proc.returncode == 3 and marker in proc.stdout
@@ -127,8 +161,14 @@ def test_colour_can_be_forced_off_and_is_never_in_json(tmp_path):
 
     def on_tty(*args, env):
         master, slave = pty.openpty()
-        proc = subprocess.run([sys.executable, "-m", "kubectl_aiconf", *args], cwd=REPO, stdout=slave,
-                              stderr=subprocess.DEVNULL, env={**os.environ, **env}, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "kubectl_aiconf", *args],
+            cwd=REPO,
+            stdout=slave,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **env},
+            timeout=60,
+        )
         os.close(slave)
         out = b""
         while True:
@@ -161,8 +201,9 @@ def test_requirements_command(fmt):
     if fmt == "json":
         data = json.loads(proc.stdout)
         assert data["conformanceVersion"] == "1.37" and len(data["requirements"]) == 15
-        assert {"id": "workload_sandboxing", "category": "security", "level": "SHOULD"}.items() <= \
-            next(r for r in data["requirements"] if r["id"] == "workload_sandboxing").items()
+        assert {"id": "workload_sandboxing", "category": "security", "level": "SHOULD"}.items() <= next(
+            r for r in data["requirements"] if r["id"] == "workload_sandboxing"
+        ).items()
     elif fmt == "yaml":
         assert len(yaml.safe_load(proc.stdout)["requirements"]) == 15
     else:

@@ -19,8 +19,14 @@ def run_cli(*args, env=None, timeout=60):
 
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     full_env.pop("KUBECONFIG", None) if env is None or "KUBECONFIG" not in env else None
-    return subprocess.run([sys.executable, "-m", "kubectl_aiconf", *args], cwd=REPO, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "kubectl_aiconf", *args],
+        cwd=REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def assert_one_line_error(proc, fragment):
@@ -36,10 +42,14 @@ def kubeconfig(tmp_path, server, user=None, ca=None, name="config"):
     cluster = {"server": server}
     if ca:
         cluster["certificate-authority"] = str(ca)
-    doc = {"apiVersion": "v1", "kind": "Config", "current-context": "test",
-           "clusters": [{"name": "c", "cluster": cluster}],
-           "users": [{"name": "u", "user": user or {"token": "abc"}}],
-           "contexts": [{"name": "test", "context": {"cluster": "c", "user": "u"}}]}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "test",
+        "clusters": [{"name": "c", "cluster": cluster}],
+        "users": [{"name": "u", "user": user or {"token": "abc"}}],
+        "contexts": [{"name": "test", "context": {"cluster": "c", "user": "u"}}],
+    }
     path = tmp_path / name
     path.write_text(yaml.safe_dump(doc))
     return path
@@ -49,11 +59,48 @@ def kubeconfig(tmp_path, server, user=None, ca=None, name="config"):
 def tls_pair(tmp_path_factory):
     """A self-signed serving certificate for 127.0.0.1 (the server side of the TLS cases)."""
     d = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", d / "key.pem", "-out", d / "cert.pem"],
-                   check=True, capture_output=True)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other",
-                    "-keyout", d / "other-key.pem", "-out", d / "other-ca.pem"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=test",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            d / "key.pem",
+            "-out",
+            d / "cert.pem",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=other",
+            "-keyout",
+            d / "other-key.pem",
+            "-out",
+            d / "other-ca.pem",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return d
 
 
@@ -123,8 +170,14 @@ def test_rejected_credentials(tmp_path, https_server, tls_pair):
 
 
 def test_failing_exec_credential_plugin(tmp_path, https_server, tls_pair):
-    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "false", "args": [],
-                     "interactiveMode": "Never"}}
+    user = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": "false",
+            "args": [],
+            "interactiveMode": "Never",
+        }
+    }
     cfg = kubeconfig(tmp_path, https_server, user=user, ca=tls_pair / "cert.pem")
     assert_one_line_error(run_cli("check", "--kubeconfig", str(cfg)), "credential plugin failed")
 
@@ -153,14 +206,18 @@ def test_unknown_conformance_version():
 
 def test_bad_request_timeout(tmp_path):
     cfg = kubeconfig(tmp_path, "https://127.0.0.1:1")
-    assert_one_line_error(run_cli("check", "--kubeconfig", str(cfg), "--request-timeout", "soon"),
-                          "invalid --request-timeout")
+    assert_one_line_error(
+        run_cli("check", "--kubeconfig", str(cfg), "--request-timeout", "soon"), "invalid --request-timeout"
+    )
 
 
-@pytest.mark.parametrize("name,content,fragment", [
-    ("bad.yaml", "kind: Node\nmetadata: {name: [x\n", "invalid YAML"),
-    ("nokind.yaml", "apiVersion: v1\nmetadata: {name: x}\n", "without apiVersion/kind"),
-])
+@pytest.mark.parametrize(
+    "name,content,fragment",
+    [
+        ("bad.yaml", "kind: Node\nmetadata: {name: [x\n", "invalid YAML"),
+        ("nokind.yaml", "apiVersion: v1\nmetadata: {name: x}\n", "without apiVersion/kind"),
+    ],
+)
 def test_bad_snapshot(tmp_path, name, content, fragment):
     (tmp_path / name).write_text(content)
     assert_one_line_error(run_cli("check", "--snapshot", str(tmp_path), "--conformance-version", "1.35"), fragment)

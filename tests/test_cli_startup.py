@@ -29,10 +29,16 @@ def test_light_commands_do_not_import_the_client(args):
 
 
 def test_version_output():
-    proc = subprocess.run([sys.executable, "-m", "kubectl_aiconf", "version", "-o", "json"], cwd=REPO,
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubectl_aiconf", "version", "-o", "json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     data = json.loads(proc.stdout)
     assert data["checklists"] == ["1.33", "1.34", "1.35", "1.36", "1.37"] and data["draftChecklists"] == ["1.37"]
-    text = subprocess.run([sys.executable, "-m", "kubectl_aiconf", "version"], cwd=REPO, capture_output=True,
-                          text=True, check=True).stdout
+    text = subprocess.run(
+        [sys.executable, "-m", "kubectl_aiconf", "version"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
     assert text.startswith("kubectl-aiconf ") and "1.37 (draft)" in text

@@ -14,7 +14,15 @@ import pytest
 
 from kubectl_aiconf import knowledge
 from kubectl_aiconf.knowledge import (
-    _base, autoscalers, gateways, monitoring, networks, operators, sandboxes, schedulers, serving,
+    _base,
+    autoscalers,
+    gateways,
+    monitoring,
+    networks,
+    operators,
+    sandboxes,
+    schedulers,
+    serving,
 )
 from kubectl_aiconf.knowledge import accelerators as acc
 from kubectl_aiconf.knowledge.accelerators import Grant
@@ -55,8 +63,11 @@ def test_every_pattern_compiles():
 
 
 def test_records_are_frozen_and_ids_unique():
-    ids = [r.record_id for name in knowledge.MODULES
-           for r in __import__(f"kubectl_aiconf.knowledge.{name}", fromlist=["RECORDS"]).RECORDS]
+    ids = [
+        r.record_id
+        for name in knowledge.MODULES
+        for r in __import__(f"kubectl_aiconf.knowledge.{name}", fromlist=["RECORDS"]).RECORDS
+    ]
     assert len(ids) == len(set(ids)), [i for i in ids if ids.count(i) > 1]
     for record in RECORDS.values():
         with pytest.raises(dataclasses.FrozenInstanceError):
@@ -64,9 +75,11 @@ def test_records_are_frozen_and_ids_unique():
 
 
 def test_importing_the_registry_is_cheap():
-    code = ("import sys; from kubectl_aiconf import knowledge; knowledge.all_records(); "
-            "bad = [m for m in sys.modules if m.startswith(('kubernetes', 'yaml', 'kubectl_aiconf.checks', "
-            "'kubectl_aiconf.view', 'kubectl_aiconf.probe'))]; print(','.join(bad))")
+    code = (
+        "import sys; from kubectl_aiconf import knowledge; knowledge.all_records(); "
+        "bad = [m for m in sys.modules if m.startswith(('kubernetes', 'yaml', 'kubectl_aiconf.checks', "
+        "'kubectl_aiconf.view', 'kubectl_aiconf.probe'))]; print(','.join(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"knowledge imports {out}"
 
@@ -100,8 +113,9 @@ def _domain(resource: str) -> str:
 
 def test_no_two_vendors_claim_a_resource():
     domains: dict[str, str] = {}
-    for owner, resources in [(v.key, v.resources) for v in acc.VENDORS] + \
-            [(s.record_id, s.resources) for s in acc.SHARING_STACKS]:
+    for owner, resources in [(v.key, v.resources) for v in acc.VENDORS] + [
+        (s.record_id, s.resources) for s in acc.SHARING_STACKS
+    ]:
         for res in resources:
             prev = domains.setdefault(_domain(res.example), owner)
             assert prev == owner, f"{_domain(res.example)} claimed by {prev} and {owner}"
@@ -123,20 +137,26 @@ def test_no_two_vendors_claim_a_node_label_pci_id_env_var_or_device_class():
     for attr in ("label keys", "pci", "env", "device classes"):
         seen: dict[str, str] = {}
         for vendor in acc.VENDORS:
-            items = {"label keys": _vendor_label_keys(vendor), "pci": {p.vendor for p in vendor.pci},
-                     "env": set(vendor.visible_devices_env), "device classes": set(vendor.device_classes)}[attr]
+            items = {
+                "label keys": _vendor_label_keys(vendor),
+                "pci": {p.vendor for p in vendor.pci},
+                "env": set(vendor.visible_devices_env),
+                "device classes": set(vendor.device_classes),
+            }[attr]
             for item in items:
                 assert seen.setdefault(item, vendor.key) == vendor.key, f"{attr} {item}: {seen[item]} and {vendor.key}"
 
 
 def test_cloud_labels_name_one_vendor_per_value():
-    cases = {("cloud.google.com/gke-accelerator", "nvidia-l4"): "nvidia",
-             ("cloud.google.com/gke-accelerator", "some-new-chip"): acc.UNRECOGNISED,
-             ("cloud.google.com/gke-tpu-accelerator", "tpu-v5-lite-podslice"): "tpu",
-             ("karpenter.k8s.aws/instance-gpu-manufacturer", "amd"): "amd",
-             ("karpenter.k8s.aws/instance-accelerator-name", "inferentia"): "neuron",
-             ("eks.amazonaws.com/instance-gpu-manufacturer", "nvidia"): "nvidia",
-             ("kubernetes.azure.com/accelerator", "nvidia"): "nvidia"}
+    cases = {
+        ("cloud.google.com/gke-accelerator", "nvidia-l4"): "nvidia",
+        ("cloud.google.com/gke-accelerator", "some-new-chip"): acc.UNRECOGNISED,
+        ("cloud.google.com/gke-tpu-accelerator", "tpu-v5-lite-podslice"): "tpu",
+        ("karpenter.k8s.aws/instance-gpu-manufacturer", "amd"): "amd",
+        ("karpenter.k8s.aws/instance-accelerator-name", "inferentia"): "neuron",
+        ("eks.amazonaws.com/instance-gpu-manufacturer", "nvidia"): "nvidia",
+        ("kubernetes.azure.com/accelerator", "nvidia"): "nvidia",
+    }
     for (key, value), vendor in cases.items():
         assert acc.accelerator_vendors_of_node({key: value}, {}) == {vendor: f"label {key}={value}"}
     assert {c.label.key for c in acc.CLOUD_LABELS} <= {k for k, _ in cases}  # every cloud label is exercised
@@ -163,7 +183,8 @@ def _record_apis(record) -> set[str]:
                 apis.add(item.qualified)
             elif isinstance(item, (acc.DriverManager, operators.Reconciled)):
                 apis |= {a.qualified for a in getattr(item, "apis", ())} | (
-                    {item.api.qualified} if isinstance(item, operators.Reconciled) else set())
+                    {item.api.qualified} if isinstance(item, operators.Reconciled) else set()
+                )
     return apis
 
 
@@ -192,8 +213,15 @@ def test_classify_resource_and_grants():
     assert acc.classify_resource("volcano.sh/vgpu-memory") == ("nvidia", Grant.SHARE)
     assert acc.classify_resource("gpu.intel.com/xe_monitoring") == ("intel", Grant.MONITORING)
     assert acc.classify_resource("huawei.com/Ascend310P-2c.1cpu") == ("ascend", Grant.PARTITION)
-    for name in ("nvidia.com/hostdev", "nvidia.com/rdma_shared_device_a", "rdma/ib", "vpc.amazonaws.com/efa", "cpu",
-                 "amd.com/cpu", "gpu.intel.com/qat"):
+    for name in (
+        "nvidia.com/hostdev",
+        "nvidia.com/rdma_shared_device_a",
+        "rdma/ib",
+        "vpc.amazonaws.com/efa",
+        "cpu",
+        "amd.com/cpu",
+        "gpu.intel.com/qat",
+    ):
         assert acc.classify_resource(name) is None, name
         assert acc.vendor_of_resource(name) is None, name
 
@@ -212,26 +240,35 @@ def test_resource_predicates():
 
 
 def test_accelerator_resources_keeps_positive_exclusive_counts():
-    alloc = {"cpu": "8", "nvidia.com/gpu": "4", "nvidia.com/mig-1g.5gb": "0", "nvidia.com/gpu.shared": "16",
-             "habana.ai/gaudi": "bad", "amd.com/gpu": 2}
+    alloc = {
+        "cpu": "8",
+        "nvidia.com/gpu": "4",
+        "nvidia.com/mig-1g.5gb": "0",
+        "nvidia.com/gpu.shared": "16",
+        "habana.ai/gaudi": "bad",
+        "amd.com/gpu": 2,
+    }
     assert acc.accelerator_resources(alloc) == {"nvidia.com/gpu": 4, "amd.com/gpu": 2}
     assert acc.accelerator_resources(None) == {}
 
 
-@pytest.mark.parametrize("key, parsed, vendor", [
-    ("feature.node.kubernetes.io/pci-10de.present", (None, "10de"), "nvidia"),
-    ("feature.node.kubernetes.io/pci-0302_10de.present", ("0302", "10de"), "nvidia"),
-    ("feature.node.kubernetes.io/pci-0300_1002.present", ("0300", "1002"), "amd"),
-    ("feature.node.kubernetes.io/pci-1200_1002.present", ("1200", "1002"), "amd"),
-    ("feature.node.kubernetes.io/pci-0380_8086.present", ("0380", "8086"), "intel"),
-    ("feature.node.kubernetes.io/pci-8086.present", (None, "8086"), None),  # any Intel device
-    ("feature.node.kubernetes.io/pci-0b40_8086.present", ("0b40", "8086"), None),  # QAT
-    ("feature.node.kubernetes.io/pci-1200_1da3.present", ("1200", "1da3"), "habana"),
-    ("feature.node.kubernetes.io/pci-1200_19e5.present", ("1200", "19e5"), "ascend"),
-    ("feature.node.kubernetes.io/pci-10de_2330.present", (None, "10de"), "nvidia"),  # vendor, device
-    ("feature.node.kubernetes.io/pci-15b3.present", (None, "15b3"), None),  # Mellanox NIC
-    ("feature.node.kubernetes.io/cpu-model.vendor_id", None, None),
-])
+@pytest.mark.parametrize(
+    "key, parsed, vendor",
+    [
+        ("feature.node.kubernetes.io/pci-10de.present", (None, "10de"), "nvidia"),
+        ("feature.node.kubernetes.io/pci-0302_10de.present", ("0302", "10de"), "nvidia"),
+        ("feature.node.kubernetes.io/pci-0300_1002.present", ("0300", "1002"), "amd"),
+        ("feature.node.kubernetes.io/pci-1200_1002.present", ("1200", "1002"), "amd"),
+        ("feature.node.kubernetes.io/pci-0380_8086.present", ("0380", "8086"), "intel"),
+        ("feature.node.kubernetes.io/pci-8086.present", (None, "8086"), None),  # any Intel device
+        ("feature.node.kubernetes.io/pci-0b40_8086.present", ("0b40", "8086"), None),  # QAT
+        ("feature.node.kubernetes.io/pci-1200_1da3.present", ("1200", "1da3"), "habana"),
+        ("feature.node.kubernetes.io/pci-1200_19e5.present", ("1200", "19e5"), "ascend"),
+        ("feature.node.kubernetes.io/pci-10de_2330.present", (None, "10de"), "nvidia"),  # vendor, device
+        ("feature.node.kubernetes.io/pci-15b3.present", (None, "15b3"), None),  # Mellanox NIC
+        ("feature.node.kubernetes.io/cpu-model.vendor_id", None, None),
+    ],
+)
 def test_nfd_pci_labels(key, parsed, vendor):
     assert acc.nfd_pci_device(key) == parsed
     assert acc.pci_vendor_of_label(key, "true") == vendor
@@ -242,15 +279,19 @@ def test_accelerator_vendors_of_node():
     assert acc.accelerator_vendors_of_node({}, {"cpu": "4"}) == {}
     assert acc.accelerator_vendors_of_node({"nvidia.com/gpu.present": "false"}, {}) == {}
     assert acc.accelerator_vendors_of_node({"nvidia.com/gpu.present": "true"}, {}) == {
-        "nvidia": "label nvidia.com/gpu.present=true"}
+        "nvidia": "label nvidia.com/gpu.present=true"
+    }
     assert acc.accelerator_vendors_of_node({}, {"amd.com/gpu": "8"}) == {"amd": "allocatable amd.com/gpu=8"}
-    assert set(acc.accelerator_vendors_of_node({"intel.feature.node.kubernetes.io/gpu": "true"},
-                                               {"nvidia.com/gpu": "1"})) == {"nvidia", "intel"}
+    assert set(
+        acc.accelerator_vendors_of_node({"intel.feature.node.kubernetes.io/gpu": "true"}, {"nvidia.com/gpu": "1"})
+    ) == {"nvidia", "intel"}
     assert acc.accelerator_vendors_of_node({"accelerator": "huawei-Ascend910"}, {}) == {
-        "ascend": "label accelerator=huawei-Ascend910"}
+        "ascend": "label accelerator=huawei-Ascend910"
+    }
     # an unrecognised GKE accelerator counts only when nothing better tells the vendor
     assert acc.accelerator_vendors_of_node({"cloud.google.com/gke-accelerator": "x"}, {"nvidia.com/gpu": "1"}) == {
-        "nvidia": "allocatable nvidia.com/gpu=1"}
+        "nvidia": "allocatable nvidia.com/gpu=1"
+    }
     assert acc.accelerator_vendors_of_node({"cloud.google.com/gke-accelerator": "false"}, {}) == {}
     assert acc.is_accelerator_node({"feature.node.kubernetes.io/amd-gpu": "true"}, None)
     assert not acc.is_accelerator_node({"accelerator": "none"}, {"nvidia.com/gpu": "0"})
@@ -262,19 +303,22 @@ def test_is_simulated_node():
     assert not acc.is_simulated_node({"type": "gpu"}, {"other": "x"})
 
 
-@pytest.mark.parametrize("driver, vendor, accelerator, example, family", [
-    ("gpu.nvidia.com", "nvidia", True, False, "nvidia"),
-    ("compute-domain.nvidia.com", "nvidia", False, False, "nvidia"),  # IMEX channels
-    ("gpu.amd.com", "amd", True, False, "amd"),
-    ("gpu.intel.com", "intel", True, False, "intel"),
-    ("gaudi.intel.com", "habana", True, False, "habana"),  # not an Intel GPU: its devices are /dev/accel
-    ("tpu.google.com", "tpu", True, False, "tpu"),
-    ("neuron.aws.com", "neuron", True, False, "neuron"),
-    ("gpu.example.com", None, True, True, "generic"),
-    ("npu.acme.io", None, True, False, "generic"),
-    ("dra.net", None, False, False, "generic"),
-    ("output.example.org", None, False, True, "generic"),  # "tpu" inside a word is not a TPU
-])
+@pytest.mark.parametrize(
+    "driver, vendor, accelerator, example, family",
+    [
+        ("gpu.nvidia.com", "nvidia", True, False, "nvidia"),
+        ("compute-domain.nvidia.com", "nvidia", False, False, "nvidia"),  # IMEX channels
+        ("gpu.amd.com", "amd", True, False, "amd"),
+        ("gpu.intel.com", "intel", True, False, "intel"),
+        ("gaudi.intel.com", "habana", True, False, "habana"),  # not an Intel GPU: its devices are /dev/accel
+        ("tpu.google.com", "tpu", True, False, "tpu"),
+        ("neuron.aws.com", "neuron", True, False, "neuron"),
+        ("gpu.example.com", None, True, True, "generic"),
+        ("npu.acme.io", None, True, False, "generic"),
+        ("dra.net", None, False, False, "generic"),
+        ("output.example.org", None, False, True, "generic"),  # "tpu" inside a word is not a TPU
+    ],
+)
 def test_dra_driver_queries(driver, vendor, accelerator, example, family):
     assert acc.vendor_of_driver(driver) == vendor
     assert acc.is_accelerator_driver(driver) is accelerator
@@ -299,14 +343,24 @@ def test_unit_devices_and_probe_globs():
     assert units["nvidia-mig"] == units["nvidia"] and re.match(units["generic"], "/dev/anything")
     globs = acc.probe_device_globs()
     # what the probe script listed before this registry, and Ascend's device nodes it did not
-    assert {"/dev/nvidia[0-9]*", "/dev/dri/renderD*", "/dev/kfd", "/dev/accel[0-9]*", "/dev/accel/accel[0-9]*",
-            "/dev/neuron[0-9]*", "/dev/vfio/[0-9]*", "/dev/davinci[0-9]*"} == set(globs)
+    assert {
+        "/dev/nvidia[0-9]*",
+        "/dev/dri/renderD*",
+        "/dev/kfd",
+        "/dev/accel[0-9]*",
+        "/dev/accel/accel[0-9]*",
+        "/dev/neuron[0-9]*",
+        "/dev/vfio/[0-9]*",
+        "/dev/davinci[0-9]*",
+    } == set(globs)
     assert len(globs) == len(set(globs))
 
 
 def test_sharing_reason():
-    assert acc.sharing_reason({"nvidia.com/gpu.replicas": "4"}, "nvidia.com/gpu") == \
-        "the node shares GPUs by design (nvidia.com/gpu.replicas=4)"
+    assert (
+        acc.sharing_reason({"nvidia.com/gpu.replicas": "4"}, "nvidia.com/gpu")
+        == "the node shares GPUs by design (nvidia.com/gpu.replicas=4)"
+    )
     assert acc.sharing_reason({"nvidia.com/gpu.sharing-strategy": "MPS"}, "nvidia.com/gpu")
     assert acc.sharing_reason({"cloud.google.com/gke-gpu-sharing-strategy": "time-sharing"}, "nvidia.com/gpu")
     assert acc.sharing_reason({}, "nvidia.com/gpu.shared") == "nvidia.com/gpu.shared is a shared (time-sliced) resource"
@@ -323,11 +377,17 @@ def test_dra_class_sharing():
 
 
 def test_advertised_versions():
-    assert acc.advertised_versions("nvidia", {"nvidia.com/cuda.driver-version.full": "580.65.06",
-                                              "nvidia.com/cuda.runtime-version.full": "12.9"}) == \
-        {"driver": "580.65.06", "cuda": "12.9"}
-    assert acc.advertised_versions("nvidia", {"nvidia.com/cuda.driver.major": "535", "nvidia.com/cuda.driver.minor":
-                                              "104", "nvidia.com/cuda.driver.rev": "05"}) == {"driver": "535.104.05"}
+    assert acc.advertised_versions(
+        "nvidia", {"nvidia.com/cuda.driver-version.full": "580.65.06", "nvidia.com/cuda.runtime-version.full": "12.9"}
+    ) == {"driver": "580.65.06", "cuda": "12.9"}
+    assert acc.advertised_versions(
+        "nvidia",
+        {
+            "nvidia.com/cuda.driver.major": "535",
+            "nvidia.com/cuda.driver.minor": "104",
+            "nvidia.com/cuda.driver.rev": "05",
+        },
+    ) == {"driver": "535.104.05"}
     assert acc.advertised_versions("amd", {"amd.com/gpu.driver-version": "6.12.12"}) == {"driver": "6.12.12"}
     assert acc.advertised_versions("amd", {"nvidia.com/cuda.driver-version.full": "580"}) == {}
     assert acc.advertised_versions("nobody", {"x": "y"}) == {}
@@ -341,10 +401,13 @@ def _trace(vendor: acc.Vendor, mechanism: str, labels: dict, allocatable: dict) 
 def test_mechanisms_on_node():
     nvidia, amd, intel = acc.BY_KEY["nvidia"], acc.BY_KEY["amd"], acc.BY_KEY["intel"]
     assert [(v.key, m.name, t) for v, m, t in acc.mechanisms_on_node({}, {"nvidia.com/mig-1g.5gb": "7"})] == [
-        ("nvidia", "MIG", acc.Trace(acc.Presence.IN_EFFECT, ("allocatable nvidia.com/mig-1g.5gb=7",)))]
+        ("nvidia", "MIG", acc.Trace(acc.Presence.IN_EFFECT, ("allocatable nvidia.com/mig-1g.5gb=7",)))
+    ]
     assert acc.mechanisms_on_node({"nvidia.com/mig.capable": "false"}, {"nvidia.com/gpu": "1"}) == ()
-    assert _trace(nvidia, "MIG", {"nvidia.com/mig.capable": "true"}, {"nvidia.com/gpu": "1"}).presence is \
-        acc.Presence.CAPABLE
+    assert (
+        _trace(nvidia, "MIG", {"nvidia.com/mig.capable": "true"}, {"nvidia.com/gpu": "1"}).presence
+        is acc.Presence.CAPABLE
+    )
     # labels in effect need the vendor's units: replicas on a node with no GPU allocatable are idle
     replicas = {"nvidia.com/gpu.replicas": "4"}
     assert _trace(nvidia, "time-slicing", replicas, {"nvidia.com/gpu": "8"}).presence is acc.Presence.IN_EFFECT
@@ -357,14 +420,20 @@ def test_mechanisms_on_node():
     assert _trace(nvidia, "MPS", {"nvidia.com/gpu.sharing-strategy": "mps"}, {}).presence is acc.Presence.CONFIGURED
     # AMD: "single" naming shows partitions by label, "mixed" by resource; SPX is the whole GPU
     partitions, vf = "AMD GPU partitions", "AMD MxGPU virtual functions"
-    assert _trace(amd, partitions, {"amd.com/gpu.compute-memory-partition": "cpx_nps4"},
-                  {"amd.com/gpu": "64"}).presence is acc.Presence.IN_EFFECT
+    assert (
+        _trace(amd, partitions, {"amd.com/gpu.compute-memory-partition": "cpx_nps4"}, {"amd.com/gpu": "64"}).presence
+        is acc.Presence.IN_EFFECT
+    )
     assert _trace(amd, partitions, {}, {"amd.com/spx_nps1": "8"}) is None
-    assert _trace(amd, partitions, {"amd.com/gpu.compute-partitioning-supported": "true"},
-                  {"amd.com/gpu": "8"}).presence is acc.Presence.CAPABLE
+    assert (
+        _trace(amd, partitions, {"amd.com/gpu.compute-partitioning-supported": "true"}, {"amd.com/gpu": "8"}).presence
+        is acc.Presence.CAPABLE
+    )
     host = {"gpu.operator.amd.com/kube-amd-gpu.gpu-operator.driver": "vf-passthrough"}
     assert _trace(amd, vf, host, {"amd.com/gpu": "8"}).shown == (
-        "gpu.operator.amd.com/kube-amd-gpu.gpu-operator.driver=vf-passthrough", "allocatable amd.com/gpu=8")
+        "gpu.operator.amd.com/kube-amd-gpu.gpu-operator.driver=vf-passthrough",
+        "allocatable amd.com/gpu=8",
+    )
     assert _trace(amd, vf, {"gpu.operator.amd.com/ns.dc.driver": "container"}, {"amd.com/gpu": "8"}) is None
     # Intel: shared-dev-num shows as more units than devices; GPU-aware scheduling shares alone are set up only
     flex = {"gpu.intel.com/device.count": "1"}
@@ -372,10 +441,16 @@ def test_mechanisms_on_node():
     assert _trace(intel, "shared-dev-num", flex, {"gpu.intel.com/i915": "1"}) is None
     gas = {"gpu.intel.com/i915": "1", "gpu.intel.com/millicores": "1000"}
     assert _trace(intel, "shared-dev-num", flex, gas).presence is acc.Presence.CONFIGURED
-    assert acc.device_count("intel", {"gpu.intel.com/device-id.0380-56c0.count": "2",
-                                      "gpu.intel.com/device-id.0300-56a0.count": "1"}) == 3
-    assert acc.device_count("intel", {"gpu.intel.com/device.count": "2",
-                                      "gpu.intel.com/device-id.0380-0bd5.count": "2"}) == 2  # the first pattern
+    assert (
+        acc.device_count(
+            "intel", {"gpu.intel.com/device-id.0380-56c0.count": "2", "gpu.intel.com/device-id.0300-56a0.count": "1"}
+        )
+        == 3
+    )
+    assert (
+        acc.device_count("intel", {"gpu.intel.com/device.count": "2", "gpu.intel.com/device-id.0380-0bd5.count": "2"})
+        == 2
+    )  # the first pattern
     assert acc.device_count("intel", {}) is None and acc.device_count("nvidia", flex) is None
 
 
@@ -413,32 +488,41 @@ def test_devices_that_only_the_vendors_runtime_hands_out():
     assert all(v.runtime_handler and v.visible_devices_env for v in needs)
 
 
-@pytest.mark.parametrize("name, images, vendor, plugin", [
-    ("nvidia-device-plugin-daemonset", ["nvcr.io/nvidia/k8s-device-plugin:v0.17.0"], "nvidia", True),
-    ("intel-gpu-plugin", ["intel/intel-gpu-plugin:0.32.1"], "intel", True),
-    ("amdgpu-device-plugin-daemonset", ["rocm/k8s-device-plugin:1.31"], "amd", True),
-    ("ascend-device-plugin-daemonset", ["ascend-k8sdeviceplugin:v6.0"], "ascend", True),
-    ("neuron-device-plugin-daemonset", ["public.ecr.aws/neuron/neuron-device-plugin:2.x"], "neuron", True),
-    ("hami-device-plugin", ["projecthami/hami:v2"], None, True),
-    ("nvidia-dcgm-exporter", ["nvcr.io/nvidia/k8s/dcgm-exporter:4"], "nvidia", False),
-    ("rdma-shared-dp-ds", ["ghcr.io/mellanox/k8s-rdma-shared-dev-plugin"], None, False),
-    ("sriov-device-plugin", ["ghcr.io/k8snetworkplumbingwg/sriov-network-device-plugin"], None, False),
-    ("input-device-plugin", ["example/input-device-plugin"], None, False),
-    ("coredns", ["registry.k8s.io/coredns/coredns:v1.11"], None, False),
-])
+@pytest.mark.parametrize(
+    "name, images, vendor, plugin",
+    [
+        ("nvidia-device-plugin-daemonset", ["nvcr.io/nvidia/k8s-device-plugin:v0.17.0"], "nvidia", True),
+        ("intel-gpu-plugin", ["intel/intel-gpu-plugin:0.32.1"], "intel", True),
+        ("amdgpu-device-plugin-daemonset", ["rocm/k8s-device-plugin:1.31"], "amd", True),
+        ("ascend-device-plugin-daemonset", ["ascend-k8sdeviceplugin:v6.0"], "ascend", True),
+        ("neuron-device-plugin-daemonset", ["public.ecr.aws/neuron/neuron-device-plugin:2.x"], "neuron", True),
+        ("hami-device-plugin", ["projecthami/hami:v2"], None, True),
+        ("nvidia-dcgm-exporter", ["nvcr.io/nvidia/k8s/dcgm-exporter:4"], "nvidia", False),
+        ("rdma-shared-dp-ds", ["ghcr.io/mellanox/k8s-rdma-shared-dev-plugin"], None, False),
+        ("sriov-device-plugin", ["ghcr.io/k8snetworkplumbingwg/sriov-network-device-plugin"], None, False),
+        ("input-device-plugin", ["example/input-device-plugin"], None, False),
+        ("coredns", ["registry.k8s.io/coredns/coredns:v1.11"], None, False),
+    ],
+)
 def test_workload_recognition(name, images, vendor, plugin):
     assert acc.vendor_of_workload(name, images) == vendor
     assert acc.is_accelerator_device_plugin(name, images) is plugin
 
 
 def test_stack_images_and_taints():
-    for image in ("nvcr.io/nvidia/gpu-operator:v25", "rocm/device-metrics-exporter:v1.3", "intel/intel-gpu-plugin:0.32",
-                  "registry.k8s.io/nfd/node-feature-discovery:v0.17", "ghcr.io/run-ai/fake-gpu-operator/device-plugin"):
+    for image in (
+        "nvcr.io/nvidia/gpu-operator:v25",
+        "rocm/device-metrics-exporter:v1.3",
+        "intel/intel-gpu-plugin:0.32",
+        "registry.k8s.io/nfd/node-feature-discovery:v0.17",
+        "ghcr.io/run-ai/fake-gpu-operator/device-plugin",
+    ):
         assert acc.is_accelerator_stack_image(image), image
     assert not acc.is_accelerator_stack_image("docker.io/library/ubuntu:22.04")
     assert acc.is_accelerator_stack_image("vault.habana.ai/gaudi-metric-exporter/metric-exporter:1.21.0")
     assert not acc.is_accelerator_stack_image(  # a Gaudi user's workload image, from Habana's registry
-        "vault.habana.ai/gaudi-docker/1.21.0/ubuntu24.04/habanalabs/pytorch-installer-2.6.0:latest")
+        "vault.habana.ai/gaudi-docker/1.21.0/ubuntu24.04/habanalabs/pytorch-installer-2.6.0:latest"
+    )
     assert acc.is_accelerator_taint("nvidia.com/gpu") and acc.is_accelerator_taint("sku", "gpu")
     assert acc.is_accelerator_taint("huawei.com/Ascend910")
     assert not acc.is_accelerator_taint("kubernetes.io/arch", "amd64")
@@ -503,11 +587,21 @@ def test_apis_the_checks_list_have_a_resource_definition():
             missing.append(f"{rid}: {api.qualified}")
             continue
         assert (res.group, res.resource, res.kind, res.namespaced) == (
-            api.group, api.plural, api.kind, api.namespaced), f"{rid}: {api} defined as {res}"
+            api.group,
+            api.plural,
+            api.kind,
+            api.namespaced,
+        ), f"{rid}: {api} defined as {res}"
     assert missing == [], "add these to kubectl_aiconf/resources.py"
     apis = {api.qualified for _, api in kc.listed_apis()}
-    assert {"clusterqueues.kueue.x-k8s.io", "clusterpolicies.nvidia.com", "servicemonitors.monitoring.coreos.com",
-            "rayjobs.ray.io", "nodepools.karpenter.sh", "inferencepools.inference.networking.k8s.io"} <= apis
+    assert {
+        "clusterqueues.kueue.x-k8s.io",
+        "clusterpolicies.nvidia.com",
+        "servicemonitors.monitoring.coreos.com",
+        "rayjobs.ray.io",
+        "nodepools.karpenter.sh",
+        "inferencepools.inference.networking.k8s.io",
+    } <= apis
     with pytest.raises(KeyError, match="leaderworkersets.leaderworkerset.x-k8s.io"):
         resources.resource_for(schedulers.LWS.apis[0])  # served or not, never listed
 
@@ -521,8 +615,10 @@ def test_base_matchers():
     assert _base.any_label([_base.LabelMatch("x"), _base.LabelMatch("y", "1|2")], {"y": "2"}).key == "y"
     assert _base.any_label([_base.LabelMatch("x")], {}) is None
     embedded = _base.LabelMatch(r"op\.example/.+\.driver", "vf-.*", key_regex=True)
-    assert embedded.found({"op.example/ns.name.driver": "vf-passthrough"}) == ("op.example/ns.name.driver",
-                                                                                "vf-passthrough")
+    assert embedded.found({"op.example/ns.name.driver": "vf-passthrough"}) == (
+        "op.example/ns.name.driver",
+        "vf-passthrough",
+    )
     assert not embedded.matches({"op.example/ns.name.driver": "container"}) and not embedded.matches({})
     assert _base.LabelMatch("a/b", ".*").found({"a/b": ""}) == ("a/b", "")
     assert _base.search("a+", "caat") and not _base.search("", "anything")
@@ -542,8 +638,9 @@ def test_gateway_implementation():
     openshift, istio = gateways.BY_KEY["openshift"].workloads, gateways.BY_KEY["istio"].workloads
     assert openshift.matches("istiod-openshift-gateway", [], "openshift-ingress")
     assert not openshift.matches("istiod", ["docker.io/istio/pilot:1.27.1"], "istio-system")
-    assert istio.matches("istiod", [], "istio-system") and not istio.matches("istiod-openshift-gateway", [],
-                                                                              "openshift-ingress")
+    assert istio.matches("istiod", [], "istio-system") and not istio.matches(
+        "istiod-openshift-gateway", [], "openshift-ingress"
+    )
 
 
 def test_autoscaler_queries():
@@ -555,22 +652,27 @@ def test_autoscaler_queries():
     assert autoscalers.is_accelerator_pool_name("gke-a100-gpu-pool") and autoscalers.is_accelerator_pool_name("gaudi")
     assert not autoscalers.is_accelerator_pool_name("amd-epyc") and not autoscalers.is_accelerator_pool_name("output")
     assert [m.apiservice for m in autoscalers.METRICS_APIS if m.custom] == [
-        "v1beta1.custom.metrics.k8s.io", "v1beta1.external.metrics.k8s.io"]
+        "v1beta1.custom.metrics.k8s.io",
+        "v1beta1.external.metrics.k8s.io",
+    ]
     assert re.match(autoscalers.CLUSTER_AUTOSCALER.node_group_arg, "--nodes=0:4:gpu-a100").group(1) == "gpu-a100"
     assert not re.match(autoscalers.CLUSTER_AUTOSCALER.node_group_arg, "--node-group-auto-discovery=asg:tag=x")
     assert autoscalers.OPENSHIFT.accelerator_limits == "spec.resourceLimits.gpus"
 
 
-@pytest.mark.parametrize("text, metric", [
-    ("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_GPU_UTIL"),
-    ("sum(rate(vllm:num_requests_waiting[1m]))", "vllm:num_requests_waiting"),
-    ("HostGPUMemoryUsage", "HostGPUMemoryUsage"),  # camelCase (HAMi)
-    ("habanalabs_utilization", "habanalabs_utilization"),  # a vendor word from the accelerator records
-    ("xpum_engine_ratio", "xpum_engine_ratio"),
-    ("http_requests_per_second", None),
-    ("output_bytes_total", None),  # "tpu" inside a word
-    ("node_intel_rapl_joules", None),  # CPU vendors' words are left out
-])
+@pytest.mark.parametrize(
+    "text, metric",
+    [
+        ("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_GPU_UTIL"),
+        ("sum(rate(vllm:num_requests_waiting[1m]))", "vllm:num_requests_waiting"),
+        ("HostGPUMemoryUsage", "HostGPUMemoryUsage"),  # camelCase (HAMi)
+        ("habanalabs_utilization", "habanalabs_utilization"),  # a vendor word from the accelerator records
+        ("xpum_engine_ratio", "xpum_engine_ratio"),
+        ("http_requests_per_second", None),
+        ("output_bytes_total", None),  # "tpu" inside a word
+        ("node_intel_rapl_joules", None),  # CPU vendors' words are left out
+    ],
+)
 def test_ai_metric_name(text, metric):
     assert autoscalers.ai_metric_name(text) == metric
 
@@ -596,23 +698,28 @@ def test_other_module_tables():
     assert not monitoring.BY_KEY["gmp"].workloads.matches("collector", [], "observability")
     assert operators.BY_KEY["kuberay"].reconciled[0].api.qualified == "rayclusters.ray.io"
     assert re.search(operators.AI_LOOKING_GROUP, "serving.example.ai") and not re.search(
-        operators.AI_LOOKING_GROUP, "cert-manager.io")
+        operators.AI_LOOKING_GROUP, "cert-manager.io"
+    )
     assert serving.ROLE_LABELS[0] == "llm-d.ai/role" and serving.BY_KEY["dynamo"].operator == "dynamo"
     assert re.search(serving.PREFILL_ARGS, "--disaggregation-mode prefill") and not re.search(
-        serving.PREFILL_ARGS, "--disaggregation-mode decode")
+        serving.PREFILL_ARGS, "--disaggregation-mode decode"
+    )
     assert "mellanox.com" in networks.NET_CRD_GROUPS and re.search(networks.NET_RESOURCE, "rdma/ib")
     assert not re.search(networks.NET_RESOURCE, "nvidia.com/gpu")
     assert re.search(serving.BY_KEY["dynamo"].worker_args, "python3 -m dynamo.vllm --model m")
 
 
-@pytest.mark.parametrize("labels, text, stack", [
-    ({"llm-d.ai/role": "decode"}, "vllm serve m", "llm-d"),  # an llm-d pod running vLLM is llm-d's
-    ({"nvidia.com/dynamo-component-type": "worker"}, "", "dynamo"),
-    ({}, "python3 -m dynamo.sglang", "dynamo"),
-    ({}, "lmsysorg/SGLang:v0.5 python3 -m sglang.launch_server", "sglang"),
-    ({}, "vllm/vllm-openai:v0.11 vllm serve m", "vllm"),
-    ({"app": "acme"}, "acme-server --kv-transfer-config {}", None),
-])
+@pytest.mark.parametrize(
+    "labels, text, stack",
+    [
+        ({"llm-d.ai/role": "decode"}, "vllm serve m", "llm-d"),  # an llm-d pod running vLLM is llm-d's
+        ({"nvidia.com/dynamo-component-type": "worker"}, "", "dynamo"),
+        ({}, "python3 -m dynamo.sglang", "dynamo"),
+        ({}, "lmsysorg/SGLang:v0.5 python3 -m sglang.launch_server", "sglang"),
+        ({}, "vllm/vllm-openai:v0.11 vllm serve m", "vllm"),
+        ({"app": "acme"}, "acme-server --kv-transfer-config {}", None),
+    ],
+)
 def test_stack_of_pod(labels, text, stack):
     found = serving.stack_of_pod(labels, text)
     assert (found.key if found else None) == stack
@@ -636,9 +743,15 @@ def test_network_queries():
 
 def test_every_public_query_function_is_exercised_here():
     source = Path(__file__).read_text(encoding="utf-8")
-    untested = [f"{m.__name__}.{name}" for m in MODULES for name, fn in vars(m).items()
-                if inspect.isfunction(fn) and fn.__module__ == m.__name__ and not name.startswith("_")
-                and not re.search(rf"\.{name}\(", source)]
+    untested = [
+        f"{m.__name__}.{name}"
+        for m in MODULES
+        for name, fn in vars(m).items()
+        if inspect.isfunction(fn)
+        and fn.__module__ == m.__name__
+        and not name.startswith("_")
+        and not re.search(rf"\.{name}\(", source)
+    ]
     assert not untested, untested
 
 

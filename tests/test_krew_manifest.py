@@ -126,8 +126,11 @@ def structure_problems(doc: dict) -> list[str]:
         if not keys or not keys <= {"os", "arch"}:
             p.append(f"{where}.selector must be non-empty and use only os/arch: {selector}")
     for os_, arch in PLATFORMS + NOT_OFFERED:
-        matching = [i for i, plat in enumerate(platforms)
-                    if selector_matches(plat.get("selector") or {}, {"os": os_, "arch": arch})]
+        matching = [
+            i
+            for i, plat in enumerate(platforms)
+            if selector_matches(plat.get("selector") or {}, {"os": os_, "arch": arch})
+        ]
         expected = 1 if (os_, arch) in PLATFORMS else 0
         if len(matching) != expected:
             p.append(f"{os_}/{arch} is matched by platforms {matching}, expected {expected} match(es)")
@@ -249,8 +252,11 @@ def krew_bin() -> Path:
 
 
 def kubectl_path() -> Path:
-    env = dict(line.split("=", 1) for line in (REPO / "tests" / "sandbox" / "versions.env").read_text().splitlines()
-               if re.match(r"^[A-Z_]+=", line))
+    env = dict(
+        line.split("=", 1)
+        for line in (REPO / "tests" / "sandbox" / "versions.env").read_text().splitlines()
+        if re.match(r"^[A-Z_]+=", line)
+    )
     cache = Path(os.environ.get("AICONF_CACHE", Path.home() / ".cache" / "kubectl-aiconf"))
     return cache / f"k8s-{env['KUBERNETES_VERSION'].strip()}" / "bin" / "kubectl"
 
@@ -260,8 +266,11 @@ def test_validate_krew_manifest(krew_bin, release, tmp_path, which):
     """krew's own validator (structure, selectors, overlaps); it needs the file named after the plugin."""
     manifest = tmp_path / "aiconf.yaml"
     shutil.copyfile(TEMPLATE if which == "template" else RELEASE_MANIFEST, manifest)
-    proc = subprocess.run([str(krew_bin / "validate-krew-manifest"), "-manifest", str(manifest), "-skip-install"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(krew_bin / "validate-krew-manifest"), "-manifest", str(manifest), "-skip-install"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -272,18 +281,44 @@ def krew_env(tmp_path: Path, krew_bin: Path, extra_path=()) -> dict:
         # An empty local index, so that `krew list`/`uninstall` work without cloning krew-index.
         index.mkdir(parents=True)
         subprocess.run(["git", "init", "-q", str(index)], check=True)
-        subprocess.run(["git", "-C", str(index), "-c", "user.name=t", "-c", "user.email=t@example.invalid",
-                        "commit", "-q", "--allow-empty", "-m", "empty index"], check=True)
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(index),
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.invalid",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "empty index",
+            ],
+            check=True,
+        )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KREW_", "SHIV_", "PYTHON"))}
-    env.update(KREW_ROOT=str(root), KREW_NO_UPGRADE_CHECK="1", SHIV_ROOT=str(tmp_path / "shiv"),
-               HOME=str(tmp_path), KUBECONFIG=str(tmp_path / "no-kubeconfig"))
+    env.update(
+        KREW_ROOT=str(root),
+        KREW_NO_UPGRADE_CHECK="1",
+        SHIV_ROOT=str(tmp_path / "shiv"),
+        HOME=str(tmp_path),
+        KUBECONFIG=str(tmp_path / "no-kubeconfig"),
+    )
     env["PATH"] = os.pathsep.join([str(root / "bin"), *map(str, extra_path), str(krew_bin), "/usr/bin", "/bin"])
     return env
 
 
 def krew(env: dict, *args: str, **extra_env) -> subprocess.CompletedProcess:
-    return subprocess.run(["kubectl-krew", *args], env={**env, **extra_env}, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=120)
+    return subprocess.run(
+        ["kubectl-krew", *args],
+        env={**env, **extra_env},
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("os_,arch", PLATFORMS)

@@ -43,8 +43,13 @@ MIXED_135 = {
     "robust_controller": Status.FAIL,
 }
 # A plausible reason for each status; the two UNKNOWNs differ so that tests can tell them apart.
-REASONS = {Status.PASS: Reason.HEALTHY, Status.WARN: Reason.CRDS_ONLY, Status.FAIL: Reason.NOT_INSTALLED,
-           Status.NA: Reason.NO_ACCELERATORS, Status.UNKNOWN: Reason.NEEDS_PROBE}
+REASONS = {
+    Status.PASS: Reason.HEALTHY,
+    Status.WARN: Reason.CRDS_ONLY,
+    Status.FAIL: Reason.NOT_INSTALLED,
+    Status.NA: Reason.NO_ACCELERATORS,
+    Status.UNKNOWN: Reason.NEEDS_PROBE,
+}
 REASON_OVERRIDES = {"gpu_sharing": Reason.FORBIDDEN}
 
 COMPLETE_METADATA = {
@@ -62,21 +67,31 @@ COMPLETE_METADATA = {
 }
 
 
-def make_report(version: str = "1.35", statuses: dict[str, Status] | None = None,
-                warnings: list[str] | None = None) -> Report:
+def make_report(
+    version: str = "1.35", statuses: dict[str, Status] | None = None, warnings: list[str] | None = None
+) -> Report:
     results = []
     for req in requirements_for(version):
         status = (statuses or {}).get(req.id, Status.PASS)
         evidence = [
             Evidence("Deployment", f"{req.id}-ns/controller", "2/2 replicas ready"),
             Evidence("CustomResourceDefinition", f"{req.id}.example.io", "Established"),
-            Evidence("ConfigMap", "kube-system/odd-values", "a | b <c> & \"d\" *e* _f_ `g`"),
+            Evidence("ConfigMap", "kube-system/odd-values", 'a | b <c> & "d" *e* _f_ `g`'),
             Evidence("Node", "gpu-node-1", "nvidia.com/gpu: 8"),
         ]
         reason = REASON_OVERRIDES.get(req.id, REASONS[status])
-        results.append(RequirementResult(req.id, req.category, req.level(version), req.description, status,
-                                         f"{req.id} is {status.value.lower()} <because> & so on", evidence,
-                                         reason))
+        results.append(
+            RequirementResult(
+                req.id,
+                req.category,
+                req.level(version),
+                req.description,
+                status,
+                f"{req.id} is {status.value.lower()} <because> & so on",
+                evidence,
+                reason,
+            )
+        )
     return Report(version, f"v{version}.2", "kind-test", "live", results, warnings or [])
 
 
@@ -99,8 +114,7 @@ def test_markdown_layout_and_counts():
     lines = md.splitlines()
     assert lines[0] == "# Example Kubernetes Engine — AI Conformance Report"
     headings = [line for line in lines if line.startswith("## ")]
-    assert headings == ["## Platform Information", "## Compliance Summary", "## Detailed Requirements",
-                        "## Warnings"]
+    assert headings == ["## Platform Information", "## Compliance Summary", "## Detailed Requirements", "## Warnings"]
     assert md.index("### Requirements at a Glance") < md.index("## Detailed Requirements")
     assert "| **Vendor** | Example Corp |" in lines
     assert "| **Platform Version** | 1.10 |" in lines
@@ -123,7 +137,7 @@ def test_markdown_glance_table_one_row_per_requirement_in_category_order():
     lines = render(report, opts("markdown")).splitlines()
     start = lines.index("| Category | Requirement | Level | Status | Check |")
     rows = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         rows.append([c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]])
@@ -191,11 +205,17 @@ def test_junit_outcomes_and_counts():
 
     got = {rid: outcome(c) for rid, c in cases.items()}
     assert got == {
-        "dra_support": "passed", "driver_runtime_management": "passed",  # SHOULD at WARN passes
-        "gpu_sharing": "skipped", "virtualized_accelerator": "skipped", "ai_inference": "failure",
-        "gang_scheduling": "passed", "cluster_autoscaling": "skipped",
+        "dra_support": "passed",
+        "driver_runtime_management": "passed",  # SHOULD at WARN passes
+        "gpu_sharing": "skipped",
+        "virtualized_accelerator": "skipped",
+        "ai_inference": "failure",
+        "gang_scheduling": "passed",
+        "cluster_autoscaling": "skipped",
         "pod_autoscaling": "failure",  # MUST at WARN fails
-        "accelerator_metrics": "skipped", "ai_service_metrics": "passed", "secure_accelerator_access": "passed",
+        "accelerator_metrics": "skipped",
+        "ai_service_metrics": "passed",
+        "secure_accelerator_access": "passed",
         "robust_controller": "failure",
     }
     for element in (root, suite):
@@ -205,10 +225,13 @@ def test_junit_outcomes_and_counts():
         assert element.get("errors") == "0"
     assert cases["pod_autoscaling"].find("failure").get("type") == "WARN"
     assert cases["ai_inference"].find("failure").get("type") == "FAIL"
-    assert "WARN (crds-only): driver_runtime_management is warn" in \
-        cases["driver_runtime_management"].findtext("system-out")
-    assert cases["gpu_sharing"].find("skipped").get("message") == \
-        "UNKNOWN (forbidden): gpu_sharing is unknown <because> & so on"
+    assert "WARN (crds-only): driver_runtime_management is warn" in cases["driver_runtime_management"].findtext(
+        "system-out"
+    )
+    assert (
+        cases["gpu_sharing"].find("skipped").get("message")
+        == "UNKNOWN (forbidden): gpu_sharing is unknown <because> & so on"
+    )
     assert suite.findtext("system-err") == "warning: a warning"
     props = {p.get("name"): p.get("value") for p in suite.find("properties")}
     assert props["conformanceVersion"] == "1.35" and props["context"] == "kind-test"
@@ -223,7 +246,7 @@ def test_junit_failure_text_has_message_and_evidence_escaped():
     assert failure.get("message") == "ai_inference is fail <because> & so on"
     body = failure.text
     assert body.startswith("FAIL (not-installed): ai_inference is fail <because> & so on\nEvidence:\n")
-    assert "  - ConfigMap kube-system/odd-values: a | b <c> & \"d\" *e* _f_ `g`" in body
+    assert '  - ConfigMap kube-system/odd-values: a | b <c> & "d" *e* _f_ `g`' in body
     assert "  - Pod ns/bad\ufffdname: control \ufffd chars ]]> end" in body
     assert "\x01" not in text and "\x0b" not in text
 
@@ -250,16 +273,29 @@ def test_product_yaml_has_every_requirement_in_catalogue_order(version):
     meta = doc["metadata"]
     assert meta["kubernetesVersion"] == f"v{version}"
     assert meta["k8sConformanceUrl"].startswith("[") and meta["k8sConformanceUrl"].endswith("]")
-    for key in ("platformName", "platformVersion", "vendorName", "websiteUrl", "documentationUrl",
-                "productLogoUrl", "description", "contactEmailAddress"):
+    for key in (
+        "platformName",
+        "platformVersion",
+        "vendorName",
+        "websiteUrl",
+        "documentationUrl",
+        "productLogoUrl",
+        "description",
+        "contactEmailAddress",
+    ):
         assert re.fullmatch(r"\[[^\]]+\]", meta[key]), key
     assert meta["repoUrl"] == ""
 
 
 def test_product_yaml_status_mapping_and_notes():
     doc = items(product(make_report(statuses=MIXED_135)))
-    expected = {Status.PASS: "Implemented", Status.WARN: "Partially Implemented",
-                Status.FAIL: "Not Implemented", Status.NA: "N/A", Status.UNKNOWN: ""}
+    expected = {
+        Status.PASS: "Implemented",
+        Status.WARN: "Partially Implemented",
+        Status.FAIL: "Not Implemented",
+        Status.NA: "N/A",
+        Status.UNKNOWN: "",
+    }
     for rid, status in MIXED_135.items():
         assert doc[rid]["status"] == expected[status], rid
         assert doc[rid]["notes"].strip(), rid
@@ -312,8 +348,7 @@ def test_product_yaml_lists_the_evidence_files_it_is_given():
 
 def test_evidence_documents_are_the_markdown_and_json_reports():
     report = make_report(statuses=MIXED_135)
-    options = opts("product-yaml", metadata={"platformName": "Example Kubernetes Engine"},
-                   evidence_files=REPORT_FILES)
+    options = opts("product-yaml", metadata={"platformName": "Example Kubernetes Engine"}, evidence_files=REPORT_FILES)
     documents = evidence_documents(report, options)
     assert list(documents) == list(REPORT_FILES)
     assert json.loads(documents["aiconf-report.json"]) == report.to_dict()
@@ -334,9 +369,13 @@ def test_product_yaml_fills_an_official_template(tmp_path):
         assert item["description"] == f"TEMPLATE TEXT {rid}" or rid == "future_requirement"
     assert got["pod_autoscaling"]["status"] == "Partially Implemented"
     assert got["future_requirement"] == {
-        "id": "future_requirement", "level": "SHOULD", "status": "", "evidence": [],
+        "id": "future_requirement",
+        "level": "SHOULD",
+        "status": "",
+        "evidence": [],
         "description": "TEMPLATE TEXT future_requirement (an id this tool has no check for)",
-        "notes": "Not checked by kubectl-aiconf in this run."}
+        "notes": "Not checked by kubectl-aiconf in this run.",
+    }
     assert doc["metadata"] == COMPLETE_METADATA
     assert "did not check: future_requirement" in text
 
@@ -351,14 +390,20 @@ def test_product_yaml_keeps_answers_a_filled_template_already_has(tmp_path):
     reqs["future_requirement"].update(status="N/A", notes="not offered")
     reqs["gang_scheduling"].update(evidence="N/A")  # a scalar "N/A" is read as no evidence
     report = make_report(statuses=MIXED_135)
-    options = opts("product-yaml", template=template, evidence_files=REPORT_FILES,
-                   metadata={"platformName": "From Metadata"})
+    options = opts(
+        "product-yaml", template=template, evidence_files=REPORT_FILES, metadata={"platformName": "From Metadata"}
+    )
     doc = yaml.safe_load(render(report, options))
     got = items(doc)
     # gpu_sharing is UNKNOWN in this run and future_requirement has no check: the template's answers stay
     assert got["gpu_sharing"] | {"description": None} == {
-        "id": "gpu_sharing", "description": None, "level": "SHOULD", "status": "Implemented",
-        "evidence": ["https://example.com/mig"], "notes": "MIG, by hand"}
+        "id": "gpu_sharing",
+        "description": None,
+        "level": "SHOULD",
+        "status": "Implemented",
+        "evidence": ["https://example.com/mig"],
+        "notes": "MIG, by hand",
+    }
     assert (got["future_requirement"]["status"], got["future_requirement"]["notes"]) == ("N/A", "not offered")
     # what the run did determine replaces the template's answer; its evidence entries stay first
     assert got["dra_support"]["status"] == "Implemented"
@@ -378,11 +423,14 @@ def test_product_yaml_template_for_another_version_is_refused():
         render(make_report("1.36"), opts("product-yaml", template=template))
 
 
-@pytest.mark.parametrize("content, message", [
-    ("just text", "no `spec` mapping"),
-    ("spec:\n  accelerators: {id: x}\n", "spec.accelerators must be a list"),
-    ("spec: [unclosed\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("just text", "no `spec` mapping"),
+        ("spec:\n  accelerators: {id: x}\n", "spec.accelerators must be a list"),
+        ("spec: [unclosed\n", "not valid YAML"),
+    ],
+)
 def test_load_template_errors(tmp_path, content, message):
     path = tmp_path / "t.yaml"
     path.write_text(content)
@@ -392,11 +440,16 @@ def test_load_template_errors(tmp_path, content, message):
 
 def test_load_metadata_reads_text_aliases_and_product_files(tmp_path):
     flat = tmp_path / "meta.yaml"
-    flat.write_text("platformName: Example\nplatform_version: 1.10\nvendor_name: Example Corp\n"
-                    "k8s_conformance_url: https://github.com/cncf/k8s-conformance/tree/master/v1.35/x\n")
+    flat.write_text(
+        "platformName: Example\nplatform_version: 1.10\nvendor_name: Example Corp\n"
+        "k8s_conformance_url: https://github.com/cncf/k8s-conformance/tree/master/v1.35/x\n"
+    )
     assert product_yaml.load_metadata(str(flat)) == {
-        "platformName": "Example", "platformVersion": "1.10", "vendorName": "Example Corp",
-        "k8sConformanceUrl": "https://github.com/cncf/k8s-conformance/tree/master/v1.35/x"}
+        "platformName": "Example",
+        "platformVersion": "1.10",
+        "vendorName": "Example Corp",
+        "k8sConformanceUrl": "https://github.com/cncf/k8s-conformance/tree/master/v1.35/x",
+    }
     wrapped = tmp_path / "PRODUCT.yaml"
     wrapped.write_text("metadata:\n  platformName: Wrapped\nspec:\n  accelerators: []\n")
     assert product_yaml.load_metadata(str(wrapped)) == {"platformName": "Wrapped"}
@@ -405,13 +458,16 @@ def test_load_metadata_reads_text_aliases_and_product_files(tmp_path):
     assert product_yaml.load_metadata(str(empty)) == {}
 
 
-@pytest.mark.parametrize("content, message", [
-    ("platfromName: typo\n", "unknown field 'platfromName'"),
-    ("platformName: [a, b]\n", "platformName must be a single value"),
-    ("platformName: a\nplatform_name: b\n", "platformName is given twice"),
-    ("- a\n- b\n", "must hold a mapping"),
-    ("a: [\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("platfromName: typo\n", "unknown field 'platfromName'"),
+        ("platformName: [a, b]\n", "platformName must be a single value"),
+        ("platformName: a\nplatform_name: b\n", "platformName is given twice"),
+        ("- a\n- b\n", "must hold a mapping"),
+        ("a: [\n", "not valid YAML"),
+    ],
+)
 def test_load_metadata_errors(tmp_path, content, message):
     path = tmp_path / "meta.yaml"
     path.write_text(content)
@@ -434,8 +490,18 @@ def test_passing_product_yaml_validates_offline(monkeypatch, tmp_path, capsys, r
     meta = tmp_path / "meta.yaml"
     meta.write_text(yaml.safe_dump(COMPLETE_METADATA), encoding="utf-8")
     product_dir = tmp_path / "v1.35" / "example-engine"
-    result, _ = invoke(monkeypatch, "--conformance-version", "1.35", "-o", "product-yaml", "--metadata", str(meta),
-                       "--evidence-dir", str(product_dir), statuses={})
+    result, _ = invoke(
+        monkeypatch,
+        "--conformance-version",
+        "1.35",
+        "-o",
+        "product-yaml",
+        "--metadata",
+        str(meta),
+        "--evidence-dir",
+        str(product_dir),
+        statuses={},
+    )
     assert result.exit_code == 0, result.output
     path = product_dir / "PRODUCT.yaml"
     path.write_text(result.stdout, encoding="utf-8")
@@ -457,9 +523,11 @@ def test_unfinished_product_yaml_does_not_validate(tmp_path, capsys):
 def every_format_options() -> list[RenderOptions]:
     """Each -o value, with every option it reads set, so that no code path is left out."""
     template = product_yaml.load_template(str(TESTDATA / "template-1.35.yaml"))
-    rich = {"markdown": {"metadata": COMPLETE_METADATA},
-            "product-yaml": {"metadata": COMPLETE_METADATA, "template": template, "evidence_files": REPORT_FILES},
-            "table": {"color": True}}
+    rich = {
+        "markdown": {"metadata": COMPLETE_METADATA},
+        "product-yaml": {"metadata": COMPLETE_METADATA, "template": template, "evidence_files": REPORT_FILES},
+        "table": {"color": True},
+    }
     return [opts(fmt, **rich.get(fmt, {})) for fmt in FORMATS]
 
 
@@ -556,8 +624,10 @@ def test_product_yaml_speaks_the_vocabulary_validate_checks():
 
 def test_markdown_does_not_import_product_yaml():
     """The two modules used to import each other; markdown now needs only the vocabulary."""
-    code = ("import sys\nimport kubectl_aiconf.output.markdown\n"
-            "print('kubectl_aiconf.output.product_yaml' in sys.modules)\n")
+    code = (
+        "import sys\nimport kubectl_aiconf.output.markdown\n"
+        "print('kubectl_aiconf.output.product_yaml' in sys.modules)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
@@ -603,8 +673,17 @@ def test_cli_product_yaml_with_metadata_and_evidence_dir(monkeypatch, tmp_path):
     meta = tmp_path / "meta.yaml"
     meta.write_text("".join(f"{k}: {v}\n" for k, v in COMPLETE_METADATA.items()))  # unquoted values
     product_dir = tmp_path / "v1.35" / "example-engine"
-    result, _ = invoke(monkeypatch, "--conformance-version", "1.35", "-o", "product-yaml",
-                       "--metadata", str(meta), "--evidence-dir", str(product_dir))
+    result, _ = invoke(
+        monkeypatch,
+        "--conformance-version",
+        "1.35",
+        "-o",
+        "product-yaml",
+        "--metadata",
+        str(meta),
+        "--evidence-dir",
+        str(product_dir),
+    )
     assert result.exit_code == 1, result.output  # a MUST failed, whatever the format
     doc = yaml.safe_load(result.stdout)
     assert doc["metadata"] == COMPLETE_METADATA  # platformVersion 1.10 unquoted in the file stays "1.10"
@@ -617,8 +696,9 @@ def test_cli_evidence_dir_not_writable_is_a_usage_error(monkeypatch, tmp_path):
 
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result, _ = invoke(monkeypatch, "--conformance-version", "1.35", "-o", "product-yaml",
-                       "--evidence-dir", str(blocker / "sub"))
+    result, _ = invoke(
+        monkeypatch, "--conformance-version", "1.35", "-o", "product-yaml", "--evidence-dir", str(blocker / "sub")
+    )
     assert isinstance(result.exception, UsageError)
     assert "cannot write evidence files" in str(result.exception)
     assert result.stdout == ""  # no draft that points at evidence files that are not there
@@ -627,15 +707,25 @@ def test_cli_evidence_dir_not_writable_is_a_usage_error(monkeypatch, tmp_path):
 def test_cli_renders_before_saving_evidence(monkeypatch, tmp_path):
     """A draft the renderer refuses (template for another version) leaves no evidence files behind."""
     product_dir = tmp_path / "v1.36" / "example"
-    result, _ = invoke(monkeypatch, "--conformance-version", "1.36", "-o", "product-yaml", "--evidence-dir",
-                       str(product_dir), "--template", str(TESTDATA / "template-1.35.yaml"))
+    result, _ = invoke(
+        monkeypatch,
+        "--conformance-version",
+        "1.36",
+        "-o",
+        "product-yaml",
+        "--evidence-dir",
+        str(product_dir),
+        "--template",
+        str(TESTDATA / "template-1.35.yaml"),
+    )
     assert result.exception is not None and "template is for checklist 1.35" in str(result.exception)
     assert not product_dir.exists()
 
 
 def test_cli_template_sets_the_checklist_version(monkeypatch, tmp_path):
-    result, seen = invoke(monkeypatch, "-o", "product-yaml", "--template", str(TESTDATA / "template-1.35.yaml"),
-                          statuses={})
+    result, seen = invoke(
+        monkeypatch, "-o", "product-yaml", "--template", str(TESTDATA / "template-1.35.yaml"), statuses={}
+    )
     assert seen["version"] == "1.35"
     assert result.exit_code == 0, result.output
     assert items(yaml.safe_load(result.stdout))["gang_scheduling"]["description"] == "TEMPLATE TEXT gang_scheduling"
@@ -648,19 +738,29 @@ def test_cli_markdown_with_metadata(monkeypatch, tmp_path):
     assert result.stdout.startswith("# Example Engine — AI Conformance Report\n")
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["-o", "table", "--template", "t.yaml"], "--evidence-dir and --template only apply to -o product-yaml"),
-    (["-o", "json", "--evidence-dir", "d"], "--evidence-dir and --template only apply to -o product-yaml"),
-    (["-o", "junit", "--metadata", "m.yaml"], "--metadata only applies to -o product-yaml and -o markdown"),
-    (["-o", "product-yaml", "--metadata", "does-not-exist.yaml"], "cannot read metadata file"),
-    (["-o", "product-yaml", "--template", "does-not-exist.yaml"], "cannot read template"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["-o", "table", "--template", "t.yaml"], "--evidence-dir and --template only apply to -o product-yaml"),
+        (["-o", "json", "--evidence-dir", "d"], "--evidence-dir and --template only apply to -o product-yaml"),
+        (["-o", "junit", "--metadata", "m.yaml"], "--metadata only applies to -o product-yaml and -o markdown"),
+        (["-o", "product-yaml", "--metadata", "does-not-exist.yaml"], "cannot read metadata file"),
+        (["-o", "product-yaml", "--template", "does-not-exist.yaml"], "cannot read template"),
+    ],
+)
 def test_cli_output_option_errors_before_connecting(tmp_path, args, fragment):
     import os
 
     env = {**os.environ, "NO_COLOR": "1", "KUBECONFIG": str(tmp_path / "no-kubeconfig")}
-    proc = subprocess.run([sys.executable, "-m", "kubectl_aiconf", "check", *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubectl_aiconf", "check", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
@@ -670,7 +770,14 @@ def test_cli_output_option_errors_before_connecting(tmp_path, args, fragment):
 def test_cli_template_for_another_version_is_a_usage_error(monkeypatch):
     from kubectl_aiconf.cli import UsageError
 
-    result, _ = invoke(monkeypatch, "--conformance-version", "1.36", "-o", "product-yaml",
-                       "--template", str(TESTDATA / "template-1.35.yaml"))
+    result, _ = invoke(
+        monkeypatch,
+        "--conformance-version",
+        "1.36",
+        "-o",
+        "product-yaml",
+        "--template",
+        str(TESTDATA / "template-1.35.yaml"),
+    )
     assert isinstance(result.exception, UsageError)
     assert "template is for checklist 1.35" in str(result.exception)

@@ -47,19 +47,50 @@ def test_zipapp_list_has_the_pyproject_pins():
 
 
 def test_zipapp_list_leaves_out_the_asyncio_stack():
-    assert not set(zipapp_pins()) & {"aiohttp", "yarl", "multidict", "frozenlist", "propcache", "aiosignal",
-                                     "aiohappyeyeballs", "pydantic", "pydantic-core"}
+    assert not set(zipapp_pins()) & {
+        "aiohttp",
+        "yarl",
+        "multidict",
+        "frozenlist",
+        "propcache",
+        "aiosignal",
+        "aiohappyeyeballs",
+        "pydantic",
+        "pydantic-core",
+    }
 
 
 def dry_run(target: str) -> str:
-    proc = subprocess.run(["make", "--no-print-directory", "-n", target], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, "MAKEFLAGS": ""})
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "-n", target],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MAKEFLAGS": ""},
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
 
-@pytest.mark.parametrize("target", ["venv", "zipapp", "release", "binaries", "krew", "test", "unit", "demo",
-                                    "bench", "mutate", "lint", "format", "clean", "help"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "venv",
+        "zipapp",
+        "release",
+        "binaries",
+        "krew",
+        "test",
+        "unit",
+        "demo",
+        "bench",
+        "mutate",
+        "lint",
+        "format",
+        "clean",
+        "help",
+    ],
+)
 def test_make_target_exists(target):
     dry_run(target)
 

@@ -8,8 +8,18 @@ import pytest
 import yaml
 
 from kubectl_aiconf.probe.plan import (
-    CLAIM_TEMPLATE, DEVICE_PLUGIN, DRA, PLAN_READS, PROBE_SELECTOR, PlanError, ProbeOptions, build_plan,
-    class_selector, dra_targets, pod_request, render_plan,
+    CLAIM_TEMPLATE,
+    DEVICE_PLUGIN,
+    DRA,
+    PLAN_READS,
+    PROBE_SELECTOR,
+    PlanError,
+    ProbeOptions,
+    build_plan,
+    class_selector,
+    dra_targets,
+    pod_request,
+    render_plan,
 )
 from kubectl_aiconf.view import ClusterView, Listing, Outcome, projector
 
@@ -19,8 +29,13 @@ SERVED_DRA = {"v1": ["deviceclasses", "resourceslices", "resourceclaims", "resou
 class FakeView(ClusterView):
     """Listings straight from Python objects, projected like the live view projects them."""
 
-    def __init__(self, objects: list[dict], dra: dict | None = None, forbidden: tuple[str, ...] = (),
-                 failed: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        objects: list[dict],
+        dra: dict | None = None,
+        forbidden: tuple[str, ...] = (),
+        failed: tuple[str, ...] = (),
+    ) -> None:
         super().__init__()
         self.objects = objects
         self.forbidden = forbidden
@@ -54,11 +69,15 @@ def node(name, gpus=0, resource="nvidia.com/gpu", labels=None, taints=None, read
         alloc[resource] = str(gpus)
     default_taints = [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}] if gpus else []
     return {
-        "apiVersion": "v1", "kind": "Node",
+        "apiVersion": "v1",
+        "kind": "Node",
         "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, **(labels or {})}},
         "spec": {"taints": default_taints if taints is None else taints, "unschedulable": unschedulable},
-        "status": {"allocatable": alloc, "capacity": dict(alloc),
-                   "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+        "status": {
+            "allocatable": alloc,
+            "capacity": dict(alloc),
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+        },
     }
 
 
@@ -71,8 +90,13 @@ def pod(name, node_name, limits=None, phase="Running", requests=None, init=None)
     spec = {"nodeName": node_name, "containers": [{"name": "main", "resources": res}]}
     if init:
         spec["initContainers"] = init
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "work"},
-            "spec": spec, "status": {"phase": phase}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "work"},
+        "spec": spec,
+        "status": {"phase": phase},
+    }
 
 
 def device_class(name="gpu.nvidia.com", driver="gpu.nvidia.com", extended=None, config=None):
@@ -91,18 +115,30 @@ def resource_slice(node_name, devices=2, driver="gpu.nvidia.com", generation=1, 
         if i in tainted:
             d["taints"] = [{"key": "broken", "effect": "NoSchedule"}]
         devs.append(d)
-    return {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice",
-            "metadata": {"name": name or f"{node_name}-{driver}-{generation}"},
-            "spec": {"driver": driver, "nodeName": node_name,
-                     "pool": {"name": node_name, "generation": generation, "resourceSliceCount": 1},
-                     "devices": devs}}
+    return {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "ResourceSlice",
+        "metadata": {"name": name or f"{node_name}-{driver}-{generation}"},
+        "spec": {
+            "driver": driver,
+            "nodeName": node_name,
+            "pool": {"name": node_name, "generation": generation, "resourceSliceCount": 1},
+            "devices": devs,
+        },
+    }
 
 
 def claim(node_name, device, driver="gpu.nvidia.com"):
-    return {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim",
-            "metadata": {"name": f"used-{device}", "namespace": "work"},
-            "status": {"allocation": {"devices": {"results": [
-                {"request": "gpu", "driver": driver, "pool": node_name, "device": device}]}}}}
+    return {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "ResourceClaim",
+        "metadata": {"name": f"used-{device}", "namespace": "work"},
+        "status": {
+            "allocation": {
+                "devices": {"results": [{"request": "gpu", "driver": driver, "pool": node_name, "device": device}]}
+            }
+        },
+    }
 
 
 def plan_for(objects, **kw):
@@ -178,9 +214,11 @@ def test_multi_container_pod_gives_the_device_to_the_first_container_only():
 
 
 def test_free_devices_subtract_requests_of_unfinished_pods_only():
-    objects = [node("gpu-0", gpus=3),
-               pod("busy", "gpu-0", limits={"nvidia.com/gpu": "2"}),  # requests default to limits
-               pod("done", "gpu-0", limits={"nvidia.com/gpu": "1"}, phase="Succeeded")]
+    objects = [
+        node("gpu-0", gpus=3),
+        pod("busy", "gpu-0", limits={"nvidia.com/gpu": "2"}),  # requests default to limits
+        pod("done", "gpu-0", limits={"nvidia.com/gpu": "1"}, phase="Succeeded"),
+    ]
     plan = plan_for(objects)
     assert plan.targets[0].free == 1
     assert names(plan) == ["dp-single", "dp-multi", "negative"]
@@ -190,8 +228,12 @@ def test_free_devices_subtract_requests_of_unfinished_pods_only():
 
 def test_two_free_devices_run_the_pair_first_and_the_multi_pod_after_it():
     plan = plan_for([node("gpu-0", gpus=2)])
-    assert [(p.name, p.wave) for p in plan.pods] == [("dp-pair-a", 1), ("dp-pair-b", 1), ("dp-multi", 2),
-                                                     ("negative", 1)]
+    assert [(p.name, p.wave) for p in plan.pods] == [
+        ("dp-pair-a", 1),
+        ("dp-pair-b", 1),
+        ("dp-multi", 2),
+        ("negative", 1),
+    ]
 
 
 def test_pod_request_counts_init_containers_and_sidecars():
@@ -209,10 +251,13 @@ def test_prefers_the_node_with_most_free_devices():
     assert plan.targets[0].node == "gpu-b" and plan.targets[0].free == 3
 
 
-@pytest.mark.parametrize("labels, reason", [
-    ({"nvidia.com/gpu.replicas": "4"}, "nvidia.com/gpu.replicas=4"),
-    ({"nvidia.com/gpu.sharing-strategy": "mps"}, "sharing-strategy=mps"),
-])
+@pytest.mark.parametrize(
+    "labels, reason",
+    [
+        ({"nvidia.com/gpu.replicas": "4"}, "nvidia.com/gpu.replicas=4"),
+        ({"nvidia.com/gpu.sharing-strategy": "mps"}, "sharing-strategy=mps"),
+    ],
+)
 def test_shared_gpus_skip_the_pair_with_a_reason(labels, reason):
     plan = plan_for([node("gpu-0", gpus=8, labels=labels)])
     assert "dp-pair-a" not in names(plan)
@@ -226,10 +271,17 @@ def test_mig_single_strategy_is_compared_by_uuid():
     assert plan.targets[0].family == "nvidia-mig"
 
 
-@pytest.mark.parametrize("resource, family", [
-    ("amd.com/gpu", "amd"), ("gpu.intel.com/i915", "intel"), ("habana.ai/gaudi", "habana"),
-    ("aws.amazon.com/neurondevice", "neuron"), ("google.com/tpu", "tpu"), ("nvidia.com/mig-1g.10gb", "nvidia-mig"),
-])
+@pytest.mark.parametrize(
+    "resource, family",
+    [
+        ("amd.com/gpu", "amd"),
+        ("gpu.intel.com/i915", "intel"),
+        ("habana.ai/gaudi", "habana"),
+        ("aws.amazon.com/neurondevice", "neuron"),
+        ("google.com/tpu", "tpu"),
+        ("nvidia.com/mig-1g.10gb", "nvidia-mig"),
+    ],
+)
 def test_other_device_plugin_resources(resource, family):
     plan = plan_for([node("acc-0", gpus=4, resource=resource, taints=[])])
     assert plan.targets[0].resource == resource
@@ -239,8 +291,14 @@ def test_other_device_plugin_resources(resource, family):
 
 def test_intel_shares_and_monitoring_resources_are_not_accelerators():
     gpu = node("gpu-0", gpus=1, resource="gpu.intel.com/i915", taints=[])
-    gpu["status"]["allocatable"].update({"gpu.intel.com/millicores": "1000", "gpu.intel.com/memory.max": "17179869184",
-                                         "gpu.intel.com/tiles": "2", "gpu.intel.com/i915_monitoring": "1"})
+    gpu["status"]["allocatable"].update(
+        {
+            "gpu.intel.com/millicores": "1000",
+            "gpu.intel.com/memory.max": "17179869184",
+            "gpu.intel.com/tiles": "2",
+            "gpu.intel.com/i915_monitoring": "1",
+        }
+    )
     plan = plan_for([gpu])
     assert [t.resource for t in plan.targets] == ["gpu.intel.com/i915"]
     assert plan.targets[0].free == 1
@@ -249,7 +307,9 @@ def test_intel_shares_and_monitoring_resources_are_not_accelerators():
 def test_aks_gpu_pool_taint_is_tolerated_by_its_value():
     plan = plan_for([node("aks-gpu-0", gpus=2, taints=[{"key": "sku", "value": "gpu", "effect": "NoSchedule"}])])
     assert plan.targets[0].node == "aks-gpu-0"
-    assert plan.pods[0].manifest["spec"]["tolerations"] == [{"key": "sku", "operator": "Exists", "effect": "NoSchedule"}]
+    assert plan.pods[0].manifest["spec"]["tolerations"] == [
+        {"key": "sku", "operator": "Exists", "effect": "NoSchedule"}
+    ]
 
 
 def test_taint_value_must_name_an_accelerator_as_a_whole():
@@ -276,8 +336,13 @@ def test_all_devices_busy_still_runs_the_negative_probe_and_says_why_positive_ca
 
 
 def test_not_ready_and_cordoned_nodes_are_not_targets():
-    plan = plan_for([node("gpu-down", gpus=8, ready=False), node("gpu-cordoned", gpus=8, unschedulable=True),
-                     node("gpu-ok", gpus=1)])
+    plan = plan_for(
+        [
+            node("gpu-down", gpus=8, ready=False),
+            node("gpu-cordoned", gpus=8, unschedulable=True),
+            node("gpu-ok", gpus=1),
+        ]
+    )
     assert plan.targets[0].node == "gpu-ok"
     with pytest.raises(PlanError, match="not Ready"):
         plan_for([node("gpu-down", gpus=8, ready=False)], node="gpu-down")
@@ -313,18 +378,23 @@ def runtime_class(name, handler):
 
 def test_the_vendors_runtime_class_is_found_by_its_handler_but_never_a_sandbox_one():
     gpu = node("gpu-0", gpus=8)
-    assert plan_for([gpu, runtime_class("nvidia-cdi", "nvidia-cdi")]).pods[0].manifest["spec"]["runtimeClassName"] \
+    assert (
+        plan_for([gpu, runtime_class("nvidia-cdi", "nvidia-cdi")]).pods[0].manifest["spec"]["runtimeClassName"]
         == "nvidia-cdi"
+    )
     plan = plan_for([gpu, runtime_class("kata-nvidia-gpu", "kata-qemu-nvidia-gpu")])  # a VM, not the GPU runtime
     assert not any("runtimeClassName" in p.manifest["spec"] for p in plan.pods)
 
 
-@pytest.mark.parametrize("resource, env", [
-    ("amd.com/gpu", ["AMD_VISIBLE_DEVICES"]),
-    ("habana.ai/gaudi", ["HABANA_VISIBLE_DEVICES"]),
-    ("huawei.com/Ascend910", ["ASCEND_VISIBLE_DEVICES"]),
-    ("gpu.intel.com/i915", []),  # the Intel plugin hands out device nodes only: no variable to try
-])
+@pytest.mark.parametrize(
+    "resource, env",
+    [
+        ("amd.com/gpu", ["AMD_VISIBLE_DEVICES"]),
+        ("habana.ai/gaudi", ["HABANA_VISIBLE_DEVICES"]),
+        ("huawei.com/Ascend910", ["ASCEND_VISIBLE_DEVICES"]),
+        ("gpu.intel.com/i915", []),  # the Intel plugin hands out device nodes only: no variable to try
+    ],
+)
 def test_negative_pod_asks_the_nodes_own_runtime_for_every_device(resource, env):
     plan = plan_for([node("acc-0", gpus=4, resource=resource, taints=[])])
     neg = next(p for p in plan.pods if p.role == "negative")
@@ -335,8 +405,11 @@ def test_negative_pod_asks_the_nodes_own_runtime_for_every_device(resource, env)
 
 
 def test_negative_pod_on_a_node_of_no_known_vendor_tries_every_runtimes_variable():
-    objects = [node("gpu-0"), device_class("gpu.example.com", driver="gpu.example.com"),
-               resource_slice("gpu-0", driver="gpu.example.com")]
+    objects = [
+        node("gpu-0"),
+        device_class("gpu.example.com", driver="gpu.example.com"),
+        resource_slice("gpu-0", driver="gpu.example.com"),
+    ]
     neg = next(p for p in plan_for(objects, mechanism="dra").pods if p.role == "negative")
     env = {e["name"] for e in neg.manifest["spec"]["containers"][1]["env"]}
     assert {"NVIDIA_VISIBLE_DEVICES", "AMD_VISIBLE_DEVICES", "ASCEND_VISIBLE_DEVICES"} <= env
@@ -344,13 +417,18 @@ def test_negative_pod_on_a_node_of_no_known_vendor_tries_every_runtimes_variable
 
 
 def test_ascend_pods_use_the_ascend_runtime_and_need_to_know_whether_it_exists():
-    npu = node("npu-0", gpus=8, resource="huawei.com/Ascend910", taints=[{"key": "huawei.com/Ascend910",
-                                                                        "effect": "NoSchedule"}])
+    npu = node(
+        "npu-0",
+        gpus=8,
+        resource="huawei.com/Ascend910",
+        taints=[{"key": "huawei.com/Ascend910", "effect": "NoSchedule"}],
+    )
     plan = plan_for([npu, runtime_class("ascend", "ascend")])
     assert plan.targets[0].family == "ascend"
     assert {p.manifest["spec"].get("runtimeClassName") for p in plan.pods} == {"ascend"}
     assert plan.pods[0].manifest["spec"]["tolerations"] == [
-        {"key": "huawei.com/Ascend910", "operator": "Exists", "effect": "NoSchedule"}]
+        {"key": "huawei.com/Ascend910", "operator": "Exists", "effect": "NoSchedule"}
+    ]
     with pytest.raises(PlanError, match="need RuntimeClass ascend cannot be told"):
         plan_for([npu], forbidden=("runtimeclasses.node.k8s.io",))
 
@@ -387,8 +465,11 @@ def test_unreadable_pods_cannot_be_planned():
 @pytest.mark.parametrize("outcome", ["forbidden", "failed"])
 def test_unreadable_runtime_classes_stop_an_nvidia_probe(outcome):
     # Whether the NVIDIA pods need RuntimeClass nvidia decides what they can see: no guess either way.
-    with pytest.raises(PlanError, match="whether pods on gpu-0 need RuntimeClass nvidia cannot be told: "
-                                        r"(forbidden|could not list runtimeclasses)"):
+    with pytest.raises(
+        PlanError,
+        match="whether pods on gpu-0 need RuntimeClass nvidia cannot be told: "
+        r"(forbidden|could not list runtimeclasses)",
+    ):
         plan_for([node("gpu-0", gpus=8)], **{outcome: ("runtimeclasses.node.k8s.io",)})
 
 
@@ -414,8 +495,12 @@ def test_unreadable_runtime_classes_do_not_matter_to_other_vendors():
 
 # DRA -----------------------------------------------------------------------------------------------------------
 def dra_cluster(devices=2, extra=()):
-    return [node("gpu-0", gpus=0, labels={"nvidia.com/gpu.present": "true"}), device_class(),
-            resource_slice("gpu-0", devices=devices), *extra]
+    return [
+        node("gpu-0", gpus=0, labels={"nvidia.com/gpu.present": "true"}),
+        device_class(),
+        resource_slice("gpu-0", devices=devices),
+        *extra,
+    ]
 
 
 def test_dra_claims_come_from_a_template_and_the_scheduler_places_the_pods():
@@ -441,17 +526,21 @@ def test_dra_claims_come_from_a_template_and_the_scheduler_places_the_pods():
 
 
 def test_dra_free_devices_exclude_allocated_tainted_and_stale_ones():
-    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}), device_class(),
-               resource_slice("gpu-0", devices=4, generation=2, tainted=(3,)),
-               resource_slice("gpu-0", devices=8, generation=1),  # an older generation: ignored
-               claim("gpu-0", "gpu-0")]
+    objects = [
+        node("gpu-0", labels={"nvidia.com/gpu.present": "true"}),
+        device_class(),
+        resource_slice("gpu-0", devices=4, generation=2, tainted=(3,)),
+        resource_slice("gpu-0", devices=8, generation=1),  # an older generation: ignored
+        claim("gpu-0", "gpu-0"),
+    ]
     plan = plan_for(objects, mechanism="dra")
     assert plan.targets[0].free == 2
 
 
 def test_dra_v1beta1_template_is_flat():
-    plan = plan_for(dra_cluster(), mechanism="dra",
-                    dra={"v1beta1": ["deviceclasses", "resourceslices", "resourceclaims"]})
+    plan = plan_for(
+        dra_cluster(), mechanism="dra", dra={"v1beta1": ["deviceclasses", "resourceslices", "resourceclaims"]}
+    )
     request = plan.prerequisites[0]["spec"]["spec"]["devices"]["requests"][0]
     assert plan.prerequisites[0]["apiVersion"] == "resource.k8s.io/v1beta1"
     assert request["deviceClassName"] == "gpu.nvidia.com" and "exactly" not in request
@@ -463,25 +552,34 @@ def test_dra_without_the_api_is_a_plan_error():
 
 
 def test_dra_without_accelerator_classes_is_a_plan_error():
-    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}),
-               device_class("cd.nvidia.com", driver="compute-domain.nvidia.com"),
-               resource_slice("gpu-0", driver="compute-domain.nvidia.com")]
+    objects = [
+        node("gpu-0", labels={"nvidia.com/gpu.present": "true"}),
+        device_class("cd.nvidia.com", driver="compute-domain.nvidia.com"),
+        resource_slice("gpu-0", driver="compute-domain.nvidia.com"),
+    ]
     with pytest.raises(PlanError, match="no DeviceClass selects accelerator devices"):
         plan_for(objects, mechanism="dra")
 
 
 def test_dra_prefers_whole_gpus_to_mig_and_real_drivers_to_example_ones():
-    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}),
-               device_class("mig.nvidia.com", driver="gpu.nvidia.com"), device_class("gpu.nvidia.com"),
-               device_class("gpu.example.com", driver="gpu.example.com"),
-               resource_slice("gpu-0"), resource_slice("gpu-0", driver="gpu.example.com")]
+    objects = [
+        node("gpu-0", labels={"nvidia.com/gpu.present": "true"}),
+        device_class("mig.nvidia.com", driver="gpu.nvidia.com"),
+        device_class("gpu.nvidia.com"),
+        device_class("gpu.example.com", driver="gpu.example.com"),
+        resource_slice("gpu-0"),
+        resource_slice("gpu-0", driver="gpu.example.com"),
+    ]
     plan = plan_for(objects, mechanism="dra")
     assert plan.targets[0].device_class == "gpu.nvidia.com"
 
 
 def test_example_driver_is_noted():
-    objects = [node("gpu-0"), device_class("gpu.example.com", driver="gpu.example.com"),
-               resource_slice("gpu-0", driver="gpu.example.com")]
+    objects = [
+        node("gpu-0"),
+        device_class("gpu.example.com", driver="gpu.example.com"),
+        resource_slice("gpu-0", driver="gpu.example.com"),
+    ]
     plan = plan_for(objects, mechanism="dra")
     assert plan.targets[0].family == "generic"
     assert any("example driver" in n for n in plan.targets[0].notes)
@@ -495,22 +593,38 @@ def test_dra_sharing_config_skips_the_pair():
 
 
 def cel_class(name, expression):
-    return {"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": {"name": name},
-            "spec": {"selectors": [{"cel": {"expression": expression}}]}}
+    return {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "DeviceClass",
+        "metadata": {"name": name},
+        "spec": {"selectors": [{"cel": {"expression": expression}}]},
+    }
 
 
 def typed_slice(node_name, types, driver="gpu.nvidia.com", **placement):
     """A slice whose devices carry a `type` attribute (whole GPUs and MIG slices side by side) and, for the
     second device on, a qualified boolean `gpu.nvidia.com/shared`."""
-    devices = [{"name": f"dev-{i}", "attributes": {"type": {"string": t},
-                                                   **({"gpu.nvidia.com/shared": {"bool": True}} if i else {})}}
-               for i, t in enumerate(types)]
-    spec = {"driver": driver, "pool": {"name": node_name or "fabric", "generation": 1, "resourceSliceCount": 1},
-            "devices": devices, **placement}
+    devices = [
+        {
+            "name": f"dev-{i}",
+            "attributes": {"type": {"string": t}, **({"gpu.nvidia.com/shared": {"bool": True}} if i else {})},
+        }
+        for i, t in enumerate(types)
+    ]
+    spec = {
+        "driver": driver,
+        "pool": {"name": node_name or "fabric", "generation": 1, "resourceSliceCount": 1},
+        "devices": devices,
+        **placement,
+    }
     if node_name:
         spec["nodeName"] = node_name
-    return {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice",
-            "metadata": {"name": f"{node_name or 'fabric'}-{driver}"}, "spec": spec}
+    return {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "ResourceSlice",
+        "metadata": {"name": f"{node_name or 'fabric'}-{driver}"},
+        "spec": spec,
+    }
 
 
 GPU_ONLY = "device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'gpu'"
@@ -518,22 +632,31 @@ GPU_ONLY = "device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.c
 
 def test_dra_counts_only_the_devices_a_class_selects():
     # One whole GPU and three MIG slices in one slice: the GPU class can hand out one device, not four.
-    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}), cel_class("gpu.nvidia.com", GPU_ONLY),
-               typed_slice("gpu-0", ["gpu", "mig", "mig", "mig"])]
+    objects = [
+        node("gpu-0", labels={"nvidia.com/gpu.present": "true"}),
+        cel_class("gpu.nvidia.com", GPU_ONLY),
+        typed_slice("gpu-0", ["gpu", "mig", "mig", "mig"]),
+    ]
     plan = plan_for(objects, mechanism="dra")
     assert plan.targets[0].free == 1
     assert names(plan) == ["dra-single", "dra-multi", "negative"]
     assert ("dra-pair", "two concurrent pods on one node: skipped, only 1 free device on gpu-0") in plan.skipped
 
 
-@pytest.mark.parametrize("expression, free", [
-    ("device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].shared == true", 2),
-    ('device.driver == "gpu.nvidia.com" && (device.attributes["gpu.nvidia.com"].type == "mig")', 2),
-    ("device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'tpu'", 0),
-])
+@pytest.mark.parametrize(
+    "expression, free",
+    [
+        ("device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].shared == true", 2),
+        ('device.driver == "gpu.nvidia.com" && (device.attributes["gpu.nvidia.com"].type == "mig")', 2),
+        ("device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'tpu'", 0),
+    ],
+)
 def test_dra_attribute_equalities_are_evaluated(expression, free):
-    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}), cel_class("gpu.nvidia.com", expression),
-               typed_slice("gpu-0", ["gpu", "mig", "mig"])]
+    objects = [
+        node("gpu-0", labels={"nvidia.com/gpu.present": "true"}),
+        cel_class("gpu.nvidia.com", expression),
+        typed_slice("gpu-0", ["gpu", "mig", "mig"]),
+    ]
     if not free:
         with pytest.raises(PlanError, match="no Ready node has a free device of DeviceClass gpu.nvidia.com"):
             plan_for(objects, mechanism="dra")
@@ -541,25 +664,35 @@ def test_dra_attribute_equalities_are_evaluated(expression, free):
     assert plan_for(objects, mechanism="dra").targets[0].free == free
 
 
-@pytest.mark.parametrize("expression", [
-    # Clauses under || or ! need not hold: reading them as required would count too few devices.
-    "(device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'gpu') || "
-    "(device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'mig')",
-    "device.driver == 'gpu.nvidia.com' && !(device.attributes['gpu.nvidia.com'].type == 'tpu')",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        # Clauses under || or ! need not hold: reading them as required would count too few devices.
+        "(device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'gpu') || "
+        "(device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'mig')",
+        "device.driver == 'gpu.nvidia.com' && !(device.attributes['gpu.nvidia.com'].type == 'tpu')",
+    ],
+)
 def test_dra_or_and_not_make_the_count_a_guess_not_a_filter(expression):
-    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}), cel_class("gpu.nvidia.com", expression),
-               typed_slice("gpu-0", ["gpu", "gpu"])]
+    objects = [
+        node("gpu-0", labels={"nvidia.com/gpu.present": "true"}),
+        cel_class("gpu.nvidia.com", expression),
+        typed_slice("gpu-0", ["gpu", "gpu"]),
+    ]
     target = plan_for(objects, mechanism="dra").targets[0]
     assert target.free == 2 and target.usable_free == 1 and "does not evaluate" in target.uncertain
 
 
-@pytest.mark.parametrize("clause", ["device.attributes['gpu.nvidia.com'].type == true",
-                                    "device.attributes['gpu.nvidia.com'].shared == 'true'"])
+@pytest.mark.parametrize(
+    "clause",
+    ["device.attributes['gpu.nvidia.com'].type == true", "device.attributes['gpu.nvidia.com'].shared == 'true'"],
+)
 def test_dra_attribute_equality_respects_the_attribute_type(clause):
-    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}),
-               cel_class("gpu.nvidia.com", f"device.driver == 'gpu.nvidia.com' && {clause}"),
-               typed_slice("gpu-0", ["gpu", "gpu"])]
+    objects = [
+        node("gpu-0", labels={"nvidia.com/gpu.present": "true"}),
+        cel_class("gpu.nvidia.com", f"device.driver == 'gpu.nvidia.com' && {clause}"),
+        typed_slice("gpu-0", ["gpu", "gpu"]),
+    ]
     with pytest.raises(PlanError, match="no Ready node has a free device"):
         plan_for(objects, mechanism="dra")
 
@@ -577,8 +710,11 @@ def test_dra_devices_sharing_counters_run_one_pod_at_a_time():
 
 def test_dra_class_beyond_the_plan_runs_one_pod_at_a_time_and_says_why():
     expression = "device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type.startsWith('g')"
-    objects = [node("gpu-0", labels={"nvidia.com/gpu.present": "true"}), cel_class("gpu.nvidia.com", expression),
-               typed_slice("gpu-0", ["gpu", "gpu", "gpu", "gpu"])]
+    objects = [
+        node("gpu-0", labels={"nvidia.com/gpu.present": "true"}),
+        cel_class("gpu.nvidia.com", expression),
+        typed_slice("gpu-0", ["gpu", "gpu", "gpu", "gpu"]),
+    ]
     plan = plan_for(objects, mechanism="dra")
     target = plan.targets[0]
     assert target.free == 4 and target.usable_free == 1
@@ -588,19 +724,43 @@ def test_dra_class_beyond_the_plan_runs_one_pod_at_a_time_and_says_why():
     assert "a CEL expression the plan does not evaluate" in why
 
 
-@pytest.mark.parametrize("placement, reachable", [
-    ({"allNodes": True}, {"gpu-a", "gpu-b"}),
-    ({"nodeSelector": {"nodeSelectorTerms": [{"matchExpressions": [
-        {"key": "rack", "operator": "In", "values": ["r1"]}]}]}}, {"gpu-a"}),
-    ({"nodeSelector": {"nodeSelectorTerms": [{"matchFields": [
-        {"key": "metadata.name", "operator": "NotIn", "values": ["gpu-a"]}]}]}}, {"gpu-b"}),
-])
+@pytest.mark.parametrize(
+    "placement, reachable",
+    [
+        ({"allNodes": True}, {"gpu-a", "gpu-b"}),
+        (
+            {
+                "nodeSelector": {
+                    "nodeSelectorTerms": [{"matchExpressions": [{"key": "rack", "operator": "In", "values": ["r1"]}]}]
+                }
+            },
+            {"gpu-a"},
+        ),
+        (
+            {
+                "nodeSelector": {
+                    "nodeSelectorTerms": [
+                        {"matchFields": [{"key": "metadata.name", "operator": "NotIn", "values": ["gpu-a"]}]}
+                    ]
+                }
+            },
+            {"gpu-b"},
+        ),
+    ],
+)
 def test_dra_network_attached_devices_reach_the_nodes_their_slice_names(placement, reachable):
     gpu_labels = {"nvidia.com/gpu.present": "true"}
-    objects = [node("gpu-a", labels={**gpu_labels, "rack": "r1"}), node("gpu-b", labels={**gpu_labels, "rack": "r2"}),
-               device_class(), typed_slice(None, ["gpu", "gpu"], **placement)]
-    targets, _ = dra_targets(FakeView(objects), [o for o in objects if o["kind"] == "Node"],
-                             [(device_class(), class_selector(device_class()))])
+    objects = [
+        node("gpu-a", labels={**gpu_labels, "rack": "r1"}),
+        node("gpu-b", labels={**gpu_labels, "rack": "r2"}),
+        device_class(),
+        typed_slice(None, ["gpu", "gpu"], **placement),
+    ]
+    targets, _ = dra_targets(
+        FakeView(objects),
+        [o for o in objects if o["kind"] == "Node"],
+        [(device_class(), class_selector(device_class()))],
+    )
     assert {t.node for t in targets} == reachable
     assert all(t.free == 2 for t in targets)
     assert all(any("published for several nodes" in n for n in t.notes) for t in targets)
@@ -608,18 +768,32 @@ def test_dra_network_attached_devices_reach_the_nodes_their_slice_names(placemen
 
 def test_dra_per_device_node_selection():
     devices = [{"name": "dev-0", "nodeName": "gpu-a"}, {"name": "dev-1", "allNodes": True}]
-    fabric = {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice", "metadata": {"name": "mixed"},
-              "spec": {"driver": "gpu.nvidia.com", "perDeviceNodeSelection": True, "devices": devices,
-                       "pool": {"name": "mixed", "generation": 1, "resourceSliceCount": 1}}}
+    fabric = {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "ResourceSlice",
+        "metadata": {"name": "mixed"},
+        "spec": {
+            "driver": "gpu.nvidia.com",
+            "perDeviceNodeSelection": True,
+            "devices": devices,
+            "pool": {"name": "mixed", "generation": 1, "resourceSliceCount": 1},
+        },
+    }
     nodes = [node("gpu-a"), node("gpu-b")]
-    free = {t.node: t.free for t in dra_targets(FakeView([*nodes, fabric]), nodes,
-                                                 [(device_class(), class_selector(device_class()))])[0]}
+    free = {
+        t.node: t.free
+        for t in dra_targets(FakeView([*nodes, fabric]), nodes, [(device_class(), class_selector(device_class()))])[0]
+    }
     assert free == {"gpu-a": 2, "gpu-b": 1}
 
 
 def test_auto_probes_both_mechanisms_and_puts_a_negative_pod_on_each_node():
-    objects = [node("gpu-dp", gpus=8), node("gpu-dra", labels={"nvidia.com/gpu.present": "true"}), device_class(),
-               resource_slice("gpu-dra", devices=4)]
+    objects = [
+        node("gpu-dp", gpus=8),
+        node("gpu-dra", labels={"nvidia.com/gpu.present": "true"}),
+        device_class(),
+        resource_slice("gpu-dra", devices=4),
+    ]
     plan = plan_for(objects)
     assert [(t.mechanism, t.node) for t in plan.targets] == [(DEVICE_PLUGIN, "gpu-dp"), (DRA, "gpu-dra")]
     negatives = [(p.name, p.node) for p in plan.pods if p.role == "negative"]
@@ -630,15 +804,23 @@ def test_auto_probes_both_mechanisms_and_puts_a_negative_pod_on_each_node():
 def test_auto_without_dra_permissions_falls_back_to_the_device_plugin_and_says_so():
     plan = plan_for([node("gpu-0", gpus=8)], forbidden=("resourceslices.resource.k8s.io",))
     assert [t.mechanism for t in plan.targets] == [DEVICE_PLUGIN]
-    assert plan.skipped == [(DRA, ("DRA devices cannot be probed: forbidden: missing permission to list "
-                                   "resourceslices.resource.k8s.io (cluster scope)"))]
+    assert plan.skipped == [
+        (
+            DRA,
+            (
+                "DRA devices cannot be probed: forbidden: missing permission to list "
+                "resourceslices.resource.k8s.io (cluster scope)"
+            ),
+        )
+    ]
     assert "skipped dra: DRA devices cannot be probed" in render_plan(plan, "text")
     with pytest.raises(PlanError, match="list resourceslices"):
         plan_for([node("gpu-0", gpus=8)], mechanism="dra", forbidden=("resourceslices.resource.k8s.io",))
 
 
-@pytest.mark.parametrize("res", ["deviceclasses.resource.k8s.io", "resourceslices.resource.k8s.io",
-                                 "resourceclaims.resource.k8s.io"])
+@pytest.mark.parametrize(
+    "res", ["deviceclasses.resource.k8s.io", "resourceslices.resource.k8s.io", "resourceclaims.resource.k8s.io"]
+)
 def test_unreadable_dra_listings_are_not_taken_for_no_dra_devices(res):
     # A node that only DRA makes an accelerator node: with a DRA listing unreadable, the plan must not say
     # that no DRA driver publishes devices.

@@ -7,12 +7,12 @@ from __future__ import annotations
 import io
 
 import pytest
+from test_probe_plan import FakeView, node
 
 from kubectl_aiconf.probe import cleanup, run
 from kubectl_aiconf.probe.plan import ProbeOptions, build_plan
 from kubectl_aiconf.result import Status
 from kubectl_aiconf.view.live import ApiError, ConnectError
-from test_probe_plan import FakeView, node
 
 NS = "aiconf-probe-run"
 
@@ -46,22 +46,33 @@ def one_gpu_plan():
 
 
 def failed_pod(name, reason, message):
-    return {"metadata": {"name": name}, "spec": {"nodeName": "gpu-0"},
-            "status": {"phase": "Failed", "reason": reason, "message": message}}
+    return {
+        "metadata": {"name": name},
+        "spec": {"nodeName": "gpu-0"},
+        "status": {"phase": "Failed", "reason": reason, "message": message},
+    }
 
 
 def test_pod_rejected_before_its_containers_started_keeps_the_kubelets_reason(monkeypatch):
     monkeypatch.setattr(run, "POLL_SECONDS", 0)
     plan = one_gpu_plan()
-    pods = {"items": [failed_pod(p.name, "UnexpectedAdmissionError", "Allocate failed due to no healthy devices")
-                      for p in plan.pods]}
+    pods = {
+        "items": [
+            failed_pod(p.name, "UnexpectedAdmissionError", "Allocate failed due to no healthy devices")
+            for p in plan.pods
+        ]
+    }
 
     def no_log(path, body):
-        raise ApiError(400, "container \"probe\" in pod is waiting to start: ContainerCreating")
+        raise ApiError(400, 'container "probe" in pod is waiting to start: ContainerCreating')
 
-    api = ScriptedApi({("GET", f"/api/v1/namespaces/{NS}/pods/"): no_log,
-                       ("GET", f"/api/v1/namespaces/{NS}/pods"): pods,
-                       ("POST", f"/api/v1/namespaces/{NS}/pods"): {}})
+    api = ScriptedApi(
+        {
+            ("GET", f"/api/v1/namespaces/{NS}/pods/"): no_log,
+            ("GET", f"/api/v1/namespaces/{NS}/pods"): pods,
+            ("POST", f"/api/v1/namespaces/{NS}/pods"): {},
+        }
+    )
     execution = run.Execution(api, plan, lambda message: None)
     execution._wait(plan.pods, deadline=float("inf"))
     single = execution.outcomes["dp-single"]
@@ -77,28 +88,35 @@ def test_aborted_run_says_why_even_when_its_namespace_lingers(monkeypatch):
     def webhook_denies(path, body):
         raise ApiError(403, 'admission webhook "policy.example.com" denied the request: images must be signed')
 
-    api = ScriptedApi({
-        ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"): allowed,
-        ("POST", "/api/v1/namespaces"): {},
-        ("POST", f"/api/v1/namespaces/{NS}/pods"): webhook_denies,
-        ("DELETE", f"/api/v1/namespaces/{NS}"): {},
-        ("GET", f"/api/v1/namespaces/{NS}"): {"status": {"phase": "Terminating"}},  # never goes away
-    })
+    api = ScriptedApi(
+        {
+            ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"): allowed,
+            ("POST", "/api/v1/namespaces"): {},
+            ("POST", f"/api/v1/namespaces/{NS}/pods"): webhook_denies,
+            ("DELETE", f"/api/v1/namespaces/{NS}"): {},
+            ("GET", f"/api/v1/namespaces/{NS}"): {"status": {"phase": "Terminating"}},  # never goes away
+        }
+    )
     stderr = io.StringIO()
     result = run.run_probe(plan_view, api, ProbeOptions(namespace=NS), stream=stderr)
     assert result.status == Status.UNKNOWN
-    assert "probe aborted: admission webhook \"policy.example.com\" denied the request" in result.message
+    assert 'probe aborted: admission webhook "policy.example.com" denied the request' in result.message
     assert f"namespace {NS} was still terminating at the end" in result.message
     assert ("DELETE", f"/api/v1/namespaces/{NS}") in api.calls
 
 
-@pytest.mark.parametrize("drops, survives", [(run.POLL_FAILURES_TOLERATED, True),
-                                             (run.POLL_FAILURES_TOLERATED + 1, False)])
+@pytest.mark.parametrize(
+    "drops, survives", [(run.POLL_FAILURES_TOLERATED, True), (run.POLL_FAILURES_TOLERATED + 1, False)]
+)
 def test_waiting_rides_out_a_short_connection_loss(monkeypatch, drops, survives):
     monkeypatch.setattr(run, "POLL_SECONDS", 0)
     plan = one_gpu_plan()
-    succeeded = {"items": [{"metadata": {"name": p.name}, "spec": {"nodeName": "gpu-0"},
-                            "status": {"phase": "Succeeded"}} for p in plan.pods]}
+    succeeded = {
+        "items": [
+            {"metadata": {"name": p.name}, "spec": {"nodeName": "gpu-0"}, "status": {"phase": "Succeeded"}}
+            for p in plan.pods
+        ]
+    }
     answers = iter([ConnectError("cannot talk to https://api: read timed out")] * drops + [succeeded])
 
     def flaky(path, body):
@@ -107,8 +125,12 @@ def test_waiting_rides_out_a_short_connection_loss(monkeypatch, drops, survives)
             raise answer
         return answer
 
-    api = ScriptedApi({("GET", f"/api/v1/namespaces/{NS}/pods/"): "AICONF count=0\nAICONF done\n",
-                       ("GET", f"/api/v1/namespaces/{NS}/pods"): flaky})
+    api = ScriptedApi(
+        {
+            ("GET", f"/api/v1/namespaces/{NS}/pods/"): "AICONF count=0\nAICONF done\n",
+            ("GET", f"/api/v1/namespaces/{NS}/pods"): flaky,
+        }
+    )
     execution = run.Execution(api, plan, lambda message: None)
     if survives:
         execution._wait(plan.pods, deadline=float("inf"))

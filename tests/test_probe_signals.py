@@ -14,8 +14,7 @@ import pytest
 
 from kubectl_aiconf.probe.cleanup import deferred_signals, interrupts_as_keyboard_interrupt
 
-
-STOPS = [signal.SIGTERM] + [getattr(signal, "SIGHUP")] * hasattr(signal, "SIGHUP")
+STOPS = [signal.SIGTERM] + [signal.SIGHUP] * hasattr(signal, "SIGHUP")
 
 
 @pytest.fixture

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from test_probe_plan import FakeView, node
+
 from kubectl_aiconf.probe.plan import ProbeOptions, build_plan
 from kubectl_aiconf.probe.run import describe_permission, pod_state
 from kubectl_aiconf.probe.verdict import FAIL, PASS, SKIPPED, UNKNOWN, PodOutcome, judge, parse_output, summarize
 from kubectl_aiconf.result import Status
-from test_probe_plan import FakeView, node
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def log(*devices, uuids=(), env=(), done=True):
     """A probe container's log; `uuids` as the script prints what `nvidia-smi -L` lists."""
-    lines = ["starting", *(f"AICONF device={d}" for d in devices), *(f"AICONF env-device={e}" for e in env),
-             *(f"AICONF list-nvidia=GPU {i}: NVIDIA H100 80GB HBM3 (UUID: {u})" for i, u in enumerate(uuids)),
-             f"AICONF count={len(devices)}"]
+    lines = [
+        "starting",
+        *(f"AICONF device={d}" for d in devices),
+        *(f"AICONF env-device={e}" for e in env),
+        *(f"AICONF list-nvidia=GPU {i}: NVIDIA H100 80GB HBM3 (UUID: {u})" for i, u in enumerate(uuids)),
+        f"AICONF count={len(devices)}",
+    ]
     if done:
         lines.append("AICONF done")
     return "\n".join(lines) + "\n"
@@ -40,14 +45,20 @@ def outcomes(p, logs, windows=None, states=None):
     return out
 
 
-GOOD = {("dp-pair-a", "probe"): log("/dev/nvidia0"), ("dp-pair-b", "probe"): log("/dev/nvidia1"),
-        ("dp-multi", "with-device"): log("/dev/nvidia2"), ("dp-multi", "without-device"): log()}
+GOOD = {
+    ("dp-pair-a", "probe"): log("/dev/nvidia0"),
+    ("dp-pair-b", "probe"): log("/dev/nvidia1"),
+    ("dp-multi", "with-device"): log("/dev/nvidia2"),
+    ("dp-multi", "without-device"): log(),
+}
 
 
 def test_parse_output_reads_only_aiconf_lines():
-    out = parse_output("noise\nAICONF device=/dev/nvidia3\nAICONF list-nvidia=GPU 3: NVIDIA A100 (UUID: GPU-1234)\n"
-                       "AICONF list-nvidia=No devices were found\nAICONF env-device=gpu-1\n"
-                       "AICONF count=1\nAICONF done\n")
+    out = parse_output(
+        "noise\nAICONF device=/dev/nvidia3\nAICONF list-nvidia=GPU 3: NVIDIA A100 (UUID: GPU-1234)\n"
+        "AICONF list-nvidia=No devices were found\nAICONF env-device=gpu-1\n"
+        "AICONF count=1\nAICONF done\n"
+    )
     assert out.devices == ["/dev/nvidia3"] and out.uuids == ["GPU-1234"] and out.env_devices == ["gpu-1"]
     assert out.complete
     assert not parse_output("AICONF device=/dev/nvidia0\n").complete
@@ -72,29 +83,38 @@ def test_negative_pod_seeing_a_device_fails():
     logs[("negative", "visible-devices-all")] = log("/dev/nvidia0", "/dev/nvidia1")
     result = summarize(p, outcomes(p, logs), 5)
     assert result.status is Status.FAIL
-    assert "visible-devices-all with NVIDIA_VISIBLE_DEVICES=all requested no accelerator but sees /dev/nvidia0" \
+    assert (
+        "visible-devices-all with NVIDIA_VISIBLE_DEVICES=all requested no accelerator but sees /dev/nvidia0"
         in result.message
+    )
 
 
 def test_negative_pod_names_the_variable_of_the_nodes_vendor():
-    p = build_plan(FakeView([node("amd-0", gpus=4, resource="amd.com/gpu", taints=[])]),
-                   ProbeOptions(namespace="aiconf-probe-t"))
-    logs = {("dp-pair-a", "probe"): log("/dev/kfd", "/dev/dri/renderD128"),
-            ("dp-pair-b", "probe"): log("/dev/kfd", "/dev/dri/renderD129"),
-            ("dp-multi", "with-device"): log("/dev/kfd", "/dev/dri/renderD130"), ("dp-multi", "without-device"): log()}
+    p = build_plan(
+        FakeView([node("amd-0", gpus=4, resource="amd.com/gpu", taints=[])]), ProbeOptions(namespace="aiconf-probe-t")
+    )
+    logs = {
+        ("dp-pair-a", "probe"): log("/dev/kfd", "/dev/dri/renderD128"),
+        ("dp-pair-b", "probe"): log("/dev/kfd", "/dev/dri/renderD129"),
+        ("dp-multi", "with-device"): log("/dev/kfd", "/dev/dri/renderD130"),
+        ("dp-multi", "without-device"): log(),
+    }
     result = summarize(p, outcomes(p, logs), 5)
     assert result.status is Status.PASS, result.message
     assert "even with AMD_VISIBLE_DEVICES=all" in result.message and "NVIDIA" not in result.message
     logs[("negative", "visible-devices-all")] = log("/dev/kfd", "/dev/dri/renderD128")
     result = summarize(p, outcomes(p, logs), 5)
     assert result.status is Status.FAIL
-    assert "visible-devices-all with AMD_VISIBLE_DEVICES=all requested no accelerator but sees /dev/kfd" \
-        in result.message
+    assert (
+        "visible-devices-all with AMD_VISIBLE_DEVICES=all requested no accelerator but sees /dev/kfd" in result.message
+    )
 
 
 def test_device_ids_come_from_each_vendors_listing():
-    amd = parse_output("AICONF list-amd=GPU: 0\nAICONF list-amd=    UUID: 6cff74a5-0000-1000-80c3\n"
-                       "AICONF list-habana=01P4-HL2080A0-15-TNPS34-20-07-07\nAICONF list-nobody=UUID: x\nAICONF done\n")
+    amd = parse_output(
+        "AICONF list-amd=GPU: 0\nAICONF list-amd=    UUID: 6cff74a5-0000-1000-80c3\n"
+        "AICONF list-habana=01P4-HL2080A0-15-TNPS34-20-07-07\nAICONF list-nobody=UUID: x\nAICONF done\n"
+    )
     assert amd.uuids == ["6cff74a5-0000-1000-80c3", "01P4-HL2080A0-15-TNPS34-20-07-07"]
 
 
@@ -135,8 +155,10 @@ def test_concurrent_pods_sharing_a_device_fail_but_sequential_ones_are_inconclus
     logs[("dp-pair-b", "probe")] = log("/dev/nvidia0")
     result = summarize(p, outcomes(p, logs), 5)
     assert result.status is Status.FAIL and "both see /dev/nvidia0" in result.message
-    apart = {"dp-pair-a": (T0, T0 + timedelta(seconds=1)),
-             "dp-pair-b": (T0 + timedelta(seconds=5), T0 + timedelta(seconds=6))}
+    apart = {
+        "dp-pair-a": (T0, T0 + timedelta(seconds=1)),
+        "dp-pair-b": (T0 + timedelta(seconds=5), T0 + timedelta(seconds=6)),
+    }
     result = summarize(p, outcomes(p, logs, windows=apart), 5)
     assert result.status is Status.UNKNOWN and "did not run at the same time" in result.message
 
@@ -203,19 +225,36 @@ def test_a_failure_wins_over_unknown():
 
 
 def test_negative_alone_proves_nothing():
-    p = build_plan(FakeView([node("gpu-0", gpus=1),
-                             {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "namespace": "w"},
-                              "spec": {"nodeName": "gpu-0", "containers": [
-                                  {"name": "c", "resources": {"limits": {"nvidia.com/gpu": "1"}}}]},
-                              "status": {"phase": "Running"}}]), ProbeOptions(namespace="aiconf-probe-t"))
+    p = build_plan(
+        FakeView(
+            [
+                node("gpu-0", gpus=1),
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": "x", "namespace": "w"},
+                    "spec": {
+                        "nodeName": "gpu-0",
+                        "containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": "1"}}}],
+                    },
+                    "status": {"phase": "Running"},
+                },
+            ]
+        ),
+        ProbeOptions(namespace="aiconf-probe-t"),
+    )
     result = summarize(p, outcomes(p, {}), 3)
     assert result.status is Status.UNKNOWN and "proves nothing" in result.message
     assert any(e.fact.startswith("SKIPPED") for e in result.evidence)
 
 
 def test_simulated_nodes_are_said_plainly():
-    p = build_plan(FakeView([node("gpu-0", gpus=8) | {"metadata": {"name": "gpu-0", "annotations": {
-        "kwok.x-k8s.io/node": "fake"}}}]), ProbeOptions(namespace="aiconf-probe-t"))
+    p = build_plan(
+        FakeView(
+            [node("gpu-0", gpus=8) | {"metadata": {"name": "gpu-0", "annotations": {"kwok.x-k8s.io/node": "fake"}}}]
+        ),
+        ProbeOptions(namespace="aiconf-probe-t"),
+    )
     result = summarize(p, outcomes(p, GOOD), 3)
     assert "simulated (kwok)" in result.message
 
@@ -223,21 +262,50 @@ def test_simulated_nodes_are_said_plainly():
 # pod states ---------------------------------------------------------------------------------------------------
 def test_pod_state_reads_scheduler_and_kubelet_reasons():
     assert pod_state({"status": {"phase": "Succeeded"}}) == ("succeeded", "")
-    unsched = {"status": {"phase": "Pending", "conditions": [
-        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-         "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}]}}
+    unsched = {
+        "status": {
+            "phase": "Pending",
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu.",
+                }
+            ],
+        }
+    }
     assert pod_state(unsched) == ("unschedulable", "0/3 nodes are available: 3 Insufficient nvidia.com/gpu.")
-    pull = {"status": {"phase": "Pending", "containerStatuses": [
-        {"name": "probe", "image": "registry.invalid/x:1",
-         "state": {"waiting": {"reason": "ErrImagePull", "message": "not found"}}}]}}
+    pull = {
+        "status": {
+            "phase": "Pending",
+            "containerStatuses": [
+                {
+                    "name": "probe",
+                    "image": "registry.invalid/x:1",
+                    "state": {"waiting": {"reason": "ErrImagePull", "message": "not found"}},
+                }
+            ],
+        }
+    }
     state, detail = pod_state(pull)
     assert state == "image" and "registry.invalid/x:1" in detail and "not found" in detail
     failed = {"status": {"phase": "Failed", "reason": "DeadlineExceeded", "message": "too long"}}
     assert pod_state(failed) == ("failed", "the pod failed: DeadlineExceeded: too long")
-    preempt = {"status": {"phase": "Pending", "conditions": [
-        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-         "message": "0/3 nodes are available: 1 cannot allocate all claims. still not schedulable, preemption: "
-                    "0/3 nodes are available: 3 Preemption is not helpful for scheduling."}]}}
+    preempt = {
+        "status": {
+            "phase": "Pending",
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "message": "0/3 nodes are available: 1 cannot allocate all claims. still not schedulable, "
+                    "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+                }
+            ],
+        }
+    }
     assert pod_state(preempt) == ("unschedulable", "0/3 nodes are available: 1 cannot allocate all claims.")
     assert pod_state({"status": {"phase": "Running"}}) == ("running", "")
     assert pod_state({"status": {"phase": "Pending"}}) == ("pending", "")
@@ -246,8 +314,10 @@ def test_pod_state_reads_scheduler_and_kubelet_reasons():
 def test_permission_descriptions():
     assert describe_permission("create", "", "namespaces", "", "") == "create namespaces (cluster scope)"
     assert describe_permission("get", "", "pods", "log", "ns") == "get pods/log in the probe namespace"
-    assert describe_permission("create", "resource.k8s.io", "resourceclaimtemplates", "", "ns") == \
-        "create resourceclaimtemplates.resource.k8s.io in the probe namespace"
+    assert (
+        describe_permission("create", "resource.k8s.io", "resourceclaimtemplates", "", "ns")
+        == "create resourceclaimtemplates.resource.k8s.io in the probe namespace"
+    )
 
 
 def test_verdict_constants():

@@ -2,10 +2,9 @@
 
 import yaml
 
+from conftest import TESTDATA
 from kubectl_aiconf import resources
 from kubectl_aiconf.knowledge import autoscalers
-
-from conftest import TESTDATA
 
 
 def _granted():

@@ -1,12 +1,11 @@
 import pytest
 
+from conftest import TESTDATA
 from kubectl_aiconf import checks
 from kubectl_aiconf.catalogue import requirements_for
 from kubectl_aiconf.result import CheckResult, Reason, Report, RequirementResult, Status
 from kubectl_aiconf.runner import reads_for, run_checks
 from kubectl_aiconf.view.snapshot import SnapshotView
-
-from conftest import TESTDATA
 
 
 def test_every_requirement_of_every_version_has_a_check():
@@ -30,9 +29,15 @@ def forced(monkeypatch):
     def force(status_by_id):
         for rid, status in status_by_id.items():
             original = checks._REGISTRY[rid]
-            monkeypatch.setitem(checks._REGISTRY, rid, checks.Check(
-                rid, lambda view, s=status: CheckResult(s, f"forced {s}", [], Reason.NOT_MET, holds_despite_blind=True),
-                original.reads))
+            monkeypatch.setitem(
+                checks._REGISTRY,
+                rid,
+                checks.Check(
+                    rid,
+                    lambda view, s=status: CheckResult(s, f"forced {s}", [], Reason.NOT_MET, holds_despite_blind=True),
+                    original.reads,
+                ),
+            )
 
     return force
 
@@ -46,24 +51,33 @@ def test_unmet_should_is_warn_but_remembered(forced):
 
 def test_overrides_replace_the_passive_result():
     probe = CheckResult(Status.PASS, "probes passed", [], Reason.PROBE_PASSED)
-    results = {r.id: r for r in run_checks(SnapshotView(TESTDATA / "snapshots" / "kubectl-get"), "1.35",
-                                           overrides={"secure_accelerator_access": probe})}
+    results = {
+        r.id: r
+        for r in run_checks(
+            SnapshotView(TESTDATA / "snapshots" / "kubectl-get"), "1.35", overrides={"secure_accelerator_access": probe}
+        )
+    }
     assert results["secure_accelerator_access"].message == "probes passed"
 
 
 def _report(*pairs):
-    results = [RequirementResult(f"r{i}", "security", level, "", status, "", [], Reason.HEALTHY)
-               for i, (level, status) in enumerate(pairs)]
+    results = [
+        RequirementResult(f"r{i}", "security", level, "", status, "", [], Reason.HEALTHY)
+        for i, (level, status) in enumerate(pairs)
+    ]
     return Report("1.35", "v1.35.0", None, "snapshot", results)
 
 
-@pytest.mark.parametrize("pairs,code,relaxed", [
-    ([("MUST", Status.PASS), ("MUST", Status.NA), ("SHOULD", Status.FAIL)], 0, 0),
-    ([("MUST", Status.PASS), ("MUST", Status.FAIL), ("MUST", Status.UNKNOWN)], 1, 1),
-    ([("MUST", Status.PASS), ("MUST", Status.UNKNOWN)], 3, 0),
-    ([("MUST", Status.WARN), ("SHOULD", Status.UNKNOWN)], 3, 0),
-    ([("SHOULD", Status.UNKNOWN), ("MUST", Status.PASS)], 0, 0),
-])
+@pytest.mark.parametrize(
+    "pairs,code,relaxed",
+    [
+        ([("MUST", Status.PASS), ("MUST", Status.NA), ("SHOULD", Status.FAIL)], 0, 0),
+        ([("MUST", Status.PASS), ("MUST", Status.FAIL), ("MUST", Status.UNKNOWN)], 1, 1),
+        ([("MUST", Status.PASS), ("MUST", Status.UNKNOWN)], 3, 0),
+        ([("MUST", Status.WARN), ("SHOULD", Status.UNKNOWN)], 3, 0),
+        ([("SHOULD", Status.UNKNOWN), ("MUST", Status.PASS)], 0, 0),
+    ],
+)
 def test_exit_codes(pairs, code, relaxed):
     report = _report(*pairs)
     assert report.exit_code() == code

@@ -1,10 +1,9 @@
 import pytest
 
+from conftest import TESTDATA
 from kubectl_aiconf import resources as R
 from kubectl_aiconf.view import LoadError, Outcome
 from kubectl_aiconf.view.snapshot import SnapshotView, write_snapshot
-
-from conftest import TESTDATA
 
 KUBECTL_GET = TESTDATA / "snapshots" / "kubectl-get"
 
@@ -42,12 +41,15 @@ def test_dra_is_not_builtin_before_1_34(tmp_path):
     assert SnapshotView(tmp_path, "1.34").serves("resource.k8s.io", "deviceclasses")
 
 
-@pytest.mark.parametrize("name,content,message", [
-    ("bad.yaml", "kind: Node\nmetadata: {name: [unclosed\n", "invalid YAML"),
-    ("bad.json", "{\"kind\": ", "invalid JSON"),
-    ("nokind.yaml", "apiVersion: v1\nmetadata: {name: x}\n", "without apiVersion/kind"),
-    ("scalar.yaml", "just a string\n", "expected a Kubernetes object"),
-])
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("bad.yaml", "kind: Node\nmetadata: {name: [unclosed\n", "invalid YAML"),
+        ("bad.json", '{"kind": ', "invalid JSON"),
+        ("nokind.yaml", "apiVersion: v1\nmetadata: {name: x}\n", "without apiVersion/kind"),
+        ("scalar.yaml", "just a string\n", "expected a Kubernetes object"),
+    ],
+)
 def test_bad_snapshot_files(tmp_path, name, content, message):
     (tmp_path / name).write_text(content)
     with pytest.raises(LoadError, match=message):
@@ -80,7 +82,8 @@ def test_written_snapshot_reproduces_listings(tmp_path):
 def test_forbidden_reads_recorded_in_snapshot_info(tmp_path):
     (tmp_path / "info.yaml").write_text(
         "apiVersion: aiconf/v1\nkind: SnapshotInfo\nspec:\n  kubernetesVersion: v1.35.0\n  reads:\n"
-        "  - {resource: nodes, outcome: forbidden, detail: 'nodes is forbidden'}\n")
+        "  - {resource: nodes, outcome: forbidden, detail: 'nodes is forbidden'}\n"
+    )
     view = SnapshotView(tmp_path)
     view.load([R.NODES])
     listing = view.list(R.NODES)

@@ -20,13 +20,12 @@ from collections import Counter
 import pytest
 import yaml
 
+from conftest import REPO
 from kubectl_aiconf import resources as R
 from kubectl_aiconf.runner import reads_for
 from kubectl_aiconf.view import Outcome
 from kubectl_aiconf.view.kubeconfig import resolve
 from kubectl_aiconf.view.live import ConnectError, Connection, LiveView
-
-from conftest import REPO
 
 # What the fake serves in discovery: every resource checklist 1.35 reads, so that a whole run lists them all.
 SERVED = reads_for("1.35")
@@ -41,10 +40,17 @@ def _discovery(core: bool) -> dict:
     for res in SERVED:
         if (res.group == "") == core:
             groups.setdefault(res.group, []).append(res.resource)
-    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
-            "items": [{"metadata": {"name": group},
-                       "versions": [{"version": "v1", "resources": [{"resource": r} for r in sorted(set(names))]}]}
-                      for group, names in groups.items()]}
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "items": [
+            {
+                "metadata": {"name": group},
+                "versions": [{"version": "v1", "resources": [{"resource": r} for r in sorted(set(names))]}],
+            }
+            for group, names in groups.items()
+        ],
+    }
 
 
 def _status(code: int, message: str) -> dict:
@@ -108,8 +114,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if kind == "status":  # e.g. 429 with Retry-After; the first `times` hits only (None: always)
             if fault.get("times") is None or hit <= fault["times"]:
                 headers = {"Retry-After": fault["retry_after"]} if "retry_after" in fault else {}
-                return self._send(fault["code"], _status(fault["code"], fault.get("message", "try later")),
-                                  headers)
+                return self._send(fault["code"], _status(fault["code"], fault.get("message", "try later")), headers)
             return self._send(200, {"kind": "List", "metadata": {}, "items": [{"metadata": {"name": "n1"}}]})
         if kind == "trickle":  # a valid body, sent a few bytes at a time over `seconds`
             body = json.dumps({"kind": "List", "metadata": {}, "items": [{"metadata": {"name": "slow"}}]}).encode()
@@ -118,7 +123,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             step = max(1, len(body) // 24)
-            pieces = [body[i:i + step] for i in range(0, len(body), step)]
+            pieces = [body[i : i + step] for i in range(0, len(body), step)]
             for piece in pieces:
                 if self.server.release.wait(fault["seconds"] / len(pieces)):
                     return
@@ -160,10 +165,14 @@ def api():
 
 @pytest.fixture
 def kubeconfig(tmp_path, api):
-    doc = {"apiVersion": "v1", "kind": "Config", "current-context": "fake",
-           "clusters": [{"name": "c", "cluster": {"server": api.url}}],
-           "users": [{"name": "u", "user": {"token": "abc"}}],
-           "contexts": [{"name": "fake", "context": {"cluster": "c", "user": "u"}}]}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "fake",
+        "clusters": [{"name": "c", "cluster": {"server": api.url}}],
+        "users": [{"name": "u", "user": {"token": "abc"}}],
+        "contexts": [{"name": "fake", "context": {"cluster": "c", "user": "u"}}],
+    }
     path = tmp_path / "kubeconfig"
     path.write_text(yaml.safe_dump(doc))
     return path
@@ -182,8 +191,12 @@ def timed(fn, *args):
 # --request-timeout bounds retries ------------------------------------------------------------------------
 def test_retry_after_longer_than_the_timeout_is_not_waited_for(api, kubeconfig):
     """The issue's case as is: 429 with Retry-After: 20 and --request-timeout 5s. Nothing is waited for."""
-    api.faults["/api/v1/nodes"] = {"kind": "status", "code": 429, "retry_after": "20",
-                                   "message": "Too many requests, please try again later."}
+    api.faults["/api/v1/nodes"] = {
+        "kind": "status",
+        "code": 429,
+        "retry_after": "20",
+        "message": "Too many requests, please try again later.",
+    }
     view = connect(kubeconfig, 5)
     _, elapsed = timed(view.load, [R.NODES])
     listing = view.list(R.NODES)
@@ -205,8 +218,12 @@ def test_short_retry_after_is_still_waited_for(api, kubeconfig):
 
 def test_retries_come_out_of_the_same_budget(api, kubeconfig):
     """503 + Retry-After: 1 every time, 1.5 s timeout: one retry fits, a second would overrun the budget."""
-    api.faults["/apis/apps/v1/daemonsets"] = {"kind": "status", "code": 503, "retry_after": "1",
-                                              "message": "the server is currently unable to handle the request"}
+    api.faults["/apis/apps/v1/daemonsets"] = {
+        "kind": "status",
+        "code": 503,
+        "retry_after": "1",
+        "message": "the server is currently unable to handle the request",
+    }
     view = connect(kubeconfig, 1.5)
     _, elapsed = timed(view.load, [R.DAEMONSETS])
     listing = view.list(R.DAEMONSETS)
@@ -276,8 +293,11 @@ def test_without_timeout_a_slow_body_is_waited_for(api, kubeconfig):
 
 # what the deadline must not change ----------------------------------------------------------------------
 def test_forbidden_and_expired_continue_token_keep_their_meaning(api, kubeconfig):
-    api.faults["/api/v1/nodes"] = {"kind": "status", "code": 403,
-                                   "message": 'nodes is forbidden: User "tester" cannot list resource "nodes"'}
+    api.faults["/api/v1/nodes"] = {
+        "kind": "status",
+        "code": 403,
+        "message": 'nodes is forbidden: User "tester" cannot list resource "nodes"',
+    }
     api.faults["/api/v1/pods"] = {"kind": "paginate-expire"}
     view = connect(kubeconfig, 2)
     view.load([R.NODES, R.PODS])
@@ -295,10 +315,14 @@ def test_connection_refused_is_retried_then_reported(tmp_path):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    doc = {"apiVersion": "v1", "kind": "Config", "current-context": "x",
-           "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
-           "users": [{"name": "u", "user": {"token": "abc"}}],
-           "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}]}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "x",
+        "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+        "users": [{"name": "u", "user": {"token": "abc"}}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+    }
     (tmp_path / "config").write_text(yaml.safe_dump(doc))
     conn = Connection(resolve(str(tmp_path / "config"), None), 5)
     with pytest.raises(ConnectError, match="cannot reach the API server"):
@@ -309,24 +333,35 @@ def test_connection_refused_is_retried_then_reported(tmp_path):
 def run_cli(*args, timeout=60):
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("KUBECONFIG", None)
-    return subprocess.run([sys.executable, "-m", "kubectl_aiconf", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "kubectl_aiconf", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_run_with_retry_after_20_and_timeout_5s_ends_well_under_20s(api, kubeconfig, tmp_path):
     """The issue's run: it lasted 21 s, sleeping out every Retry-After."""
     for res in (R.NODES, R.PODS, R.DAEMONSETS):
         api.faults[_path(res)] = {"kind": "status", "code": 429, "retry_after": "20"}
-    proc, elapsed = timed(run_cli, "snapshot", "-o", str(tmp_path / "snap"), "--kubeconfig", str(kubeconfig),
-                          "--request-timeout", "5s")
+    proc, elapsed = timed(
+        run_cli, "snapshot", "-o", str(tmp_path / "snap"), "--kubeconfig", str(kubeconfig), "--request-timeout", "5s"
+    )
     assert proc.returncode == 3 and "Traceback" not in proc.stderr, proc.stderr
     assert "warning: could not list nodes: HTTP 429: " in proc.stderr
     assert elapsed < 10, elapsed
 
 
 def test_snapshot_names_forbidden_and_failed_listings(api, kubeconfig, tmp_path):
-    api.faults["/api/v1/nodes"] = {"kind": "status", "code": 403,
-                                   "message": 'nodes is forbidden: User "tester" cannot list resource "nodes"'}
+    api.faults["/api/v1/nodes"] = {
+        "kind": "status",
+        "code": 403,
+        "message": 'nodes is forbidden: User "tester" cannot list resource "nodes"',
+    }
     api.faults["/apis/apps/v1/daemonsets"] = {"kind": "status", "code": 500, "message": "etcdserver:\nleader changed"}
     api.faults["/api/v1/pods"] = {"kind": "stall-headers"}
     out = tmp_path / "snap"

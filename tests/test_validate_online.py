@@ -16,11 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from conftest import SHARED  # noqa: E402
 from kubectl_aiconf import __version__
 from kubectl_aiconf.submission import urls
 from kubectl_aiconf.submission.validate import run_validate, validate_paths
-
-from conftest import SHARED  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ONLINE = os.path.join(REPO, "testdata", "validate", "online")
@@ -28,11 +27,23 @@ SUBMISSIONS = str(SHARED / "reference" / "submissions")
 
 
 def landscape_yaml(members: list[str]) -> str:
-    lines = ["landscape:", "  - category:", "    name: Provisioning", "    subcategories:",
-             "      - subcategory:", "        name: Automation", "        items:",
-             "          - item:", "            name: Not A Member", "  - category:",
-             "    name: CNCF Members", "    subcategories:", "      - subcategory:",
-             "        name: Platinum", "        items:"]
+    lines = [
+        "landscape:",
+        "  - category:",
+        "    name: Provisioning",
+        "    subcategories:",
+        "      - subcategory:",
+        "        name: Automation",
+        "        items:",
+        "          - item:",
+        "            name: Not A Member",
+        "  - category:",
+        "    name: CNCF Members",
+        "    subcategories:",
+        "      - subcategory:",
+        "        name: Platinum",
+        "        items:",
+    ]
     for m in members:
         lines += ["          - item:", f"            name: {m!r}"]
     return "\n".join(lines) + "\n"
@@ -100,8 +111,7 @@ def server():
     srv.requests = []
     srv.landscape = landscape_yaml(["Example Vendor (member)", "Other Corp (supporter)"])
     srv.base = f"http://127.0.0.1:{srv.server_address[1]}"
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield srv
     srv.shutdown()
@@ -147,8 +157,9 @@ def install(tmp_path, name: str, base: str) -> str:
 
 def run(tmp_path, monkeypatch, paths, server, rules="current", landscape=None):
     monkeypatch.chdir(tmp_path)
-    return validate_paths(paths, offline=False, rules=rules,
-                          landscape_url=landscape or f"{server.base}/landscape.yml", timeout=5)
+    return validate_paths(
+        paths, offline=False, rules=rules, landscape_url=landscape or f"{server.base}/landscape.yml", timeout=5
+    )
 
 
 def problems(result) -> set:
@@ -182,7 +193,8 @@ def test_broken_urls(tmp_path, monkeypatch, server):
         ("error", "url-unreachable", "metadata.websiteUrl"),
         ("error", "url-unreachable", "metadata.documentationUrl"),
         ("error", "url-unreachable", "gang_scheduling"),
-        ("notice", "url-unchecked", "metadata.k8sConformanceUrl")}
+        ("notice", "url-unchecked", "metadata.k8sConformanceUrl"),
+    }
     messages = {p.subject: p.message for p in result.problems}
     assert "HTTP 500" in messages["metadata.websiteUrl"]
     assert "connection refused" in messages["metadata.documentationUrl"]
@@ -193,7 +205,7 @@ def test_broken_urls(tmp_path, monkeypatch, server):
 def test_vendor_not_a_member(tmp_path, monkeypatch, server):
     path = install(tmp_path, "vendor-not-member", server.base)
     result = run(tmp_path, monkeypatch, [path], server)[0]
-    errors = [p for p in result.errors]
+    errors = list(result.errors)
     assert [(p.rule, p.subject) for p in errors] == [("vendor-not-member", "metadata.vendorName")]
     assert "'Exampel Vendor'" in errors[0].message
     assert "did you mean 'Example Vendor'?" in errors[0].message
@@ -202,8 +214,7 @@ def test_vendor_not_a_member(tmp_path, monkeypatch, server):
 def test_network_unavailable_one_line_per_check(tmp_path, monkeypatch, server, capsys):
     path = install(tmp_path, "public-urls", server.base)
     monkeypatch.chdir(tmp_path)
-    rc = run_validate([path], False, "current", "text",
-                      landscape_url=f"{server.base}/landscape.yml", timeout=5)
+    rc = run_validate([path], False, "current", "text", landscape_url=f"{server.base}/landscape.yml", timeout=5)
     out = capsys.readouterr().out.splitlines()
     assert rc == 0
     unchecked = [line for line in out if "not checked, network unavailable" in line]
@@ -215,8 +226,7 @@ def test_network_unavailable_one_line_per_check(tmp_path, monkeypatch, server, c
 
 def test_landscape_unreachable(tmp_path, monkeypatch, server):
     path = install(tmp_path, "urls-ok", server.base)
-    result = run(tmp_path, monkeypatch, [path], server,
-                 landscape=f"http://127.0.0.1:{closed_port()}/landscape.yml")[0]
+    result = run(tmp_path, monkeypatch, [path], server, landscape=f"http://127.0.0.1:{closed_port()}/landscape.yml")[0]
     notes = [p for p in result.problems if p.rule == "vendor-unchecked"]
     assert len(notes) == 1 and "connection refused" in notes[0].message
     assert result.valid
@@ -264,8 +274,9 @@ def test_invalid_url_is_an_error_not_a_network_problem():
 
 
 def test_member_names_from_landscape():
-    names = urls.members_from_landscape(landscape_yaml(
-        ["Google (member)", "Giant Swarm (supporter)", "  Spaced  ", "Plain"]).encode())
+    names = urls.members_from_landscape(
+        landscape_yaml(["Google (member)", "Giant Swarm (supporter)", "  Spaced  ", "Plain"]).encode()
+    )
     assert names == {"Google", "Giant Swarm", "Spaced", "Plain"}
     with pytest.raises(ValueError, match="CNCF Members"):
         urls.members_from_landscape(b"landscape: []\n")
@@ -292,8 +303,9 @@ def test_real_submissions_online(monkeypatch, server):
     assert excluded in vendors
     server.landscape = landscape_yaml([f"{v} (member)" for v in sorted(vendors - {excluded})])
 
-    results = validate_paths(paths, offline=False, rules="current",
-                             landscape_url=f"{server.base}/landscape.yml", timeout=5)
+    results = validate_paths(
+        paths, offline=False, rules="current", landscape_url=f"{server.base}/landscape.yml", timeout=5
+    )
     by_path = {r.path: r for r in results}
     not_members = [r.path for r in results if any(p.rule == "vendor-not-member" for p in r.errors)]
     assert not_members == ["v1.34/vcluster-private-nodes/PRODUCT.yaml"]

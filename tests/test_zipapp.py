@@ -12,7 +12,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -32,13 +31,31 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PYENV = Path.home() / ".pyenv" / "versions"
 INTERPRETERS = {"3.10": PYENV / "3.10.13" / "bin" / "python3", "3.13": PYENV / "3.13.0" / "bin" / "python3"}
 COMPILED = (".so", ".pyd", ".dylib", ".dll")
-FORBIDDEN = ("aiohttp", "aiohappyeyeballs", "aiosignal", "async_timeout", "frozenlist", "multidict",
-             "propcache", "yarl", "pydantic", "pydantic_core")
+FORBIDDEN = (
+    "aiohttp",
+    "aiohappyeyeballs",
+    "aiosignal",
+    "async_timeout",
+    "frozenlist",
+    "multidict",
+    "propcache",
+    "yarl",
+    "pydantic",
+    "pydantic_core",
+)
 # Markers are evaluated for every interpreter and OS the zipapp promises to run on.
 ENVIRONMENTS = [
-    {"python_version": v, "python_full_version": v + ".0", "sys_platform": plat, "platform_system": system,
-     "os_name": "nt" if system == "Windows" else "posix", "platform_machine": "x86_64",
-     "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
+    {
+        "python_version": v,
+        "python_full_version": v + ".0",
+        "sys_platform": plat,
+        "platform_system": system,
+        "os_name": "nt" if system == "Windows" else "posix",
+        "platform_machine": "x86_64",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "extra": "",
+    }
     for v in ("3.10", "3.11", "3.12", "3.13")
     for plat, system in (("linux", "Linux"), ("darwin", "Darwin"), ("win32", "Windows"))
 ]
@@ -78,8 +95,11 @@ def version() -> str:
 
 
 def kubectl_path() -> Path:
-    env = dict(line.split("=", 1) for line in (REPO / "tests" / "sandbox" / "versions.env").read_text().splitlines()
-               if re.match(r"^[A-Z_]+=", line))
+    env = dict(
+        line.split("=", 1)
+        for line in (REPO / "tests" / "sandbox" / "versions.env").read_text().splitlines()
+        if re.match(r"^[A-Z_]+=", line)
+    )
     cache = Path(os.environ.get("AICONF_CACHE", Path.home() / ".cache" / "kubectl-aiconf"))
     return cache / f"k8s-{env['KUBERNETES_VERSION'].strip()}" / "bin" / "kubectl"
 
@@ -91,8 +111,9 @@ def run(cmd, tmp: Path, *, path_dirs=(), shiv_root: Path | None = None, env_extr
     env["HOME"] = str(tmp)
     env["KUBECONFIG"] = str(tmp / "no-kubeconfig")
     env.update(env_extra or {})
-    return subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [str(c) for c in cmd], env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +129,7 @@ def members(zipapp) -> list[str]:
         return zf.namelist()
 
 
-def bundled_metadata(zipapp: Path) -> dict[str, "email.message.Message"]:  # noqa: F821
+def bundled_metadata(zipapp: Path) -> dict[str, email.message.Message]:  # noqa: F821
     with zipfile.ZipFile(zipapp) as zf:
         return {
             name.split("/")[1]: Parser().parsestr(zf.read(name).decode())
@@ -199,9 +220,13 @@ def test_bundled_project_matches_the_checkout(zipapp):
 def test_rebuild_is_byte_identical(zipapp, tmp_path):
     """Two builds of the same tree give the same bytes (the release sha256 depends on it)."""
     out = tmp_path / "kubectl-aiconf"
-    for attempt in range(2):
-        proc = subprocess.run([sys.executable, str(REPO / ".ci" / "build_zipapp.py"), "--output", str(out)],
-                              cwd=REPO, capture_output=True, text=True)
+    for _ in range(2):
+        proc = subprocess.run(
+            [sys.executable, str(REPO / ".ci" / "build_zipapp.py"), "--output", str(out)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
         assert proc.returncode == 0, proc.stderr
         # In a shared checkout the sources may change under us; then refresh dist and try once more.
         if subprocess.run(["make", "-q", "zipapp"], cwd=REPO).returncode == 0:
@@ -266,7 +291,8 @@ def test_check_reaches_the_api_client(zipapp, tmp_path, pyver):
     kubeconfig.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
         "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1', insecure-skip-tls-verify: true}}]\n"
-        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n")
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+    )
     shim = python_shim(tmp_path, interpreter(pyver))
     out = run([zipapp, "check"], tmp_path, path_dirs=[shim], env_extra={"KUBECONFIG": str(kubeconfig)})
     assert out.returncode not in (0, 1), (out.returncode, out.stderr)

@@ -17,32 +17,83 @@ VERSION = "1.36"  # the checklist with the most requirements that is not a draft
 
 # What each scenario implies, as the admin sees it (every requirement of the 1.36 checklist).
 NO_AI = {
-    "ai_inference": "FAIL", "gang_scheduling": "FAIL", "pod_autoscaling": "FAIL", "ai_service_metrics": "FAIL",
-    "robust_controller": "FAIL", "cluster_autoscaling": "N/A", "high_performance_networking": "N/A",
-    "advanced_inference_ingress": "WARN", "disaggregated_inference": "WARN",
+    "ai_inference": "FAIL",
+    "gang_scheduling": "FAIL",
+    "pod_autoscaling": "FAIL",
+    "ai_service_metrics": "FAIL",
+    "robust_controller": "FAIL",
+    "cluster_autoscaling": "N/A",
+    "high_performance_networking": "N/A",
+    "advanced_inference_ingress": "WARN",
+    "disaggregated_inference": "WARN",
 }
 EXPECTED = {
     # No accelerator anywhere: autoscaling pods that use accelerators does not apply.
-    "bare": {**NO_AI, "pod_autoscaling": "N/A", "driver_runtime_management": "N/A", "gpu_sharing": "N/A", "virtualized_accelerator": "N/A",
-             "accelerator_metrics": "FAIL", "secure_accelerator_access": "FAIL"},
-    "gpu-cluster": {**NO_AI, "driver_runtime_management": "PASS", "gpu_sharing": "WARN",
-                    "virtualized_accelerator": "WARN", "accelerator_metrics": "PASS",
-                    "secure_accelerator_access": "UNKNOWN"},
-    "ai-platform": {"driver_runtime_management": "PASS", "gpu_sharing": "WARN", "virtualized_accelerator": "WARN",
-                    "ai_inference": "PASS", "advanced_inference_ingress": "WARN", "high_performance_networking": "N/A",
-                    "disaggregated_inference": "WARN", "gang_scheduling": "PASS", "cluster_autoscaling": "PASS",
-                    "pod_autoscaling": "PASS", "accelerator_metrics": "PASS", "ai_service_metrics": "PASS",
-                    "secure_accelerator_access": "UNKNOWN", "robust_controller": "PASS"},
-    "crds-only": {"driver_runtime_management": "WARN", "gpu_sharing": "N/A", "virtualized_accelerator": "N/A",
-                  "ai_inference": "WARN", "advanced_inference_ingress": "WARN", "high_performance_networking": "N/A",
-                  "disaggregated_inference": "WARN", "gang_scheduling": "WARN", "cluster_autoscaling": "WARN",
-                  "pod_autoscaling": "N/A", "accelerator_metrics": "FAIL", "ai_service_metrics": "WARN",
-                  "secure_accelerator_access": "FAIL", "robust_controller": "WARN"},
-    "unhealthy": {"driver_runtime_management": "WARN", "gpu_sharing": "WARN", "virtualized_accelerator": "WARN",
-                  "ai_inference": "FAIL", "advanced_inference_ingress": "WARN", "high_performance_networking": "N/A",
-                  "disaggregated_inference": "WARN", "gang_scheduling": "FAIL", "cluster_autoscaling": "FAIL",
-                  "pod_autoscaling": "FAIL", "accelerator_metrics": "FAIL", "ai_service_metrics": "FAIL",
-                  "secure_accelerator_access": "UNKNOWN", "robust_controller": "FAIL"},
+    "bare": {
+        **NO_AI,
+        "pod_autoscaling": "N/A",
+        "driver_runtime_management": "N/A",
+        "gpu_sharing": "N/A",
+        "virtualized_accelerator": "N/A",
+        "accelerator_metrics": "FAIL",
+        "secure_accelerator_access": "FAIL",
+    },
+    "gpu-cluster": {
+        **NO_AI,
+        "driver_runtime_management": "PASS",
+        "gpu_sharing": "WARN",
+        "virtualized_accelerator": "WARN",
+        "accelerator_metrics": "PASS",
+        "secure_accelerator_access": "UNKNOWN",
+    },
+    "ai-platform": {
+        "driver_runtime_management": "PASS",
+        "gpu_sharing": "WARN",
+        "virtualized_accelerator": "WARN",
+        "ai_inference": "PASS",
+        "advanced_inference_ingress": "WARN",
+        "high_performance_networking": "N/A",
+        "disaggregated_inference": "WARN",
+        "gang_scheduling": "PASS",
+        "cluster_autoscaling": "PASS",
+        "pod_autoscaling": "PASS",
+        "accelerator_metrics": "PASS",
+        "ai_service_metrics": "PASS",
+        "secure_accelerator_access": "UNKNOWN",
+        "robust_controller": "PASS",
+    },
+    "crds-only": {
+        "driver_runtime_management": "WARN",
+        "gpu_sharing": "N/A",
+        "virtualized_accelerator": "N/A",
+        "ai_inference": "WARN",
+        "advanced_inference_ingress": "WARN",
+        "high_performance_networking": "N/A",
+        "disaggregated_inference": "WARN",
+        "gang_scheduling": "WARN",
+        "cluster_autoscaling": "WARN",
+        "pod_autoscaling": "N/A",
+        "accelerator_metrics": "FAIL",
+        "ai_service_metrics": "WARN",
+        "secure_accelerator_access": "FAIL",
+        "robust_controller": "WARN",
+    },
+    "unhealthy": {
+        "driver_runtime_management": "WARN",
+        "gpu_sharing": "WARN",
+        "virtualized_accelerator": "WARN",
+        "ai_inference": "FAIL",
+        "advanced_inference_ingress": "WARN",
+        "high_performance_networking": "N/A",
+        "disaggregated_inference": "WARN",
+        "gang_scheduling": "FAIL",
+        "cluster_autoscaling": "FAIL",
+        "pod_autoscaling": "FAIL",
+        "accelerator_metrics": "FAIL",
+        "ai_service_metrics": "FAIL",
+        "secure_accelerator_access": "UNKNOWN",
+        "robust_controller": "FAIL",
+    },
 }
 EXIT = {"bare": 1, "gpu-cluster": 1, "ai-platform": 3, "crds-only": 1, "unhealthy": 1}
 # Requirements the limited user cannot judge, with a permission its UNKNOWN message must name.
@@ -61,14 +112,30 @@ def zipapp():
 
 
 def run(zipapp, *args, env=None):
-    proc = subprocess.run([str(zipapp), *args], capture_output=True, text=True, timeout=180,
-                          env={**os.environ, "NO_COLOR": "1", **(env or {})})
+    proc = subprocess.run(
+        [str(zipapp), *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "NO_COLOR": "1", **(env or {})},
+    )
     return proc
 
 
 def check_json(zipapp, sandbox, context, *extra):
-    proc = run(zipapp, "check", "-o", "json", "--kubeconfig", str(sandbox.kubeconfig), "--context", context,
-               "--conformance-version", VERSION, *extra)
+    proc = run(
+        zipapp,
+        "check",
+        "-o",
+        "json",
+        "--kubeconfig",
+        str(sandbox.kubeconfig),
+        "--context",
+        context,
+        "--conformance-version",
+        VERSION,
+        *extra,
+    )
     assert proc.returncode in (0, 1, 3), proc.stderr
     return proc.returncode, json.loads(proc.stdout)
 
@@ -105,14 +172,25 @@ def test_scenario_as_admin_and_limited_user(zipapp, sandbox, scenario, tmp_path)
             assert got[rid] in ("FAIL", "UNKNOWN", "WARN"), (rid, got[rid])
 
 
-@pytest.mark.parametrize("scenario,context", [("ai-platform", "admin"), ("ai-platform", "limited"),
-                                              ("unhealthy", "admin")])
+@pytest.mark.parametrize(
+    "scenario,context", [("ai-platform", "admin"), ("ai-platform", "limited"), ("unhealthy", "admin")]
+)
 def test_snapshot_reproduces_the_live_result(zipapp, sandbox, scenario, context, tmp_path):
     sandbox.use_scenario(scenario)
     live_code, live = check_json(zipapp, sandbox, context)
     snap = tmp_path / "snap"
-    proc = run(zipapp, "snapshot", "-o", str(snap), "--kubeconfig", str(sandbox.kubeconfig), "--context", context,
-               "--conformance-version", VERSION)
+    proc = run(
+        zipapp,
+        "snapshot",
+        "-o",
+        str(snap),
+        "--kubeconfig",
+        str(sandbox.kubeconfig),
+        "--context",
+        context,
+        "--conformance-version",
+        VERSION,
+    )
     assert proc.returncode == 0, proc.stderr
     assert not any("secret" in p.name.lower() for p in snap.iterdir())
     proc = run(zipapp, "check", "--snapshot", str(snap), "-o", "json", "--conformance-version", VERSION)
@@ -130,18 +208,26 @@ def test_documented_reader_role_is_enough(zipapp, sandbox, tmp_path):
     sandbox.use_scenario("ai-platform")
     client = sandbox.admin_client()
     role = yaml.safe_load((REPO / "testdata" / "rbac" / "aiconf-reader.yaml").read_text())
-    sandbox.apply_objects([
-        role,
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "aiconf-rbac"}},
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "reader", "namespace": "aiconf-rbac"}},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-         "metadata": {"name": "aiconf-reader-test"},
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "aiconf-reader"},
-         "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": "aiconf-rbac"}]},
-    ])
-    token = request(client, "POST", "/api/v1/namespaces/aiconf-rbac/serviceaccounts/reader/token",
-                    body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                          "spec": {"expirationSeconds": 600}})["status"]["token"]
+    sandbox.apply_objects(
+        [
+            role,
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "aiconf-rbac"}},
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "reader", "namespace": "aiconf-rbac"}},
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRoleBinding",
+                "metadata": {"name": "aiconf-reader-test"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "aiconf-reader"},
+                "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": "aiconf-rbac"}],
+            },
+        ]
+    )
+    token = request(
+        client,
+        "POST",
+        "/api/v1/namespaces/aiconf-rbac/serviceaccounts/reader/token",
+        body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}},
+    )["status"]["token"]
     config = yaml.safe_load(sandbox.admin_kubeconfig.read_text())
     config["users"] = [{"name": "reader", "user": {"token": token}}]
     config["contexts"] = [{"name": "reader", "context": {"cluster": config["clusters"][0]["name"], "user": "reader"}}]
@@ -162,8 +248,13 @@ def test_kubectl_runs_the_plugin_from_path(zipapp, sandbox, tmp_path):
     (bin_dir / "kubectl-aiconf").symlink_to(zipapp)
     env = sandbox.env()
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
-    proc = subprocess.run([str(sandbox.kubectl), "aiconf", "check", "--context", "admin", "-o", "json"],
-                          capture_output=True, text=True, env=env, timeout=180)
+    proc = subprocess.run(
+        [str(sandbox.kubectl), "aiconf", "check", "--context", "admin", "-o", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
     assert report["conformanceVersion"] == "1.35"  # chosen from the server's version

@@ -37,23 +37,43 @@ WALL_TIMES: dict[str, float] = {}
 
 def _dra_objects() -> list[dict]:
     def slice_(node, driver, devices):
-        return {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice",
-                "metadata": {"name": f"{node}-{driver}"},
-                "spec": {"driver": driver, "nodeName": node,
-                         "pool": {"name": node, "generation": 1, "resourceSliceCount": 1},
-                         "devices": [{"name": f"gpu-{i}", "attributes": {"model": {"string": "A10"}}}
-                                     for i in range(devices)]}}
+        return {
+            "apiVersion": "resource.k8s.io/v1",
+            "kind": "ResourceSlice",
+            "metadata": {"name": f"{node}-{driver}"},
+            "spec": {
+                "driver": driver,
+                "nodeName": node,
+                "pool": {"name": node, "generation": 1, "resourceSliceCount": 1},
+                "devices": [{"name": f"gpu-{i}", "attributes": {"model": {"string": "A10"}}} for i in range(devices)],
+            },
+        }
 
     return [
-        {"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": {"name": "gpu.nvidia.com"},
-         "spec": {"selectors": [{"cel": {"expression": "device.driver == 'gpu.nvidia.com'"}}]}},
+        {
+            "apiVersion": "resource.k8s.io/v1",
+            "kind": "DeviceClass",
+            "metadata": {"name": "gpu.nvidia.com"},
+            "spec": {"selectors": [{"cel": {"expression": "device.driver == 'gpu.nvidia.com'"}}]},
+        },
         # Names its driver, so the plan counts its devices as free (it evaluates attribute equalities, not
         # string functions), but asks for a model no device has: the scheduler cannot allocate it, and its
         # message must surface.
-        {"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": {"name": "gpu.other.com"},
-         "spec": {"selectors": [{"cel": {"expression":
-                                         "device.driver == 'gpu.other.com' && "
-                                         "device.attributes['gpu.other.com'].model.startsWith('B3')"}}]}},
+        {
+            "apiVersion": "resource.k8s.io/v1",
+            "kind": "DeviceClass",
+            "metadata": {"name": "gpu.other.com"},
+            "spec": {
+                "selectors": [
+                    {
+                        "cel": {
+                            "expression": "device.driver == 'gpu.other.com' && "
+                            "device.attributes['gpu.other.com'].model.startsWith('B3')"
+                        }
+                    }
+                ]
+            },
+        },
         slice_(DRA_NODE, "gpu.nvidia.com", 4),
         slice_(DRA_NOMATCH_NODE, "gpu.other.com", 2),
     ]
@@ -72,9 +92,11 @@ def sb():
     with ProbeSandbox(build=False) as sandbox:
         client = sandbox.admin_client()
         gpu_labels = {"nvidia.com/gpu.present": "true"}
-        for obj in (sandbox.gpu_node(DP_NODE, gpus=4),
-                    sandbox.gpu_node(DRA_NODE, labels=gpu_labels, taint=False),
-                    sandbox.gpu_node(DRA_NOMATCH_NODE, labels=gpu_labels, taint=False)):
+        for obj in (
+            sandbox.gpu_node(DP_NODE, gpus=4),
+            sandbox.gpu_node(DRA_NODE, labels=gpu_labels, taint=False),
+            sandbox.gpu_node(DRA_NOMATCH_NODE, labels=gpu_labels, taint=False),
+        ):
             request(client, "POST", "/api/v1/nodes", body=obj)
         for obj in _dra_objects():
             kind = obj["kind"].lower() + "es" if obj["kind"] == "DeviceClass" else "resourceslices"
@@ -82,8 +104,10 @@ def sb():
         sandbox.wait_nodes_ready([DP_NODE, DRA_NODE, DRA_NOMATCH_NODE])
         yield sandbox
     if WALL_TIMES:
-        print("\nprobe wall times on the sandbox: "
-              + ", ".join(f"{k} {v:.1f}s" for k, v in WALL_TIMES.items()), file=sys.stderr)
+        print(
+            "\nprobe wall times on the sandbox: " + ", ".join(f"{k} {v:.1f}s" for k, v in WALL_TIMES.items()),
+            file=sys.stderr,
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -99,8 +123,14 @@ def plugin(sb, *args, context=None, kubeconfig=None, timeout=240):
     if kubeconfig:
         env["KUBECONFIG"] = str(kubeconfig)
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "kubectl_aiconf", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubectl_aiconf", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     proc.seconds = time.monotonic() - started
     return proc
 
@@ -146,13 +176,20 @@ def test_device_plugin_probes_pass(sb):
     assert result["status"] == "PASS", result["message"] + proc.stderr
     f = facts(result)
     assert set(f) == {"dp-pair-a", "dp-pair-b", "dp-multi", "negative", "dp-pair"}
-    assert f["dp-pair"].startswith("PASS: two pods on probe-gpu-0 got different device ids while running at the "
-                                   "same time")
+    assert f["dp-pair"].startswith(
+        "PASS: two pods on probe-gpu-0 got different device ids while running at the same time"
+    )
     assert "via nvidia.com/gpu through the device plugin" in f["dp-pair-a"]
     assert "simulated (kwok)" in result["message"]
     # progress on stderr: what is created, waited for, collected, removed, and the wall time
-    for step in ("created namespace aiconf-probe-", "created pod dp-pair-a", "waiting for 4 pods",
-                 "collecting the logs of with-device, without-device", "is gone", "done in"):
+    for step in (
+        "created namespace aiconf-probe-",
+        "created pod dp-pair-a",
+        "waiting for 4 pods",
+        "collecting the logs of with-device, without-device",
+        "is gone",
+        "done in",
+    ):
         assert step in proc.stderr, proc.stderr
     assert namespace_of(proc) not in namespaces(sb)
     assert probe_namespaces(sb) == set()
@@ -195,8 +232,10 @@ def test_negative_probe_seeing_a_device_fails(sb):
     proc = check_probe(sb, "--probe-node", DP_NODE, "--probe-mechanism", "device-plugin")
     result = probe_result(proc)
     assert result["status"] == "FAIL", result["message"]
-    assert "visible-devices-all with NVIDIA_VISIBLE_DEVICES=all requested no accelerator but sees /dev/nvidia0" \
+    assert (
+        "visible-devices-all with NVIDIA_VISIBLE_DEVICES=all requested no accelerator but sees /dev/nvidia0"
         in result["message"]
+    )
     assert proc.returncode == 1
     assert probe_namespaces(sb) == set()
 
@@ -261,15 +300,29 @@ def _service_account_kubeconfig(sb, tmp_path, name: str, rules: list[dict]) -> P
 
     client = sb.admin_client()
     objs = [
-        ("/api/v1/namespaces/default/serviceaccounts",
-         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": "default"}}),
-        ("/apis/rbac.authorization.k8s.io/v1/clusterroles",
-         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": name},
-          "rules": rules}),
-        ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": name},
-          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-          "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "default"}]}),
+        (
+            "/api/v1/namespaces/default/serviceaccounts",
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": "default"}},
+        ),
+        (
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": name},
+                "rules": rules,
+            },
+        ),
+        (
+            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRoleBinding",
+                "metadata": {"name": name},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "default"}],
+            },
+        ),
     ]
     for path, body in objs:
         try:
@@ -277,9 +330,12 @@ def _service_account_kubeconfig(sb, tmp_path, name: str, rules: list[dict]) -> P
         except KubeError as exc:
             if exc.status != 409:
                 raise
-    token = request(client, "POST", f"/api/v1/namespaces/default/serviceaccounts/{name}/token",
-                    body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                          "spec": {"expirationSeconds": 3600}})["status"]["token"]
+    token = request(
+        client,
+        "POST",
+        f"/api/v1/namespaces/default/serviceaccounts/{name}/token",
+        body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}},
+    )["status"]["token"]
     config = yaml.safe_load(sb.admin_kubeconfig.read_text())
     config["users"] = [{"name": name, "user": {"token": token}}]
     config["contexts"] = [{"name": name, "context": {"cluster": config["clusters"][0]["name"], "user": name}}]
@@ -291,8 +347,11 @@ def _service_account_kubeconfig(sb, tmp_path, name: str, rules: list[dict]) -> P
 
 READ_ONLY = [
     {"apiGroups": [""], "resources": ["nodes", "pods", "namespaces"], "verbs": ["get", "list"]},
-    {"apiGroups": ["resource.k8s.io"], "resources": ["deviceclasses", "resourceslices", "resourceclaims"],
-     "verbs": ["get", "list"]},
+    {
+        "apiGroups": ["resource.k8s.io"],
+        "resources": ["deviceclasses", "resourceslices", "resourceclaims"],
+        "verbs": ["get", "list"],
+    },
     {"apiGroups": ["node.k8s.io"], "resources": ["runtimeclasses"], "verbs": ["get", "list"]},
 ]
 
@@ -306,9 +365,12 @@ def test_read_only_user_gets_unknown_naming_every_missing_permission_and_nothing
     assert result["status"] == "UNKNOWN", result["message"]
     message = result["message"]
     assert "missing permissions (nothing was created)" in message
-    for missing in ("delete namespaces (cluster scope)", "create pods in the probe namespace",
-                    "get pods/log in the probe namespace",
-                    "create resourceclaimtemplates.resource.k8s.io in the probe namespace"):
+    for missing in (
+        "delete namespaces (cluster scope)",
+        "create pods in the probe namespace",
+        "get pods/log in the probe namespace",
+        "create resourceclaimtemplates.resource.k8s.io in the probe namespace",
+    ):
         assert missing in message, message
     for granted in ("create namespaces", "list pods in"):
         assert granted not in message
@@ -332,10 +394,29 @@ def test_interrupting_the_plugin_leaves_nothing_behind(sb, sig):
     # As in a terminal's foreground job, Ctrl-C must reach the plugin. A CI runner started as a background job
     # of a non-interactive shell passes SIGINT down ignored, and the plugin rightly keeps that choice
     # (tests/test_probe_signals.py), so the child gets the default disposition back.
-    proc = subprocess.Popen([sys.executable, "-m", "kubectl_aiconf", "check", "--probe", "--probe-node", DP_NODE,
-                             "--probe-image", HANGS_IMAGE, "--probe-timeout", "120s", "-o", "json"],
-                            cwd=REPO, env=sb.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kubectl_aiconf",
+            "check",
+            "--probe",
+            "--probe-node",
+            DP_NODE,
+            "--probe-image",
+            HANGS_IMAGE,
+            "--probe-timeout",
+            "120s",
+            "-o",
+            "json",
+        ],
+        cwd=REPO,
+        env=sb.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     lines: list[str] = []
     running = threading.Event()
 
@@ -349,8 +430,9 @@ def test_interrupting_the_plugin_leaves_nothing_behind(sb, sig):
     reader.start()
     try:
         assert running.wait(60), "".join(lines)
-        namespace = next(line.split("created namespace ", 1)[1].split()[0] for line in lines
-                         if "created namespace " in line)
+        namespace = next(
+            line.split("created namespace ", 1)[1].split()[0] for line in lines if "created namespace " in line
+        )
         assert namespace in probe_namespaces(sb)
         proc.send_signal(sig)
         try:
@@ -395,9 +477,20 @@ def test_cleanup_leaves_namespaces_of_running_probes_alone(sb):
     stamps = {"aiconf-probe-killed": now - timedelta(minutes=1), "aiconf-probe-running": now + timedelta(minutes=5)}
     labels = dict(kv.split("=") for kv in LABEL.split(","))
     for name, until in stamps.items():
-        request(client, "POST", "/api/v1/namespaces", body={"apiVersion": "v1", "kind": "Namespace", "metadata": {
-            "name": name, "labels": labels,
-            "annotations": {"kubectl-aiconf/active-until": until.strftime("%Y-%m-%dT%H:%M:%SZ")}}})
+        request(
+            client,
+            "POST",
+            "/api/v1/namespaces",
+            body={
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": name,
+                    "labels": labels,
+                    "annotations": {"kubectl-aiconf/active-until": until.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                },
+            },
+        )
     try:
         proc = plugin(sb, "cleanup")
         assert proc.returncode == 1

@@ -58,6 +58,7 @@ def conditions(obj: dict) -> dict[str, str]:
 
 # ---------------------------------------------------------------------------- no sandbox needed
 
+
 @pytest.mark.parametrize("name", scenario_names())
 def test_scenario_files_are_plain_snapshots(name):
     """Every scenario directory reads as plain objects, and every custom resource's CRD is in the same
@@ -70,8 +71,16 @@ def test_scenario_files_are_plain_snapshots(name):
         if o["kind"] == "CustomResourceDefinition":
             for v in o["spec"]["versions"]:
                 crds[(f"{o['spec']['group']}/{v['name']}", o["spec"]["names"]["kind"])] = o
-    builtin_groups = ("v1", "apps/", "autoscaling/", "resource.k8s.io/", "apiregistration.k8s.io/",
-                      "admissionregistration.k8s.io/", "apiextensions.k8s.io/", "rbac.authorization.k8s.io/")
+    builtin_groups = (
+        "v1",
+        "apps/",
+        "autoscaling/",
+        "resource.k8s.io/",
+        "apiregistration.k8s.io/",
+        "admissionregistration.k8s.io/",
+        "apiextensions.k8s.io/",
+        "rbac.authorization.k8s.io/",
+    )
     for o in objs:
         key = (o["apiVersion"], o["kind"])
         if key in served or o["apiVersion"].startswith(builtin_groups):
@@ -85,6 +94,7 @@ def test_scenario_files_are_plain_snapshots(name):
 
 # ---------------------------------------------------------------------------- control plane and users
 
+
 def test_control_plane_is_real(sandbox):
     version = api(sandbox, "GET", "/version")
     assert version["gitVersion"].startswith("v1.35.")
@@ -94,20 +104,32 @@ def test_control_plane_is_real(sandbox):
     assert {c["name"] for c in config["contexts"]} == {"admin", "limited"}
     for path, ctx in ((sandbox.admin_kubeconfig, "admin"), (sandbox.limited_kubeconfig, "limited")):
         assert yaml.safe_load(path.read_text())["current-context"] == ctx
-    out = subprocess.run([str(sandbox.kubectl), "get", "--raw", "/readyz"], env=sandbox.env(),
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(sandbox.kubectl), "get", "--raw", "/readyz"], env=sandbox.env(), capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "ok"
     assert sandbox.startup_seconds is not None and sandbox.startup_seconds < 60
 
 
-ALLOWED = ["/api/v1/pods", "/api/v1/services", "/api/v1/namespaces", "/apis/apps/v1/deployments",
-           "/apis/apps/v1/daemonsets"]
-FORBIDDEN = ["/api/v1/nodes", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-             "/apis/apiregistration.k8s.io/v1/apiservices", "/apis/resource.k8s.io/v1/resourceslices",
-             "/apis/resource.k8s.io/v1/deviceclasses", "/apis/resource.k8s.io/v1/resourceclaims",
-             "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
-             "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations", "/api/v1/configmaps",
-             "/api/v1/namespaces/kube-system/configmaps"]
+ALLOWED = [
+    "/api/v1/pods",
+    "/api/v1/services",
+    "/api/v1/namespaces",
+    "/apis/apps/v1/deployments",
+    "/apis/apps/v1/daemonsets",
+]
+FORBIDDEN = [
+    "/api/v1/nodes",
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+    "/apis/apiregistration.k8s.io/v1/apiservices",
+    "/apis/resource.k8s.io/v1/resourceslices",
+    "/apis/resource.k8s.io/v1/deviceclasses",
+    "/apis/resource.k8s.io/v1/resourceclaims",
+    "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
+    "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+    "/api/v1/configmaps",
+    "/api/v1/namespaces/kube-system/configmaps",
+]
 
 
 @pytest.mark.parametrize("path", ALLOWED)
@@ -129,6 +151,7 @@ def test_limited_user_still_sees_discovery(sandbox):
 # ---------------------------------------------------------------------------- scenarios, in an order that needs
 # few resets: bare -> gpu-cluster -> ai-platform are applied on top of each other, then unhealthy, crds-only
 
+
 def check_applies_and_stays(sandbox, name):
     sandbox.use_scenario(name)
     assert sandbox.verify_scenario(name) == []
@@ -149,14 +172,31 @@ def test_gpu_pod_is_scheduled_on_a_gpu_node(sandbox):
     sandbox.use_scenario("gpu-cluster")
     ns = "gpu-test-" + uuid.uuid4().hex[:6]
     sandbox.create_namespace(ns)
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "cuda", "namespace": ns},
-           "spec": {"terminationGracePeriodSeconds": 0, "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
-                    "containers": [{"name": "c", "image": "nvidia/cuda:12.8.0-base-ubuntu24.04",
-                                    "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "cuda", "namespace": ns},
+        "spec": {
+            "terminationGracePeriodSeconds": 0,
+            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "nvidia/cuda:12.8.0-base-ubuntu24.04",
+                    "resources": {"limits": {"nvidia.com/gpu": "1"}},
+                }
+            ],
+        },
+    }
     try:
         api(sandbox, "POST", f"/api/v1/namespaces/{ns}/pods", body=pod)
-        live = eventually(lambda: (p := api(sandbox, "GET", f"/api/v1/namespaces/{ns}/pods/cuda"))["status"].get("phase") == "Running" and p,
-                          what="GPU pod Running")
+        live = eventually(
+            lambda: (
+                (p := api(sandbox, "GET", f"/api/v1/namespaces/{ns}/pods/cuda"))["status"].get("phase") == "Running"
+                and p
+            ),
+            what="GPU pod Running",
+        )
         assert live["spec"]["nodeName"].startswith("gpu-node-")
     finally:
         api(sandbox, "DELETE", f"/api/v1/namespaces/{ns}")
@@ -166,16 +206,31 @@ def test_dra_claim_is_allocated_against_resource_slices(sandbox):
     sandbox.use_scenario("gpu-cluster")
     ns = "dra-test-" + uuid.uuid4().hex[:6]
     sandbox.create_namespace(ns)
-    template = {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaimTemplate",
-                "metadata": {"name": "one-gpu", "namespace": ns},
-                "spec": {"spec": {"devices": {"requests": [
-                    {"name": "gpu", "exactly": {"deviceClassName": "gpu.example.com"}}]}}}}
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "dra", "namespace": ns},
-           "spec": {"terminationGracePeriodSeconds": 0,
-                    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
-                    "resourceClaims": [{"name": "gpu", "resourceClaimTemplateName": "one-gpu"}],
-                    "containers": [{"name": "c", "image": "nvidia/cuda:12.8.0-base-ubuntu24.04",
-                                    "resources": {"claims": [{"name": "gpu"}]}}]}}
+    template = {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "ResourceClaimTemplate",
+        "metadata": {"name": "one-gpu", "namespace": ns},
+        "spec": {
+            "spec": {"devices": {"requests": [{"name": "gpu", "exactly": {"deviceClassName": "gpu.example.com"}}]}}
+        },
+    }
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "dra", "namespace": ns},
+        "spec": {
+            "terminationGracePeriodSeconds": 0,
+            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
+            "resourceClaims": [{"name": "gpu", "resourceClaimTemplateName": "one-gpu"}],
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "nvidia/cuda:12.8.0-base-ubuntu24.04",
+                    "resources": {"claims": [{"name": "gpu"}]},
+                }
+            ],
+        },
+    }
     try:
         api(sandbox, "POST", f"/apis/resource.k8s.io/v1/namespaces/{ns}/resourceclaimtemplates", body=template)
         api(sandbox, "POST", f"/api/v1/namespaces/{ns}/pods", body=pod)
@@ -188,8 +243,13 @@ def test_dra_claim_is_allocated_against_resource_slices(sandbox):
         result = claim["status"]["allocation"]["devices"]["results"][0]
         assert result["driver"] == "gpu.example.com" and result["pool"].startswith("gpu-node-")
         assert claim["status"]["reservedFor"][0]["name"] == "dra"
-        live = eventually(lambda: (p := api(sandbox, "GET", f"/api/v1/namespaces/{ns}/pods/dra"))["status"].get("phase") == "Running" and p,
-                          what="DRA pod Running")
+        live = eventually(
+            lambda: (
+                (p := api(sandbox, "GET", f"/api/v1/namespaces/{ns}/pods/dra"))["status"].get("phase") == "Running"
+                and p
+            ),
+            what="DRA pod Running",
+        )
         assert live["spec"]["nodeName"] == result["pool"]
     finally:
         api(sandbox, "DELETE", f"/api/v1/namespaces/{ns}")
@@ -206,8 +266,12 @@ def test_ai_platform_custom_metrics_api_is_available(sandbox):
     before = sandbox.custom_metrics_requests
     listing = api(sandbox, "GET", "/apis/custom.metrics.k8s.io/v1beta1")
     assert "pods/DCGM_FI_DEV_GPU_UTIL" in {r["name"] for r in listing["resources"]}
-    values = api(sandbox, "GET", "/apis/custom.metrics.k8s.io/v1beta1/namespaces/inference/pods/*/DCGM_FI_DEV_GPU_UTIL",
-                 query={"labelSelector": "app=llm,version=v1"})
+    values = api(
+        sandbox,
+        "GET",
+        "/apis/custom.metrics.k8s.io/v1beta1/namespaces/inference/pods/*/DCGM_FI_DEV_GPU_UTIL",
+        query={"labelSelector": "app=llm,version=v1"},
+    )
     assert [i["describedObject"]["name"].startswith("llm-v1-") for i in values["items"]] == [True]
     assert sandbox.custom_metrics_requests > before  # answered by the loopback server, through the aggregator
     hpa = api(sandbox, "GET", "/apis/autoscaling/v2/namespaces/inference/horizontalpodautoscalers/llm-v1")
@@ -226,11 +290,15 @@ def test_ai_platform_signals(sandbox):
     wl = get("/apis/kueue.x-k8s.io/v1beta1/namespaces/team-a/workloads/job-pytorch-train-3f2a1")
     assert conditions(wl)["Admitted"] == "True"
     assert get("/apis/ray.io/v1/namespaces/ml-team/rayclusters/raycluster-gpu")["status"]["state"] == "ready"
-    vwc = get("/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/kuberay-validating-webhook-configuration")
+    vwc = get(
+        "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/kuberay-validating-webhook-configuration"
+    )
     hook = vwc["webhooks"][0]
     assert hook["clientConfig"]["service"]["name"] == "kuberay-webhook-service" and hook["clientConfig"]["caBundle"]
     slices = get("/apis/discovery.k8s.io/v1/namespaces/ray-system/endpointslices")["items"]
-    webhook_slices = [s for s in slices if s["metadata"]["labels"]["kubernetes.io/service-name"] == "kuberay-webhook-service"]
+    webhook_slices = [
+        s for s in slices if s["metadata"]["labels"]["kubernetes.io/service-name"] == "kuberay-webhook-service"
+    ]
     assert webhook_slices and webhook_slices[0]["endpoints"][0]["conditions"]["ready"] is True
     pods = get("/api/v1/namespaces/ray-system/pods")["items"]
     assert pods and all(p["status"]["phase"] == "Running" for p in pods)
@@ -284,6 +352,7 @@ def test_crds_only_applies_with_every_crd_established(sandbox):
 
 # ---------------------------------------------------------------------------- isolation: own sandboxes
 
+
 def test_teardown_leaves_nothing(sandbox):
     """A second sandbox runs beside the session one (no port clash) and leaves no process, port or file."""
     with Sandbox(build=False, verbose=False) as second:
@@ -313,10 +382,17 @@ def _alive(pid: int) -> bool:
 
 
 def test_cli_run_passes_exit_code_and_kubeconfig(sandbox_binaries):
-    script = ("kubectl config current-context && kubectl get --raw /version >/dev/null && "
-              "kubectl --context limited get nodes >/dev/null 2>&1; echo limited=$?; exit 7")
-    proc = subprocess.run([sys.executable, "-m", "tests.sandbox", "run", "--no-build", "--", "sh", "-c", script],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    script = (
+        "kubectl config current-context && kubectl get --raw /version >/dev/null && "
+        "kubectl --context limited get nodes >/dev/null 2>&1; echo limited=$?; exit 7"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.sandbox", "run", "--no-build", "--", "sh", "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 7, proc.stderr
     assert proc.stdout.split() == ["admin", "limited=1"]
     assert "control plane up" in proc.stderr

@@ -1,7 +1,9 @@
 """Command line for the sandbox.
 
-    python -m tests.sandbox run [--scenario NAME]... -- CMD ARGS...   start, apply, run CMD, tear down; exit with CMD's code
-    python -m tests.sandbox up  [--scenario NAME]...                  start, apply, print `export KUBECONFIG=...`, wait for Ctrl-C
+    python -m tests.sandbox run [--scenario NAME]... -- CMD ARGS...
+        start, apply, run CMD, tear down; exit with CMD's code
+    python -m tests.sandbox up  [--scenario NAME]...
+        start, apply, print `export KUBECONFIG=...`, wait for Ctrl-C
     python -m tests.sandbox build                                      build/cache the binaries (tests/sandbox/build.sh)
     python -m tests.sandbox scenarios                                  list the scenarios
 
@@ -24,11 +26,18 @@ import time
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tests.sandbox", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
-    for name, help_ in (("run", "start a sandbox, run CMD against it, tear down"),
-                        ("up", "start a sandbox and keep it up until Ctrl-C")):
+    for name, help_ in (
+        ("run", "start a sandbox, run CMD against it, tear down"),
+        ("up", "start a sandbox and keep it up until Ctrl-C"),
+    ):
         sp = sub.add_parser(name, help=help_)
-        sp.add_argument("--scenario", "-s", action="append", default=[],
-                        help="scenario under testdata/scenarios to apply (repeatable, applied in order)")
+        sp.add_argument(
+            "--scenario",
+            "-s",
+            action="append",
+            default=[],
+            help="scenario under testdata/scenarios to apply (repeatable, applied in order)",
+        )
         sp.add_argument("--nodes", type=int, default=0, help="also create N plain kwok nodes")
         sp.add_argument("--gpu-nodes", type=int, default=0, help="also create N kwok GPU nodes")
         sp.add_argument("--no-build", action="store_true", help="fail instead of building missing binaries")
@@ -119,8 +128,11 @@ def cmd_up(args) -> int:
         return 125
     try:
         print(f"export KUBECONFIG={sb.kubeconfig}", flush=True)
-        print(f"[sandbox] up: contexts admin (current) and limited; kubectl at {sb.kubectl}; Ctrl-C to stop",
-              file=sys.stderr, flush=True)
+        print(
+            f"[sandbox] up: contexts admin (current) and limited; kubectl at {sb.kubectl}; Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
         while True:
             for proc in sb.procs.values():
                 if not proc.alive():

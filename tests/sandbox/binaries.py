@@ -16,7 +16,11 @@ BUILD_SCRIPT = HERE / "build.sh"
 
 # component -> (versions.env key, cache dir prefix, binaries)
 COMPONENTS = {
-    "kubernetes": ("KUBERNETES_VERSION", "k8s", ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")),
+    "kubernetes": (
+        "KUBERNETES_VERSION",
+        "k8s",
+        ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"),
+    ),
     "etcd": ("ETCD_VERSION", "etcd", ("etcd",)),
     "kwok": ("KWOK_VERSION", "kwok", ("kwok",)),
 }

@@ -23,18 +23,33 @@ class KubeError(RuntimeError):
         super().__init__(f"{method} {path}: HTTP {status}: {message}")
 
 
-def request(client: ApiClient, method: str, path: str, body: Any = None, query: dict | None = None,
-            content_type: str = "application/json", timeout: float = 30) -> dict:
+def request(
+    client: ApiClient,
+    method: str,
+    path: str,
+    body: Any = None,
+    query: dict | None = None,
+    content_type: str = "application/json",
+    timeout: float = 30,
+) -> dict:
     """One API request; returns the decoded JSON body ({} if empty); raises KubeError on HTTP >= 400."""
     headers = {"Accept": "application/json", "Content-Type": content_type}
     try:
         resp = client.call_api(
-            path, method, query_params=list((query or {}).items()), header_params=headers, body=body,
-            auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
+            path,
+            method,
+            query_params=list((query or {}).items()),
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _return_http_data_only=True,
             _request_timeout=timeout,
         )
     except ApiException as exc:
-        raise KubeError(exc.status or 0, method, path, exc.body.decode() if isinstance(exc.body, bytes) else str(exc.body)) from None
+        raise KubeError(
+            exc.status or 0, method, path, exc.body.decode() if isinstance(exc.body, bytes) else str(exc.body)
+        ) from None
     data = resp.data
     return json.loads(data) if data else {}
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 from urllib.parse import parse_qs, unquote, urlparse
 
 GROUP = "custom.metrics.k8s.io"
@@ -39,8 +39,13 @@ METRICS = {
 RESOURCES = {"pods": ("Pod", True), "namespaces": ("Namespace", False), "services": ("Service", True)}
 
 # Service names the server certificate covers (the aggregator checks <service>.<namespace>.svc)
-SERVER_NAMES = ["prometheus-adapter.monitoring.svc", "custom-metrics-apiserver.custom-metrics.svc",
-                "*.monitoring.svc", "*.custom-metrics.svc", "localhost"]
+SERVER_NAMES = [
+    "prometheus-adapter.monitoring.svc",
+    "custom-metrics-apiserver.custom-metrics.svc",
+    "*.monitoring.svc",
+    "*.custom-metrics.svc",
+    "localhost",
+]
 
 PodLister = Callable[[str, str], list[str]]  # (namespace, labelSelector) -> pod names
 
@@ -53,10 +58,15 @@ def resource_list() -> dict:
     resources = []
     for metric in METRICS:
         for plural, (_kind, namespaced) in RESOURCES.items():
-            resources.append({
-                "name": f"{plural}/{metric}", "singularName": "", "namespaced": namespaced,
-                "kind": "MetricValueList", "verbs": ["get"],
-            })
+            resources.append(
+                {
+                    "name": f"{plural}/{metric}",
+                    "singularName": "",
+                    "namespaced": namespaced,
+                    "kind": "MetricValueList",
+                    "verbs": ["get"],
+                }
+            )
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": GV, "resources": resources}
 
 
@@ -81,8 +91,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _status(self, code: int, reason: str, message: str) -> None:
-        self._send(code, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                          "message": message, "reason": reason, "code": code})
+        self._send(
+            code,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": message,
+                "reason": reason,
+                "code": code,
+            },
+        )
 
     def do_GET(self) -> None:  # noqa: N802
         url = urlparse(self.path)
@@ -109,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not path.startswith(prefix):
             self._status(404, "NotFound", f"{path} not found")
             return
-        parts = [unquote(p) for p in path[len(prefix):].split("/")]  # the aggregator sends "*" as %2A
+        parts = [unquote(p) for p in path[len(prefix) :].split("/")]  # the aggregator sends "*" as %2A
         namespace = None
         if len(parts) >= 2 and parts[0] == "namespaces" and len(parts) >= 4:
             namespace, parts = parts[1], parts[2:]
@@ -138,8 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
             described = {"kind": kind, "name": name, "apiVersion": "/v1"}
             if namespace and kind != "Namespace":
                 described["namespace"] = namespace
-            items.append({"describedObject": described, "metricName": metric, "timestamp": _now(),
-                          "value": METRICS[metric]})
+            items.append(
+                {"describedObject": described, "metricName": metric, "timestamp": _now(), "value": METRICS[metric]}
+            )
         self._send(200, {"kind": "MetricValueList", "apiVersion": GV, "metadata": {}, "items": items})
 
 
@@ -161,7 +182,7 @@ class CustomMetricsServer:
     def requests(self) -> int:
         return self.httpd.requests  # type: ignore[attr-defined]
 
-    def start(self) -> "CustomMetricsServer":
+    def start(self) -> CustomMetricsServer:
         self._thread.start()
         return self
 

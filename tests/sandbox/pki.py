@@ -38,7 +38,9 @@ class PKI:
     sa_key: Path  # service-account signing key (private)
     sa_pub: Path
 
-    def issue(self, name: str, cn: str, dns: list[str] = (), ips: list[str] = (), client: bool = False) -> tuple[Path, Path]:
+    def issue(
+        self, name: str, cn: str, dns: list[str] = (), ips: list[str] = (), client: bool = False
+    ) -> tuple[Path, Path]:
         """Issue a leaf certificate signed by the sandbox CA; returns (crt, key)."""
         key = self.dir / f"{name}.key"
         csr = self.dir / f"{name}.csr"
@@ -53,8 +55,23 @@ class PKI:
         _ec_key(key, self.dir)
         _openssl("req", "-new", "-key", str(key), "-subj", f"/CN={cn}", "-out", str(csr), cwd=self.dir)
         _openssl(
-            "x509", "-req", "-in", str(csr), "-CA", str(self.ca_crt), "-CAkey", str(self.ca_key),
-            "-CAcreateserial", "-days", "2", "-sha256", "-extfile", str(ext), "-out", str(crt), cwd=self.dir,
+            "x509",
+            "-req",
+            "-in",
+            str(csr),
+            "-CA",
+            str(self.ca_crt),
+            "-CAkey",
+            str(self.ca_key),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-sha256",
+            "-extfile",
+            str(ext),
+            "-out",
+            str(crt),
+            cwd=self.dir,
         )
         return crt, key
 
@@ -65,9 +82,23 @@ def make_pki(directory: Path) -> PKI:
     ca_crt = directory / "ca.crt"
     _ec_key(ca_key, directory)
     _openssl(
-        "req", "-x509", "-new", "-key", str(ca_key), "-subj", "/CN=aiconf-sandbox-ca", "-days", "2", "-sha256",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        "-out", str(ca_crt), cwd=directory,
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        str(ca_key),
+        "-subj",
+        "/CN=aiconf-sandbox-ca",
+        "-days",
+        "2",
+        "-sha256",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-out",
+        str(ca_crt),
+        cwd=directory,
     )
     sa_key = directory / "sa.key"
     sa_pub = directory / "sa.pub"
@@ -75,9 +106,15 @@ def make_pki(directory: Path) -> PKI:
     _openssl("pkey", "-in", str(sa_key), "-pubout", "-out", str(sa_pub), cwd=directory)
     pki = PKI(directory, ca_crt, ca_key, directory / "serving.crt", directory / "serving.key", sa_key, sa_pub)
     pki.issue(
-        "serving", "kube-apiserver",
-        dns=["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-             "kubernetes.default.svc.cluster.local"],
+        "serving",
+        "kube-apiserver",
+        dns=[
+            "localhost",
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local",
+        ],
         ips=["127.0.0.1", "10.0.0.1"],
     )
     return pki

@@ -43,7 +43,8 @@ def cri_log(lines: list[str]) -> str:
 def probe_lines(*devices: str, uuids: tuple[str, ...] = (), done: bool = True) -> list[str]:
     """What the probe script prints when it sees `devices`, and `nvidia-smi -L` lists the GPUs `uuids`."""
     lines = [f"AICONF device={d}" for d in devices] + [
-        f"AICONF list-nvidia=GPU {i}: NVIDIA H100 80GB HBM3 (UUID: {u})" for i, u in enumerate(uuids)]
+        f"AICONF list-nvidia=GPU {i}: NVIDIA H100 80GB HBM3 (UUID: {u})" for i, u in enumerate(uuids)
+    ]
     lines.append(f"AICONF count={len(devices)}")
     if done:
         lines.append("AICONF done")
@@ -87,9 +88,11 @@ class ProbeLogs:
         docs = []
         for pod, containers in PROBE_PODS.items():
             logs = "".join(f"  - containers: [{c}]\n    logsFile: {self.path(pod, c)}\n" for c in containers)
-            docs.append("apiVersion: kwok.x-k8s.io/v1alpha1\nkind: ClusterLogs\n"
-                        f"metadata:\n  name: aiconf-probe-{pod}\n"
-                        f"spec:\n  selector:\n    matchNames: [{pod}]\n  logs:\n{logs}")
+            docs.append(
+                "apiVersion: kwok.x-k8s.io/v1alpha1\nkind: ClusterLogs\n"
+                f"metadata:\n  name: aiconf-probe-{pod}\n"
+                f"spec:\n  selector:\n    matchNames: [{pod}]\n  logs:\n{logs}"
+            )
         return "---\n".join(docs)
 
 
@@ -116,8 +119,12 @@ class ProbeSandbox(Sandbox):
         config = self.dir / "probe-kwok.yaml"
         config.write_text(STAGES.read_text().rstrip() + "\n---\n" + self.probe_logs.config_documents())
         self.ports["kwok-server"] = free_port()
-        return [f"--config={config}", f"--server-address=127.0.0.1:{self.kwok_port}",
-                f"--tls-cert-file={self.pki.serving_crt}", f"--tls-private-key-file={self.pki.serving_key}"]
+        return [
+            f"--config={config}",
+            f"--server-address=127.0.0.1:{self.kwok_port}",
+            f"--tls-cert-file={self.pki.serving_crt}",
+            f"--tls-private-key-file={self.pki.serving_key}",
+        ]
 
     def gpu_node(self, name: str, gpus: int = 0, labels: dict | None = None, taint: bool = True) -> dict:
         """A kwok node the API server can reach for logs (InternalIP 127.0.0.1, kubelet port = kwok's server);
@@ -125,7 +132,9 @@ class ProbeSandbox(Sandbox):
         obj = self.node_object(name, gpu=bool(gpus), gpus=gpus or 8, labels=labels)
         if not taint:
             obj["spec"].pop("taints", None)
-        obj["status"]["addresses"] = [{"type": "InternalIP", "address": "127.0.0.1"},
-                                      {"type": "Hostname", "address": name}]
+        obj["status"]["addresses"] = [
+            {"type": "InternalIP", "address": "127.0.0.1"},
+            {"type": "Hostname", "address": name},
+        ]
         obj["status"]["daemonEndpoints"] = {"kubeletEndpoint": {"Port": self.kwok_port}}
         return obj

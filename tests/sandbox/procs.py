@@ -52,7 +52,7 @@ class Proc:
     popen: subprocess.Popen | None = None
     started: float = field(default=0.0)
 
-    def start(self, env: dict[str, str] | None = None) -> "Proc":
+    def start(self, env: dict[str, str] | None = None) -> Proc:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         try:

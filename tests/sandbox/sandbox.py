@@ -47,12 +47,24 @@ LIMITED_GROUP = "aiconf:limited"
 # tainted NotReady whenever a heartbeat is late; nothing here depends on it), persistent volumes, CSR signing,
 # resource quota, disruption, cloud and IPAM controllers -- each costs CPU on a 2-core machine.
 CONTROLLERS = [
-    "serviceaccount-controller", "serviceaccount-token-controller", "namespace-controller",
-    "garbage-collector-controller", "deployment-controller", "replicaset-controller", "daemonset-controller",
-    "statefulset-controller", "job-controller", "cronjob-controller", "ttl-after-finished-controller",
-    "pod-garbage-collector-controller", "endpoints-controller", "endpointslice-controller",
-    "horizontal-pod-autoscaler-controller", "clusterrole-aggregation-controller",
-    "root-ca-certificate-publisher-controller", "resourceclaim-controller",
+    "serviceaccount-controller",
+    "serviceaccount-token-controller",
+    "namespace-controller",
+    "garbage-collector-controller",
+    "deployment-controller",
+    "replicaset-controller",
+    "daemonset-controller",
+    "statefulset-controller",
+    "job-controller",
+    "cronjob-controller",
+    "ttl-after-finished-controller",
+    "pod-garbage-collector-controller",
+    "endpoints-controller",
+    "endpointslice-controller",
+    "horizontal-pod-autoscaler-controller",
+    "clusterrole-aggregation-controller",
+    "root-ca-certificate-publisher-controller",
+    "resourceclaim-controller",
 ]
 
 GPU_LABELS = {
@@ -77,6 +89,7 @@ def _say(msg: str) -> None:
 
 def _contains(objs: list[dict], subset: list[dict]) -> bool:
     """Whether every object of ``subset`` is in ``objs`` with the same content."""
+
     def key(o: dict):
         meta = o.get("metadata") or {}
         return o["apiVersion"], o["kind"], meta.get("namespace") or "", meta.get("name")
@@ -103,8 +116,15 @@ def _sweep_stale_dirs(prefix: str) -> None:
 class Sandbox:
     """One control plane. Use as a context manager (or call start()/stop())."""
 
-    def __init__(self, *, build: bool = True, timeout: float = 120.0, keep_dir: bool = False,
-                 verbose: bool = True, name: str = "aiconf-sandbox"):
+    def __init__(
+        self,
+        *,
+        build: bool = True,
+        timeout: float = 120.0,
+        keep_dir: bool = False,
+        verbose: bool = True,
+        name: str = "aiconf-sandbox",
+    ):
         self.build = build
         self.timeout = timeout
         self.keep_dir = keep_dir
@@ -182,7 +202,7 @@ class Sandbox:
         return self._clients[user]
 
     # ------------------------------------------------------------------ lifecycle
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         self.start()
         return self
 
@@ -193,7 +213,7 @@ class Sandbox:
         if self.verbose:
             _say(msg)
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         t0 = time.monotonic()
         self._owner_thread = threading.current_thread()
         self._install_signal_handlers()
@@ -326,11 +346,28 @@ class Sandbox:
             data = self.dir / "etcd"
             shutil.rmtree(data, ignore_errors=True)
             return [
-                str(binaries.binary("etcd")), "--name", "sandbox", "--data-dir", str(data),
-                "--listen-client-urls", client, "--advertise-client-urls", client,
-                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", f"sandbox={peer}", "--initial-cluster-state", "new",
-                "--unsafe-no-fsync", "--log-level", "warn", "--quota-backend-bytes", str(4 << 30),
+                str(binaries.binary("etcd")),
+                "--name",
+                "sandbox",
+                "--data-dir",
+                str(data),
+                "--listen-client-urls",
+                client,
+                "--advertise-client-urls",
+                client,
+                "--listen-peer-urls",
+                peer,
+                "--initial-advertise-peer-urls",
+                peer,
+                "--initial-cluster",
+                f"sandbox={peer}",
+                "--initial-cluster-state",
+                "new",
+                "--unsafe-no-fsync",
+                "--log-level",
+                "warn",
+                "--quota-backend-bytes",
+                str(4 << 30),
             ]
 
         self._start_listening("etcd", argv, ["etcd", "etcd-peer"], "etcd")
@@ -342,21 +379,30 @@ class Sandbox:
             return [
                 str(binaries.binary("kube-apiserver")),
                 f"--etcd-servers=http://127.0.0.1:{self.ports['etcd']}",
-                "--bind-address=127.0.0.1", f"--secure-port={self.ports['apiserver']}",
-                "--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none",
-                f"--tls-cert-file={pki.serving_crt}", f"--tls-private-key-file={pki.serving_key}",
-                f"--client-ca-file={pki.ca_crt}", f"--token-auth-file={self.dir / 'tokens.csv'}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={self.ports['apiserver']}",
+                "--advertise-address=127.0.0.1",
+                "--endpoint-reconciler-type=none",
+                f"--tls-cert-file={pki.serving_crt}",
+                f"--tls-private-key-file={pki.serving_key}",
+                f"--client-ca-file={pki.ca_crt}",
+                f"--token-auth-file={self.dir / 'tokens.csv'}",
                 "--authorization-mode=RBAC",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                f"--service-account-key-file={pki.sa_pub}", f"--service-account-signing-key-file={pki.sa_key}",
-                f"--service-cluster-ip-range={SERVICE_CIDR}", "--allow-privileged=true",
+                f"--service-account-key-file={pki.sa_pub}",
+                f"--service-account-signing-key-file={pki.sa_key}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--allow-privileged=true",
                 # aggregation layer: the front-proxy identity the aggregator presents to extension API servers
-                f"--requestheader-client-ca-file={pki.ca_crt}", "--requestheader-allowed-names=front-proxy-client",
-                "--requestheader-username-headers=X-Remote-User", "--requestheader-group-headers=X-Remote-Group",
+                f"--requestheader-client-ca-file={pki.ca_crt}",
+                "--requestheader-allowed-names=front-proxy-client",
+                "--requestheader-username-headers=X-Remote-User",
+                "--requestheader-group-headers=X-Remote-Group",
                 "--requestheader-extra-headers-prefix=X-Remote-Extra-",
                 f"--proxy-client-cert-file={pki.dir / 'front-proxy-client.crt'}",
                 f"--proxy-client-key-file={pki.dir / 'front-proxy-client.key'}",
-                "--profiling=false", "--enable-priority-and-fairness=false",
+                "--profiling=false",
+                "--enable-priority-and-fairness=false",
                 # new Nodes would get the node.kubernetes.io/not-ready taint, which only the node-lifecycle
                 # controller (left out, see CONTROLLERS) removes again; kwok nodes are Ready from the start
                 "--disable-admission-plugins=TaintNodesByCondition",
@@ -374,15 +420,20 @@ class Sandbox:
 
         def config(users: list[str], current: str) -> dict:
             return {
-                "apiVersion": "v1", "kind": "Config", "preferences": {},
+                "apiVersion": "v1",
+                "kind": "Config",
+                "preferences": {},
                 "clusters": [cluster],
                 "users": [{"name": u, "user": {"token": self.tokens[u]}} for u in users],
                 "contexts": [{"name": u, "context": {"cluster": self.name, "user": u}} for u in users],
                 "current-context": current,
             }
 
-        for path, users in ((self.kubeconfig, ["admin", "limited"]), (self.admin_kubeconfig, ["admin"]),
-                            (self.limited_kubeconfig, ["limited"])):
+        for path, users in (
+            (self.kubeconfig, ["admin", "limited"]),
+            (self.admin_kubeconfig, ["admin"]),
+            (self.limited_kubeconfig, ["limited"]),
+        ):
             path.write_text(yaml.safe_dump(config(users, users[0]), sort_keys=False))
             path.chmod(0o600)
 
@@ -418,24 +469,49 @@ class Sandbox:
 
     def _start_controllers(self) -> None:
         kc = str(self.admin_kubeconfig)
-        self._spawn("kube-controller-manager", [
-            str(binaries.binary("kube-controller-manager")), f"--kubeconfig={kc}", "--leader-elect=false",
-            "--secure-port=0", f"--root-ca-file={self.pki.ca_crt}",
-            f"--service-account-private-key-file={self.pki.sa_key}",
-            f"--controllers={','.join(CONTROLLERS)}", "--use-service-account-credentials=false",
-            "--kube-api-qps=200", "--kube-api-burst=400", "--horizontal-pod-autoscaler-sync-period=2s",
-            f"--service-cluster-ip-range={SERVICE_CIDR}", "--profiling=false", "--v=1",
-        ])
-        self._spawn("kube-scheduler", [
-            str(binaries.binary("kube-scheduler")), f"--kubeconfig={kc}", "--leader-elect=false",
-            "--secure-port=0", "--profiling=false", "--v=1",
-        ])
-        self._spawn("kwok", [
-            str(binaries.binary("kwok")), f"--kubeconfig={kc}", f"--config={KWOK_CONFIG}",
-            "--manage-all-nodes=true", "--node-ip=127.0.0.1", f"--cidr={POD_CIDR}",
-            # leases only gate kwok's own node ownership here (node-lifecycle is off): renew rarely
-            "--node-lease-duration-seconds=600",
-        ])
+        self._spawn(
+            "kube-controller-manager",
+            [
+                str(binaries.binary("kube-controller-manager")),
+                f"--kubeconfig={kc}",
+                "--leader-elect=false",
+                "--secure-port=0",
+                f"--root-ca-file={self.pki.ca_crt}",
+                f"--service-account-private-key-file={self.pki.sa_key}",
+                f"--controllers={','.join(CONTROLLERS)}",
+                "--use-service-account-credentials=false",
+                "--kube-api-qps=200",
+                "--kube-api-burst=400",
+                "--horizontal-pod-autoscaler-sync-period=2s",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--profiling=false",
+                "--v=1",
+            ],
+        )
+        self._spawn(
+            "kube-scheduler",
+            [
+                str(binaries.binary("kube-scheduler")),
+                f"--kubeconfig={kc}",
+                "--leader-elect=false",
+                "--secure-port=0",
+                "--profiling=false",
+                "--v=1",
+            ],
+        )
+        self._spawn(
+            "kwok",
+            [
+                str(binaries.binary("kwok")),
+                f"--kubeconfig={kc}",
+                f"--config={KWOK_CONFIG}",
+                "--manage-all-nodes=true",
+                "--node-ip=127.0.0.1",
+                f"--cidr={POD_CIDR}",
+                # leases only gate kwok's own node ownership here (node-lifecycle is off): renew rarely
+                "--node-lease-duration-seconds=600",
+            ],
+        )
 
     def _apply_base(self) -> None:
         objs = list(yaml.safe_load_all(LIMITED_RBAC.read_text()))
@@ -464,8 +540,12 @@ class Sandbox:
 
     # ------------------------------------------------------------------ content
     def applier(self) -> scenarios.Applier:
-        return scenarios.Applier(self.admin_client(), self.pki.ca_crt.read_bytes(),
-                                 backends={"custom-metrics": self.ports["custom-metrics"]}, progress=self._log)
+        return scenarios.Applier(
+            self.admin_client(),
+            self.pki.ca_crt.read_bytes(),
+            backends={"custom-metrics": self.ports["custom-metrics"]},
+            progress=self._log,
+        )
 
     def apply_scenario(self, name: str | Path, timeout: float = 120) -> float:
         """Apply testdata/scenarios/NAME on top of what is there; returns the seconds it took."""
@@ -545,11 +625,16 @@ class Sandbox:
             time.sleep(0.1)
 
     @staticmethod
-    def node_object(name: str, gpu: bool = False, labels: dict | None = None, gpus: int = 8,
-                    ip: str | None = None) -> dict:
+    def node_object(
+        name: str, gpu: bool = False, labels: dict | None = None, gpus: int = 8, ip: str | None = None
+    ) -> dict:
         """A kwok-managed fake node; with gpu=True it advertises nvidia.com/gpu, GFD labels and the GPU taint."""
-        all_labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-                      "type": "kwok"}
+        all_labels = {
+            "kubernetes.io/hostname": name,
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+            "type": "kwok",
+        }
         resources = {"cpu": "32", "memory": "256Gi", "pods": "110", "ephemeral-storage": "500Gi"}
         spec: dict = {}
         if gpu:
@@ -562,13 +647,23 @@ class Sandbox:
         if ip:
             status["addresses"] = [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}]
         return {
-            "apiVersion": "v1", "kind": "Node",
+            "apiVersion": "v1",
+            "kind": "Node",
             "metadata": {"name": name, "labels": all_labels, "annotations": {"kwok.x-k8s.io/node": "fake"}},
-            "spec": spec, "status": status,
+            "spec": spec,
+            "status": status,
         }
 
-    def create_nodes(self, count: int, gpu: bool = False, labels: dict | None = None, prefix: str | None = None,
-                     gpus: int = 8, threads: int = 16, start: int = 0) -> list[str]:
+    def create_nodes(
+        self,
+        count: int,
+        gpu: bool = False,
+        labels: dict | None = None,
+        prefix: str | None = None,
+        gpus: int = 8,
+        threads: int = 16,
+        start: int = 0,
+    ) -> list[str]:
         """Create ``count`` kwok nodes in parallel (plain POSTs; 2,000 nodes take tens of seconds on 2 cores)."""
         prefix = prefix or ("gpu-node" if gpu else "node")
         client = self.admin_client()
@@ -601,9 +696,15 @@ class Sandbox:
         deadline = time.monotonic() + timeout
         while True:
             items = request(client, "GET", "/api/v1/nodes").get("items", [])
-            ready = {n["metadata"]["name"] for n in items if (n.get("status") or {}).get("phase") == "Running"
-                     and any(c.get("type") == "Ready" and c.get("status") == "True"
-                             for c in (n.get("status") or {}).get("conditions") or [])}
+            ready = {
+                n["metadata"]["name"]
+                for n in items
+                if (n.get("status") or {}).get("phase") == "Running"
+                and any(
+                    c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in (n.get("status") or {}).get("conditions") or []
+                )
+            }
             if want <= ready:
                 return
             if time.monotonic() > deadline:

@@ -32,9 +32,9 @@ import base64
 import copy
 import sys
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable
 
 import yaml
 from kubernetes.client import ApiClient
@@ -50,19 +50,41 @@ SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
 # status computed by a controller that runs in the sandbox (kube-controller-manager, scheduler, aggregator):
 # the loader never writes it, it waits for it to match the YAML
 CONTROLLED_STATUS = {
-    ("apps/v1", "Deployment"), ("apps/v1", "DaemonSet"), ("apps/v1", "ReplicaSet"), ("apps/v1", "StatefulSet"),
-    ("batch/v1", "Job"), ("v1", "Pod"), ("v1", "Namespace"), ("v1", "Service"),
-    ("autoscaling/v2", "HorizontalPodAutoscaler"), ("apiregistration.k8s.io/v1", "APIService"),
-    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"), ("resource.k8s.io/v1", "ResourceClaim"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "DaemonSet"),
+    ("apps/v1", "ReplicaSet"),
+    ("apps/v1", "StatefulSet"),
+    ("batch/v1", "Job"),
+    ("v1", "Pod"),
+    ("v1", "Namespace"),
+    ("v1", "Service"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("apiregistration.k8s.io/v1", "APIService"),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+    ("resource.k8s.io/v1", "ResourceClaim"),
 }
 POD_TEMPLATE_KINDS = {"Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job"}
 LAST_KINDS = {"APIService", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}
 # apply order of the remaining kinds (lower first); unknown kinds (custom resources) come after workloads
 ORDER = {
-    "ClusterRole": 0, "ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1, "ServiceAccount": 1,
-    "PriorityClass": 0, "RuntimeClass": 0, "DeviceClass": 0,
-    "Node": 2, "ResourceSlice": 3, "ConfigMap": 3, "Secret": 3, "Service": 3,
-    "Deployment": 4, "DaemonSet": 4, "StatefulSet": 4, "Job": 4, "ResourceClaimTemplate": 4,
+    "ClusterRole": 0,
+    "ClusterRoleBinding": 1,
+    "Role": 1,
+    "RoleBinding": 1,
+    "ServiceAccount": 1,
+    "PriorityClass": 0,
+    "RuntimeClass": 0,
+    "DeviceClass": 0,
+    "Node": 2,
+    "ResourceSlice": 3,
+    "ConfigMap": 3,
+    "Secret": 3,
+    "Service": 3,
+    "Deployment": 4,
+    "DaemonSet": 4,
+    "StatefulSet": 4,
+    "Job": 4,
+    "ResourceClaimTemplate": 4,
     "HorizontalPodAutoscaler": 6,
 }
 CUSTOM_ORDER = 5
@@ -74,6 +96,7 @@ def log(msg: str) -> None:
 
 
 # ---------------------------------------------------------------- reading
+
 
 def scenario_names() -> list[str]:
     return sorted(p.name for p in SCENARIOS_DIR.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
@@ -114,14 +137,20 @@ def ref(obj: dict) -> str:
 
 # ---------------------------------------------------------------- expectations on controller-owned status
 
+
 def _conditions(status: dict) -> dict[str, str]:
     return {c.get("type"): str(c.get("status")) for c in status.get("conditions") or []}
 
 
 _COUNTERS = {
     "Deployment": ("replicas", "readyReplicas", "availableReplicas", "updatedReplicas", "unavailableReplicas"),
-    "DaemonSet": ("desiredNumberScheduled", "currentNumberScheduled", "numberReady", "numberAvailable",
-                  "numberMisscheduled"),
+    "DaemonSet": (
+        "desiredNumberScheduled",
+        "currentNumberScheduled",
+        "numberReady",
+        "numberAvailable",
+        "numberMisscheduled",
+    ),
     "StatefulSet": ("replicas", "readyReplicas"),
     "ReplicaSet": ("replicas", "readyReplicas", "availableReplicas"),
     "Job": ("succeeded", "failed"),
@@ -150,9 +179,16 @@ def mismatch(want: dict, live: dict) -> list[str]:
 
 # ---------------------------------------------------------------- applying
 
+
 class Applier:
-    def __init__(self, client: ApiClient, ca_pem: bytes, backends: dict[str, int] | None = None,
-                 threads: int = 8, progress: Callable[[str], None] = log):
+    def __init__(
+        self,
+        client: ApiClient,
+        ca_pem: bytes,
+        backends: dict[str, int] | None = None,
+        threads: int = 8,
+        progress: Callable[[str], None] = log,
+    ):
         self.client = client
         self.mapper = RestMapper(client)
         self.ca_b64 = base64.b64encode(ca_pem).decode()
@@ -165,14 +201,21 @@ class Applier:
         objs = [copy.deepcopy(o) for o in objects]
         backend_services = {}
         for o in objs:
-            ann = (o.get("metadata", {}).get("annotations") or {})
+            ann = o.get("metadata", {}).get("annotations") or {}
             if o["kind"] == "Service" and o["apiVersion"] == "v1" and BACKEND_ANNOTATION in ann:
                 backend = ann[BACKEND_ANNOTATION]
                 if backend not in self.backends:
                     raise ValueError(f"{ref(o)}: this sandbox has no {backend!r} backend")
                 spec = o.setdefault("spec", {})
-                for key in ("selector", "clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy",
-                            "internalTrafficPolicy", "sessionAffinity"):
+                for key in (
+                    "selector",
+                    "clusterIP",
+                    "clusterIPs",
+                    "ipFamilies",
+                    "ipFamilyPolicy",
+                    "internalTrafficPolicy",
+                    "sessionAffinity",
+                ):
                     spec.pop(key, None)
                 spec["type"] = "ExternalName"
                 spec["externalName"] = "localhost"
@@ -205,20 +248,33 @@ class Applier:
     def _apply_one(self, obj: dict) -> dict:
         body = {k: v for k, v in obj.items() if k != "status" or obj["kind"] == "Node"}
         meta = body.get("metadata") or {}
-        body["metadata"] = {k: v for k, v in meta.items() if k not in ("resourceVersion", "uid", "creationTimestamp",
-                                                                    "managedFields", "generation")}
-        return request(self.client, "PATCH", self.mapper.path(obj), body=body,
-                       query={"fieldManager": FIELD_MANAGER, "force": "true"},
-                       content_type="application/apply-patch+yaml")
+        body["metadata"] = {
+            k: v
+            for k, v in meta.items()
+            if k not in ("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation")
+        }
+        return request(
+            self.client,
+            "PATCH",
+            self.mapper.path(obj),
+            body=body,
+            query={"fieldManager": FIELD_MANAGER, "force": "true"},
+            content_type="application/apply-patch+yaml",
+        )
 
     def _write_status(self, obj: dict) -> None:
         meta = {"name": obj["metadata"]["name"]}
         if obj["metadata"].get("namespace"):
             meta["namespace"] = obj["metadata"]["namespace"]
         body = {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": meta, "status": obj["status"]}
-        request(self.client, "PATCH", self.mapper.path(obj, "status"), body=body,
-                query={"fieldManager": FIELD_MANAGER + "-status", "force": "true"},
-                content_type="application/apply-patch+yaml")
+        request(
+            self.client,
+            "PATCH",
+            self.mapper.path(obj, "status"),
+            body=body,
+            query={"fieldManager": FIELD_MANAGER + "-status", "force": "true"},
+            content_type="application/apply-patch+yaml",
+        )
 
     def _parallel(self, fn, objs: list[dict]) -> list:
         if not objs:
@@ -249,7 +305,9 @@ class Applier:
 
     def _crd_established(self, crd: dict) -> list[str]:
         try:
-            live = get(self.client, f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd['metadata']['name']}")
+            live = get(
+                self.client, f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd['metadata']['name']}"
+            )
         except KubeError as exc:
             return [str(exc)]
         conds = _conditions(live.get("status") or {})
@@ -270,7 +328,11 @@ class Applier:
         namespaces = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Namespace"}
         crds = [o for o in objs if o["kind"] == "CustomResourceDefinition"]
         last = [o for o in objs if o["kind"] in LAST_KINDS]
-        rest = [o for o in objs if o["kind"] not in LAST_KINDS and o["kind"] not in ("Namespace", "CustomResourceDefinition")]
+        rest = [
+            o
+            for o in objs
+            if o["kind"] not in LAST_KINDS and o["kind"] not in ("Namespace", "CustomResourceDefinition")
+        ]
         for o in rest + last:
             ns = o.get("metadata", {}).get("namespace")
             if ns and ns not in namespaces and ns not in SYSTEM_NAMESPACES:
@@ -289,14 +351,22 @@ class Applier:
             batch = [o for o in rest if ORDER.get(o["kind"], CUSTOM_ORDER) == order]
             self._parallel(self._apply_retrying, batch)
         # (a Node got its status with the create; afterwards kwok owns it)
-        status_objs = [o for o in rest if o.get("status") and o["kind"] != "Node"
-                       and (o["apiVersion"], o["kind"]) not in CONTROLLED_STATUS]
+        status_objs = [
+            o
+            for o in rest
+            if o.get("status") and o["kind"] != "Node" and (o["apiVersion"], o["kind"]) not in CONTROLLED_STATUS
+        ]
         self._parallel(self._write_status_if_subresource, status_objs)
         self._parallel(self._apply_retrying, last)
         timings["objects"] = time.monotonic() - t0
 
-        expect = [o for o in rest + last if o.get("status") and (o["apiVersion"], o["kind"]) in CONTROLLED_STATUS
-                  and o["kind"] not in ("Namespace", "Service", "CustomResourceDefinition")]
+        expect = [
+            o
+            for o in rest + last
+            if o.get("status")
+            and (o["apiVersion"], o["kind"]) in CONTROLLED_STATUS
+            and o["kind"] not in ("Namespace", "Service", "CustomResourceDefinition")
+        ]
         if expect:
             self._wait("controller-owned status", expect, self._status_matches, timeout)
         timings["converged"] = time.monotonic() - t0
@@ -344,9 +414,15 @@ class Applier:
                 namespaces.add(ns)
         # webhooks and APIServices first, then objects outside the namespaces that go away as a whole
         self._parallel(delete_one, [o for o in objs if o["kind"] in LAST_KINDS])
-        loose = [o for o in objs if o["kind"] not in LAST_KINDS | {"Namespace", "CustomResourceDefinition"}
-                 and (o.get("metadata", {}).get("namespace") in SYSTEM_NAMESPACES
-                      or not o.get("metadata", {}).get("namespace"))]
+        loose = [
+            o
+            for o in objs
+            if o["kind"] not in LAST_KINDS | {"Namespace", "CustomResourceDefinition"}
+            and (
+                o.get("metadata", {}).get("namespace") in SYSTEM_NAMESPACES
+                or not o.get("metadata", {}).get("namespace")
+            )
+        ]
         self._parallel(delete_one, loose)
         ns_objs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in sorted(namespaces)]
         self._parallel(delete_one, ns_objs)
@@ -372,16 +448,27 @@ class Applier:
                 return []
             if not live["metadata"].get("deletionTimestamp") and live["metadata"].get("uid") not in deleted_uids:
                 delete_one(o)  # re-created meanwhile, or our DELETE got lost
-            if (o["kind"] == "CustomResourceDefinition" and time.monotonic() - started > CRD_FINALIZER_PATIENCE
-                    and live["metadata"].get("finalizers")):
+            if (
+                o["kind"] == "CustomResourceDefinition"
+                and time.monotonic() - started > CRD_FINALIZER_PATIENCE
+                and live["metadata"].get("finalizers")
+            ):
                 # Rarely (seen once in dozens of resets, after a CRD of the same name had just been deleted and
                 # re-created) the CRD finalizer never finishes. Nothing of value is lost in a sandbox: drop it.
-                conds = {c.get("type"): f"{c.get('status')} {c.get('message', '')}"
-                         for c in (live.get("status") or {}).get("conditions") or []}
-                self.progress(f"{ref(o)} still terminating after {CRD_FINALIZER_PATIENCE}s ({conds}); "
-                              "removing its finalizers")
-                request(self.client, "PATCH", self.mapper.path(o), body={"metadata": {"finalizers": None}},
-                        content_type="application/merge-patch+json")
+                conds = {
+                    c.get("type"): f"{c.get('status')} {c.get('message', '')}"
+                    for c in (live.get("status") or {}).get("conditions") or []
+                }
+                self.progress(
+                    f"{ref(o)} still terminating after {CRD_FINALIZER_PATIENCE}s ({conds}); removing its finalizers"
+                )
+                request(
+                    self.client,
+                    "PATCH",
+                    self.mapper.path(o),
+                    body={"metadata": {"finalizers": None}},
+                    content_type="application/merge-patch+json",
+                )
             return ["still present"]
 
         self._wait("deletion", gone_check, still_there, timeout)
