@@ -47,18 +47,22 @@ def verdict(result) -> tuple[Status, Reason | None]:
 
 
 # dra_support ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("case, status, reason", [
-    ("healthy", S.PASS, R.HEALTHY),
-    ("example-driver", S.PASS, R.HEALTHY),
-    ("managed-used", S.PASS, R.HEALTHY),
-    ("unhealthy", S.WARN, R.UNHEALTHY),
-    ("all-tainted", S.WARN, R.UNHEALTHY),
-    ("crds-only", S.WARN, R.CRDS_ONLY),
-    ("unconfirmed", S.WARN, R.PARTIAL),
-    ("beta-only", S.WARN, R.PARTIAL),
-    ("forbidden", S.UNKNOWN, R.FORBIDDEN),
-    ("absent", S.FAIL, R.NOT_INSTALLED),
-])
+@pytest.mark.parametrize(
+    "case, status, reason",
+    [
+        ("healthy", S.PASS, R.HEALTHY),
+        ("example-driver", S.PASS, R.HEALTHY),
+        ("managed-used", S.PASS, R.HEALTHY),
+        ("unhealthy", S.WARN, R.UNHEALTHY),
+        ("all-tainted", S.WARN, R.UNHEALTHY),
+        ("crds-only", S.WARN, R.CRDS_ONLY),
+        ("unconfirmed", S.WARN, R.PARTIAL),
+        ("other-drivers-workload", S.WARN, R.PARTIAL),  # a ready workload of another driver vouches for nothing
+        ("beta-only", S.WARN, R.PARTIAL),
+        ("forbidden", S.UNKNOWN, R.FORBIDDEN),
+        ("absent", S.FAIL, R.NOT_INSTALLED),
+    ],
+)
 def test_dra_support_status(case, status, reason):
     assert verdict(run_check(f"dra_support/{case}", "dra_support")) == (status, reason)
 
@@ -95,7 +99,9 @@ def test_dra_support_devices_that_are_all_tainted_are_unusable_even_with_a_ready
     assert facts(r, "nvidia-dra-driver-gpu/nvidia-dra-driver-gpu-kubelet-plugin").startswith("1/1 ready")
     # Nothing unread can make a tainted device usable.
     assert verdict(run_unread("dra_support/all-tainted", "dra_support", RESOURCECLAIMS, DAEMONSETS)) == (
-        S.WARN, R.UNHEALTHY)
+        S.WARN,
+        R.UNHEALTHY,
+    )
 
 
 def test_dra_support_unconfirmed_reads_v1beta1_devices_and_incomplete_pools():
@@ -140,48 +146,55 @@ def test_dra_support_verdicts_that_unread_listings_cannot_change_hold_and_name_t
     assert "DeviceClass defined" not in r.message  # the DeviceClasses were not read
 
 
-@pytest.mark.parametrize("outcome, reason", [
-    (Outcome.FORBIDDEN, R.FORBIDDEN), (Outcome.ERROR, R.READ_FAILED), (Outcome.NO_DATA, R.NOT_IN_SNAPSHOT)])
+@pytest.mark.parametrize(
+    "outcome, reason",
+    [(Outcome.FORBIDDEN, R.FORBIDDEN), (Outcome.ERROR, R.READ_FAILED), (Outcome.NO_DATA, R.NOT_IN_SNAPSHOT)],
+)
 def test_dra_support_unread_slices_give_the_reason_of_the_blind_spot(outcome, reason):
     assert verdict(run_unread("dra_support/crds-only", "dra_support", RESOURCESLICES, outcome=outcome)) == (
-        S.UNKNOWN, reason)
+        S.UNKNOWN,
+        reason,
+    )
 
 
 # driver_runtime_management ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("case, status, reason", [
-    ("healthy", S.PASS, R.HEALTHY),
-    ("dra-versions", S.PASS, R.HEALTHY),
-    ("unhealthy", S.WARN, R.UNHEALTHY),
-    ("crds-only", S.WARN, R.UNHEALTHY),
-    ("gke-managed", S.WARN, R.PARTIAL),
-    ("labels-only", S.WARN, R.PARTIAL),
-    ("no-runtime-version", S.WARN, R.PARTIAL),
-    ("operator-no-accelerators", S.WARN, R.PARTIAL),
-    ("forbidden", S.UNKNOWN, R.FORBIDDEN),
-    ("crds-forbidden", S.UNKNOWN, R.FORBIDDEN),
-    ("policies-forbidden-no-accelerators", S.UNKNOWN, R.FORBIDDEN),
-    ("unrecognised", S.UNKNOWN, R.UNRECOGNISED),
-    ("dra-unrecognised", S.UNKNOWN, R.UNRECOGNISED),
-    ("absent", S.FAIL, R.NOT_INSTALLED),
-    ("signal-amd-label", S.FAIL, R.NOT_INSTALLED),  # was UNKNOWN: AMD nodes are judged on their own evidence
-    ("signal-gpu-present", S.FAIL, R.NOT_INSTALLED),
-    ("signal-pci-10de", S.FAIL, R.NOT_INSTALLED),
-    ("signal-gke-accelerator", S.FAIL, R.NOT_INSTALLED),
-    ("signal-mig-resource", S.FAIL, R.NOT_INSTALLED),
-    ("no-accelerators", S.NA, R.NO_ACCELERATORS),
-    ("labelled-false", S.NA, R.NO_ACCELERATORS),
-    # AMD and Intel, each on its own evidence; a mixed cluster passes only when every vendor's nodes do.
-    ("amd-healthy", S.PASS, R.HEALTHY),
-    ("amd-dra-versions", S.PASS, R.HEALTHY),
-    ("amd-unhealthy", S.WARN, R.UNHEALTHY),
-    ("amd-crds-only", S.WARN, R.UNHEALTHY),
-    ("intel-healthy", S.PASS, R.HEALTHY),
-    ("intel-driver-only", S.WARN, R.PARTIAL),
-    ("intel-plugin-not-ready", S.WARN, R.UNHEALTHY),
-    ("intel-absent", S.FAIL, R.NOT_INSTALLED),
-    ("mixed-healthy", S.PASS, R.HEALTHY),
-    ("mixed-amd-missing", S.WARN, R.PARTIAL),
-])
+@pytest.mark.parametrize(
+    "case, status, reason",
+    [
+        ("healthy", S.PASS, R.HEALTHY),
+        ("dra-versions", S.PASS, R.HEALTHY),
+        ("unhealthy", S.WARN, R.UNHEALTHY),
+        ("crds-only", S.WARN, R.UNHEALTHY),
+        ("gke-managed", S.WARN, R.PARTIAL),
+        ("labels-only", S.WARN, R.PARTIAL),
+        ("no-runtime-version", S.WARN, R.PARTIAL),
+        ("operator-no-accelerators", S.WARN, R.PARTIAL),
+        ("forbidden", S.UNKNOWN, R.FORBIDDEN),
+        ("crds-forbidden", S.UNKNOWN, R.FORBIDDEN),
+        ("policies-forbidden-no-accelerators", S.UNKNOWN, R.FORBIDDEN),
+        ("unrecognised", S.UNKNOWN, R.UNRECOGNISED),
+        ("dra-unrecognised", S.UNKNOWN, R.UNRECOGNISED),
+        ("absent", S.FAIL, R.NOT_INSTALLED),
+        ("signal-amd-label", S.FAIL, R.NOT_INSTALLED),  # was UNKNOWN: AMD nodes are judged on their own evidence
+        ("signal-gpu-present", S.FAIL, R.NOT_INSTALLED),
+        ("signal-pci-10de", S.FAIL, R.NOT_INSTALLED),
+        ("signal-gke-accelerator", S.FAIL, R.NOT_INSTALLED),
+        ("signal-mig-resource", S.FAIL, R.NOT_INSTALLED),
+        ("no-accelerators", S.NA, R.NO_ACCELERATORS),
+        ("labelled-false", S.NA, R.NO_ACCELERATORS),
+        # AMD and Intel, each on its own evidence; a mixed cluster passes only when every vendor's nodes do.
+        ("amd-healthy", S.PASS, R.HEALTHY),
+        ("amd-dra-versions", S.PASS, R.HEALTHY),
+        ("amd-unhealthy", S.WARN, R.UNHEALTHY),
+        ("amd-crds-only", S.WARN, R.UNHEALTHY),
+        ("intel-healthy", S.PASS, R.HEALTHY),
+        ("intel-driver-only", S.WARN, R.PARTIAL),
+        ("intel-plugin-not-ready", S.WARN, R.UNHEALTHY),
+        ("intel-absent", S.FAIL, R.NOT_INSTALLED),
+        ("mixed-healthy", S.PASS, R.HEALTHY),
+        ("mixed-amd-missing", S.WARN, R.PARTIAL),
+    ],
+)
 def test_driver_runtime_management_status(case, status, reason):
     assert verdict(run_check(f"driver_runtime_management/{case}", "driver_runtime_management")) == (status, reason)
 
@@ -225,8 +238,12 @@ def test_driver_runtime_management_unreadable_clusterpolicies_without_accelerato
     # Was N/A: with no accelerator node, an installed GPU Operator (WARN) cannot be told from none (N/A).
     r = run_check("driver_runtime_management/policies-forbidden-no-accelerators", "driver_runtime_management")
     assert "list clusterpolicies.nvidia.com (cluster scope)" in r.message
-    failed = run_unread("driver_runtime_management/operator-no-accelerators", "driver_runtime_management",
-                        CLUSTERPOLICIES, outcome=Outcome.ERROR)
+    failed = run_unread(
+        "driver_runtime_management/operator-no-accelerators",
+        "driver_runtime_management",
+        CLUSTERPOLICIES,
+        outcome=Outcome.ERROR,
+    )
     assert verdict(failed) == (S.UNKNOWN, R.READ_FAILED)
 
 
@@ -266,13 +283,15 @@ def test_driver_runtime_management_amd_and_intel_evidence():
     broken = run_check("driver_runtime_management/amd-unhealthy", "driver_runtime_management")
     assert "Ready=False" in facts(broken, "kube-amd-gpu/gpu-operator") and "driver 1/2 ready" in broken.evidence[0].fact
     assert "AMD GPU Operator CRD, but no DeviceConfig" in facts(
-        run_check("driver_runtime_management/amd-crds-only", "driver_runtime_management"), "deviceconfigs.amd.com")
+        run_check("driver_runtime_management/amd-crds-only", "driver_runtime_management"), "deviceconfigs.amd.com"
+    )
     dra = run_check("driver_runtime_management/amd-dra-versions", "driver_runtime_management")
     assert "DRA attributes driverVersion=6.12.12" in facts(dra, "mi300-1")
     intel = run_check("driver_runtime_management/intel-healthy", "driver_runtime_management")
     assert facts(intel, "gpudeviceplugin-sample") == "2/2 ready"
-    assert "driver loaded (intel.feature.node.kubernetes.io/gpu=true), kernel 6.8.0-45-generic" in facts(intel,
-                                                                                                        "flex-1")
+    assert "driver loaded (intel.feature.node.kubernetes.io/gpu=true), kernel 6.8.0-45-generic" in facts(
+        intel, "flex-1"
+    )
 
 
 def test_driver_runtime_management_judges_every_vendor_of_a_mixed_cluster():
@@ -282,40 +301,44 @@ def test_driver_runtime_management_judges_every_vendor_of_a_mixed_cluster():
     assert "driver pre-installed on the nodes (spec.driver.enable=false)" in facts(both, "kube-amd-gpu/gpu-operator")
 
 
-@pytest.mark.parametrize("case, unread, status, reason", [
-    # AMD's driver manager shows in its DeviceConfig: unread, a PASS or FAIL cannot stand.
-    ("amd-healthy", (resources.AMD_DEVICECONFIGS,), S.UNKNOWN, R.FORBIDDEN),
-    ("intel-absent", (resources.INTEL_GPUDEVICEPLUGINS,), S.UNKNOWN, R.FORBIDDEN),
-    # Another vendor's manager is not this vendor's: NVIDIA's verdict holds without AMD's DeviceConfigs.
-    ("healthy", (resources.AMD_DEVICECONFIGS, resources.INTEL_GPUDEVICEPLUGINS), S.PASS, R.HEALTHY),
-    # Whatever is hidden, NVIDIA passing and AMD failing stays a partial answer unless AMD's own manager is hidden.
-    ("mixed-amd-missing", (DAEMONSETS,), S.WARN, R.PARTIAL),
-    ("mixed-amd-missing", (resources.AMD_DEVICECONFIGS,), S.UNKNOWN, R.FORBIDDEN),
-    # A broken manager seen keeps WARN, whatever else exists.
-    ("unhealthy", (DAEMONSETS, RESOURCESLICES), S.WARN, R.UNHEALTHY),
-    # A node without a runtime version next to a healthy manager keeps WARN.
-    ("no-runtime-version", (DAEMONSETS, RESOURCESLICES), S.WARN, R.PARTIAL),
-    # With no ClusterPolicy, an operator without one shows only as its CRD.
-    ("absent", (CRDS,), S.UNKNOWN, R.FORBIDDEN),
-    # Partial coverage: a hidden manager cannot complete it; hidden slices (DRA-reported versions) could.
-    ("gke-managed", (DAEMONSETS, CLUSTERPOLICIES), S.WARN, R.PARTIAL),
-    ("gke-managed", (RESOURCESLICES,), S.UNKNOWN, R.FORBIDDEN),
-    # Every version reported and a healthy manager: a broken DaemonSet may hide among the unread ones.
-    ("healthy", (DAEMONSETS,), S.UNKNOWN, R.FORBIDDEN),
-    ("labels-only", (CLUSTERPOLICIES,), S.UNKNOWN, R.FORBIDDEN),
-    ("absent", (DAEMONSETS,), S.UNKNOWN, R.FORBIDDEN),
-    # With nothing installed and no accelerator node, hidden slices may name accelerator nodes.
-    ("no-accelerators", (RESOURCESLICES,), S.UNKNOWN, R.FORBIDDEN),
-    ("operator-no-accelerators", (DAEMONSETS,), S.WARN, R.PARTIAL),
-    # Without nodes nothing can be told; without slices, unrecognised nodes may sit beside NVIDIA ones.
-    ("healthy", (NODES,), S.UNKNOWN, R.FORBIDDEN),
-    ("unrecognised", (RESOURCESLICES,), S.UNKNOWN, R.FORBIDDEN),
-    # RuntimeClasses are evidence only.
-    ("healthy", (RUNTIMECLASSES,), S.PASS, R.HEALTHY),
-    ("no-accelerators", (RUNTIMECLASSES,), S.NA, R.NO_ACCELERATORS),
-])
+@pytest.mark.parametrize(
+    "case, unread, status, reason",
+    [
+        # AMD's driver manager shows in its DeviceConfig: unread, a PASS or FAIL cannot stand.
+        ("amd-healthy", (resources.AMD_DEVICECONFIGS,), S.UNKNOWN, R.FORBIDDEN),
+        ("intel-absent", (resources.INTEL_GPUDEVICEPLUGINS,), S.UNKNOWN, R.FORBIDDEN),
+        # Another vendor's manager is not this vendor's: NVIDIA's verdict holds without AMD's DeviceConfigs.
+        ("healthy", (resources.AMD_DEVICECONFIGS, resources.INTEL_GPUDEVICEPLUGINS), S.PASS, R.HEALTHY),
+        # Whatever is hidden, NVIDIA passing and AMD failing stays a partial answer unless AMD's own manager is hidden.
+        ("mixed-amd-missing", (DAEMONSETS,), S.WARN, R.PARTIAL),
+        ("mixed-amd-missing", (resources.AMD_DEVICECONFIGS,), S.UNKNOWN, R.FORBIDDEN),
+        # A broken manager seen keeps WARN, whatever else exists.
+        ("unhealthy", (DAEMONSETS, RESOURCESLICES), S.WARN, R.UNHEALTHY),
+        # A node without a runtime version next to a healthy manager keeps WARN.
+        ("no-runtime-version", (DAEMONSETS, RESOURCESLICES), S.WARN, R.PARTIAL),
+        # With no ClusterPolicy, an operator without one shows only as its CRD.
+        ("absent", (CRDS,), S.UNKNOWN, R.FORBIDDEN),
+        # Partial coverage: a hidden manager cannot complete it; hidden slices (DRA-reported versions) could.
+        ("gke-managed", (DAEMONSETS, CLUSTERPOLICIES), S.WARN, R.PARTIAL),
+        ("gke-managed", (RESOURCESLICES,), S.UNKNOWN, R.FORBIDDEN),
+        # Every version reported and a healthy manager: a broken DaemonSet may hide among the unread ones.
+        ("healthy", (DAEMONSETS,), S.UNKNOWN, R.FORBIDDEN),
+        ("labels-only", (CLUSTERPOLICIES,), S.UNKNOWN, R.FORBIDDEN),
+        ("absent", (DAEMONSETS,), S.UNKNOWN, R.FORBIDDEN),
+        # With nothing installed and no accelerator node, hidden slices may name accelerator nodes.
+        ("no-accelerators", (RESOURCESLICES,), S.UNKNOWN, R.FORBIDDEN),
+        ("operator-no-accelerators", (DAEMONSETS,), S.WARN, R.PARTIAL),
+        # Without nodes nothing can be told; without slices, unrecognised nodes may sit beside NVIDIA ones.
+        ("healthy", (NODES,), S.UNKNOWN, R.FORBIDDEN),
+        ("unrecognised", (RESOURCESLICES,), S.UNKNOWN, R.FORBIDDEN),
+        # RuntimeClasses are evidence only.
+        ("healthy", (RUNTIMECLASSES,), S.PASS, R.HEALTHY),
+        ("no-accelerators", (RUNTIMECLASSES,), S.NA, R.NO_ACCELERATORS),
+    ],
+)
 def test_driver_runtime_management_blind_spots_only_matter_where_they_could_change_the_verdict(
-        case, unread, status, reason):
+    case, unread, status, reason
+):
     r = run_unread(f"driver_runtime_management/{case}", "driver_runtime_management", *unread)
     assert verdict(r) == (status, reason)
     for res in unread:
@@ -323,48 +346,52 @@ def test_driver_runtime_management_blind_spots_only_matter_where_they_could_chan
 
 
 # gpu_sharing ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("case, status, reason", [
-    ("healthy", S.PASS, R.HEALTHY),
-    ("time-slicing", S.PASS, R.HEALTHY),
-    ("replicas-only", S.PASS, R.HEALTHY),
-    ("shared-product-only", S.PASS, R.HEALTHY),
-    ("shared-resource-only", S.PASS, R.HEALTHY),
-    ("mps", S.PASS, R.HEALTHY),
-    ("mig-single", S.PASS, R.HEALTHY),
-    ("dra-mig", S.PASS, R.HEALTHY),
-    ("dra-partitionable", S.PASS, R.HEALTHY),
-    ("dra-multiple-allocations", S.PASS, R.HEALTHY),
-    ("gke", S.PASS, R.HEALTHY),
-    ("gke-partition", S.PASS, R.HEALTHY),
-    ("hami", S.PASS, R.HEALTHY),
-    ("unhealthy", S.WARN, R.UNHEALTHY),
-    ("hami-not-ready", S.WARN, R.UNHEALTHY),
-    ("strategy-without-replicas", S.WARN, R.UNHEALTHY),
-    ("crds-only", S.WARN, R.CRDS_ONLY),
-    ("mps-daemon-only", S.WARN, R.CRDS_ONLY),
-    ("policy-no-accelerators", S.WARN, R.CRDS_ONLY),
-    ("mig-capable", S.WARN, R.NOT_INSTALLED),
-    ("forbidden", S.UNKNOWN, R.FORBIDDEN),
-    ("classes-forbidden", S.UNKNOWN, R.FORBIDDEN),
-    ("hami-daemonsets-forbidden", S.UNKNOWN, R.FORBIDDEN),
-    ("unrecognised", S.UNKNOWN, R.UNRECOGNISED),
-    ("absent", S.FAIL, R.NOT_INSTALLED),
-    ("nic-shared", S.FAIL, R.NOT_INSTALLED),
-    ("no-accelerators", S.NA, R.NO_ACCELERATORS),
-    ("labelled-false", S.NA, R.NO_ACCELERATORS),
-    ("amd-partitions", S.PASS, R.HEALTHY),
-    ("amd-partition-label", S.PASS, R.HEALTHY),
-    ("amd-dra-partitions", S.PASS, R.HEALTHY),
-    ("amd-dcm-configured", S.WARN, R.CRDS_ONLY),
-    ("amd-capable", S.WARN, R.NOT_INSTALLED),
-    ("amd-absent", S.FAIL, R.NOT_INSTALLED),
-    ("intel-shared-dev-num", S.PASS, R.HEALTHY),
-    ("intel-configured", S.WARN, R.UNHEALTHY),
-    ("intel-absent", S.FAIL, R.NOT_INSTALLED),
-    ("mixed", S.PASS, R.HEALTHY),
-    ("mixed-amd-missing", S.WARN, R.PARTIAL),
-    ("mixed-unrecognised", S.PASS, R.HEALTHY),
-])
+@pytest.mark.parametrize(
+    "case, status, reason",
+    [
+        ("healthy", S.PASS, R.HEALTHY),
+        ("time-slicing", S.PASS, R.HEALTHY),
+        ("replicas-only", S.PASS, R.HEALTHY),
+        ("shared-product-only", S.PASS, R.HEALTHY),
+        ("shared-resource-only", S.PASS, R.HEALTHY),
+        ("mps", S.PASS, R.HEALTHY),
+        ("mig-single", S.PASS, R.HEALTHY),
+        ("dra-mig", S.PASS, R.HEALTHY),
+        ("dra-partitionable", S.PASS, R.HEALTHY),
+        ("dra-multiple-allocations", S.PASS, R.HEALTHY),
+        ("dra-shared-claim", S.PASS, R.HEALTHY),  # a GPU claim reserved for two pods counts for its vendor
+        ("gke", S.PASS, R.HEALTHY),
+        ("gke-partition", S.PASS, R.HEALTHY),
+        ("hami", S.PASS, R.HEALTHY),
+        ("unhealthy", S.WARN, R.UNHEALTHY),
+        ("hami-not-ready", S.WARN, R.UNHEALTHY),
+        ("strategy-without-replicas", S.WARN, R.UNHEALTHY),
+        ("crds-only", S.WARN, R.CRDS_ONLY),
+        ("mps-daemon-only", S.WARN, R.CRDS_ONLY),
+        ("policy-no-accelerators", S.WARN, R.CRDS_ONLY),
+        ("mig-capable", S.WARN, R.NOT_INSTALLED),
+        ("forbidden", S.UNKNOWN, R.FORBIDDEN),
+        ("classes-forbidden", S.UNKNOWN, R.FORBIDDEN),
+        ("hami-daemonsets-forbidden", S.UNKNOWN, R.FORBIDDEN),
+        ("unrecognised", S.UNKNOWN, R.UNRECOGNISED),
+        ("absent", S.FAIL, R.NOT_INSTALLED),
+        ("nic-shared", S.FAIL, R.NOT_INSTALLED),
+        ("no-accelerators", S.NA, R.NO_ACCELERATORS),
+        ("labelled-false", S.NA, R.NO_ACCELERATORS),
+        ("amd-partitions", S.PASS, R.HEALTHY),
+        ("amd-partition-label", S.PASS, R.HEALTHY),
+        ("amd-dra-partitions", S.PASS, R.HEALTHY),
+        ("amd-dcm-configured", S.WARN, R.CRDS_ONLY),
+        ("amd-capable", S.WARN, R.NOT_INSTALLED),
+        ("amd-absent", S.FAIL, R.NOT_INSTALLED),
+        ("intel-shared-dev-num", S.PASS, R.HEALTHY),
+        ("intel-configured", S.WARN, R.UNHEALTHY),
+        ("intel-absent", S.FAIL, R.NOT_INSTALLED),
+        ("mixed", S.PASS, R.HEALTHY),
+        ("mixed-amd-missing", S.WARN, R.PARTIAL),
+        ("mixed-unrecognised", S.PASS, R.HEALTHY),
+    ],
+)
 def test_gpu_sharing_status(case, status, reason):
     assert verdict(run_check(f"gpu_sharing/{case}", "gpu_sharing")) == (status, reason)
 
@@ -384,10 +411,12 @@ def test_gpu_sharing_time_slicing():
 
 
 def test_gpu_sharing_each_node_signal_alone():
-    assert "time-slicing: nvidia.com/gpu.replicas=4" in facts(run_check("gpu_sharing/replicas-only", "gpu_sharing"),
-                                                              "gpu-1")
-    assert "gpu.product=NVIDIA-A40-SHARED" in facts(run_check("gpu_sharing/shared-product-only", "gpu_sharing"),
-                                                    "gpu-1")
+    assert "time-slicing: nvidia.com/gpu.replicas=4" in facts(
+        run_check("gpu_sharing/replicas-only", "gpu_sharing"), "gpu-1"
+    )
+    assert "gpu.product=NVIDIA-A40-SHARED" in facts(
+        run_check("gpu_sharing/shared-product-only", "gpu_sharing"), "gpu-1"
+    )
     assert "nvidia.com/gpu.shared=8" in facts(run_check("gpu_sharing/shared-resource-only", "gpu_sharing"), "gpu-1")
     assert facts(run_check("gpu_sharing/mps", "gpu_sharing"), "gpu-1").startswith("MPS: ")
     assert "-MIG-" in facts(run_check("gpu_sharing/mig-single", "gpu_sharing"), "gpu-1")
@@ -419,8 +448,9 @@ def test_gpu_sharing_amd_and_intel_evidence():
     assert "amd.com/compute-memory-partition=dpx_nps2, allocatable amd.com/gpu=16" in facts(single_naming, "mi300-1")
     dra = run_check("gpu_sharing/amd-dra-partitions", "gpu_sharing")
     assert "2 devices of AMD GPU partitions (type=amdgpu-partition)" in facts(dra, "gpu.amd.com")
-    assert "spec.configManager.enable=true" in facts(run_check("gpu_sharing/amd-dcm-configured", "gpu_sharing"),
-                                                     "kube-amd-gpu/gpu-operator")
+    assert "spec.configManager.enable=true" in facts(
+        run_check("gpu_sharing/amd-dcm-configured", "gpu_sharing"), "kube-amd-gpu/gpu-operator"
+    )
     intel = run_check("gpu_sharing/intel-shared-dev-num", "gpu_sharing")
     assert "allocatable gpu.intel.com/i915=10, device count 1" in facts(intel, "flex-1")
     configured = run_check("gpu_sharing/intel-configured", "gpu_sharing")
@@ -435,14 +465,17 @@ def test_gpu_sharing_judges_every_vendor_of_a_mixed_cluster():
     # AMD's DeviceConfig may set up partitioning on the AMD nodes: unread, WARN cannot stand; nor PASS with the
     # nodes unread (they may hold another vendor's).
     assert verdict(run_unread("gpu_sharing/mixed-amd-missing", "gpu_sharing", resources.AMD_DEVICECONFIGS)) == (
-        S.UNKNOWN, R.FORBIDDEN)
+        S.UNKNOWN,
+        R.FORBIDDEN,
+    )
     assert verdict(run_unread("gpu_sharing/mixed", "gpu_sharing", NODES)) == (S.UNKNOWN, R.FORBIDDEN)
-    assert verdict(run_unread("gpu_sharing/mixed", "gpu_sharing", resources.AMD_DEVICECONFIGS)) == (
-        S.PASS, R.HEALTHY)
+    assert verdict(run_unread("gpu_sharing/mixed", "gpu_sharing", resources.AMD_DEVICECONFIGS)) == (S.PASS, R.HEALTHY)
     # A vendor the tool knows no sharing of, beside one it judges: named, not judged.
     r = run_check("gpu_sharing/mixed-unrecognised", "gpu_sharing")
-    assert "not judged: 1 accelerator node with accelerators this tool does not recognise for GPU sharing " \
-           "(Intel Gaudi)" in r.message
+    assert (
+        "not judged: 1 accelerator node with accelerators this tool does not recognise for GPU sharing "
+        "(Intel Gaudi)" in r.message
+    )
     assert "habana.ai/gaudi=8" in facts(r, "gaudi-1")
 
 
@@ -480,8 +513,9 @@ def test_gpu_sharing_a_hidden_clusterpolicy_is_unknown_not_no_accelerators():
     # Was N/A: the ClusterPolicy set up for MIG was the only sign of sharing on a cluster without GPU nodes.
     r = run_unread("gpu_sharing/policy-no-accelerators", "gpu_sharing", CLUSTERPOLICIES, outcome=Outcome.NO_DATA)
     assert verdict(r) == (S.UNKNOWN, R.NOT_IN_SNAPSHOT)
-    assert "mig.strategy=mixed" in facts(run_check("gpu_sharing/policy-no-accelerators", "gpu_sharing"),
-                                         "cluster-policy")
+    assert "mig.strategy=mixed" in facts(
+        run_check("gpu_sharing/policy-no-accelerators", "gpu_sharing"), "cluster-policy"
+    )
 
 
 def test_gpu_sharing_in_effect_holds_whatever_else_cannot_be_read():
@@ -506,39 +540,42 @@ def test_nodes_labelled_false_are_not_accelerator_nodes(check):
 
 
 # virtualized_accelerator ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("case, status, reason", [
-    ("healthy", S.PASS, R.HEALTHY),
-    ("vgpu-label-only", S.PASS, R.HEALTHY),
-    ("vgpu-product-only", S.PASS, R.HEALTHY),
-    ("dra-vgpu", S.PASS, R.HEALTHY),
-    ("dra-vgpu-brand-only", S.PASS, R.HEALTHY),
-    ("dra-vgpu-product-only", S.PASS, R.HEALTHY),
-    ("kubevirt-vgpu", S.PASS, R.HEALTHY),
-    ("hami", S.PASS, R.HEALTHY),
-    ("unhealthy", S.WARN, R.UNHEALTHY),
-    ("hami-not-ready", S.WARN, R.UNHEALTHY),
-    ("fractional-only", S.WARN, R.PARTIAL),
-    ("vm-machine", S.WARN, R.PARTIAL),
-    ("dra-vfio", S.WARN, R.PARTIAL),
-    ("crds-only", S.WARN, R.CRDS_ONLY),
-    ("sandbox-only", S.WARN, R.CRDS_ONLY),
-    ("forbidden", S.UNKNOWN, R.FORBIDDEN),
-    ("classes-forbidden", S.UNKNOWN, R.FORBIDDEN),
-    ("hami-daemonsets-forbidden", S.UNKNOWN, R.FORBIDDEN),
-    ("unrecognised", S.UNKNOWN, R.UNRECOGNISED),
-    ("absent", S.FAIL, R.NOT_INSTALLED),
-    ("no-accelerators", S.NA, R.NO_ACCELERATORS),
-    ("labelled-false", S.NA, R.NO_ACCELERATORS),
-    ("amd-vf-guest", S.PASS, R.HEALTHY),
-    ("amd-vf-host", S.PASS, R.HEALTHY),
-    ("amd-pf-passthrough", S.WARN, R.PARTIAL),
-    ("amd-vf-configured", S.WARN, R.CRDS_ONLY),
-    ("amd-absent", S.FAIL, R.NOT_INSTALLED),
-    ("intel-sriov-dra", S.PASS, R.HEALTHY),
-    ("intel-sriov-capable", S.WARN, R.NOT_INSTALLED),
-    ("intel-absent", S.FAIL, R.NOT_INSTALLED),
-    ("mixed-amd-missing", S.WARN, R.PARTIAL),
-])
+@pytest.mark.parametrize(
+    "case, status, reason",
+    [
+        ("healthy", S.PASS, R.HEALTHY),
+        ("vgpu-label-only", S.PASS, R.HEALTHY),
+        ("vgpu-product-only", S.PASS, R.HEALTHY),
+        ("dra-vgpu", S.PASS, R.HEALTHY),
+        ("dra-vgpu-brand-only", S.PASS, R.HEALTHY),
+        ("dra-vgpu-product-only", S.PASS, R.HEALTHY),
+        ("kubevirt-vgpu", S.PASS, R.HEALTHY),
+        ("hami", S.PASS, R.HEALTHY),
+        ("unhealthy", S.WARN, R.UNHEALTHY),
+        ("hami-not-ready", S.WARN, R.UNHEALTHY),
+        ("fractional-only", S.WARN, R.PARTIAL),
+        ("vm-machine", S.WARN, R.PARTIAL),
+        ("dra-vfio", S.WARN, R.PARTIAL),
+        ("crds-only", S.WARN, R.CRDS_ONLY),
+        ("sandbox-only", S.WARN, R.CRDS_ONLY),
+        ("forbidden", S.UNKNOWN, R.FORBIDDEN),
+        ("classes-forbidden", S.UNKNOWN, R.FORBIDDEN),
+        ("hami-daemonsets-forbidden", S.UNKNOWN, R.FORBIDDEN),
+        ("unrecognised", S.UNKNOWN, R.UNRECOGNISED),
+        ("absent", S.FAIL, R.NOT_INSTALLED),
+        ("no-accelerators", S.NA, R.NO_ACCELERATORS),
+        ("labelled-false", S.NA, R.NO_ACCELERATORS),
+        ("amd-vf-guest", S.PASS, R.HEALTHY),
+        ("amd-vf-host", S.PASS, R.HEALTHY),
+        ("amd-pf-passthrough", S.WARN, R.PARTIAL),
+        ("amd-vf-configured", S.WARN, R.CRDS_ONLY),
+        ("amd-absent", S.FAIL, R.NOT_INSTALLED),
+        ("intel-sriov-dra", S.PASS, R.HEALTHY),
+        ("intel-sriov-capable", S.WARN, R.NOT_INSTALLED),
+        ("intel-absent", S.FAIL, R.NOT_INSTALLED),
+        ("mixed-amd-missing", S.WARN, R.PARTIAL),
+    ],
+)
 def test_virtualized_accelerator_status(case, status, reason):
     assert verdict(run_check(f"virtualized_accelerator/{case}", "virtualized_accelerator")) == (status, reason)
 
@@ -563,9 +600,9 @@ def test_virtualized_accelerator_partial_signals():
     assert "GPU passthrough to VMs: nvidia.com/gpu.workload.config=vm-passthrough" in facts(r, "kv-host-2")
     vfio = run_check("virtualized_accelerator/crds-only", "virtualized_accelerator")
     assert "DeviceClass for GPU passthrough to VMs" in facts(vfio, "vfio.gpu.nvidia.com")
-    assert "1 device of GPU passthrough to VMs (type=vfio)" in facts(run_check("virtualized_accelerator/dra-vfio",
-                                                                              "virtualized_accelerator"),
-                                                                    "gpu.nvidia.com")
+    assert "1 device of GPU passthrough to VMs (type=vfio)" in facts(
+        run_check("virtualized_accelerator/dra-vfio", "virtualized_accelerator"), "gpu.nvidia.com"
+    )
     frac = run_check("virtualized_accelerator/fractional-only", "virtualized_accelerator")
     assert "a100-1" in names(frac)
     vm = run_check("virtualized_accelerator/vm-machine", "virtualized_accelerator")
@@ -582,7 +619,8 @@ def test_virtualized_accelerator_amd_and_intel_evidence():
     pf = run_check("virtualized_accelerator/amd-pf-passthrough", "virtualized_accelerator")
     assert "GPU passthrough to VMs: " in facts(pf, "mi300-host-1")
     assert "spec.driver.driverType=vf-passthrough" in facts(
-        run_check("virtualized_accelerator/amd-vf-configured", "virtualized_accelerator"), "kube-amd-gpu/gpu-operator")
+        run_check("virtualized_accelerator/amd-vf-configured", "virtualized_accelerator"), "kube-amd-gpu/gpu-operator"
+    )
     sriov = run_check("virtualized_accelerator/intel-sriov-dra", "virtualized_accelerator")
     assert "2 devices of Intel SR-IOV virtual functions (type=vf)" in facts(sriov, "gpu.intel.com")
     capable = run_check("virtualized_accelerator/intel-sriov-capable", "virtualized_accelerator")
@@ -592,5 +630,7 @@ def test_virtualized_accelerator_amd_and_intel_evidence():
 
 
 def test_virtualized_accelerator_forbidden():
-    assert "list nodes (cluster scope)" in run_check("virtualized_accelerator/forbidden",
-                                                     "virtualized_accelerator").message
+    assert (
+        "list nodes (cluster scope)"
+        in run_check("virtualized_accelerator/forbidden", "virtualized_accelerator").message
+    )

@@ -7,8 +7,8 @@ facts) where that is the point of the fixture.
 from __future__ import annotations
 
 import pytest
-from conftest import fact, names, run_check
 
+from conftest import fact, names, run_check
 from kubectl_aiconf.result import Reason, Status
 
 
@@ -17,49 +17,54 @@ def am(case: str):
     return run_check(f"accelerator_metrics/{case}", "accelerator_metrics")
 
 
-@pytest.mark.parametrize("case, status, reason", [
-    ("healthy", Status.PASS, Reason.HEALTHY),
-    ("amd", Status.PASS, Reason.HEALTHY),
-    ("mixed-vendor", Status.PASS, Reason.HEALTHY),
-    ("label-signals", Status.PASS, Reason.HEALTHY),
-    # Every vendor's exporter from the registry (issue 10, point 4); ascend was FAIL no-accelerators before.
-    ("intel", Status.PASS, Reason.HEALTHY),
-    ("mixed-vendor-intel", Status.PASS, Reason.HEALTHY),
-    ("gaudi", Status.PASS, Reason.HEALTHY),
-    ("neuron", Status.PASS, Reason.HEALTHY),
-    ("ascend", Status.PASS, Reason.HEALTHY),
-    # Services forbidden: how the exporter is exposed is not known, but its coverage of the nodes is.
-    ("services-forbidden", Status.PASS, Reason.HEALTHY),
-    ("partial", Status.WARN, Reason.PARTIAL),
-    ("partial-services-forbidden", Status.WARN, Reason.PARTIAL),
-    # One vendor's nodes without an exporter (issue 10, point 8): never PASS.
-    ("mixed-vendor-amd-missing", Status.WARN, Reason.PARTIAL),
-    ("mixed-vendor-amd-unhealthy", Status.WARN, Reason.UNHEALTHY),
-    ("mixed-vendor-intel-missing", Status.WARN, Reason.PARTIAL),
-    # Nodes whose accelerator is not recognised need an exporter too: this was PASS.
-    ("unrecognised-node-beside-healthy", Status.WARN, Reason.PARTIAL),
-    ("neuron-partial", Status.WARN, Reason.PARTIAL),
-    ("intel-unhealthy", Status.FAIL, Reason.UNHEALTHY),
-    ("gaudi-absent", Status.FAIL, Reason.NOT_INSTALLED),
-    ("ascend-absent", Status.FAIL, Reason.NOT_INSTALLED),
-    ("no-ready-node", Status.WARN, Reason.PARTIAL),
-    ("unhealthy", Status.FAIL, Reason.UNHEALTHY),
-    ("absent", Status.FAIL, Reason.NOT_INSTALLED),
-    ("crds-only", Status.FAIL, Reason.NOT_INSTALLED),
-    ("dcgm-disabled", Status.FAIL, Reason.NOT_INSTALLED),
-    # The ClusterPolicy only gives a hint: no DaemonSet of any exporter runs, which was seen.
-    ("absent-clusterpolicies-forbidden", Status.FAIL, Reason.NOT_INSTALLED),
-    ("other-vendor-exporter", Status.FAIL, Reason.NOT_INSTALLED),
-    ("no-accelerators", Status.FAIL, Reason.NO_ACCELERATORS),
-    # Nodes alone decide that there is no accelerator: unreadable DaemonSets change nothing.
-    ("no-accelerators-daemonsets-forbidden", Status.FAIL, Reason.NO_ACCELERATORS),
-    ("unrecognised", Status.UNKNOWN, Reason.UNRECOGNISED),
-    ("gke-managed", Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE),
-    ("forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
-    ("nodes-forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
-    # Issue 10: the partial fixture's exporter (1 of 3 GPU nodes) with nodes forbidden was PASS.
-    ("partial-nodes-forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
-])
+@pytest.mark.parametrize(
+    "case, status, reason",
+    [
+        ("healthy", Status.PASS, Reason.HEALTHY),
+        ("amd", Status.PASS, Reason.HEALTHY),
+        ("mixed-vendor", Status.PASS, Reason.HEALTHY),
+        ("label-signals", Status.PASS, Reason.HEALTHY),
+        # Every vendor's exporter from the registry (issue 10, point 4); ascend was FAIL no-accelerators before.
+        ("intel", Status.PASS, Reason.HEALTHY),
+        ("mixed-vendor-intel", Status.PASS, Reason.HEALTHY),
+        ("gaudi", Status.PASS, Reason.HEALTHY),
+        ("neuron", Status.PASS, Reason.HEALTHY),
+        ("ascend", Status.PASS, Reason.HEALTHY),
+        # Services forbidden: how the exporter is exposed is not known, but its coverage of the nodes is.
+        ("services-forbidden", Status.PASS, Reason.HEALTHY),
+        ("partial", Status.WARN, Reason.PARTIAL),
+        ("partial-services-forbidden", Status.WARN, Reason.PARTIAL),
+        # One vendor's nodes without an exporter (issue 10, point 8): never PASS.
+        ("mixed-vendor-amd-missing", Status.WARN, Reason.PARTIAL),
+        ("mixed-vendor-amd-unhealthy", Status.WARN, Reason.UNHEALTHY),
+        ("mixed-vendor-intel-missing", Status.WARN, Reason.PARTIAL),
+        # Nodes whose accelerator is not recognised need an exporter too: this was PASS.
+        ("unrecognised-node-beside-healthy", Status.WARN, Reason.PARTIAL),
+        ("neuron-partial", Status.WARN, Reason.PARTIAL),
+        ("intel-unhealthy", Status.FAIL, Reason.UNHEALTHY),
+        ("gaudi-absent", Status.FAIL, Reason.NOT_INSTALLED),
+        ("ascend-absent", Status.FAIL, Reason.NOT_INSTALLED),
+        ("no-ready-node", Status.WARN, Reason.PARTIAL),
+        ("unhealthy", Status.FAIL, Reason.UNHEALTHY),
+        ("absent", Status.FAIL, Reason.NOT_INSTALLED),
+        ("crds-only", Status.FAIL, Reason.NOT_INSTALLED),
+        ("dcgm-disabled", Status.FAIL, Reason.NOT_INSTALLED),
+        # The ClusterPolicy only gives a hint: no DaemonSet of any exporter runs, which was seen.
+        ("absent-clusterpolicies-forbidden", Status.FAIL, Reason.NOT_INSTALLED),
+        ("other-vendor-exporter", Status.FAIL, Reason.NOT_INSTALLED),
+        # A device plugin whose image looks like an exporter's is not an (unrecognised) exporter.
+        ("device-plugin-not-exporter", Status.FAIL, Reason.NOT_INSTALLED),
+        ("no-accelerators", Status.FAIL, Reason.NO_ACCELERATORS),
+        # Nodes alone decide that there is no accelerator: unreadable DaemonSets change nothing.
+        ("no-accelerators-daemonsets-forbidden", Status.FAIL, Reason.NO_ACCELERATORS),
+        ("unrecognised", Status.UNKNOWN, Reason.UNRECOGNISED),
+        ("gke-managed", Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE),
+        ("forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
+        ("nodes-forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
+        # Issue 10: the partial fixture's exporter (1 of 3 GPU nodes) with nodes forbidden was PASS.
+        ("partial-nodes-forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
+    ],
+)
 def test_am_verdicts(case, status, reason):
     r = am(case)
     assert (r.status, r.reason) == (status, reason), r.message
@@ -123,10 +128,14 @@ def test_am_managed_exporters_are_marked_and_managed_nodes_named():
 
 
 def test_am_cluster_policy_hint_is_evidence():
-    assert fact(am("crds-only"), "ClusterPolicy", "cluster-policy") == \
-        "NVIDIA DCGM exporter enabled (spec.dcgmExporter.enabled=true)"
-    assert fact(am("dcgm-disabled"), "ClusterPolicy", "cluster-policy") == \
-        "NVIDIA DCGM exporter disabled (spec.dcgmExporter.enabled=false)"
+    assert (
+        fact(am("crds-only"), "ClusterPolicy", "cluster-policy")
+        == "NVIDIA DCGM exporter enabled (spec.dcgmExporter.enabled=true)"
+    )
+    assert (
+        fact(am("dcgm-disabled"), "ClusterPolicy", "cluster-policy")
+        == "NVIDIA DCGM exporter disabled (spec.dcgmExporter.enabled=false)"
+    )
     assert "list clusterpolicies.nvidia.com" in am("absent-clusterpolicies-forbidden").message
 
 
@@ -135,46 +144,52 @@ def sm(case: str):
     return run_check(f"ai_service_metrics/{case}", "ai_service_metrics")
 
 
-@pytest.mark.parametrize("case, status, reason", [
-    ("healthy", Status.PASS, Reason.HEALTHY),
-    ("plain-prometheus", Status.PASS, Reason.HEALTHY),
-    ("plain-prometheus-crds-forbidden", Status.PASS, Reason.HEALTHY),
-    ("azure-managed", Status.PASS, Reason.HEALTHY),
-    ("victoriametrics", Status.PASS, Reason.HEALTHY),
-    # Collectors whose configuration decides never PASS alone, but do not spoil a stack that scrapes.
-    ("otel-beside-prometheus", Status.PASS, Reason.HEALTHY),
-    ("alloy-beside-victoriametrics", Status.PASS, Reason.HEALTHY),
-    ("prometheuses-forbidden", Status.PASS, Reason.HEALTHY),
-    ("prometheus-without-status", Status.PASS, Reason.HEALTHY),
-    ("kube-prometheus-old-labels", Status.PASS, Reason.HEALTHY),
-    # Issue 13: GMP's operator scales rule-evaluator and alertmanager to 0 while no rules exist.
-    ("gmp-scaled-to-zero", Status.PASS, Reason.HEALTHY),
-    ("gmp-collector-down", Status.FAIL, Reason.UNHEALTHY),
-    ("gmp-no-collector", Status.FAIL, Reason.UNHEALTHY),
-    ("gmp-only-scaled-down", Status.FAIL, Reason.UNHEALTHY),
-    ("crds-only", Status.WARN, Reason.CRDS_ONLY),
-    ("otel-crds-only", Status.WARN, Reason.CRDS_ONLY),
-    ("otel-only", Status.WARN, Reason.PARTIAL),
-    ("alloy-only", Status.WARN, Reason.PARTIAL),
-    ("victoriametrics-crds-only", Status.WARN, Reason.CRDS_ONLY),
-    ("azure-collectors-down", Status.FAIL, Reason.UNHEALTHY),
-    ("victoriametrics-unhealthy", Status.FAIL, Reason.UNHEALTHY),
-    ("alloy-unhealthy", Status.FAIL, Reason.UNHEALTHY),
-    ("otel-only-podmonitors-forbidden", Status.WARN, Reason.PARTIAL),
-    ("no-prometheus-instance", Status.WARN, Reason.PARTIAL),
-    ("operator-down", Status.WARN, Reason.UNHEALTHY),
-    ("operator-down-prometheus-down", Status.FAIL, Reason.UNHEALTHY),
-    ("unhealthy", Status.FAIL, Reason.UNHEALTHY),
-    # Monitors only illustrate the verdict: unreadable PodMonitors leave the FAIL standing.
-    ("unhealthy-podmonitors-forbidden", Status.FAIL, Reason.UNHEALTHY),
-    ("plain-prometheus-unhealthy", Status.FAIL, Reason.UNHEALTHY),
-    ("api-not-served", Status.FAIL, Reason.UNHEALTHY),
-    ("operator-without-crds", Status.FAIL, Reason.UNHEALTHY),
-    ("absent", Status.FAIL, Reason.NOT_INSTALLED),
-    ("google-managed", Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE),
-    ("forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
-    ("prometheuses-forbidden-unready", Status.UNKNOWN, Reason.FORBIDDEN),
-])
+@pytest.mark.parametrize(
+    "case, status, reason",
+    [
+        ("healthy", Status.PASS, Reason.HEALTHY),
+        ("plain-prometheus", Status.PASS, Reason.HEALTHY),
+        ("plain-prometheus-crds-forbidden", Status.PASS, Reason.HEALTHY),
+        ("azure-managed", Status.PASS, Reason.HEALTHY),
+        ("victoriametrics", Status.PASS, Reason.HEALTHY),
+        # Collectors whose configuration decides never PASS alone, but do not spoil a stack that scrapes.
+        ("otel-beside-prometheus", Status.PASS, Reason.HEALTHY),
+        ("alloy-beside-victoriametrics", Status.PASS, Reason.HEALTHY),
+        ("prometheuses-forbidden", Status.PASS, Reason.HEALTHY),
+        ("prometheus-without-status", Status.PASS, Reason.HEALTHY),
+        ("kube-prometheus-old-labels", Status.PASS, Reason.HEALTHY),
+        # Issue 13: GMP's operator scales rule-evaluator and alertmanager to 0 while no rules exist.
+        ("gmp-scaled-to-zero", Status.PASS, Reason.HEALTHY),
+        ("gmp-collector-down", Status.FAIL, Reason.UNHEALTHY),
+        ("gmp-no-collector", Status.FAIL, Reason.UNHEALTHY),
+        ("gmp-only-scaled-down", Status.FAIL, Reason.UNHEALTHY),
+        ("crds-only", Status.WARN, Reason.CRDS_ONLY),
+        ("otel-crds-only", Status.WARN, Reason.CRDS_ONLY),
+        ("otel-only", Status.WARN, Reason.PARTIAL),
+        ("alloy-only", Status.WARN, Reason.PARTIAL),
+        ("victoriametrics-crds-only", Status.WARN, Reason.CRDS_ONLY),
+        ("azure-collectors-down", Status.FAIL, Reason.UNHEALTHY),
+        ("victoriametrics-unhealthy", Status.FAIL, Reason.UNHEALTHY),
+        ("alloy-unhealthy", Status.FAIL, Reason.UNHEALTHY),
+        ("otel-only-podmonitors-forbidden", Status.WARN, Reason.PARTIAL),
+        ("no-prometheus-instance", Status.WARN, Reason.PARTIAL),
+        ("operator-down", Status.WARN, Reason.UNHEALTHY),
+        ("operator-down-prometheus-down", Status.FAIL, Reason.UNHEALTHY),
+        ("unhealthy", Status.FAIL, Reason.UNHEALTHY),
+        # Monitors only illustrate the verdict: unreadable PodMonitors leave the FAIL standing.
+        ("unhealthy-podmonitors-forbidden", Status.FAIL, Reason.UNHEALTHY),
+        ("plain-prometheus-unhealthy", Status.FAIL, Reason.UNHEALTHY),
+        # No status on the Prometheus: its StatefulSet decides, and it is not ready.
+        ("prometheus-without-status-unready", Status.FAIL, Reason.UNHEALTHY),
+        ("prometheus-scaled-to-zero", Status.FAIL, Reason.UNHEALTHY),  # 0/0 available is not available
+        ("api-not-served", Status.FAIL, Reason.UNHEALTHY),
+        ("operator-without-crds", Status.FAIL, Reason.UNHEALTHY),
+        ("absent", Status.FAIL, Reason.NOT_INSTALLED),
+        ("google-managed", Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE),
+        ("forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
+        ("prometheuses-forbidden-unready", Status.UNKNOWN, Reason.FORBIDDEN),
+    ],
+)
 def test_sm_verdicts(case, status, reason):
     r = sm(case)
     assert (r.status, r.reason) == (status, reason), r.message

@@ -7,8 +7,8 @@ seen (evidence names and facts) and that messages name what could not be read.
 from __future__ import annotations
 
 import pytest
-from conftest import TESTDATA, fact, names, run_check
 
+from conftest import TESTDATA, fact, names, run_check
 from kubectl_aiconf.catalogue import BY_ID
 from kubectl_aiconf.checks import check_for
 from kubectl_aiconf.knowledge import autoscalers, schedulers
@@ -89,21 +89,26 @@ def test_gang_crds_without_controller_shows_the_crds():
     assert fact(r, "CustomResourceDefinition", "clusterqueues.kueue.x-k8s.io") == "not Established"
 
 
-@pytest.mark.parametrize("case, why", [
-    ("kueue-no-queues", "no ClusterQueue is configured"),
-    ("kueue-inactive", "no ClusterQueue is Active"),
-    ("kueue-no-localqueue", "no LocalQueue is configured"),
-    ("kueue-localqueue-inactive", "no LocalQueue is Active"),
-    ("volcano-closed", "no Queue is Open"),
-    ("kai-no-queues", "no Queue is configured"),
-])
+@pytest.mark.parametrize(
+    "case, why",
+    [
+        ("kueue-no-queues", "no ClusterQueue is configured"),
+        ("kueue-inactive", "no ClusterQueue is Active"),
+        ("kueue-no-localqueue", "no LocalQueue is configured"),
+        ("kueue-localqueue-inactive", "no LocalQueue is Active"),
+        ("volcano-closed", "no Queue is Open"),
+        ("kai-no-queues", "no Queue is configured"),
+    ],
+)
 def test_gang_without_usable_queues_says_which(case, why):
     assert f"but {why}, so no job can be admitted" in gang(case).message
 
 
 def test_gang_inactive_localqueue_shows_why_and_its_clusterqueue():
-    assert fact(gang("kueue-localqueue-inactive"), "LocalQueue", "team-a/team-a") == \
+    seen = fact(gang("kueue-localqueue-inactive"), "LocalQueue", "team-a/team-a")
+    assert seen == (
         "Active=False (ClusterQueueDoesNotExist: Can't submit new workloads to clusterQueue), clusterQueue gpu-cq-2024"
+    )
 
 
 def test_gang_forbidden_deployments_do_not_read_as_no_controller():
@@ -147,11 +152,14 @@ def test_gang_coscheduling_unhealthy_names_its_scheduler():
     assert fact(r, "Deployment", "scheduler-plugins/scheduler-plugins-controller") == "1/1 available"
 
 
-@pytest.mark.parametrize("case, permission", [
-    ("queues-forbidden", "list clusterqueues.kueue.x-k8s.io (cluster scope)"),
-    ("volcano-queues-forbidden", "list queues.scheduling.volcano.sh (cluster scope)"),
-    ("kai-queues-forbidden", "list queues.scheduling.run.ai (cluster scope)"),
-])
+@pytest.mark.parametrize(
+    "case, permission",
+    [
+        ("queues-forbidden", "list clusterqueues.kueue.x-k8s.io (cluster scope)"),
+        ("volcano-queues-forbidden", "list queues.scheduling.volcano.sh (cluster scope)"),
+        ("kai-queues-forbidden", "list queues.scheduling.run.ai (cluster scope)"),
+    ],
+)
 def test_gang_queues_forbidden_names_the_permission_and_the_running_scheduler(case, permission):
     r = gang(case)
     assert permission in r.message
@@ -183,8 +191,11 @@ def test_gang_native_workload_api_names_its_version():
 def test_gang_hints_beside_a_gang_scheduler_are_mentioned_not_counted():
     r = gang("hints-beside-kueue")
     assert r.message.startswith("Kueue runs")
-    for hint in ("YuniKorn runs (gang scheduling needs task groups", "LeaderWorkerSet runs (it groups pods",
-                 "the native Workload API is served (scheduling.k8s.io/v1alpha2;"):
+    for hint in (
+        "YuniKorn runs (gang scheduling needs task groups",
+        "LeaderWorkerSet runs (it groups pods",
+        "the native Workload API is served (scheduling.k8s.io/v1alpha2;",
+    ):
         assert f"; {hint}" in r.message or f"also {hint}" in r.message, hint
     assert {"yunikorn/yunikorn-scheduler", "lws-system/lws-controller-manager"} <= names(r, "Deployment")
     assert fact(r, "APIGroup", "scheduling.k8s.io") == "serves workloads (v1alpha2)"
@@ -209,6 +220,7 @@ CLUSTER_AUTOSCALING = {
     "ca-status-forbidden": (Status.UNKNOWN, Reason.FORBIDDEN),  # a healthy Deployment, an unread status
     "ca-status-without-health": (Status.UNKNOWN, Reason.UNRECOGNISED),
     "ca-text-status": (Status.PASS, Reason.HEALTHY),
+    "ca-status-unnamed-group": (Status.PASS, Reason.HEALTHY),  # a node group entry without a name is skipped
     "capi": (Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE),  # the autoscaler runs in the management cluster
     "capi-deployments-forbidden": (Status.UNKNOWN, Reason.FORBIDDEN),
     "capi-owner": (Status.PASS, Reason.HEALTHY),
@@ -259,12 +271,15 @@ def test_ca_healthy_links_the_gpu_node_group_to_its_pool():
 
 def test_ca_status_configmap_is_read_in_both_forms():
     assert fact(ca("unhealthy"), "ConfigMap", "kube-system/cluster-autoscaler-status").startswith(
-        "cluster-wide health Unhealthy")
+        "cluster-wide health Unhealthy"
+    )
     r = ca("ca-text-status")
     assert fact(r, "ConfigMap", "kube-system/cluster-autoscaler-status") == "cluster-wide health Healthy, 2 node groups"
     assert "node group gpu-workers" in r.message and "cpu-workers" not in r.message
-    assert fact(ca("ca-status-without-health"), "ConfigMap", "kube-system/cluster-autoscaler-status") == \
-        "cluster-wide health not reported, 1 node group"
+    assert (
+        fact(ca("ca-status-without-health"), "ConfigMap", "kube-system/cluster-autoscaler-status")
+        == "cluster-wide health not reported, 1 node group"
+    )
 
 
 def test_ca_args_name_the_gpu_node_group():
@@ -300,8 +315,10 @@ def test_ca_karpenter_shows_only_the_accelerator_nodepool():
 def test_ca_karpenter_accelerator_signs_each_count_alone():
     r = ca("karpenter-accelerator-signs")
     assert fact(r, "NodePool", "by-node") == "Ready=True, accelerators: holds accelerator nodes"
-    assert fact(r, "NodePool", "by-family") == \
-        "Ready=True, accelerators: requirement karpenter.k8s.aws/instance-family In g6"
+    assert (
+        fact(r, "NodePool", "by-family")
+        == "Ready=True, accelerators: requirement karpenter.k8s.aws/instance-family In g6"
+    )
     assert fact(r, "NodePool", "by-taint") == "Ready=True, accelerators: taint nvidia.com/gpu"
     assert fact(r, "NodePool", "cpu") == "Ready=True"  # NotIn on a GPU key and an m7i family are no accelerators
 
@@ -326,10 +343,14 @@ def test_ca_karpenter_without_accelerator_nodepool_says_so():
 def test_ca_managed_pools_name_the_accelerator_pool():
     r = ca("managed-pools")
     assert "accelerator pools: l4-pool" in r.message
-    assert fact(r, "Node", "gke-prod-l4-pool-5e6f7a8b-y2") == \
-        "GKE node pool l4-pool (cloud.google.com/gke-nodepool), accelerator node pool"
-    assert fact(r, "Node", "gke-prod-default-pool-1a2b3c4d-x1") == \
-        "GKE node pool default-pool (cloud.google.com/gke-nodepool)"
+    assert (
+        fact(r, "Node", "gke-prod-l4-pool-5e6f7a8b-y2")
+        == "GKE node pool l4-pool (cloud.google.com/gke-nodepool), accelerator node pool"
+    )
+    assert (
+        fact(r, "Node", "gke-prod-default-pool-1a2b3c4d-x1")
+        == "GKE node pool default-pool (cloud.google.com/gke-nodepool)"
+    )
     r = ca("managed-pools-configmaps-forbidden")
     assert "list configmaps in all namespaces" in r.message and "gke-prod-l4-pool-5e6f7a8b-y2" in names(r, "Node")
 
@@ -348,21 +369,32 @@ def test_ca_cluster_api_shows_only_annotated_machinedeployments():
     assert names(r, "MachineDeployment") == {"prod/prod-md-gpu"}
     assert "whether a Cluster Autoscaler runs cannot be told" in ca("capi-deployments-forbidden").message
     r = ca("capi-owner")  # accelerator group known from its node's owner, not from capacity annotations
-    assert r.message == "Cluster Autoscaler is healthy and covers accelerators: MachineDeployment prod/prod-md-a100 " \
-                        "(holds accelerator nodes)"
-    assert fact(r, "ConfigMap", "kube-system/cluster-autoscaler-status") == \
-        "cluster-wide health Healthy, 0 node groups"  # the YAML form, with no node group yet
-    assert fact(r, "MachineDeployment", "prod/prod-md-a100") == \
-        "autoscaled 1..4, accelerators (holds accelerator nodes)"
+    assert (
+        r.message == "Cluster Autoscaler is healthy and covers accelerators: MachineDeployment prod/prod-md-a100 "
+        "(holds accelerator nodes)"
+    )
+    assert (
+        fact(r, "ConfigMap", "kube-system/cluster-autoscaler-status") == "cluster-wide health Healthy, 0 node groups"
+    )  # the YAML form, with no node group yet
+    assert (
+        fact(r, "MachineDeployment", "prod/prod-md-a100") == "autoscaled 1..4, accelerators (holds accelerator nodes)"
+    )
 
 
-@pytest.mark.parametrize("case, permission, never", [
-    ("ca-nodes-forbidden", "list nodes (cluster scope)", "no node group of accelerator nodes"),
-    ("karpenter-nodes-forbidden", "list nodes (cluster scope)", "no NodePool provisions accelerator nodes"),
-    ("capi-deployments-forbidden", "list deployments.apps in all namespaces", "no Cluster Autoscaler is visible"),
-    ("karpenter-crds-deployments-forbidden", "list deployments.apps in all namespaces", "no Karpenter controller runs"),
-    ("karpenter-nodepools-forbidden", "list nodepools.karpenter.sh (cluster scope)", "no NodePool is defined"),
-])
+@pytest.mark.parametrize(
+    "case, permission, never",
+    [
+        ("ca-nodes-forbidden", "list nodes (cluster scope)", "no node group of accelerator nodes"),
+        ("karpenter-nodes-forbidden", "list nodes (cluster scope)", "no NodePool provisions accelerator nodes"),
+        ("capi-deployments-forbidden", "list deployments.apps in all namespaces", "no Cluster Autoscaler is visible"),
+        (
+            "karpenter-crds-deployments-forbidden",
+            "list deployments.apps in all namespaces",
+            "no Karpenter controller runs",
+        ),
+        ("karpenter-nodepools-forbidden", "list nodepools.karpenter.sh (cluster scope)", "no NodePool is defined"),
+    ],
+)
 def test_ca_blind_spots_are_named_never_read_as_absence(case, permission, never):
     r = ca(case)
     assert permission in r.message
@@ -417,8 +449,10 @@ def test_pa_healthy_shows_the_gpu_hpa_and_ai_metrics():
     assert "ScalingActive=True" in hpa
     assert "1 autoscaler scales accelerator workloads" in r.message
     assert "shop/web" not in names(r, "HorizontalPodAutoscaler")  # CPU-only HPA is not evidence of custom metrics
-    assert fact(r, "APIService", "v1beta1.custom.metrics.k8s.io") == \
-        "Available=True, served by Service monitoring/prometheus-adapter"
+    assert (
+        fact(r, "APIService", "v1beta1.custom.metrics.k8s.io")
+        == "Available=True, served by Service monitoring/prometheus-adapter"
+    )
     assert "http_requests_per_second" not in fact(r, "APIGroup", "custom.metrics.k8s.io")
 
 
@@ -458,8 +492,11 @@ def test_pa_discovery_answers_when_apiservices_are_forbidden():
     assert "gpu_utilization" in r.message
     assert [e.fact for e in r.evidence if e.kind == "APIGroup"] == [
         "discovery lists 7 metrics (APIService status not readable)",
-        ("discovery lists AI/GPU metrics: gpu_utilization, gpu_memory_used, gpu_power_usage, gpu_temperature, "
-         "vllm_num_requests_running (+1 more)")]
+        (
+            "discovery lists AI/GPU metrics: gpu_utilization, gpu_memory_used, gpu_power_usage, gpu_temperature, "
+            "vllm_num_requests_running (+1 more)"
+        ),
+    ]
 
 
 def test_pa_no_accelerators_still_shows_the_metrics_api():
@@ -479,8 +516,9 @@ def test_pa_gpu_shares_are_accelerator_requests():
     r = pa("scale-from-zero-shares")
     assert "2 autoscalers scale accelerator workloads" in r.message
     assert "requests gpu.intel.com/millicores" in fact(r, "HorizontalPodAutoscaler", "media/transcoder")
-    assert "on StatefulSet notebook-llm (requests volcano.sh/vgpu-number)" in \
-        fact(r, "HorizontalPodAutoscaler", "research/notebook-llm")
+    assert "on StatefulSet notebook-llm (requests volcano.sh/vgpu-number)" in fact(
+        r, "HorizontalPodAutoscaler", "research/notebook-llm"
+    )
 
 
 def test_pa_unreadable_targets_are_named_not_read_as_no_accelerator():
@@ -493,14 +531,17 @@ def test_pa_custom_api_with_a_broken_external_api_says_so():
     assert "unavailable: v1beta1.external.metrics.k8s.io Available=False" in pa("dra-devices").message
 
 
-@pytest.mark.parametrize("case, permission", [
-    ("crds-forbidden", "list customresourcedefinitions.apiextensions.k8s.io (cluster scope)"),
-    ("deployments-forbidden", "list deployments.apps in all namespaces"),
-    ("hpas-forbidden", "list horizontalpodautoscalers.autoscaling in all namespaces"),
-    ("no-accelerators-nodes-forbidden", "list nodes (cluster scope)"),
-    ("no-accelerators-hpas-forbidden", "list horizontalpodautoscalers.autoscaling in all namespaces"),
-    ("slices-forbidden", "list resourceslices.resource.k8s.io (cluster scope)"),
-])
+@pytest.mark.parametrize(
+    "case, permission",
+    [
+        ("crds-forbidden", "list customresourcedefinitions.apiextensions.k8s.io (cluster scope)"),
+        ("deployments-forbidden", "list deployments.apps in all namespaces"),
+        ("hpas-forbidden", "list horizontalpodautoscalers.autoscaling in all namespaces"),
+        ("no-accelerators-nodes-forbidden", "list nodes (cluster scope)"),
+        ("no-accelerators-hpas-forbidden", "list horizontalpodautoscalers.autoscaling in all namespaces"),
+        ("slices-forbidden", "list resourceslices.resource.k8s.io (cluster scope)"),
+    ],
+)
 def test_pa_blind_spots_are_named(case, permission):
     assert permission in pa(case).message
 
@@ -510,8 +551,18 @@ def test_pa_unreadable_hpas_never_read_as_none(case):
     assert "no AI/GPU metric or accelerator autoscaler seen" not in pa(case).message
 
 
-@pytest.mark.parametrize("case", ["absent", "crds-only", "keda-operator-no-apiservice", "metrics-server-only",
-                                  "unhealthy", "healthy", "dra-devices"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "absent",
+        "crds-only",
+        "keda-operator-no-apiservice",
+        "metrics-server-only",
+        "unhealthy",
+        "healthy",
+        "dra-devices",
+    ],
+)
 def test_pa_verdicts_resting_on_the_metrics_apis_hold_with_autoscalers_forbidden(case):
     """On a cluster with accelerators, unread HPAs and ScaledObjects could only add notes."""
     view = SnapshotView(TESTDATA / "checks" / "pod_autoscaling" / case, "1.35")

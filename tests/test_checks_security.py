@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TESTDATA, facts, names, run_check
 
+from conftest import TESTDATA, facts, names, run_check
 from kubectl_aiconf.catalogue import BY_ID
 from kubectl_aiconf.checks import check_for
 from kubectl_aiconf.resources import (
-    CLUSTERPOLICIES, CRDS, DAEMONSETS, DEPLOYMENTS, NODES, PODS, RESOURCESLICES, RUNTIMECLASSES,
+    CLUSTERPOLICIES,
+    CRDS,
+    DAEMONSETS,
+    DEPLOYMENTS,
+    NODES,
+    PODS,
+    RESOURCESLICES,
+    RUNTIMECLASSES,
 )
 from kubectl_aiconf.result import Reason, Status
 from kubectl_aiconf.view import Listing, Outcome
@@ -29,44 +36,53 @@ def access(case: str):
     return run_check(f"secure_accelerator_access/{case}", "secure_accelerator_access")
 
 
-@pytest.mark.parametrize("case, status, reason", [
-    ("healthy", Status.UNKNOWN, Reason.NEEDS_PROBE),  # passive checking never passes: only a probe can
-    ("dra", Status.UNKNOWN, Reason.NEEDS_PROBE),
-    ("dra-idle-plugin", Status.UNKNOWN, Reason.NEEDS_PROBE),
-    ("dra-example", Status.UNKNOWN, Reason.NEEDS_PROBE),
-    ("simulated", Status.UNKNOWN, Reason.NEEDS_PROBE),
-    ("amd", Status.UNKNOWN, Reason.NEEDS_PROBE),
-    ("intel", Status.UNKNOWN, Reason.NEEDS_PROBE),
-    ("risky", Status.WARN, Reason.NOT_MET),
-    ("amd-risky", Status.WARN, Reason.NOT_MET),
-    ("intel-risky", Status.WARN, Reason.NOT_MET),
-    ("other-vendors-risky", Status.WARN, Reason.NOT_MET),
-    ("network-request-risky", Status.WARN, Reason.NOT_MET),
-    ("unhealthy", Status.WARN, Reason.UNHEALTHY),
-    ("forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
-    ("forbidden-nodes", Status.UNKNOWN, Reason.FORBIDDEN),
-    ("forbidden-slices", Status.UNKNOWN, Reason.FORBIDDEN),
-    ("forbidden-daemonsets", Status.UNKNOWN, Reason.FORBIDDEN),
-    ("plugin-forbidden-slices", Status.UNKNOWN, Reason.FORBIDDEN),
-    ("risky-forbidden-workloads", Status.UNKNOWN, Reason.FORBIDDEN),
-    ("crds-only", Status.FAIL, Reason.NOT_INSTALLED),
-    ("absent", Status.FAIL, Reason.NO_ACCELERATORS),
-])
+@pytest.mark.parametrize(
+    "case, status, reason",
+    [
+        ("healthy", Status.UNKNOWN, Reason.NEEDS_PROBE),  # passive checking never passes: only a probe can
+        ("dra", Status.UNKNOWN, Reason.NEEDS_PROBE),
+        ("dra-idle-plugin", Status.UNKNOWN, Reason.NEEDS_PROBE),
+        ("dra-example", Status.UNKNOWN, Reason.NEEDS_PROBE),
+        ("system-namespace-pod", Status.UNKNOWN, Reason.NEEDS_PROBE),  # a privileged add-on in a *-system namespace
+        ("dra-claim-env", Status.UNKNOWN, Reason.NEEDS_PROBE),  # NVIDIA_VISIBLE_DEVICES beside a DRA claim
+        ("plugin-namespace-helper", Status.UNKNOWN, Reason.NEEDS_PROBE),  # the device plugin's namespace is infra
+        ("simulated", Status.UNKNOWN, Reason.NEEDS_PROBE),
+        ("amd", Status.UNKNOWN, Reason.NEEDS_PROBE),
+        ("intel", Status.UNKNOWN, Reason.NEEDS_PROBE),
+        ("risky", Status.WARN, Reason.NOT_MET),
+        ("amd-risky", Status.WARN, Reason.NOT_MET),
+        ("intel-risky", Status.WARN, Reason.NOT_MET),
+        ("other-vendors-risky", Status.WARN, Reason.NOT_MET),
+        ("network-request-risky", Status.WARN, Reason.NOT_MET),
+        ("unhealthy", Status.WARN, Reason.UNHEALTHY),
+        ("forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
+        ("forbidden-nodes", Status.UNKNOWN, Reason.FORBIDDEN),
+        ("forbidden-slices", Status.UNKNOWN, Reason.FORBIDDEN),
+        ("forbidden-daemonsets", Status.UNKNOWN, Reason.FORBIDDEN),
+        ("plugin-forbidden-slices", Status.UNKNOWN, Reason.FORBIDDEN),
+        ("risky-forbidden-workloads", Status.UNKNOWN, Reason.FORBIDDEN),
+        ("crds-only", Status.FAIL, Reason.NOT_INSTALLED),
+        ("absent", Status.FAIL, Reason.NO_ACCELERATORS),
+    ],
+)
 def test_secure_accelerator_access_status(case, status, reason):
     r = access(case)
     assert (r.status, r.reason) == (status, reason), r.message
 
 
 # Verdicts that rest on what was read, beside a listing that only adds evidence or is not needed for them.
-@pytest.mark.parametrize("case, res, status, reason", [
-    ("absent", RUNTIMECLASSES, Status.FAIL, Reason.NO_ACCELERATORS),
-    ("absent", DAEMONSETS, Status.FAIL, Reason.NO_ACCELERATORS),
-    ("crds-only", CLUSTERPOLICIES, Status.FAIL, Reason.NOT_INSTALLED),
-    ("crds-only", PODS, Status.FAIL, Reason.NOT_INSTALLED),
-    ("unhealthy", RUNTIMECLASSES, Status.WARN, Reason.UNHEALTHY),
-    ("risky", RESOURCESLICES, Status.WARN, Reason.NOT_MET),
-    ("risky", CLUSTERPOLICIES, Status.WARN, Reason.NOT_MET),
-])
+@pytest.mark.parametrize(
+    "case, res, status, reason",
+    [
+        ("absent", RUNTIMECLASSES, Status.FAIL, Reason.NO_ACCELERATORS),
+        ("absent", DAEMONSETS, Status.FAIL, Reason.NO_ACCELERATORS),
+        ("crds-only", CLUSTERPOLICIES, Status.FAIL, Reason.NOT_INSTALLED),
+        ("crds-only", PODS, Status.FAIL, Reason.NOT_INSTALLED),
+        ("unhealthy", RUNTIMECLASSES, Status.WARN, Reason.UNHEALTHY),
+        ("risky", RESOURCESLICES, Status.WARN, Reason.NOT_MET),
+        ("risky", CLUSTERPOLICIES, Status.WARN, Reason.NOT_MET),
+    ],
+)
 def test_secure_accelerator_access_holds_beside_what_it_does_not_rest_on(case, res, status, reason):
     r = run_forbidden(f"secure_accelerator_access/{case}", "secure_accelerator_access", res)
     assert (r.status, r.reason) == (status, reason), r.message
@@ -196,43 +212,49 @@ def sandboxing(case: str):
     return run_check(f"workload_sandboxing/{case}", "workload_sandboxing", "1.37")
 
 
-@pytest.mark.parametrize("case, status, reason", [
-    ("healthy", Status.PASS, Reason.HEALTHY),
-    ("kata", Status.PASS, Reason.HEALTHY),
-    ("agent-sandbox", Status.PASS, Reason.HEALTHY),
-    ("installer-only", Status.PASS, Reason.HEALTHY),
-    ("running-pod", Status.PASS, Reason.HEALTHY),
-    ("quark", Status.PASS, Reason.HEALTHY),
-    ("quark-krun-idle", Status.WARN, Reason.CRDS_ONLY),
-    ("unhealthy", Status.WARN, Reason.CRDS_ONLY),
-    ("selector-only", Status.WARN, Reason.CRDS_ONLY),
-    ("labelled-elsewhere", Status.WARN, Reason.CRDS_ONLY),
-    ("installer-unready", Status.WARN, Reason.CRDS_ONLY),
-    ("crds-only", Status.WARN, Reason.CRDS_ONLY),
-    ("agent-sandbox-only", Status.WARN, Reason.PARTIAL),
-    ("agent-sandbox-unready", Status.WARN, Reason.UNHEALTHY),
-    ("agent-sandbox-no-crds", Status.WARN, Reason.UNHEALTHY),
-    ("forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
-    ("forbidden-pods", Status.UNKNOWN, Reason.FORBIDDEN),
-    ("forbidden-crds", Status.UNKNOWN, Reason.FORBIDDEN),
-    ("absent", Status.FAIL, Reason.NOT_INSTALLED),
-    ("misnamed", Status.FAIL, Reason.NOT_INSTALLED),
-])
+@pytest.mark.parametrize(
+    "case, status, reason",
+    [
+        ("healthy", Status.PASS, Reason.HEALTHY),
+        ("kata", Status.PASS, Reason.HEALTHY),
+        ("agent-sandbox", Status.PASS, Reason.HEALTHY),
+        ("installer-only", Status.PASS, Reason.HEALTHY),
+        ("running-pod", Status.PASS, Reason.HEALTHY),
+        ("quark", Status.PASS, Reason.HEALTHY),
+        ("quark-krun-idle", Status.WARN, Reason.CRDS_ONLY),
+        ("unhealthy", Status.WARN, Reason.CRDS_ONLY),
+        ("selector-only", Status.WARN, Reason.CRDS_ONLY),
+        ("labelled-elsewhere", Status.WARN, Reason.CRDS_ONLY),
+        ("installer-unready", Status.WARN, Reason.CRDS_ONLY),
+        ("crds-only", Status.WARN, Reason.CRDS_ONLY),
+        ("agent-sandbox-only", Status.WARN, Reason.PARTIAL),
+        ("agent-sandbox-unready", Status.WARN, Reason.UNHEALTHY),
+        ("agent-sandbox-no-crds", Status.WARN, Reason.UNHEALTHY),
+        ("forbidden", Status.UNKNOWN, Reason.FORBIDDEN),
+        ("forbidden-pods", Status.UNKNOWN, Reason.FORBIDDEN),
+        ("forbidden-crds", Status.UNKNOWN, Reason.FORBIDDEN),
+        ("absent", Status.FAIL, Reason.NOT_INSTALLED),
+        ("misnamed", Status.FAIL, Reason.NOT_INSTALLED),
+    ],
+)
 def test_workload_sandboxing_status(case, status, reason):
     r = sandboxing(case)
     assert (r.status, r.reason) == (status, reason), r.message
 
 
-@pytest.mark.parametrize("case, res, status, reason", [
-    ("kata", CRDS, Status.PASS, Reason.HEALTHY),
-    ("healthy", PODS, Status.PASS, Reason.HEALTHY),  # the installer's node label is enough
-    ("unhealthy", CRDS, Status.WARN, Reason.CRDS_ONLY),  # agent-sandbox would only add a note
-    ("agent-sandbox-only", DEPLOYMENTS, Status.WARN, Reason.PARTIAL),
-    ("absent", PODS, Status.FAIL, Reason.NOT_INSTALLED),
-    # Quark and libkrun leave no node label and have no known installer: only pods could show them.
-    ("quark-krun-idle", NODES, Status.WARN, Reason.CRDS_ONLY),
-    ("quark-krun-idle", DAEMONSETS, Status.WARN, Reason.CRDS_ONLY),
-])
+@pytest.mark.parametrize(
+    "case, res, status, reason",
+    [
+        ("kata", CRDS, Status.PASS, Reason.HEALTHY),
+        ("healthy", PODS, Status.PASS, Reason.HEALTHY),  # the installer's node label is enough
+        ("unhealthy", CRDS, Status.WARN, Reason.CRDS_ONLY),  # agent-sandbox would only add a note
+        ("agent-sandbox-only", DEPLOYMENTS, Status.WARN, Reason.PARTIAL),
+        ("absent", PODS, Status.FAIL, Reason.NOT_INSTALLED),
+        # Quark and libkrun leave no node label and have no known installer: only pods could show them.
+        ("quark-krun-idle", NODES, Status.WARN, Reason.CRDS_ONLY),
+        ("quark-krun-idle", DAEMONSETS, Status.WARN, Reason.CRDS_ONLY),
+    ],
+)
 def test_workload_sandboxing_holds_beside_what_it_does_not_rest_on(case, res, status, reason):
     r = run_forbidden(f"workload_sandboxing/{case}", "workload_sandboxing", res)
     assert (r.status, r.reason) == (status, reason), r.message

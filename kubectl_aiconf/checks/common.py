@@ -50,10 +50,6 @@ def condition_fact(obj: dict, type_: str) -> str:
     return f"{fact} ({why})" if why and str(cond.get("status")) != "True" else fact
 
 
-def name_matches(obj: dict, pattern: str) -> bool:
-    return re.search(pattern, (obj.get("metadata") or {}).get("name") or "") is not None
-
-
 # workloads ------------------------------------------------------------------------------------------------
 def workload_health(obj: dict) -> tuple[bool, str]:
     """(healthy, fact) for a Deployment, StatefulSet or DaemonSet, from its status."""
