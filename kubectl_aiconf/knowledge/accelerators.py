@@ -1050,6 +1050,13 @@ def device_family_of_driver(driver: str, device_class: str = "") -> str:
     return vendor_of_driver(driver) or "generic"
 
 
+# Device families whose units share one device node: (what shares it, the listing command that tells the
+# units apart). Without that command in the image, a probe pair cannot compare them.
+SHARED_NODE_FAMILIES: dict[str, tuple[str, str]] = {
+    "nvidia-mig": ("MIG slices of one GPU share its /dev/nvidiaN node", "nvidia-smi"),
+}
+
+
 def unit_device_patterns() -> dict[str, str]:
     """{device family: regex of the device node that is one accelerator of it}."""
     out = {v.key: v.unit_device for v in VENDORS if v.unit_device}

@@ -180,13 +180,13 @@ def judge_pair(a: PodOutcome, b: PodOutcome) -> Verdict:
         return Verdict(name, UNKNOWN, "the two pods did not both print their devices", "isolation")
     if oa.uuids and ob.uuids:
         ids_a, ids_b, what = set(oa.uuids), set(ob.uuids), "device ids"
-    elif family == "nvidia-mig":
+    elif family in acc.SHARED_NODE_FAMILIES:
+        shares, lister = acc.SHARED_NODE_FAMILIES[family]
         return Verdict(
             name,
             SKIPPED,
-            "MIG slices of one GPU share its /dev/nvidiaN node and the runtime put no "
-            "nvidia-smi in the image to tell them apart; use a --probe-image with "
-            "nvidia-smi to compare them",
+            f"{shares} and the runtime put no {lister} in the image to tell them apart; "
+            f"use a --probe-image with {lister} to compare them",
             "isolation",
         )
     else:
