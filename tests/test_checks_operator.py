@@ -97,7 +97,7 @@ def test_healthy_kuberay_shows_crds_controller_and_reconciled_resources():
 
 
 def test_webhooks_are_judged_by_the_pods_behind_their_service():
-    assert "selects 1 ready pod(s)" in fact(
+    assert "selects 1 ready pod" in fact(
         rc("kubeflow-trainer"), "ValidatingWebhookConfiguration", "validator.trainer.kubeflow.org"
     )
     assert "defaulter" in fact(rc("kserve"), "MutatingWebhookConfiguration", "inferenceservice.serving.kserve.io")
@@ -133,7 +133,7 @@ def test_broken_kueue_webhook_on_ray_group_is_not_blamed_on_kuberay():
 
 def test_unrecognised_ai_group_is_shown_not_counted():
     got = fact(rc("unrecognised"), "APIGroup", "serving.acme.ai")
-    assert "unrecognised operator" in got and "acme-model-webhook selects 1 ready pod(s)" in got
+    assert "unrecognised operator" in got and "acme-model-webhook selects 1 ready pod" in got
 
 
 def test_custom_resources_show_how_far_the_controller_got():
@@ -171,7 +171,7 @@ def test_a_webhook_whose_service_could_not_be_read_is_not_counted_healthy():
 
 def test_a_url_webhook_is_reported_unchecked():
     r = rc("url-webhook")
-    assert "0/1 webhook(s) healthy, 1 not checked" in r.message
+    assert "0/1 webhook healthy, 1 not checked" in r.message
     assert "(not checked)" in fact(r, "ValidatingWebhookConfiguration", "inferenceservice.serving.kserve.io")
 
 

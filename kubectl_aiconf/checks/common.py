@@ -10,6 +10,7 @@ from kubectl_aiconf.checks import blind_reason, why_blind
 from kubectl_aiconf.knowledge import accelerators as acc
 from kubectl_aiconf.resources import CRDS, DAEMONSETS, DEPLOYMENTS, NODES, PODS, SERVICES, STATEFULSETS
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
+from kubectl_aiconf.text import plural
 from kubectl_aiconf.view import ClusterView, Listing, Resource
 
 
@@ -199,9 +200,9 @@ class Backends:
             pods = [p for p in self.pods_in(namespace) if selector_matches(selector, labels_of(p))]
             ready = sum(1 for p in pods if pod_ready(p))
             if ready:
-                return ServiceBackends(True, f"Service {ref} selects {ready} ready pod(s)", svc, workloads)
+                return ServiceBackends(True, f"Service {ref} selects {plural(ready, 'ready pod')}", svc, workloads)
             return ServiceBackends(
-                False, f"Service {ref} selects no ready pod ({len(pods)} pod(s) match)", svc, workloads
+                False, f"Service {ref} selects no ready pod ({plural(len(pods), 'pod')} match)", svc, workloads
             )
         healthy = [w for w in workloads if workload_health(w)[0]]
         if healthy:

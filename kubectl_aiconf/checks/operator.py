@@ -10,6 +10,7 @@ from kubectl_aiconf.knowledge import operators
 from kubectl_aiconf.knowledge._base import search
 from kubectl_aiconf.resources import CRDS, MUTATING_WEBHOOKS, PODS, SERVICES, VALIDATING_WEBHOOKS, resource_for
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
+from kubectl_aiconf.text import plural
 from kubectl_aiconf.view import ClusterView, Listing
 
 MAX_PER_OPERATOR = 3  # custom resources / webhooks shown per operator
@@ -88,9 +89,9 @@ def _operator_crds(view: ClusterView, op: operators.AIOperator, found: Found) ->
         return
     for group in op.groups:  # the CRD list is not readable: discovery serves exactly the Established CRDs
         for version in view.group_versions(group):
-            for plural in view.discovered_resources(group, version):
-                name = f"{plural}.{group}"
-                if "/" not in plural and _own_plural(op, plural) and name not in found.crds:
+            for resource in view.discovered_resources(group, version):
+                name = f"{resource}.{group}"
+                if "/" not in resource and _own_plural(op, resource) and name not in found.crds:
                     found.crds.append(name)
 
 
@@ -157,7 +158,7 @@ def _owner(hook: Webhook, found: list[Found], controller_ids: dict[str, Found]) 
 
 
 def _summary(f: Found, workload_blind: list[Listing], webhook_blind: list[Listing]) -> str:
-    parts = [f"{len(f.crds)} CRD(s) Established"]
+    parts = [f"{plural(len(f.crds), 'CRD')} Established"]
     healthy = [c for c in f.controllers if c[1]]
     if f.controllers:
         c = (healthy or f.controllers)[0]
@@ -169,7 +170,9 @@ def _summary(f: Found, workload_blind: list[Listing], webhook_blind: list[Listin
     if f.webhooks:
         ok = sum(1 for h in f.webhooks if h.healthy)
         unchecked = sum(1 for h in f.webhooks if h.healthy is None)
-        parts.append(f"{ok}/{len(f.webhooks)} webhook(s) healthy" + (f", {unchecked} not checked" if unchecked else ""))
+        parts.append(
+            f"{ok}/{plural(len(f.webhooks), 'webhook')} healthy" + (f", {unchecked} not checked" if unchecked else "")
+        )
     if webhook_blind:
         parts.append(f"webhook configurations not readable ({why_blind(webhook_blind)})")
     elif not f.webhooks:
@@ -179,9 +182,9 @@ def _summary(f: Found, workload_blind: list[Listing], webhook_blind: list[Listin
         obj, fact = good[0]
         parts.append(f"{obj.get('kind')} {common.name_of(obj)} reconciled ({fact})")
     elif seen:
-        parts.append(f"{len(seen)} custom resource(s) with controller status, none succeeded yet")
+        parts.append(f"{plural(len(seen), 'custom resource')} with controller status, none succeeded yet")
     elif f.crs[NONE]:
-        parts.append(f"{len(f.crs[NONE])} custom resource(s) without status")
+        parts.append(f"{plural(len(f.crs[NONE]), 'custom resource')} without status")
     elif not f.cr_blind and f.op.reconciled:
         parts.append("no custom resource yet, reconciliation not exercised")
     if f.cr_blind:
@@ -277,8 +280,8 @@ def robust_controller(view: ClusterView) -> CheckResult:
         blind += [b for b in hidden if b not in blind]
         by_group: dict[str, list[str]] = {}
         for n in f.crds:
-            plural, _, group = n.partition(".")
-            by_group.setdefault(group, []).append(plural)
+            resource, _, group = n.partition(".")
+            by_group.setdefault(group, []).append(resource)
         ev = [
             Evidence("CustomResourceDefinition", f"*.{g}", f"Established: {', '.join(sorted(p))}")
             for g, p in by_group.items()
