@@ -238,6 +238,9 @@ def check(
         _progress("")
     if _state["debug"]:
         typer.echo(f"debug: {view.stats()} in {time.perf_counter() - started:.2f}s", err=True)
+        timed = sorted((x.timing for x in view.listings() if x.timing), key=lambda t: -t.seconds)
+        for timing in timed[:5]:
+            typer.echo(f"debug:   {timing}", err=True)
     report = Report(version, view.kubernetes_version, view.context, view.source, results, warnings)
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)

@@ -80,6 +80,7 @@ PODS = Resource(
     "pods",
     "Pod",
     True,
+    sliced=True,
     keep=(
         "metadata.ownerReferences",
         "spec.nodeName",

@@ -981,7 +981,21 @@ def accelerator_vendors_of_node(
     Every signal counts on its own, so a node whose device plugin is not running yet is still an accelerator
     node; a label that says `false` (`nvidia.com/gpu.present=false`) never counts.
     """
-    labels = dict(labels or {})
+    try:
+        key = (frozenset((labels or {}).items()), frozenset((allocatable or {}).items()))
+    except TypeError:  # a value that is not hashable (not a string): compute without the cache
+        return _vendors_of_node(dict(labels or {}), allocatable)
+    return dict(_vendors_of_node_cached(key))
+
+
+@functools.lru_cache(maxsize=16384)
+def _vendors_of_node_cached(key: tuple[frozenset, frozenset]) -> dict[str, str]:
+    # Several checks ask about every node: on 5,000 nodes this saves about a second per run.
+    labels, allocatable = key
+    return _vendors_of_node(dict(labels), dict(allocatable))
+
+
+def _vendors_of_node(labels: dict, allocatable: Mapping[str, object] | None) -> dict[str, str]:
     found: dict[str, str] = {}
     for name, count in accelerator_resources(allocatable).items():
         found.setdefault(vendor_of_resource(name) or UNRECOGNISED, f"allocatable {name}={count}")
@@ -1266,6 +1280,7 @@ def is_accelerator_device_plugin(name: str, images: Iterable[str] = ()) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every container of every pod; images repeat
 def is_accelerator_stack_image(image: str) -> bool:
     """An image of a component that legitimately touches accelerator devices directly: device plugins, DRA
     drivers, operators, exporters, driver installers, feature discovery, sharing stacks."""

@@ -7,8 +7,10 @@ declared (one concurrent round of list calls when live), then checks read the lo
 from __future__ import annotations
 
 import builtins
+import contextlib
 import enum
-from collections.abc import Callable, Iterable
+import gc
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,7 @@ class Resource:
     versions: tuple[str, ...] = ()  # acceptable versions in preference order; () = the server's preferred
     field_selector: str = ""  # e.g. "metadata.name=cluster-autoscaler-status"
     metadata_only: bool = False  # list as PartialObjectMetadata: for objects whose body the checks never read
+    sliced: bool = False  # when there are many, list per namespace concurrently (see LiveView._list_sliced)
 
     @property
     def qualified(self) -> str:
@@ -53,6 +56,32 @@ class BlindRead(Exception):
     """A check read the items of a listing it could not see: a defect in the check, never a verdict."""
 
 
+@dataclass
+class ListingTiming:
+    """Where the time of one live listing went (`--debug` and bench/profile.py print it)."""
+
+    key: str
+    pages: int = 0
+    bytes: int = 0
+    seconds: float = 0.0  # first request sent to last item kept
+    wire: float = 0.0  # waiting for the server and reading the bodies
+    decode: float = 0.0  # json.loads of the pages
+    project: float = 0.0  # trimming the items to the kept fields
+
+    def add_page(self, size: int, wire: float, decode: float, project: float) -> None:
+        self.pages += 1
+        self.bytes += size
+        self.wire += wire
+        self.decode += decode
+        self.project += project
+
+    def __str__(self) -> str:
+        return (
+            f"{self.key}: {self.seconds:.2f}s, {self.pages} pages, {self.bytes / 2**20:.1f} MB "
+            f"(wire {self.wire:.2f}s, decode {self.decode:.2f}s, trim {self.project:.2f}s)"
+        )
+
+
 class Listing:
     """The outcome of listing one resource, and its items when (and only when) they are known.
 
@@ -73,6 +102,7 @@ class Listing:
         self._items = items if outcome is Outcome.OK and items is not None else []
         self.version = version  # group version the items were read with
         self.detail = detail  # server message for FORBIDDEN/ERROR
+        self.timing: ListingTiming | None = None  # live listings only
 
     def __repr__(self) -> str:
         return f"Listing({self.resource.key}, {self.outcome.value}, {len(self._items)} items)"
@@ -181,6 +211,22 @@ class ClusterView:
         return f"{len(self._listings)} listings, {kept} objects kept, {self.requests_made()} API requests"
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a view decodes and trims its listings.
+
+    Decoding creates millions of objects and no cycles; each time the live set grows by a quarter, Python's
+    collector walks all of it, which made reading 25,000 objects take about twice as long as parsing them.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 # Projection ----------------------------------------------------------------------------------------------
 
 IDENTITY = ("apiVersion", "kind", "metadata.name", "metadata.namespace", "metadata.labels")
@@ -201,25 +247,41 @@ def _path_tree(paths: Iterable[str]) -> dict:
     return tree
 
 
-def _project(value: Any, tree: Any) -> Any:  # tree: a _path_tree node, or True for "whole value"
-    if tree is True:
-        return value
-    if not isinstance(value, dict):
-        return None
-    out = {}
+def _compile(tree: dict) -> Callable[[Any], Any]:
+    """A function that keeps the fields of `tree` of a dict (None for anything else).
+
+    The tree is walked once here, not once per object: each node becomes a closure over a flat field
+    table, which projects a 20,000-pod listing about three times faster than interpreting the tree.
+    """
+    whole, whole_list, sub_list, sub_dict = 0, 1, 2, 3
+    fields: list[tuple[str, int, Callable[[Any], Any] | None]] = []
     for part, sub in tree.items():
         if part.endswith("[]"):
-            items = value.get(part[:-2])
-            if isinstance(items, list):
-                out[part[:-2]] = [_project(item, sub) if sub is not True else item for item in items]
-        elif part in value:
-            picked = _project(value[part], sub)
-            if picked is not None:
-                out[part] = picked
-    return out
+            fields.append((part[:-2], whole_list, None) if sub is True else (part[:-2], sub_list, _compile(sub)))
+        else:
+            fields.append((part, whole, None) if sub is True else (part, sub_dict, _compile(sub)))
+
+    def project(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return None
+        out = {}
+        for name, how, sub_project in fields:
+            if name not in value:
+                continue
+            picked = value[name]
+            if how == whole:
+                out[name] = picked
+            elif how == sub_dict:
+                picked = sub_project(picked)  # type: ignore[misc]
+                if picked is not None:
+                    out[name] = picked
+            elif isinstance(picked, list):
+                out[name] = list(picked) if how == whole_list else [sub_project(item) for item in picked]  # type: ignore[misc]
+        return out
+
+    return project
 
 
 def projector(res: Resource) -> Callable[[dict], Any]:
     """A function that trims an object of `res` to the fields the checks read."""
-    tree = _path_tree(IDENTITY + res.keep)
-    return lambda obj: _project(obj, tree)
+    return _compile(_path_tree(IDENTITY + res.keep))

@@ -13,9 +13,11 @@ import json
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import quote
 
-from kubectl_aiconf.view import ClusterView, Listing, LoadError, Outcome, Resource, projector
+from kubectl_aiconf.view import ClusterView, Listing, ListingTiming, LoadError, Outcome, Resource, gc_paused, projector
 from kubectl_aiconf.view.kubeconfig import ResolvedConfig
 
 ACCEPT_JSON = "application/json"
@@ -107,8 +109,10 @@ class Connection:
         body: dict | None = None,
         accept: str = ACCEPT_JSON,
         text: bool = False,
+        raw: bool = False,
     ):
-        """The decoded JSON body; with `text=True` the body as a string (pod logs are plain text)."""
+        """The decoded JSON body; with `text=True` the body as a string (pod logs are plain text), with
+        `raw=True` the undecoded bytes (list pages, decoded and timed by the caller)."""
         from urllib.parse import urlencode
 
         with self._lock:
@@ -131,6 +135,8 @@ class Connection:
         if not 200 <= status <= 299:
             reason = http.client.responses.get(status, "error")
             raise ApiError(status, _status_message(data, reason) + note)
+        if raw:
+            return data
         if text:
             return data.decode("utf-8", "replace")
         try:
@@ -397,8 +403,9 @@ class LiveView(ClusterView):
             return
         pool = ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_REQUESTS, len(todo)))
         try:
-            for res, listing in zip(todo, pool.map(self._list, todo)):
-                self._listings[res.key] = listing
+            with gc_paused():
+                for res, listing in zip(todo, pool.map(self._list, todo)):
+                    self._listings[res.key] = listing
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -406,35 +413,165 @@ class LiveView(ClusterView):
         version = self.choose_version(res)
         if version is None:
             return Listing(res, Outcome.NOT_SERVED)
-        group_version = f"{res.group}/{version}" if res.group else version
-        path = f"/apis/{group_version}/{res.resource}" if res.group else f"/api/{version}/{res.resource}"
-        accept = ACCEPT_METADATA_LIST if res.metadata_only else ACCEPT_JSON
-        project = projector(res)
-        items: list[dict] = []
-        token, restarted = "", False
-        while True:
-            query: list[tuple[str, str | int]] = [("limit", PAGE_SIZE)]
-            if res.field_selector:
-                query.append(("fieldSelector", res.field_selector))
-            if token:
-                query.append(("continue", token))
-            try:
-                page = self.conn.get(path, query, accept)
-            except ConnectError as exc:  # the preflight reached the server: a slow list is this listing's problem
-                return Listing(res, Outcome.ERROR, version=version, detail=str(exc))
-            except ApiError as exc:
-                if exc.status == 410 and token and not restarted:  # continue token expired: start over once
-                    items, token, restarted = [], "", True
-                    continue
-                if exc.status == 403:
-                    return Listing(res, Outcome.FORBIDDEN, version=version, detail=str(exc))
-                if exc.status == 404:
-                    return Listing(res, Outcome.NOT_SERVED, version=version, detail=str(exc))
-                return Listing(res, Outcome.ERROR, version=version, detail=f"HTTP {exc.status}: {exc}")
-            for item in page.get("items") or []:
-                item["apiVersion"] = group_version
-                item["kind"] = res.kind
-                items.append(project(item))
-            token = (page.get("metadata") or {}).get("continue") or ""
-            if not token:
-                return Listing(res, Outcome.OK, items, version=version)
+        timing = ListingTiming(res.key)
+        started = time.perf_counter()
+        pager = _Pager(self.conn, res, version, timing)
+        try:
+            items = self._list_sliced(pager) if res.namespaced and res.sliced else pager.pages(pager.path())
+        except (ApiError, ConnectError) as exc:
+            listing = _failed(res, version, exc)
+        else:
+            listing = Listing(res, Outcome.OK, items, version=version)
+        timing.seconds = time.perf_counter() - started
+        listing.timing = timing
+        return listing
+
+    def _list_sliced(self, pager: _Pager) -> list[dict]:
+        """A large namespaced resource, one namespace per request stream, concurrently.
+
+        Pages of one listing must come one after another (each needs the previous continue token), so
+        20,000 pods are 40 round trips in a row. A first page of one item tells how many there are
+        (remainingItemCount); when that is more than a few pages and the namespaces can be listed, each
+        namespace is paginated on its own and the server works on several at once. Otherwise the listing
+        goes on from that first page. The slices are not one consistent snapshot, as one paginated list
+        is: a namespace created meanwhile may be missed, which a read-only report can afford.
+        """
+        path = pager.path()
+        first = pager.page(path, "", limit=1)
+        remaining = first.remaining
+        if not first.token or remaining is None or remaining <= SLICE_THRESHOLD:
+            return pager.pages(path, start=first)
+        try:
+            namespaces = self._namespaces()
+        except (ApiError, ConnectError):  # cannot list namespaces: one stream, from where the first page ended
+            return pager.pages(path, start=first)
+        with ThreadPoolExecutor(max_workers=MAX_SLICES, thread_name_prefix="aiconf-slice") as pool:
+            slices = list(pool.map(lambda ns: pager.pages(pager.path(ns)), namespaces))
+        return [item for items in slices for item in items]
+
+    def _namespaces(self) -> list[str]:
+        body = self.conn.get("/api/v1/namespaces", [("limit", 0)], ACCEPT_METADATA_LIST)
+        return [((ns.get("metadata") or {}).get("name") or "") for ns in body.get("items") or []]
+
+
+SLICE_THRESHOLD = 4 * PAGE_SIZE  # more objects than this: list per namespace, concurrently
+MAX_SLICES = 8  # namespaces listed at once (each a sequence of pages)
+
+
+def _failed(res: Resource, version: str, exc: ApiError | ConnectError) -> Listing:
+    """The listing a failed request leaves: 403 forbidden, 404 not served, anything else an error."""
+    if isinstance(exc, ConnectError):  # the preflight reached the server: a slow list is this listing's problem
+        return Listing(res, Outcome.ERROR, version=version, detail=str(exc))
+    if exc.status == 403:
+        return Listing(res, Outcome.FORBIDDEN, version=version, detail=str(exc))
+    if exc.status == 404:
+        return Listing(res, Outcome.NOT_SERVED, version=version, detail=str(exc))
+    return Listing(res, Outcome.ERROR, version=version, detail=f"HTTP {exc.status}: {exc}")
+
+
+@dataclass
+class _Page:
+    items: list[dict]  # trimmed
+    token: str  # continue token; "" on the last page
+    remaining: int | None  # remainingItemCount, when the server says
+
+
+class _Pager:
+    """Paginated GETs of one resource (cluster-wide or in one namespace), items trimmed as pages arrive.
+
+    The next page is requested as soon as its continue token is known, read from the head of the body
+    (the API server writes the list metadata before the items), so the server serializes page k+1 while
+    this process decodes and trims page k. The token of the full decode stays authoritative.
+    """
+
+    def __init__(self, conn: Connection, res: Resource, version: str, timing: ListingTiming) -> None:
+        self.conn, self.res, self.timing = conn, res, timing
+        self.group_version = f"{res.group}/{version}" if res.group else version
+        self.accept = ACCEPT_METADATA_LIST if res.metadata_only else ACCEPT_JSON
+        self.project = projector(res)
+        self._lock = threading.Lock()
+
+    def path(self, namespace: str = "") -> str:
+        prefix = f"/apis/{self.group_version}" if self.res.group else f"/api/{self.group_version}"
+        scope = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""
+        return f"{prefix}{scope}/{self.res.resource}"
+
+    def fetch(self, path: str, token: str, limit: int = PAGE_SIZE) -> tuple[bytes, float]:
+        query: list[tuple[str, str | int]] = [("limit", limit)]
+        if self.res.field_selector:
+            query.append(("fieldSelector", self.res.field_selector))
+        if token:
+            query.append(("continue", token))
+        sent = time.perf_counter()
+        body = self.conn.request("GET", path, query, accept=self.accept, raw=True)
+        return body, time.perf_counter() - sent
+
+    def page(self, path: str, token: str, limit: int = PAGE_SIZE) -> _Page:
+        body, wire = self.fetch(path, token, limit)
+        return self._decode(path, body, wire)
+
+    def pages(self, path: str, start: _Page | None = None) -> list[dict]:
+        """All items under `path`, from the beginning or on from the page `start`. A continue token that
+        expires midway (410 Gone) restarts the listing once; other errors raise."""
+        items = list(start.items) if start else []
+        token = start.token if start else ""
+        if start and not token:
+            return items
+        restarted = False
+        ahead: tuple[str, Future] | None = None  # (continue token, the request of that page in flight)
+        prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aiconf-page")
+        try:
+            while True:
+                waited = time.perf_counter()
+                try:
+                    if ahead and ahead[0] == token:
+                        body, _ = ahead[1].result()
+                        wire = time.perf_counter() - waited  # only what the prefetch did not hide
+                    else:
+                        body, wire = self.fetch(path, token)
+                except ApiError as exc:
+                    if exc.status == 410 and token and not restarted:
+                        items, token, restarted, ahead = [], "", True, None
+                        continue
+                    raise
+                peeked = _peek_continue(body)
+                ahead = (peeked, prefetch.submit(self.fetch, path, peeked)) if peeked else None
+                page = self._decode(path, body, wire)
+                items += page.items
+                token = page.token
+                if not token:
+                    return items
+        finally:
+            prefetch.shutdown(wait=False, cancel_futures=True)
+
+    def _decode(self, path: str, body: bytes, wire: float) -> _Page:
+        received = time.perf_counter()
+        try:
+            page = json.loads(body or b"{}")
+        except ValueError as exc:
+            raise ApiError(0, f"invalid JSON from {path}: {exc}") from None
+        decoded = time.perf_counter()
+        items = []
+        for item in page.get("items") or []:
+            item["apiVersion"] = self.group_version
+            item["kind"] = self.res.kind
+            items.append(self.project(item))
+        meta = page.get("metadata") or {}
+        with self._lock:  # slices of one listing add to one timing
+            self.timing.add_page(len(body), wire, decoded - received, time.perf_counter() - decoded)
+        return _Page(items, meta.get("continue") or "", meta.get("remainingItemCount"))
+
+
+def _peek_continue(body: bytes) -> str:
+    """The continue token of a list page, from the list metadata that precedes the items; "" when it is
+    absent or the body is laid out otherwise (then the full decode finds it)."""
+    end = body.find(b'"items":', 0, 4096)
+    if end < 0:
+        return ""
+    try:
+        head = json.loads(body[:end].rstrip(b", \n") + b"}")
+    except ValueError:
+        return ""
+    meta = head.get("metadata") if isinstance(head, dict) else None
+    token = meta.get("continue") if isinstance(meta, dict) else None
+    return token if isinstance(token, str) else ""

@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from kubectl_aiconf.view import ClusterView, Listing, LoadError, Outcome, Resource, projector
+from kubectl_aiconf.view import ClusterView, Listing, LoadError, Outcome, Resource, gc_paused, projector
 
 SNAPSHOT_API_VERSION = "aiconf/v1"
 SNAPSHOT_KIND = "SnapshotInfo"
@@ -48,7 +48,8 @@ class SnapshotView(ClusterView):
         self._listed: dict[tuple[str, str], str] = {}
         self._reads: dict[str, dict] = {}  # Resource.key -> recorded outcome, from SnapshotInfo
         self._discovery: dict[str, dict[str, list[str]]] | None = None
-        self._read_files()
+        with gc_paused():
+            self._read_files()
         self._served = self._discovery if self._discovery is not None else self._infer_served(conformance_version)
 
     # reading ---------------------------------------------------------------------------------------------
@@ -68,11 +69,15 @@ class SnapshotView(ClusterView):
         count = 0
         for file in self._files():
             try:
-                text = file.read_text(encoding="utf-8")
+                # JSON is parsed from bytes: no decoded copy of a file that may hold 20,000 pods.
                 docs = (
-                    [json.loads(text)]
+                    [json.loads(file.read_bytes())]
                     if file.suffix == ".json"
-                    else list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+                    else list(
+                        yaml.load_all(
+                            file.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+                        )
+                    )
                 )
             except (OSError, UnicodeDecodeError) as exc:
                 raise LoadError(f"snapshot {file}: cannot read: {exc}") from None
@@ -101,14 +106,28 @@ class SnapshotView(ClusterView):
             self._add_info(doc)
             return 1
         if kind.endswith("List") and isinstance(doc.get("items"), list):
-            item_kind = kind[:-4] if kind != "List" else None
-            if item_kind:
-                self._listed[_group_of(api_version)[0], item_kind] = _group_of(api_version)[1]
+            if kind == "List":  # untyped: each item says what it is
+                for item in doc["items"]:
+                    self._add_document(item, where)
+                return 1
+            item_kind = kind[:-4]
+            group, version = _group_of(api_version)
+            self._listed[group, item_kind] = version
+            # A typed list's items are all of its kind: one pass, without a call per item (20,000 pods).
+            objects: list[dict] = []
             for item in doc["items"]:
-                if isinstance(item, dict) and item_kind:
-                    item.setdefault("apiVersion", api_version)
-                    item.setdefault("kind", item_kind)
-                self._add_document(item, where)
+                if not isinstance(item, dict):
+                    raise LoadError(f"snapshot {where}: expected a Kubernetes object, found {type(item).__name__}")
+                if "apiVersion" not in item:
+                    item["apiVersion"] = api_version
+                if "kind" not in item:
+                    item["kind"] = item_kind
+                if item["apiVersion"] != api_version or item["kind"] != item_kind:
+                    self._add_document(item, where)
+                else:
+                    objects.append(item)
+            if objects:
+                self._objects.setdefault((group, item_kind), []).extend(objects)
             return 1
         group, _ = _group_of(api_version)
         self._objects.setdefault((group, kind), []).append(doc)
@@ -185,9 +204,10 @@ class SnapshotView(ClusterView):
 
     # listings --------------------------------------------------------------------------------------------
     def load(self, resources) -> None:
-        for res in resources:
-            if res.key not in self._listings:
-                self._listings[res.key] = self._listing(res)
+        with gc_paused():
+            for res in resources:
+                if res.key not in self._listings:
+                    self._listings[res.key] = self._listing(res)
 
     def _listing(self, res: Resource) -> Listing:
         read = self._reads.get(res.key)
