@@ -112,6 +112,9 @@ SERVICES = Resource(
         "spec.externalName",
     ),
 )
+# Not read by any check: the live view lists namespace names to read a large pod listing per namespace.
+NAMESPACES = Resource("", "namespaces", "Namespace", False, metadata_only=True)
+VIEW_READS = (NAMESPACES,)  # read by the view itself, not by a check
 # Only the cluster-autoscaler status ConfigMap: listing every ConfigMap would be slow and read far too much.
 AUTOSCALER_STATUS_CONFIGMAPS = Resource(
     "",

@@ -48,4 +48,5 @@ def test_checks_read_exactly_the_definitions():
 
     read = {res for version in VERSIONS for res in reads_for(version)}
     assert [r.key for r in read if r not in resources.ALL] == [], "define these in kubectl_aiconf/resources.py"
-    assert [r.key for r in resources.ALL if r not in read] == [], "no check reads these"
+    unread = [r.key for r in resources.ALL if r not in read and r not in resources.VIEW_READS]
+    assert unread == [], "no check reads these"

@@ -450,8 +450,10 @@ class LiveView(ClusterView):
         return [item for items in slices for item in items]
 
     def _namespaces(self) -> list[str]:
-        body = self.conn.get("/api/v1/namespaces", [("limit", 0)], ACCEPT_METADATA_LIST)
-        return [((ns.get("metadata") or {}).get("name") or "") for ns in body.get("items") or []]
+        from kubectl_aiconf.resources import NAMESPACES
+
+        pager = _Pager(self.conn, NAMESPACES, "v1", ListingTiming(NAMESPACES.key))
+        return [(ns.get("metadata") or {}).get("name") or "" for ns in pager.pages(pager.path())]
 
 
 SLICE_THRESHOLD = 4 * PAGE_SIZE  # more objects than this: list per namespace, concurrently
@@ -496,8 +498,8 @@ class _Pager:
         scope = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""
         return f"{prefix}{scope}/{self.res.resource}"
 
-    def fetch(self, path: str, token: str, limit: int = PAGE_SIZE) -> tuple[bytes, float]:
-        query: list[tuple[str, str | int]] = [("limit", limit)]
+    def fetch(self, path: str, token: str, limit: int = 0) -> tuple[bytes, float]:
+        query: list[tuple[str, str | int]] = [("limit", limit or PAGE_SIZE)]
         if self.res.field_selector:
             query.append(("fieldSelector", self.res.field_selector))
         if token:
@@ -506,7 +508,7 @@ class _Pager:
         body = self.conn.request("GET", path, query, accept=self.accept, raw=True)
         return body, time.perf_counter() - sent
 
-    def page(self, path: str, token: str, limit: int = PAGE_SIZE) -> _Page:
+    def page(self, path: str, token: str, limit: int = 0) -> _Page:
         body, wire = self.fetch(path, token, limit)
         return self._decode(path, body, wire)
 
