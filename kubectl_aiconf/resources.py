@@ -44,6 +44,9 @@ def _of(record: object, kind: str, keep: tuple[str, ...] = ()) -> Resource:
 
 
 _CONDITIONS = "status.conditions"
+# Nodes and pods come by the thousand: of their conditions the checks read only Ready, and not its
+# timestamps (all conditions whole were a fifth of the memory a 5,000-node check kept).
+_READY_CONDITION = tuple(f"status.conditions[type=Ready].{field}" for field in ("type", "status", "reason", "message"))
 _WORKLOAD_TEMPLATE = (
     "metadata.annotations",
     "spec.replicas",
@@ -71,7 +74,7 @@ NODES = Resource(
         "spec.unschedulable",
         "status.capacity",
         "status.allocatable",
-        _CONDITIONS,
+        *_READY_CONDITION,
         "status.nodeInfo",
     ),
 )
@@ -97,7 +100,7 @@ PODS = Resource(
         "spec.volumes[].name",
         "spec.volumes[].hostPath",
         "status.phase",
-        _CONDITIONS,
+        *_READY_CONDITION,
     ),
 )
 SERVICES = Resource(

@@ -19,9 +19,9 @@ from typing import Any
 class Resource:
     """A kind of object the checks read, and the fields they need from it.
 
-    `keep` lists dotted field paths kept after reading (`a.b[].c` walks into a list); identity fields are
-    always kept. Trimming objects as pages arrive keeps memory flat on large clusters and makes snapshots
-    hold exactly what the checks read.
+    `keep` lists dotted field paths kept after reading (`a.b[].c` walks into a list, `a.b[type=Ready]` keeps
+    only the list items whose `type` is `Ready`); identity fields are always kept. Trimming objects as pages
+    arrive keeps memory flat on large clusters and makes snapshots hold exactly what the checks read.
     """
 
     group: str  # "" for the core group
@@ -253,19 +253,23 @@ def _compile(tree: dict) -> Callable[[Any], Any]:
     The tree is walked once here, not once per object: each node becomes a closure over a flat field
     table, which projects a 20,000-pod listing about three times faster than interpreting the tree.
     """
-    whole, whole_list, sub_list, sub_dict = 0, 1, 2, 3
-    fields: list[tuple[str, int, Callable[[Any], Any] | None]] = []
+    whole, in_list, sub_dict = 0, 1, 2
+    # (field, how, projection of the value or of each list item, (key, value) list items must have)
+    fields: list[tuple[str, int, Callable[[Any], Any] | None, tuple[str, str] | None]] = []
     for part, sub in tree.items():
-        if part.endswith("[]"):
-            fields.append((part[:-2], whole_list, None) if sub is True else (part[:-2], sub_list, _compile(sub)))
+        sub_project = None if sub is True else _compile(sub)
+        if part.endswith("]"):
+            name, _, predicate = part[:-1].partition("[")
+            key, _, wanted = predicate.partition("=")
+            fields.append((name, in_list, sub_project, (key, wanted) if key else None))
         else:
-            fields.append((part, whole, None) if sub is True else (part, sub_dict, _compile(sub)))
+            fields.append((part, whole if sub is True else sub_dict, sub_project, None))
 
     def project(value: Any) -> Any:
         if not isinstance(value, dict):
             return None
         out = {}
-        for name, how, sub_project in fields:
+        for name, how, sub_project, only in fields:
             if name not in value:
                 continue
             picked = value[name]
@@ -276,7 +280,9 @@ def _compile(tree: dict) -> Callable[[Any], Any]:
                 if picked is not None:
                     out[name] = picked
             elif isinstance(picked, list):
-                out[name] = list(picked) if how == whole_list else [sub_project(item) for item in picked]  # type: ignore[misc]
+                if only:
+                    picked = [item for item in picked if isinstance(item, dict) and item.get(only[0]) == only[1]]
+                out[name] = [sub_project(item) for item in picked] if sub_project else list(picked)
         return out
 
     return project
