@@ -67,10 +67,13 @@ class Connection:
     """
 
     def __init__(self, resolved: ResolvedConfig, request_timeout: float | None) -> None:
-        from kubernetes import client, config
         from urllib3.util.retry import Retry
 
-        cfg = client.Configuration()
+        from kubectl_aiconf.view.kubeclient import kube_client
+
+        kube = kube_client()
+        config = kube.config
+        cfg = kube.Configuration()
         failures: list[str] = []
         capture = _CaptureErrors(failures)
         root = logging.getLogger()
@@ -97,7 +100,7 @@ class Connection:
         self.server = cfg.host
         self.context = resolved.context
         self.timeout = request_timeout or None
-        self._api = client.ApiClient(cfg)
+        self._api = kube.ApiClient(cfg)
         self._lock = threading.Lock()
         self.requests = 0
 
