@@ -97,8 +97,8 @@ PODS = Resource(
         "spec.containers[].securityContext",
         "spec.containers[].env",
         "spec.resourceClaims",
-        "spec.volumes[].name",
-        "spec.volumes[].hostPath",
+        "spec.volumes[hostPath].name",  # the only volumes the checks look at
+        "spec.volumes[hostPath].hostPath",
         "status.phase",
         *_READY_CONDITION,
     ),

@@ -65,3 +65,9 @@ def test_nodes_and_pods_keep_their_ready_condition_only():
     kept = projector(R.NODES)(node)["status"]["conditions"]
     assert kept == [{"type": "Ready", "status": "False", "reason": "Crash"}]
     assert projector(R.PODS)(node)["status"]["conditions"] == kept
+
+
+def test_a_presence_predicate_keeps_only_items_that_have_the_field():
+    obj = {"spec": {"volumes": [{"name": "token", "projected": {}}, {"name": "dev", "hostPath": {"path": "/dev"}}]}}
+    out = projector(_keep("spec.volumes[hostPath].name", "spec.volumes[hostPath].hostPath"))(obj)
+    assert out["spec"]["volumes"] == [{"name": "dev", "hostPath": {"path": "/dev"}}]

@@ -460,7 +460,7 @@ class LiveView(ClusterView):
 
 
 SLICE_THRESHOLD = 4 * PAGE_SIZE  # more objects than this: list per namespace, concurrently
-MAX_SLICES = 8  # namespaces listed at once (each a sequence of pages)
+MAX_SLICES = 4  # namespaces listed at once (each a sequence of pages)
 
 
 def _failed(res: Resource, version: str, exc: ApiError | ConnectError) -> Listing:

@@ -220,7 +220,7 @@ class SnapshotView(ClusterView):
         objs = [
             o for o in self._objects.get((res.group, res.kind)) or [] if _field_selector_matches(o, res.field_selector)
         ]
-        project = projector(_snapshot_projection(res))
+        project = projector(_snapshot_projection(res), share_strings=False)
         return Listing(res, Outcome.OK, [project(o) for o in objs], version=self.choose_version(res))
 
 
