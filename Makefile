@@ -5,11 +5,12 @@
 #   make zipapp    dist/kubectl-aiconf: one pure-Python shiv file, any CPython >= 3.10
 #   make release   dist/kubectl-aiconf.tar.gz + dist/krew-manifest.yaml (sha256 filled in)
 #   make binaries  build/cache kube-apiserver, etcd, kwok, kubectl under ~/.cache/kubectl-aiconf
+#   make real-node build/cache the real node's kubelet, containerd, runc, CNI plugins and images (same cache)
 #   make krew      build/cache krew and validate-krew-manifest under ~/.cache/kubectl-aiconf
 #   make unit      fast tests: no Go, no ../shared (not tests/integration, not the packaging or shared markers)
 #   make lint      ruff (lint and format check) and mypy, configured in pyproject.toml
 #   make format    let ruff format the code and fix what it can
-#   make test      lint, binaries, krew, zipapp, then every test (unit and integration)
+#   make test      lint, binaries, real-node, krew, zipapp, then every test (unit and integration)
 #   make demo      run the zipapp against a sandbox with the ai-platform scenario
 #   make bench     benchmarks (bench/run.py)
 #   make mutate    mutation run over checks/ (bench/mutate.py; not in CI; MUTATE_ARGS='--sample 40 --jobs 4')
@@ -35,7 +36,7 @@ ZIPAPP_INPUTS := pyproject.toml LICENSE \
   .ci/build_zipapp.py .ci/zipapp-requirements.txt .ci/zipapp-build-constraints.txt .ci/kubectl_aiconf_preamble.py \
   $(shell find kubectl_aiconf \( -name __pycache__ -o -name '*.egg-info' \) -prune -o \( -type f ! -name '*.pyc' -print \) -o \( -type d -print \))
 
-.PHONY: help venv zipapp release binaries krew test unit lint format demo bench clean
+.PHONY: help venv zipapp release binaries real-node krew test unit lint format demo bench clean
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -64,6 +65,9 @@ $(RELEASE) &: $(ZIPAPP) LICENSE krew-manifest.yaml kubectl_aiconf/__init__.py .c
 binaries:
 	tests/sandbox/build.sh >/dev/null
 
+real-node:
+	tests/sandbox/build.sh real-node >/dev/null
+
 krew:
 	.ci/build-krew.sh >/dev/null
 
@@ -81,7 +85,7 @@ format: venv
 	$(VENV)/bin/ruff check --fix $(LINTED)
 	$(VENV)/bin/ruff format $(LINTED)
 
-test: lint binaries krew zipapp
+test: lint binaries real-node krew zipapp
 	$(VPY) -m pytest -q tests $(PYTEST_ARGS)
 
 # check's exit codes 1 (a MUST failed) and 3 (a MUST could not be confirmed) are verdicts, not demo failures.

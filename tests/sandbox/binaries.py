@@ -1,6 +1,8 @@
 """Where the sandbox's binaries live, and how to get them built.
 
 Versions are pinned in ``versions.env`` only (shared with ``build.sh``); this module parses that file.
+Two sets: the control plane (every sandbox; ``build.sh``) and the real node (``Sandbox(real_node=True)``;
+``build.sh real-node``), so that a sandbox of kwok nodes alone never waits for containerd to build.
 """
 
 from __future__ import annotations
@@ -25,6 +27,15 @@ COMPONENTS = {
     "kwok": ("KWOK_VERSION", "kwok", ("kwok",)),
 }
 
+# the real node's components, same shape; the kubelet shares the control plane's version and directory
+REAL_NODE_COMPONENTS = {
+    "kubelet": ("KUBERNETES_VERSION", "k8s", ("kubelet",)),
+    "containerd": ("CONTAINERD_VERSION", "containerd", ("containerd", "containerd-shim-runc-v2", "ctr")),
+    "cni-plugins": ("CNI_PLUGINS_VERSION", "cni-plugins", ("bridge", "host-local", "loopback")),
+    "runc": ("RUNC_VERSION", "runc", ("runc",)),
+}
+IMAGES = ("pause", "probe")  # OCI archives <cache>/images-<SANDBOX_IMAGES_VERSION>/<name>.tar
+
 
 class BinariesMissing(RuntimeError):
     pass
@@ -47,37 +58,53 @@ def cache_root() -> Path:
 
 
 def bin_dir(component: str) -> Path:
-    """bin directory of ``kubernetes``, ``etcd`` or ``kwok`` for the pinned version."""
-    key, prefix, _ = COMPONENTS[component]
+    """bin directory of a component (``kubernetes``, ``etcd``, ``kwok``, ``containerd``, ...) at its pinned
+    version."""
+    key, prefix, _ = {**COMPONENTS, **REAL_NODE_COMPONENTS}[component]
     return cache_root() / f"{prefix}-{versions()[key]}" / "bin"
 
 
 def binary(name: str) -> Path:
-    for component, (_, _, names) in COMPONENTS.items():
-        if name in names:
-            return bin_dir(component) / name
+    for table in (COMPONENTS, REAL_NODE_COMPONENTS):
+        for component, (_, _, names) in table.items():
+            if name in names:
+                return bin_dir(component) / name
     raise KeyError(name)
 
 
-def missing() -> list[Path]:
+def image_archive(name: str) -> Path:
+    """The OCI archive of image ``pause`` or ``probe`` (see images/build_images.py)."""
+    if name not in IMAGES:
+        raise KeyError(name)
+    return cache_root() / f"images-{versions()['SANDBOX_IMAGES_VERSION']}" / f"{name}.tar"
+
+
+def missing(real_node: bool = False) -> list[Path]:
+    """What is not built yet: the control plane's binaries, or with ``real_node`` the real node's files."""
     out = []
-    for component, (_, _, names) in COMPONENTS.items():
+    for component, (_, _, names) in (REAL_NODE_COMPONENTS if real_node else COMPONENTS).items():
         for name in names:
             path = bin_dir(component) / name
             if not os.access(path, os.X_OK):
                 out.append(path)
+    if real_node:
+        out += [p for p in map(image_archive, IMAGES) if not p.is_file()]
     return out
 
 
-def ensure(build: bool = True) -> None:
-    """Make sure every binary exists; run build.sh (10-30 min cold) if allowed, else raise BinariesMissing."""
-    gone = missing()
+def ensure(build: bool = True, real_node: bool = False) -> None:
+    """Make sure every binary exists (with ``real_node``, those of the real node, and nothing else); run
+    build.sh (10-30 min cold) if allowed, else raise BinariesMissing."""
+    gone = missing(real_node)
     if not gone:
         return
+    target = "real-node" if real_node else "control-plane"
     if not build:
-        raise BinariesMissing("sandbox binaries missing (run tests/sandbox/build.sh): " + ", ".join(map(str, gone)))
-    print(f"[sandbox] binaries missing ({len(gone)}); running {BUILD_SCRIPT} ...", file=sys.stderr, flush=True)
-    proc = subprocess.run(["bash", str(BUILD_SCRIPT)], stdout=subprocess.DEVNULL)
-    gone = missing()
+        raise BinariesMissing(
+            f"sandbox binaries missing (run tests/sandbox/build.sh {target}): " + ", ".join(map(str, gone))
+        )
+    print(f"[sandbox] binaries missing ({len(gone)}); running {BUILD_SCRIPT} {target} ...", file=sys.stderr, flush=True)
+    proc = subprocess.run(["bash", str(BUILD_SCRIPT), target], stdout=subprocess.DEVNULL)
+    gone = missing(real_node)
     if proc.returncode != 0 or gone:
         raise BinariesMissing(f"{BUILD_SCRIPT} exited {proc.returncode}; still missing: " + ", ".join(map(str, gone)))

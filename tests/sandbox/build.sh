@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# Builds the sandbox control plane from Go modules and caches the binaries by version:
-#   ~/.cache/kubectl-aiconf/k8s-<v>/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl}
-#   ~/.cache/kubectl-aiconf/etcd-<v>/bin/etcd
-#   ~/.cache/kubectl-aiconf/kwok-<v>/bin/kwok
-# A second run finds every binary and does nothing. Prints the bin directories' parent on success.
+# Builds the sandbox's binaries from Go modules (and takes a few from Debian packages), caching them by version:
+#
+#   build.sh [control-plane]   the control plane (what every sandbox needs):
+#     ~/.cache/kubectl-aiconf/k8s-<v>/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl}
+#     ~/.cache/kubectl-aiconf/etcd-<v>/bin/etcd
+#     ~/.cache/kubectl-aiconf/kwok-<v>/bin/kwok
+#   build.sh real-node         what a real node needs (Sandbox(real_node=True), tests/sandbox/realnode.py):
+#     ~/.cache/kubectl-aiconf/k8s-<v>/bin/kubelet
+#     ~/.cache/kubectl-aiconf/containerd-<v>/bin/{containerd,containerd-shim-runc-v2,ctr}
+#     ~/.cache/kubectl-aiconf/cni-plugins-<v>/bin/{bridge,host-local,loopback}
+#     ~/.cache/kubectl-aiconf/runc-<v>/bin/runc          (Debian's runc package, unpacked: nothing is installed)
+#     ~/.cache/kubectl-aiconf/busybox-<v>/bin/busybox    (Debian's busybox-static package, unpacked)
+#     ~/.cache/kubectl-aiconf/images-<v>/{pause,probe}.tar (OCI archives made by images/build_images.py)
+#   build.sh all               both
+#
+# A second run finds every file and does nothing. Prints the cache directory on success.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -15,13 +26,15 @@ say() { printf '[sandbox-build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "FAILED: $*"; exit 1; }
 command -v go >/dev/null || die "Go is not installed; the sandbox binaries are built from Go modules"
 
+# build_kubernetes BIN...: binaries of the k8s.io/kubernetes module (cmd/BIN), stamped with the pinned version.
 build_kubernetes() {
-  local dir="$cache/k8s-$KUBERNETES_VERSION" bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+  local dir="$cache/k8s-$KUBERNETES_VERSION" bins=("$@")
   local missing=0 b
   for b in "${bins[@]}"; do [ -x "$dir/bin/$b" ] || missing=1; done
-  if [ $missing = 0 ]; then say "kubernetes v$KUBERNETES_VERSION: cached"; return; fi
+  if [ $missing = 0 ]; then say "kubernetes v$KUBERNETES_VERSION ${bins[*]}: cached"; return; fi
   say "kubernetes v$KUBERNETES_VERSION: building ${bins[*]} (10-30 minutes the first time)"
-  local work="$dir/src"; rm -rf "$work"; mkdir -p "$work" "$dir/bin"; cd "$work"
+  mkdir -p "$dir/bin"
+  local work; work=$(mktemp -d "$dir/src.XXXXXX"); cd "$work"
   printf 'module aiconf.local/k8sbins\n\ngo 1.26\n' > go.mod
   local gomod minor staging m
   gomod=$(go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" \
@@ -37,6 +50,7 @@ build_kubernetes() {
 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*} \
 -X k8s.io/component-base/version.gitTreeState=clean"
   for b in "${bins[@]}"; do
+    [ -x "$dir/bin/$b" ] && continue
     say "kubernetes: go build $b"
     go build -trimpath -ldflags "$ldflags" -o "$dir/bin/$b.tmp" "k8s.io/kubernetes/cmd/$b" || die "go build $b"
     mv "$dir/bin/$b.tmp" "$dir/bin/$b"
@@ -64,9 +78,100 @@ build_kwok() {
   GOBIN="$dir/bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION" || die "go install kwok"
 }
 
+# containerd 2.x (CDI support, which the DRA test driver needs) from github.com/containerd/containerd/v2, which
+# has no replace directives, so `go install` works. Static (CGO off): btrfs needs cgo and is left out with the
+# other snapshotters the real node does not use (it runs overlayfs); the shim leaves out gRPC as upstream does.
+build_containerd() {
+  local dir="$cache/containerd-$CONTAINERD_VERSION" b missing=0
+  for b in containerd containerd-shim-runc-v2 ctr; do [ -x "$dir/bin/$b" ] || missing=1; done
+  if [ $missing = 0 ]; then say "containerd v$CONTAINERD_VERSION: cached"; return; fi
+  say "containerd v$CONTAINERD_VERSION: building containerd, containerd-shim-runc-v2, ctr"
+  local mod=github.com/containerd/containerd/v2 tags="no_btrfs no_devmapper no_zfs no_tracing urfave_cli_no_docs osusergo netgo"
+  local ldflags="-s -w -X $mod/version.Version=$CONTAINERD_VERSION"
+  rm -rf "$dir/tmp"; mkdir -p "$dir/tmp"
+  GOBIN="$dir/tmp" go install -trimpath -tags "$tags" -ldflags "$ldflags" \
+    "$mod/cmd/containerd@v$CONTAINERD_VERSION" "$mod/cmd/ctr@v$CONTAINERD_VERSION" || die "go install containerd"
+  GOBIN="$dir/tmp" go install -trimpath -tags "$tags no_grpc" -ldflags "$ldflags" \
+    "$mod/cmd/containerd-shim-runc-v2@v$CONTAINERD_VERSION" || die "go install containerd-shim-runc-v2"
+  mkdir -p "$dir/bin"; mv "$dir"/tmp/* "$dir/bin/"; rmdir "$dir/tmp"
+}
+
+# The CNI plugins the real node's pod network uses: a bridge with host-local IPAM, and loopback (containerd sets
+# up every pod's lo with it).
+build_cni_plugins() {
+  local dir="$cache/cni-plugins-$CNI_PLUGINS_VERSION" b missing=0
+  for b in bridge host-local loopback; do [ -x "$dir/bin/$b" ] || missing=1; done
+  if [ $missing = 0 ]; then say "CNI plugins v$CNI_PLUGINS_VERSION: cached"; return; fi
+  say "CNI plugins v$CNI_PLUGINS_VERSION: building bridge, host-local, loopback"
+  local mod=github.com/containernetworking/plugins/plugins
+  rm -rf "$dir/tmp"; mkdir -p "$dir/tmp"
+  GOBIN="$dir/tmp" go install -trimpath -ldflags "-s -w" "$mod/main/bridge@v$CNI_PLUGINS_VERSION" \
+    "$mod/main/loopback@v$CNI_PLUGINS_VERSION" "$mod/ipam/host-local@v$CNI_PLUGINS_VERSION" || die "go install CNI plugins"
+  mkdir -p "$dir/bin"; mv "$dir"/tmp/* "$dir/bin/"; rmdir "$dir/tmp"
+}
+
+# debian_binary PACKAGE VERSION PATH NAME: unpack PATH (e.g. usr/sbin/runc) of Debian's PACKAGE into
+# $cache/NAME-VERSION/bin/ with `apt-get download` and `dpkg-deb -x`, installing nothing on the machine.
+# VERSION is the upstream version pinned in versions.env; the candidate apt offers must be that version.
+debian_binary() {
+  local pkg=$1 want=$2 path=$3 name=$4
+  local dir="$cache/$name-$want" bin=${path##*/}
+  if [ -x "$dir/bin/$bin" ]; then say "$name $want (Debian $pkg): cached"; return; fi
+  command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null \
+    || die "$name comes from Debian's $pkg package: apt-get and dpkg-deb are needed"
+  local candidate
+  candidate=$(apt-cache policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" {print $2}')
+  if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
+    say "$pkg: not in the apt lists; running apt-get update"
+    apt-get update -qq >/dev/null || die "apt-get update failed"
+    candidate=$(apt-cache policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" {print $2}')
+  fi
+  [ -n "$candidate" ] && [ "$candidate" != "(none)" ] || die "apt offers no $pkg package"
+  local upstream=${candidate#*:}; upstream=${upstream%%[-+~]*}
+  [ "$upstream" = "$want" ] || die "apt offers $pkg $candidate (upstream $upstream); versions.env pins $want"
+  say "$name $want: unpacking Debian's $pkg $candidate"
+  local work; work=$(mktemp -d); (
+    cd "$work" && apt-get download -q "$pkg=$candidate" >/dev/null 2>&1 || die "apt-get download $pkg=$candidate"
+    dpkg-deb -x ./*.deb root || die "dpkg-deb -x $pkg"
+  )
+  [ -x "$work/root/$path" ] || die "$pkg $candidate has no $path"
+  mkdir -p "$dir/bin"; cp "$work/root/$path" "$dir/bin/$bin.tmp"; mv "$dir/bin/$bin.tmp" "$dir/bin/$bin"
+  rm -rf "$work"
+}
+
+# The pause and probe images as OCI archives (images/build_images.py); pause is our own static Go binary.
+build_images() {
+  local dir="$cache/images-$SANDBOX_IMAGES_VERSION"
+  if [ -f "$dir/pause.tar" ] && [ -f "$dir/probe.tar" ]; then say "images v$SANDBOX_IMAGES_VERSION: cached"; return; fi
+  say "images v$SANDBOX_IMAGES_VERSION: building pause and probe"
+  mkdir -p "$dir"
+  # a single file outside any module: module mode without a go.mod, so no -mod flag
+  GOFLAGS= go build -trimpath -ldflags "-s -w" -o "$dir/pause" "$here/images/pause/main.go" || die "go build pause"
+  python3 "$here/images/build_images.py" --out "$dir" --tag "$SANDBOX_IMAGES_VERSION" --pause "$dir/pause" \
+    --busybox "$cache/busybox-$BUSYBOX_VERSION/bin/busybox" >/dev/null || die "images/build_images.py"
+}
+
+build_control_plane() {
+  build_etcd
+  build_kwok
+  build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
+}
+
+build_real_node() {
+  debian_binary runc "$RUNC_VERSION" usr/sbin/runc runc
+  debian_binary busybox-static "$BUSYBOX_VERSION" bin/busybox busybox
+  build_images
+  build_cni_plugins
+  build_containerd
+  build_kubernetes kubelet
+}
+
 start=$(date +%s)
-build_etcd
-build_kwok
-build_kubernetes
+case ${1:-control-plane} in
+  control-plane) build_control_plane ;;
+  real-node) build_real_node ;;
+  all) build_control_plane; build_real_node ;;
+  *) die "usage: build.sh [control-plane|real-node|all]" ;;
+esac
 say "done in $(( $(date +%s) - start ))s; binaries under $cache"
 echo "$cache"

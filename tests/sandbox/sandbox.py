@@ -34,6 +34,7 @@ from . import binaries, metrics_api, scenarios
 from .kube import KubeError, exists, request
 from .pki import PKI, make_pki
 from .procs import Proc, free_port, port_open, stop_all
+from .realnode import RealNode
 
 HERE = Path(__file__).resolve().parent
 KWOK_CONFIG = HERE / "kwok-stages.yaml"
@@ -42,6 +43,7 @@ LIMITED_RBAC = HERE / "limited-rbac.yaml"
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
 LIMITED_GROUP = "aiconf:limited"
+KWOK_NODE_SELECTOR = "type=kwok"
 
 # kube-controller-manager: only what the bed needs. Left out on purpose: node-lifecycle (kwok nodes would be
 # tainted NotReady whenever a heartbeat is late; nothing here depends on it), persistent volumes, CSR signing,
@@ -99,8 +101,12 @@ def _contains(objs: list[dict], subset: list[dict]) -> bool:
 
 
 def _sweep_stale_dirs(prefix: str) -> None:
-    """Remove temp dirs of sandboxes whose owning process died without tearing down (e.g. SIGKILL)."""
+    """Remove temp dirs of sandboxes whose owning process died without tearing down (e.g. SIGKILL). A dir with
+    a real node's state (``node/``) may still have mounts and processes in it: the next real node cleans it up
+    (realnode.RealNode.lock), so it is left alone here."""
     for path in Path(tempfile.gettempdir()).glob(f"{prefix}-*"):
+        if (path / "node").exists():
+            continue
         try:
             pid = int((path / "owner.pid").read_text())
         except (OSError, ValueError):
@@ -124,12 +130,18 @@ class Sandbox:
         keep_dir: bool = False,
         verbose: bool = True,
         name: str = "aiconf-sandbox",
+        real_node: bool = False,
     ):
+        """``real_node=True`` also starts one real node (kubelet, containerd, runc; realnode.py) next to the
+        kwok nodes, as ``self.real_node``; it needs ``build.sh real-node`` and root, and only one runs per
+        machine at a time."""
         self.build = build
         self.timeout = timeout
         self.keep_dir = keep_dir
         self.verbose = verbose
         self.name = name
+        self.want_real_node = real_node
+        self.real_node: RealNode | None = None
         self.dir: Path | None = None
         self.pki: PKI | None = None
         self.procs: dict[str, Proc] = {}
@@ -220,9 +232,14 @@ class Sandbox:
         atexit.register(self.stop)
         try:
             binaries.ensure(build=self.build)
-            _sweep_stale_dirs(self.name)
+            if self.want_real_node:
+                binaries.ensure(build=self.build, real_node=True)
             self.dir = Path(tempfile.mkdtemp(prefix=f"{self.name}-"))
             (self.dir / "owner.pid").write_text(str(os.getpid()))
+            if self.want_real_node:  # before anything else: fail fast if another one runs, clean up a dead one
+                self.real_node = RealNode(self, log=self._log)
+                self.real_node.lock()
+            _sweep_stale_dirs(self.name)
             self._log(f"starting in {self.dir}")
             self._make_credentials()
             self._start_etcd()
@@ -234,6 +251,8 @@ class Sandbox:
             self._wait_http("/readyz", "kube-apiserver readyz")
             self._apply_base()
             self._wait_components()
+            if self.real_node is not None:
+                self.real_node.start()
         except BaseException:
             self._dump_logs()
             self.stop()
@@ -247,6 +266,8 @@ class Sandbox:
             return
         self._stopped = True
         t0 = time.monotonic()
+        if self.real_node is not None:  # first: its teardown talks to containerd, not to the API server
+            self.real_node.stop()
         order = ["kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"]
         # nothing in a sandbox is worth a graceful shutdown (kube-apiserver alone would wait seconds): SIGKILL
         stop_all([self.procs[n] for n in order if n in self.procs], grace=0)
@@ -268,7 +289,8 @@ class Sandbox:
             self._log(f"stopped in {time.monotonic() - t0:.1f}s")
 
     def pids(self) -> list[int]:
-        return [p.pid for p in self.procs.values() if p.pid]
+        procs = list(self.procs.values()) + (list(self.real_node.procs.values()) if self.real_node else [])
+        return [p.pid for p in procs if p.pid]
 
     # signals: SIGTERM/SIGHUP become SystemExit in the main thread, so `with` blocks and fixtures tear down
     def _install_signal_handlers(self) -> None:
@@ -305,10 +327,18 @@ class Sandbox:
         import secrets
 
         self.tokens = {"admin": secrets.token_hex(16), "limited": secrets.token_hex(16)}
-        (self.dir / "tokens.csv").write_text(
-            f'{self.tokens["admin"]},admin,uid-admin,"system:masters"\n'
-            f'{self.tokens["limited"]},limited,uid-limited,"{LIMITED_GROUP}"\n'
-        )
+        lines = [
+            f'{self.tokens["admin"]},admin,uid-admin,"system:masters"',
+            f'{self.tokens["limited"]},limited,uid-limited,"{LIMITED_GROUP}"',
+        ]
+        if self.real_node is not None:
+            # the kubelet's identity; RealNode binds the system:node role to it (there is no Node authorizer)
+            self.tokens["node"] = secrets.token_hex(16)
+            node_user = f"system:node:{self.real_node.name}"
+            lines.append(f'{self.tokens["node"]},{node_user},uid-{self.real_node.name},"system:nodes"')
+            # what the API server shows the kubelet for logs and exec (the kubelet trusts the sandbox CA)
+            self.pki.issue("kubelet-client", "kube-apiserver-kubelet-client", client=True)
+        (self.dir / "tokens.csv").write_text("\n".join(lines) + "\n")
         (self.dir / "tokens.csv").chmod(0o600)
 
     def _spawn(self, name: str, argv: list[str]) -> Proc:
@@ -407,6 +437,14 @@ class Sandbox:
                 # controller (left out, see CONTROLLERS) removes again; kwok nodes are Ready from the start
                 "--disable-admission-plugins=TaintNodesByCondition",
                 "--kubelet-preferred-address-types=InternalIP,Hostname",
+                *(
+                    [
+                        f"--kubelet-client-certificate={pki.dir / 'kubelet-client.crt'}",
+                        f"--kubelet-client-key={pki.dir / 'kubelet-client.key'}",
+                    ]
+                    if self.real_node is not None
+                    else []
+                ),
                 "--v=1",
             ]
 
@@ -505,7 +543,8 @@ class Sandbox:
                 str(binaries.binary("kwok")),
                 f"--kubeconfig={kc}",
                 f"--config={KWOK_CONFIG}",
-                "--manage-all-nodes=true",
+                # only its own nodes (node_object() and the scenarios label them), never a real node's
+                f"--manage-nodes-with-label-selector={KWOK_NODE_SELECTOR}",
                 "--node-ip=127.0.0.1",
                 f"--cidr={POD_CIDR}",
                 # leases only gate kwok's own node ownership here (node-lifecycle is off): renew rarely
@@ -533,7 +572,7 @@ class Sandbox:
             time.sleep(0.1)
 
     def _dump_logs(self) -> None:
-        for proc in self.procs.values():
+        for proc in list(self.procs.values()) + (list(self.real_node.procs.values()) if self.real_node else []):
             tail = proc.log_tail(15)
             if tail:
                 _say(f"--- last lines of {proc.name} ({proc.log_path}):\n{tail}")
