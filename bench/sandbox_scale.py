@@ -125,20 +125,30 @@ def _run(cmd: list[str], runs: int) -> tuple[float, float, list[str]]:
     )
 
 
-def compare(sb, runs: int) -> dict:  # type: ignore[no-untyped-def]
-    """Both commands, `runs` times each, alternating so that both see the same machine."""
+def compare(sb, runs: int, baseline: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+    """The commands, `runs` times each, alternating so that all see the same machine."""
     plugin, _ = plugin_command()
     kubeconfig = str(sb.admin_kubeconfig)
+    check = ["--debug", "check", "-o", "json", "--kubeconfig", kubeconfig]
     with tempfile.TemporaryDirectory() as cache:
-        plugin_cmd = plugin + ["--debug", "check", "-o", "json", "--kubeconfig", kubeconfig]
+        plugin_cmd = plugin + check
         kubectl_cmd = [str(sb.kubectl), "--kubeconfig", kubeconfig, "--cache-dir", cache]
         kubectl_cmd += ["get", "nodes", "-o", "json", "-v=6"]
         measure(kubectl_cmd)  # fills kubectl's discovery cache, as on an admin's machine
-        plugin_runs, kubectl_runs = [], []
+        plugin_runs, kubectl_runs, baseline_runs = [], [], []
         for _ in range(runs):
             plugin_runs.append(_run(plugin_cmd, 1))
             kubectl_runs.append(_run(kubectl_cmd, 1))
+            if baseline:
+                baseline_runs.append(_run([sys.executable, baseline, *check], 1))
     errs = plugin_runs[0][2][0]
+    extra = {}
+    if baseline_runs:
+        extra = {
+            "b_wall": statistics.median(r[0] for r in baseline_runs),
+            "b_rss": max(r[1] for r in baseline_runs),
+            "b_requests": int(re.search(r"(\d+) API requests", baseline_runs[0][2][0]).group(1)),  # type: ignore[union-attr]
+        }
     # kubectl -v=6 logs one line per response: `"Response" verb="GET" url=...` (older: `GET https://...`)
     k_requests = len(re.findall(r'verb="(?:GET|POST)"|\b(?:GET|POST) https://', kubectl_runs[-1][2][0]))
     return {
@@ -149,6 +159,7 @@ def compare(sb, runs: int) -> dict:  # type: ignore[no-untyped-def]
         "k_wall": statistics.median(r[0] for r in kubectl_runs),
         "k_rss": max(r[1] for r in kubectl_runs),
         "k_requests": k_requests,
+        **extra,
     }
 
 
@@ -158,6 +169,7 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=0, help="pods (default: 4 per node)")
     parser.add_argument("--crds", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--baseline", help="another build of the plugin (a zipapp) to measure beside this one")
     parser.add_argument(
         "--hold", action="store_true", help="populate, print the kubeconfig, keep the sandbox up until Ctrl-C"
     )
@@ -178,7 +190,7 @@ def main() -> None:
                     while True:
                         time.sleep(3600)
                 return
-            rows.append((nodes, population.pods, compare(sb, args.runs)))
+            rows.append((nodes, population.pods, compare(sb, args.runs, args.baseline)))
     print(f"\nkubectl aiconf check ({label}) and kubectl get nodes -o json, median of {args.runs} alternating runs:")
     print(
         f"{'nodes':>6} {'pods':>6} | {'plugin s':>8} {'requests':>8} {'objects':>7} {'MB':>5} | "
@@ -190,6 +202,14 @@ def main() -> None:
             f"{r['k_wall']:>9.2f} {r['k_requests']:>8} {r['k_rss']:>5.0f} | "
             f"{r['wall'] / r['k_wall']:>4.2f}x {r['rss'] / r['k_rss']:>5.2f}x"
         )
+    if args.baseline:
+        print(f"\nbaseline {args.baseline}, same runs:")
+        for nodes, pods, r in rows:
+            print(
+                f"{nodes:>6} nodes {pods:>6} pods | baseline {r['b_wall']:.2f}s, {r['b_requests']} requests, "
+                f"{r['b_rss']:.0f} MB ({r['b_wall'] / r['k_wall']:.2f}x kubectl) | now {r['wall']:.2f}s, "
+                f"{r['rss']:.0f} MB: {r['b_wall'] / r['wall']:.1f}x faster, {r['b_rss'] / r['rss']:.1f}x less memory"
+            )
     if len(rows) > 1:
         (n0, _, first), (n1, _, last) = rows[0], rows[-1]
         growth = (last["wall"] / first["wall"]) / (n1 / n0)
