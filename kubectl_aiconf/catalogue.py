@@ -23,7 +23,9 @@ CATEGORIES: dict[str, str] = {
 }
 
 VERSIONS = ("1.33", "1.34", "1.35", "1.36", "1.37")
-DRAFT_VERSIONS = frozenset({"1.37"})
+# Checklists published as drafts (none since 1.37 became final on 2026-08-26); a run against one warns.
+DRAFT_VERSIONS: frozenset[str] = frozenset()
+NEWEST_FINAL = [v for v in VERSIONS if v not in DRAFT_VERSIONS][-1]
 
 
 @dataclass(frozen=True)

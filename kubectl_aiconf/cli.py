@@ -297,12 +297,15 @@ def _save_evidence(report: Report, options: RenderOptions, directory: str) -> No
 
 @app.command()
 def requirements(
-    conformance_version: str = typer.Option("1.35", "--conformance-version", help="Checklist version X.Y."),
+    conformance_version: str = typer.Option(
+        None, "--conformance-version", help="Checklist version X.Y (default: the newest final checklist)."
+    ),
     output: str = typer.Option("table", "-o", "--output", help="table, json or yaml."),
 ) -> None:
     """List the requirements of a checklist version."""
-    from kubectl_aiconf.catalogue import CATEGORIES, requirements_for
+    from kubectl_aiconf.catalogue import CATEGORIES, NEWEST_FINAL, requirements_for
 
+    conformance_version = conformance_version or NEWEST_FINAL
     _checklist_version(conformance_version, None, [])
     reqs = requirements_for(conformance_version)
     rows = [

@@ -44,8 +44,7 @@ def test_minor_of(server, minor):
 
 def test_server_version_selection():
     assert checklist_for_server("v1.35.3-eks-113cf36") == ("1.35", None)
-    version, warning = checklist_for_server("v1.37.0")
-    assert version == "1.37" and "draft" in warning
+    assert checklist_for_server("v1.37.0") == ("1.37", None)  # final since 2026-08-26
     version, warning = checklist_for_server("v1.40.2")
     assert version == "1.37" and "nearest lower checklist 1.37" in warning
     with pytest.raises(ValueError, match="older than the first"):

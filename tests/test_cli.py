@@ -194,6 +194,11 @@ def test_colour_can_be_forced_off_and_is_never_in_json(tmp_path):
     assert "\033[" not in as_json
 
 
+def test_requirements_without_a_version_lists_the_newest_final_checklist():
+    data = json.loads(cli("requirements", "-o", "json").stdout)
+    assert data["conformanceVersion"] == "1.37" and len(data["requirements"]) == 15
+
+
 @pytest.mark.parametrize("fmt", ["json", "yaml", "table"])
 def test_requirements_command(fmt):
     proc = cli("requirements", "--conformance-version", "1.37", "-o", fmt)

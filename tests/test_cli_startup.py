@@ -37,8 +37,8 @@ def test_version_output():
         check=True,
     )
     data = json.loads(proc.stdout)
-    assert data["checklists"] == ["1.33", "1.34", "1.35", "1.36", "1.37"] and data["draftChecklists"] == ["1.37"]
+    assert data["checklists"] == ["1.33", "1.34", "1.35", "1.36", "1.37"] and data["draftChecklists"] == []
     text = subprocess.run(
         [sys.executable, "-m", "kubectl_aiconf", "version"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
-    assert text.startswith("kubectl-aiconf ") and "1.37 (draft)" in text
+    assert text.startswith("kubectl-aiconf ") and "1.37" in text and "draft" not in text

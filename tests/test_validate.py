@@ -169,20 +169,18 @@ FIXTURE_EXPECTATIONS: dict[str, dict[str, set]] = {
     "v1.36/v2-e2e-log-no-results": {"current": set(), "v2": {(E, "artifact-invalid", "secure_accelerator_access")}},
     "v1.36/v2-junit-invalid": {"current": set(), "v2": {(E, "artifact-invalid", "gang_scheduling")}},
     "v1.37/v2-hybrid-no-artifacts": {
-        "current": {DRAFT},
-        "v2": {DRAFT}
-        | {
+        "current": set(),
+        "v2": {
             (W, "artifact-recommended", r)
             for r in ("gang_scheduling", "cluster_autoscaling", "secure_accelerator_access")
         },
     },
     "v1.37/v2-hybrid-artifacts": {
-        "current": {DRAFT}
-        | {
+        "current": {
             (E, "evidence-file-missing", r)
             for r in ("gang_scheduling", "cluster_autoscaling", "secure_accelerator_access")
         },
-        "v2": {DRAFT},
+        "v2": set(),
     },
 }
 
@@ -209,6 +207,17 @@ def test_fixture(fixture, rules):
     valid, problems = outcome(f"{fixture}/PRODUCT.yaml", rules, FIXTURES)
     assert problems == expected
     assert valid == (not any(sev == E for sev, _, _ in expected))
+
+
+def test_a_draft_checklist_is_named_as_such(monkeypatch):
+    """No checklist is a draft today (1.37 became final); the next one will be, and validating against it warns."""
+    from kubectl_aiconf import catalogue
+
+    _, problems = outcome("v1.37/v2-hybrid-no-artifacts/PRODUCT.yaml", "current", FIXTURES)
+    assert DRAFT not in problems
+    monkeypatch.setattr(catalogue, "DRAFT_VERSIONS", frozenset({"1.37"}))
+    _, problems = outcome("v1.37/v2-hybrid-no-artifacts/PRODUCT.yaml", "current", FIXTURES)
+    assert DRAFT in problems
 
 
 def test_every_rule_has_a_failing_and_a_passing_fixture():
