@@ -72,8 +72,7 @@ NODES = Resource(
         "spec.taints",
         "spec.providerID",
         "spec.unschedulable",
-        "status.capacity",
-        "status.allocatable",
+        "status.allocatable",  # what the scheduler hands out; capacity is never read
         *_READY_CONDITION,
         "status.nodeInfo",
     ),
