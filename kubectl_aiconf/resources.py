@@ -84,7 +84,8 @@ PODS = Resource(
     True,
     sliced=True,
     keep=(
-        "metadata.ownerReferences",
+        "metadata.ownerReferences[].kind",  # not uid, apiVersion and flags: on every pod of a real cluster
+        "metadata.ownerReferences[].name",
         "spec.nodeName",
         "spec.schedulerName",
         "spec.runtimeClassName",
