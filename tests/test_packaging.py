@@ -98,7 +98,12 @@ def test_make_target_exists(target):
 def test_make_targets_run_what_they_promise():
     assert "tests/sandbox/build.sh" in dry_run("binaries")
     assert "pytest -q tests --ignore=tests/integration" in dry_run("unit")
-    assert re.search(r"-m tests\.sandbox run --scenario ai-platform -- \./dist/kubectl-aiconf check", dry_run("demo"))
+    demo = dry_run("demo")
+    assert re.search(
+        r"-m tests\.sandbox run --scenario ai-platform \$real -- \S+ tests/sandbox/demo\.py \./dist/kubectl-aiconf",
+        demo,
+    )
+    assert "real=--real-node" in demo and "build.sh real-node" in demo  # the probe on a real node, as root
     assert "bench/run.py" in dry_run("bench")
     assert "bench/mutate.py" in dry_run("mutate")
     assert "ruff format --check" in dry_run("lint") and "mypy" in dry_run("lint")

@@ -1,8 +1,8 @@
 """Command line for the sandbox.
 
-    python -m tests.sandbox run [--scenario NAME]... -- CMD ARGS...
+    python -m tests.sandbox run [--scenario NAME]... [--real-node [--leaky-device-plugin]] -- CMD ARGS...
         start, apply, run CMD, tear down; exit with CMD's code
-    python -m tests.sandbox up  [--scenario NAME]...
+    python -m tests.sandbox up  [--scenario NAME]... [--real-node [--leaky-device-plugin]]
         start, apply, print `export KUBECONFIG=...`, wait for Ctrl-C
     python -m tests.sandbox build                                      build/cache the binaries (tests/sandbox/build.sh)
     python -m tests.sandbox scenarios                                  list the scenarios
@@ -10,6 +10,10 @@
 CMD runs with KUBECONFIG set to the sandbox's kubeconfig (contexts `admin`, current, and `limited`), with
 AICONF_SANDBOX_ADMIN_KUBECONFIG / AICONF_SANDBOX_LIMITED_KUBECONFIG pointing at the single-user files, and with
 the sandbox's kubectl first on PATH. Progress goes to stderr; CMD's own output is untouched.
+With --real-node the sandbox also runs one real node (kubelet, containerd, runc; needs root and
+`tests/sandbox/build.sh real-node`) with the test device plugin (4 simulated nvidia.com/gpu devices; with
+--leaky-device-plugin every container that asks for one gets all 4), and CMD also gets AICONF_SANDBOX_REAL_NODE
+(the node's name) and AICONF_SANDBOX_PROBE_IMAGE (the locally imported probe image, for --probe-image).
 Exit codes: CMD's exit code; 125 if the sandbox could not be started or the scenario not applied; 130 on Ctrl-C.
 """
 
@@ -40,6 +44,16 @@ def _parser() -> argparse.ArgumentParser:
         )
         sp.add_argument("--nodes", type=int, default=0, help="also create N plain kwok nodes")
         sp.add_argument("--gpu-nodes", type=int, default=0, help="also create N kwok GPU nodes")
+        sp.add_argument(
+            "--real-node",
+            action="store_true",
+            help="also run a real node (kubelet, containerd, runc) with the test device plugin; needs root",
+        )
+        sp.add_argument(
+            "--leaky-device-plugin",
+            action="store_true",
+            help="with --real-node: the device plugin gives every container every device (isolation broken)",
+        )
         sp.add_argument("--no-build", action="store_true", help="fail instead of building missing binaries")
         sp.add_argument("--keep", action="store_true", help="keep the temp dir (logs) after teardown")
         sp.add_argument("--timeout", type=float, default=180, help="seconds for start-up and for each scenario")
@@ -56,9 +70,13 @@ def _start(args):
 
     for name in args.scenario:
         scenario_dir(name)  # unknown scenario: fail before starting anything
-    sb = Sandbox(build=not args.no_build, timeout=args.timeout, keep_dir=args.keep)
+    if args.leaky_device_plugin and not args.real_node:
+        raise ValueError("--leaky-device-plugin needs --real-node")
+    sb = Sandbox(build=not args.no_build, timeout=args.timeout, keep_dir=args.keep, real_node=args.real_node)
     sb.start()
     try:
+        if sb.real_node is not None:
+            sb.real_node.start_device_plugin(leaky=args.leaky_device_plugin)
         for name in args.scenario:
             sb.apply_scenario(name, timeout=args.timeout)
         if args.nodes:
@@ -78,6 +96,9 @@ def _env(sb) -> dict[str, str]:
     env["AICONF_SANDBOX_ADMIN_KUBECONFIG"] = str(sb.admin_kubeconfig)
     env["AICONF_SANDBOX_LIMITED_KUBECONFIG"] = str(sb.limited_kubeconfig)
     env["AICONF_SANDBOX_SERVER"] = sb.server
+    if sb.real_node is not None:
+        env["AICONF_SANDBOX_REAL_NODE"] = sb.real_node.name
+        env["AICONF_SANDBOX_PROBE_IMAGE"] = sb.real_node.probe_image
     return env
 
 
@@ -128,13 +149,20 @@ def cmd_up(args) -> int:
         return 125
     try:
         print(f"export KUBECONFIG={sb.kubeconfig}", flush=True)
+        if sb.real_node is not None:
+            print(
+                f"[sandbox] real node {sb.real_node.name}: kubectl aiconf check --probe --probe-node "
+                f"{sb.real_node.name} --probe-image {sb.real_node.probe_image}",
+                file=sys.stderr,
+                flush=True,
+            )
         print(
             f"[sandbox] up: contexts admin (current) and limited; kubectl at {sb.kubectl}; Ctrl-C to stop",
             file=sys.stderr,
             flush=True,
         )
         while True:
-            for proc in sb.procs.values():
+            for proc in list(sb.procs.values()) + (list(sb.real_node.procs.values()) if sb.real_node else []):
                 if not proc.alive():
                     print(f"[sandbox] {proc.name} exited with {proc.returncode()}:\n{proc.log_tail()}", file=sys.stderr)
                     return 1

@@ -7,6 +7,7 @@ Two sets: the control plane (every sandbox; ``build.sh``) and the real node (``S
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -33,6 +34,10 @@ REAL_NODE_COMPONENTS = {
     "containerd": ("CONTAINERD_VERSION", "containerd", ("containerd", "containerd-shim-runc-v2", "ctr")),
     "cni-plugins": ("CNI_PLUGINS_VERSION", "cni-plugins", ("bridge", "host-local", "loopback")),
     "runc": ("RUNC_VERSION", "runc", ("runc",)),
+    # gVisor, the node's `runsc` runtime handler (RuntimeClass gvisor)
+    "gvisor": ("GVISOR_VERSION", "gvisor", ("runsc", "containerd-shim-runsc-v1")),
+    # Kubernetes' DRA test driver (test/e2e/dra/test-driver): a kubelet plugin that prepares claims through CDI
+    "dra-test-driver": ("KUBERNETES_VERSION", "k8s", ("dra-test-driver",)),
 }
 IMAGES = ("pause", "probe")  # OCI archives <cache>/images-<SANDBOX_IMAGES_VERSION>/<name>.tar
 
@@ -79,6 +84,17 @@ def image_archive(name: str) -> Path:
     return cache_root() / f"images-{versions()['SANDBOX_IMAGES_VERSION']}" / f"{name}.tar"
 
 
+DEVICE_PLUGIN_SOURCE = HERE / "deviceplugin"
+
+
+def device_plugin_binary() -> Path:
+    """The test device plugin (deviceplugin/), cached under a hash of its sources as build.sh computes it."""
+    src = DEVICE_PLUGIN_SOURCE
+    files = [src / "go.mod", src / "go.sum", *sorted(src.glob("*.go"))]
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
+    return cache_root() / f"deviceplugin-{digest}" / "bin" / "deviceplugin"
+
+
 def missing(real_node: bool = False) -> list[Path]:
     """What is not built yet: the control plane's binaries, or with ``real_node`` the real node's files."""
     out = []
@@ -89,6 +105,8 @@ def missing(real_node: bool = False) -> list[Path]:
                 out.append(path)
     if real_node:
         out += [p for p in map(image_archive, IMAGES) if not p.is_file()]
+        if not os.access(device_plugin_binary(), os.X_OK):
+            out.append(device_plugin_binary())
     return out
 
 

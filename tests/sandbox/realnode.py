@@ -15,6 +15,9 @@ What it takes on the machines this project runs on (root, cgroup v1, no CAP_SYS_
   under the cgroup ``/aiconf-realnode`` (never the machine's ``kubepods``), its root dir, certificates and pod
   logs under the sandbox dir, serving on NODE_IP to the API server's client certificate only. It registers
   with the taint ``sandbox.aiconf.dev/real-node=true:NoSchedule``, so only pods that ask for it land here.
+* Runtimes: runc (the default) and gVisor, containerd's handler ``runsc`` (shim and runsc by path, their
+  state under the node's dir), selected by the RuntimeClass ``gvisor`` that the node creates. CDI is on,
+  its specs in ``cdi_dir``: ``start_dra_driver()`` runs Kubernetes' DRA test driver, which writes them.
 * Pod network: one bridge (``aiconf-cni0``) that the node creates with the node's address ``NODE_IP`` (the
   kubelet refuses a loopback node IP), host-local IPAM in ``POD_SUBNET``, no gateway, no NAT, no iptables:
   pods reach each other and the node's address, and no other host network setting changes.
@@ -60,7 +63,15 @@ POD_SUBNET = "10.250.0.0/24"
 # the node owns keeps the machine's own addresses out of it (the kubelet serves here, to the API server only)
 NODE_IP = "10.250.0.1"
 CNI_NETWORK = "aiconf-realnode"
+RUNSC_HANDLER = "runsc"  # containerd's runtime handler for gVisor
+RUNTIME_CLASS = "gvisor"  # the RuntimeClass that selects it; its scheduling sends pods to this node
+DRA_DRIVER = "test-driver.cdi.k8s.io"  # the DRA test driver's default name (start_dra_driver)
 DEVICE_PLUGINS = Path("/var/lib/kubelet/device-plugins")
+# the test device plugin (start_device_plugin): its socket in DEVICE_PLUGINS, what it advertises
+DEVICE_PLUGIN_SOCKET = "aiconf-gpu.sock"
+GPU_RESOURCE = "nvidia.com/gpu"
+DEVICE_PLUGIN_DEVICES = 4
+SIMULATED_PRODUCT = "AICONF-SIMULATED-GPU"  # nvidia.com/gpu.product of the real node: its devices are fake
 CONTAINER_LOGS = Path("/var/log/containers")
 CNI_CACHE = Path("/var/lib/cni")
 # the kubelet sets these when protectKernelDefaults is false (and refuses to start when it is true and they
@@ -74,7 +85,10 @@ SYSCTLS = (
     "kernel/keys/root_maxbytes",
 )
 # machine-wide places that one of the two daemons creates when missing: removed again if they were missing
-CREATED_PATHS = (Path("/var/lib/kubelet"), DEVICE_PLUGINS, CONTAINER_LOGS, CNI_CACHE)
+# gVisor's shim (built against containerd 2.1, whose shim library fixes the directory) puts its sockets in
+# /run/containerd/s whatever the shim manager's socket_dir says; the shim removes each when it exits
+SHIM_SOCKETS = Path("/run/containerd/s")
+CREATED_PATHS = (Path("/var/lib/kubelet"), DEVICE_PLUGINS, CONTAINER_LOGS, CNI_CACHE, SHIM_SOCKETS.parent)
 MAX_SOCKET_PATH = 107  # sun_path
 
 
@@ -254,9 +268,14 @@ def clean_machine(node_dir: Path | None, record: dict) -> list[str]:
                 problems.append(f"{link}: {exc}")
     for entry in _cni_cache_entries(node_dir) if node_dir else []:
         entry.unlink(missing_ok=True)
-    for name in ("kubelet.sock", "kubelet_internal_checkpoint"):
+    for name in ("kubelet.sock", "kubelet_internal_checkpoint", DEVICE_PLUGIN_SOCKET):
         if name not in record.get("device_plugins", []):
             (DEVICE_PLUGINS / name).unlink(missing_ok=True)
+    # a killed gVisor shim leaves its socket; when the node created /run/containerd, every socket there is its own
+    if str(SHIM_SOCKETS.parent) in record.get("created", []) and SHIM_SOCKETS.is_dir():
+        for sock in SHIM_SOCKETS.iterdir():
+            if sock.is_socket():
+                sock.unlink(missing_ok=True)
     # the machine-wide directories the daemons created, innermost first, if they hold nothing of anyone else
     for path in sorted(map(Path, record.get("created", [])), key=lambda p: len(p.parts), reverse=True):
         _remove_empty_tree(path)
@@ -288,6 +307,10 @@ def leftovers(node_dir: Path, record: dict) -> list[str]:
     out += [f"created and not removed: {p}" for p in record.get("created", []) if Path(p).exists()]
     if (DEVICE_PLUGINS / "kubelet.sock").exists() and "kubelet.sock" not in record.get("device_plugins", []):
         out.append(f"socket: {DEVICE_PLUGINS / 'kubelet.sock'}")
+    if (DEVICE_PLUGINS / DEVICE_PLUGIN_SOCKET).exists() and DEVICE_PLUGIN_SOCKET not in record.get(
+        "device_plugins", []
+    ):
+        out.append(f"socket: {DEVICE_PLUGINS / DEVICE_PLUGIN_SOCKET}")
     now = _read_sysctls()
     out += [f"sysctl {k}: {now.get(k)} (was {v})" for k, v in record.get("sysctls", {}).items() if now.get(k) != v]
     if node_dir.exists():
@@ -354,6 +377,11 @@ class RealNode:
     @property
     def containerd_socket(self) -> Path:
         return self.dir / "containerd.sock"
+
+    @property
+    def cdi_dir(self) -> Path:
+        """Where containerd reads CDI specs (``cdi_spec_dirs``) and the DRA test driver writes them."""
+        return self.dir / "cdi"
 
     @property
     def pause_image(self) -> str:
@@ -435,6 +463,7 @@ class RealNode:
         self._grant_node_identity()
         self._start_kubelet()
         self._wait_ready()
+        self._create_runtime_class()
         self.ready_seconds = time.monotonic() - t0
         self._log(f"real node {self.name} Ready in {self.ready_seconds:.1f}s (containerd {self.containerd_socket})")
         return self
@@ -486,7 +515,9 @@ class RealNode:
                 runtime: {
                     "restrict_oom_score_adj": True,  # no CAP_SYS_RESOURCE: never raise a score
                     "netns_mounts_under_state_dir": True,  # not /var/run/netns
-                    "cdi_spec_dirs": [str(d / "cdi")],
+                    # CDI (on by default in 2.x): the DRA test driver writes its specs here (start_dra_driver)
+                    "enable_cdi": True,
+                    "cdi_spec_dirs": [str(self.cdi_dir)],
                     "containerd": {
                         "default_runtime_name": "runc",
                         "runtimes": {
@@ -497,7 +528,17 @@ class RealNode:
                                     "Root": str(d / "runc"),  # not /run/containerd/runc
                                     "SystemdCgroup": False,
                                 },
-                            }
+                            },
+                            # gVisor (RuntimeClass RUNTIME_CLASS): its shim by path, its options in a file of
+                            # ours (never /run/containerd/runsc or /etc/containerd/runsc)
+                            RUNSC_HANDLER: {
+                                "runtime_type": "io.containerd.runsc.v1",
+                                "runtime_path": str(binaries.binary("containerd-shim-runsc-v1")),
+                                "options": {
+                                    "TypeUrl": "io.containerd.runsc.v1.options",
+                                    "ConfigPath": str(d / "runsc.toml"),
+                                },
+                            },
                         },
                     },
                     "cni": {"bin_dirs": [str(binaries.bin_dir("cni-plugins"))], "conf_dir": str(d / "cni/net.d")},
@@ -507,9 +548,23 @@ class RealNode:
             },
         }
 
+    def _runsc_config(self) -> dict:
+        """The gVisor shim's options (the file ``ConfigPath`` names): runsc by path, its state under the node's
+        dir, and runsc's own flags (``runsc_config``), its logs in the sandbox's log dir."""
+        return {
+            "binary_name": str(binaries.binary("runsc")),
+            "root": str(self.dir / "runsc-root"),
+            "runsc_config": {
+                # systrap needs no KVM; it is also gVisor's default
+                "platform": "systrap",
+                "debug-log": str(self.sb.dir / "logs" / "runsc") + "/",
+            },
+        }
+
     def _start_containerd(self) -> None:
         config = self.dir / "containerd.toml"
         config.write_text(_toml(self._containerd_config()))
+        (self.dir / "runsc.toml").write_text(_toml(self._runsc_config()))
         env = {
             "PATH": os.pathsep.join(
                 [str(binaries.bin_dir("containerd")), str(binaries.bin_dir("runc")), "/usr/sbin:/usr/bin:/sbin:/bin"]
@@ -652,6 +707,10 @@ class RealNode:
             "imageGCHighThresholdPercent": 100,
             "imageGCLowThresholdPercent": 99,
             "shutdownGracePeriod": "0s",
+            # a device plugin's devices reach the Node's allocatable at the next status update: every second,
+            # not every 10 s; an unchanged status is still posted only every 5 minutes
+            "nodeStatusUpdateFrequency": "1s",
+            "nodeStatusReportFrequency": "5m",
             "serializeImagePulls": False,
         }
         path = d / "config.yaml"
@@ -699,6 +758,149 @@ class RealNode:
 
     def log_tails(self, lines: int = 15) -> dict[str, str]:
         return {name: p.log_tail(lines) for name, p in self.procs.items()}
+
+    # ------------------------------------------------------------------ gVisor and DRA
+    def _create_runtime_class(self) -> None:
+        """RuntimeClass RUNTIME_CLASS (handler RUNSC_HANDLER), whose scheduling places its pods on this node
+        (the node's label and a toleration of its taint), as a cluster that runs gVisor on some nodes does."""
+        body = {
+            "apiVersion": "node.k8s.io/v1",
+            "kind": "RuntimeClass",
+            "metadata": {"name": RUNTIME_CLASS},
+            "handler": RUNSC_HANDLER,
+            "scheduling": {"nodeSelector": dict(LABELS), "tolerations": [self.toleration()]},
+        }
+        try:
+            request(self.sb.admin_client(), "POST", "/apis/node.k8s.io/v1/runtimeclasses", body=body)
+        except KubeError as exc:
+            if exc.status != 409:
+                raise
+
+    def start_dra_driver(self, driver: str = DRA_DRIVER, devices: int = 4, timeout: float = 60.0) -> list[dict]:
+        """Run Kubernetes' DRA test driver (test/e2e/dra/test-driver, the control plane's version) as this
+        node's kubelet plugin named ``driver`` with ``devices`` devices (device-00, ...); returns the node's
+        ResourceSlices of the driver once the kubelet has registered it and it has published them.
+
+        It registers through the kubelet's ``plugins_registry`` under the kubelet's root dir, serves its DRA
+        socket from ``plugins/<driver>`` there, and prepares each claim by writing a CDI spec into
+        ``cdi_dir`` that sets ``claim_<claim>_<request>=true`` (and, from opaque configs of the driver,
+        ``admin_<key>``/``user_<key>``) in the container's environment; containerd applies it. It publishes
+        with the admin's credentials (a real driver has its own service account). Stopped with the node;
+        the ResourceSlices stay in the API server until the sandbox goes."""
+        name = f"dra-{driver}"
+        if name in self.procs and self.procs[name].alive():
+            raise RealNodeError(f"the DRA driver {driver} already runs on {self.name}")
+        root = self.dir / "kubelet/root"
+        (root / "plugins" / driver).mkdir(parents=True, exist_ok=True)  # the driver creates only its parent
+        argv = [
+            str(binaries.binary("dra-test-driver")),
+            f"--kubeconfig={self.sb.admin_kubeconfig}",
+            f"--drivername={driver}",
+            "--v=6",  # logs every gRPC call: the kubelet's registration, NodePrepareResources, ...
+            "kubelet-plugin",
+            f"--node-name={self.name}",
+            f"--num-devices={devices}",
+            f"--cdi-dir={self.cdi_dir}",
+            f"--plugin-registration-path={root / 'plugins_registry'}",
+            f"--datadir={root / 'plugins'}",
+        ]
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(self.dir)}
+        proc = Proc(name, argv, self._logfile(name)).start(env=env)
+        self.procs[name] = proc
+        deadline = time.monotonic() + timeout
+        query = {"fieldSelector": f"spec.nodeName={self.name},spec.driver={driver}"}
+        while True:
+            if not proc.alive():
+                raise RealNodeError(f"DRA driver {driver} exited with {proc.returncode()}:\n{proc.log_tail()}")
+            slices = request(self.sb.admin_client(), "GET", "/apis/resource.k8s.io/v1/resourceslices", query=query)
+            items = slices.get("items") or []
+            published = sum(len((s.get("spec") or {}).get("devices") or []) for s in items) == devices
+            # the kubelet calls NotifyRegistrationStatus once it has taken the plugin on
+            if published and proc.log_contains("NotifyRegistrationStatus"):
+                return items
+            if time.monotonic() > deadline:
+                raise RealNodeError(
+                    f"DRA driver {driver}: not registered with the kubelet, or no ResourceSlices with {devices} "
+                    f"devices for {self.name}, after {timeout:.0f}s:\n{proc.log_tail()}"
+                )
+            time.sleep(0.2)
+
+    # ------------------------------------------------------------------ the test device plugin
+    def start_device_plugin(
+        self, leaky: bool = False, devices: int = DEVICE_PLUGIN_DEVICES, timeout: float = 60.0
+    ) -> dict:
+        """Run the test device plugin (deviceplugin/, built by ``build.sh real-node``): it registers
+        GPU_RESOURCE with ``devices`` fake devices with this node's kubelet through the device plugin API.
+        Allocate gives each container its own devices: ``NVIDIA_VISIBLE_DEVICES=<ids>`` and a device node
+        ``/dev/nvidia<N>`` per device (character devices 1:3, like /dev/null, made under ``<dir>/devices``);
+        ``leaky=True`` gives every container that asks for one every device. The node is labelled like a GPU
+        node (the sandbox's GPU labels, ``nvidia.com/gpu.count=<devices>``), as NVIDIA's feature discovery
+        would. Replaces a plugin that runs already; returns the Node once the kubelet has connected to this
+        one and advertises ``devices`` allocatable. Stopped with the node (or ``stop_device_plugin()``)."""
+        from .sandbox import GPU_LABELS  # sandbox imports this module
+
+        self.stop_device_plugin(unlabel=False)
+        argv = [
+            str(binaries.device_plugin_binary()),
+            f"-devices={devices}",
+            f"-resource={GPU_RESOURCE}",
+            f"-dev-dir={self.dir / 'devices'}",
+            f"-plugin-dir={DEVICE_PLUGINS}",
+            f"-socket={DEVICE_PLUGIN_SOCKET}",
+        ] + (["-leak"] if leaky else [])
+        self._log(f"real node: starting the test device plugin ({devices} {GPU_RESOURCE}, leaky={leaky})")
+        proc = Proc("deviceplugin", argv, self._logfile("deviceplugin"))
+        log_start = proc.log_path.stat().st_size if proc.log_path.exists() else 0
+        self.procs["deviceplugin"] = proc.start(env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        labels = {**GPU_LABELS, "nvidia.com/gpu.count": str(devices), "nvidia.com/gpu.product": SIMULATED_PRODUCT}
+        self._patch_node_labels(labels)
+        deadline = time.monotonic() + timeout
+        while True:
+            if not proc.alive():
+                raise RealNodeError(f"the device plugin exited with {proc.returncode()}:\n{proc.log_tail()}")
+            # the kubelet's ListAndWatch on *this* process: a previous plugin's devices may still be advertised
+            connected = "ListAndWatch:" in _read_from(proc.log_path, log_start)
+            node = request(self.sb.admin_client(), "GET", f"/api/v1/nodes/{self.name}")
+            allocatable = ((node.get("status") or {}).get("allocatable") or {}).get(GPU_RESOURCE)
+            if connected and allocatable == str(devices):
+                return node
+            if time.monotonic() > deadline:
+                raise RealNodeError(
+                    f"node {self.name} does not advertise {devices} {GPU_RESOURCE} after {timeout:.0f}s "
+                    f"(allocatable {allocatable}, kubelet connected: {connected}):\n{proc.log_tail()}"
+                )
+            time.sleep(0.2)
+
+    def stop_device_plugin(self, unlabel: bool = True) -> None:
+        """Stop the test device plugin (its socket goes with it; the kubelet then stops advertising its
+        devices as healthy) and, with ``unlabel``, remove the GPU labels it put on the node."""
+        proc = self.procs.pop("deviceplugin", None)
+        if proc is not None:
+            stop_all([proc], grace=2)
+            (DEVICE_PLUGINS / DEVICE_PLUGIN_SOCKET).unlink(missing_ok=True)
+        if unlabel:
+            from .sandbox import GPU_LABELS
+
+            self._patch_node_labels(dict.fromkeys(GPU_LABELS))
+
+    def _patch_node_labels(self, labels: dict) -> None:
+        """Merge ``labels`` into the node's (a None value removes the label)."""
+        request(
+            self.sb.admin_client(),
+            "PATCH",
+            f"/api/v1/nodes/{self.name}",
+            body={"metadata": {"labels": labels}},
+            content_type="application/merge-patch+json",
+        )
+
+
+def _read_from(path: Path, offset: int) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _image_ref(name: str) -> str:
