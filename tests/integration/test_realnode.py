@@ -57,14 +57,24 @@ def _prerequisites() -> None:
         unavailable(str(exc))
 
 
-@pytest.fixture(scope="module")
-def sb(sandbox_binaries):
+def started_sandbox(then=None) -> Sandbox:
+    """A started sandbox with a real node, after `then(sandbox)` (a driver to start, say); fails the test
+    (never skips it) when it cannot start, since the prerequisites are there."""
     _prerequisites()
     box = Sandbox(build=False, real_node=True, timeout=180)
     try:
         box.start()
-    except Exception as exc:  # noqa: BLE001 - prerequisites are there, so this is a real failure: never skip
+        if then:
+            then(box)
+    except Exception as exc:  # noqa: BLE001
+        box.stop()
         pytest.fail(f"sandbox with a real node did not start: {exc}", pytrace=False)
+    return box
+
+
+@pytest.fixture(scope="module")
+def sb(sandbox_binaries):
+    box = started_sandbox()
     TIMES["node Ready"] = box.real_node.ready_seconds
     yield box
     box.stop()

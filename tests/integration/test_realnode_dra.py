@@ -23,7 +23,7 @@ import uuid
 
 import pytest
 
-from tests.integration.test_realnode import _api, _prerequisites, _wait_phase
+from tests.integration.test_realnode import _api, _wait_phase, started_sandbox
 from tests.sandbox import Sandbox
 from tests.sandbox.kube import request
 from tests.sandbox.realnode import DRA_DRIVER, leftovers
@@ -36,16 +36,13 @@ V1 = "/apis/resource.k8s.io/v1"
 
 @pytest.fixture(scope="module")
 def sb(sandbox_binaries):
-    _prerequisites()
-    box = Sandbox(build=False, real_node=True, timeout=180)
-    try:
-        box.start()
+
+    def start_driver(box: Sandbox) -> None:
         t0 = time.monotonic()
         box.real_node.start_dra_driver(devices=DEVICES)
         TIMES["driver registered and published"] = time.monotonic() - t0
-    except Exception as exc:  # noqa: BLE001 - prerequisites are there, so this is a real failure: never skip
-        box.stop()
-        pytest.fail(f"sandbox with a real node and the DRA test driver did not start: {exc}", pytrace=False)
+
+    box = started_sandbox(start_driver)
     _api(
         box,
         "POST",

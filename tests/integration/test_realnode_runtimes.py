@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_realnode import _api, _prerequisites, _wait_phase
+from tests.integration.test_realnode import _api, _wait_phase, started_sandbox
 from tests.sandbox import Sandbox
 from tests.sandbox.realnode import LABELS, POD_SUBNET, RUNSC_HANDLER, RUNTIME_CLASS, SHIM_SOCKETS, leftovers
 
@@ -36,12 +36,7 @@ GVISOR_DMESG = "Starting gVisor..."
 
 @pytest.fixture(scope="module")
 def sb(sandbox_binaries):
-    _prerequisites()
-    box = Sandbox(build=False, real_node=True, timeout=180)
-    try:
-        box.start()
-    except Exception as exc:  # noqa: BLE001 - prerequisites are there, so this is a real failure: never skip
-        pytest.fail(f"sandbox with a real node did not start: {exc}", pytrace=False)
+    box = started_sandbox()
     yield box
     box.stop()
     if TIMES:
