@@ -317,12 +317,15 @@ def test_is_simulated_node():
         ("npu.acme.io", None, True, False, "generic"),
         ("dra.net", None, False, False, "generic"),
         ("output.example.org", None, False, True, "generic"),  # "tpu" inside a word is not a TPU
+        ("gpu.test-driver.cdi.k8s.io", None, True, True, "generic"),  # Kubernetes' DRA test driver
+        ("test-driver.cdi.k8s.io", None, False, True, "generic"),  # its default name has no accelerator word
     ],
 )
 def test_dra_driver_queries(driver, vendor, accelerator, example, family):
     assert acc.vendor_of_driver(driver) == vendor
     assert acc.is_accelerator_driver(driver) is accelerator
     assert acc.is_example_driver(driver) is example
+    assert acc.injects_claim_env(driver) is driver.endswith("test-driver.cdi.k8s.io")
     assert acc.device_family_of_driver(driver) == family
     assert acc.device_family_of_driver(driver, "mig.nvidia.com") == "nvidia-mig"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 import yaml
@@ -16,10 +17,12 @@ from kubectl_aiconf.probe.plan import (
     PlanError,
     ProbeOptions,
     build_plan,
+    claim_env_name,
     class_selector,
     dra_targets,
     pod_request,
     render_plan,
+    template_claim_env,
 )
 from kubectl_aiconf.view import ClusterView, Listing, Outcome, projector
 
@@ -900,10 +903,38 @@ def test_probe_script_prints_parsable_lines(tmp_path):
     smi = tmp_path / "nvidia-smi"
     smi.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0b1c2d3e-aaaa)'\n")
     smi.chmod(0o755)
-    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "GPU_DEVICE_0": "gpu-3"}
+    env = {
+        "PATH": f"{tmp_path}:/usr/bin:/bin",
+        "GPU_DEVICE_0": "gpu-3",
+        # what Kubernetes' DRA test driver's CDI edits set: the claim marker, and opaque config values
+        "claim_dra_single_accelerator_x7k2p_accelerator": "true",
+        "admin_tier": "gold",
+        "claim_not_a_marker": "false",
+    }
     proc = subprocess.run(["sh", "-c", PROBE_SCRIPT], env=env, capture_output=True, text=True, timeout=10)
     out = parse_output(proc.stdout)
     assert proc.returncode == 0 and out.complete
     assert out.uuids == ["GPU-0b1c2d3e-aaaa"]
     assert out.env_devices == ["gpu-3"]
+    assert out.cdi_claims == ["claim_dra_single_accelerator_x7k2p_accelerator"]
     assert all(line.startswith("AICONF ") for line in proc.stdout.splitlines())
+
+
+def test_claim_env_names_follow_the_test_drivers_convention():
+    assert claim_env_name("dra-pair-a-accelerator-x7k2p") == "claim_dra_pair_a_accelerator_x7k2p_accelerator"
+    pattern = template_claim_env("dra-pair-a")
+    assert re.match(pattern, "claim_dra_pair_a_accelerator_x7k2p_accelerator")
+    assert not re.match(pattern, "claim_dra_pair_b_accelerator_x7k2p_accelerator")
+    assert not re.match(pattern, "claim_dra_pair_a_accelerator_x7k2p_other")
+
+
+def test_the_kubernetes_dra_test_driver_is_an_example_driver_that_injects_claims_only():
+    from kubectl_aiconf.knowledge import accelerators as acc
+
+    for driver in ("gpu.test-driver.cdi.k8s.io", "test-driver.cdi.k8s.io"):
+        assert acc.injects_claim_env(driver) and acc.is_example_driver(driver)
+    for driver in ("gpu.nvidia.com", "gpu.example.com", "test-driver.cdi.k8s.io.evil.com"):
+        assert not acc.injects_claim_env(driver)
+    # no accelerator word: the default name is not an accelerator driver, `gpu.` makes it one
+    assert not acc.is_accelerator_driver("test-driver.cdi.k8s.io")
+    assert acc.is_accelerator_driver("gpu.test-driver.cdi.k8s.io")

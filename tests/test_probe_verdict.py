@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from test_probe_plan import FakeView, node
 
 from kubectl_aiconf.probe.plan import ProbeOptions, build_plan
@@ -355,3 +356,126 @@ def test_probe_flags_need_probe():
     with pytest.raises(ValueError):
         parse_timeout("0s")
     assert options(False, "auto", "docker.io/library/busybox:1.36", None, "90s", False, False, None) is None
+
+
+# DRA drivers that name no device inside the container (Kubernetes' DRA test driver) -----------------------------
+TEST_DRIVER = "gpu.test-driver.cdi.k8s.io"
+
+
+def claim_plan(devices=4):
+    from test_probe_plan import device_class, resource_slice
+
+    objects = [
+        node("real-0", labels={"kubernetes.io/hostname": "real-0"}),
+        device_class(TEST_DRIVER, driver=TEST_DRIVER),
+        resource_slice("real-0", devices=devices, driver=TEST_DRIVER),
+    ]
+    return build_plan(
+        FakeView(objects, dra={"v1": ["deviceclasses", "resourceslices", "resourceclaims", "resourceclaimtemplates"]}),
+        ProbeOptions(namespace="aiconf-probe-t", mechanism="dra"),
+    )
+
+
+def claim_log(*claims):
+    return log().replace("AICONF count=0", "\n".join([*(f"AICONF cdi-claim={c}" for c in claims), "AICONF count=0"]))
+
+
+def marker(pod, suffix="x7k2p"):
+    return f"claim_{pod.replace('-', '_')}_accelerator_{suffix}_accelerator"
+
+
+def claim_outcomes(p, logs, read_claims=True):
+    out = outcomes(p, logs)
+    for i, o in enumerate(out):
+        if o.pod.target:
+            o.allocated = [f"{TEST_DRIVER}/real-0/gpu-{i}"]
+            if read_claims:
+                o.claims = [f"{o.pod.name}-accelerator-x7k2p"]
+    return out
+
+
+CLAIM_GOOD = {
+    ("dra-pair-a", "probe"): claim_log(marker("dra-pair-a")),
+    ("dra-pair-b", "probe"): claim_log(marker("dra-pair-b")),
+    ("dra-multi", "with-device"): claim_log(marker("dra-multi")),
+    ("dra-multi", "without-device"): claim_log(),
+}
+
+
+def by_probe(result):
+    return {e.name.split("/", 1)[1]: e.fact for e in result.evidence if e.kind == "Probe"}
+
+
+@pytest.mark.parametrize("read_claims", [True, False])
+def test_claim_level_injection_passes_and_says_what_was_compared(read_claims):
+    p = claim_plan()
+    assert [pod.name for pod in p.pods] == ["dra-pair-a", "dra-pair-b", "dra-multi", "negative"]
+    result = summarize(p, claim_outcomes(p, CLAIM_GOOD, read_claims), 5.0)
+    assert result.status == Status.PASS, result.message
+    assert f"(for {TEST_DRIVER}: the CDI injection of its own claim and no other's" in result.message
+    facts = by_probe(result)
+    assert facts["dra-pair-a"].startswith(f"PASS: probe: cdi:{marker('dra-pair-a')} on real-0")
+    assert (
+        f"compared claim-level CDI injection: {TEST_DRIVER} names no device inside the container"
+        in (facts["dra-pair-a"])
+    )
+    assert facts["dra-multi"].startswith(f"PASS: with-device: cdi:{marker('dra-multi')}; without-device: nothing")
+    assert facts["dra-pair"].startswith("PASS: two pods on real-0 got different devices (by their claims' allocation)")
+
+
+def test_a_neighbours_claim_injection_fails():
+    p = claim_plan()
+    logs = dict(CLAIM_GOOD)
+    logs[("dra-pair-b", "probe")] = claim_log(marker("dra-pair-b"), marker("dra-pair-a"))
+    logs[("dra-multi", "without-device")] = claim_log(marker("dra-multi"))
+    result = summarize(p, claim_outcomes(p, logs), 5.0)
+    assert result.status == Status.FAIL
+    assert f"dra-pair-b: container probe sees the CDI injection of claims it was not given: {marker('dra-pair-a')}" in (
+        result.message
+    )
+    assert "dra-multi: container without-device sees the CDI injection of claims it was not given: " in result.message
+    assert "dra-pair-a:" not in result.message
+
+
+def test_a_negative_container_seeing_a_claim_injection_fails():
+    p = claim_plan()
+    logs = dict(CLAIM_GOOD)
+    logs[("negative", "no-request")] = claim_log(marker("dra-multi"))
+    result = summarize(p, claim_outcomes(p, logs), 5.0)
+    assert result.status == Status.FAIL
+    assert "negative: container no-request sees the CDI injection of claims it was not given" in result.message
+
+
+def test_a_container_without_its_own_claim_injection_fails():
+    p = claim_plan()
+    logs = dict(CLAIM_GOOD)
+    logs[("dra-pair-a", "probe")] = claim_log()
+    result = summarize(p, claim_outcomes(p, logs), 5.0)
+    assert result.status == Status.FAIL
+    assert "dra-pair-a: container probe was given 1 claim but sees the CDI injection of 0 of its own" in result.message
+
+
+def test_claim_injection_never_counts_as_a_device_for_real_drivers():
+    """gpu.nvidia.com names its devices in the container: a claim marker alone is not a device there."""
+    from test_probe_plan import device_class, resource_slice
+
+    objects = [node("gpu-0"), device_class(), resource_slice("gpu-0", devices=4)]
+    p = build_plan(
+        FakeView(objects, dra={"v1": ["deviceclasses", "resourceslices", "resourceclaims", "resourceclaimtemplates"]}),
+        ProbeOptions(namespace="aiconf-probe-t", mechanism="dra"),
+    )
+    logs = {(pod.name, c): claim_log(marker(pod.name)) for pod in p.pods if pod.target for c in pod.expect}
+    logs[("dra-multi", "without-device")] = claim_log()
+    result = summarize(p, claim_outcomes(p, logs), 5.0)
+    assert result.status == Status.FAIL
+    assert "dra-pair-a: container probe was given 1 accelerator but sees 0" in result.message
+
+
+def test_claim_level_pair_needs_the_claims_allocation():
+    p = claim_plan()
+    out = claim_outcomes(p, CLAIM_GOOD, read_claims=False)
+    for o in out:
+        o.allocated = []
+    result = summarize(p, out, 5.0)
+    assert result.status == Status.UNKNOWN
+    assert "the claims' allocations could not be read" in result.message

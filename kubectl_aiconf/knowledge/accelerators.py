@@ -809,7 +809,13 @@ SHARING_STACKS: tuple[SharingStack, ...] = (HAMI,)
 # Drivers whose devices are accelerators (not NICs, CPUs or IMEX channels), by driver name.
 ACCELERATOR_DRIVER = r"gpu|(?<![a-z])[tnx]pu|neuron|gaudi|habana|accel"
 # The kubernetes-sigs example driver and the e2e test drivers publish devices that do not exist.
-EXAMPLE_DRIVER = r"(^|\.)example\.(com|org|net)$|\.example$|^test-driver|^dra-\d+\.k8s\.io$"
+EXAMPLE_DRIVER = (
+    r"(^|\.)example\.(com|org|net)$|\.example$|^test-driver|(^|\.)test-driver\.cdi\.k8s\.io$|^dra-\d+\.k8s\.io$"
+)
+# Kubernetes' DRA test driver (test/e2e/dra/test-driver, named `[<prefix>.]test-driver.cdi.k8s.io`): its CDI
+# edits name no device in the container, only the claim: `claim_<claim>_<request>=true` (non-alphanumerics as
+# `_`). For such drivers the probe judges a container by the claims whose injection it sees.
+CLAIM_ENV_DRIVER = r"(^|\.)test-driver\.cdi\.k8s\.io$"
 # Workloads of DRA drivers: kubelet plugins and controllers (nvidia-dra-driver-gpu-kubelet-plugin,
 # dra-example-driver-kubeletplugin, intel-gpu-resource-driver-kubelet-plugin, dranet, dra-driver-cpu, ...).
 DRA_DRIVER_WORKLOAD = Component(
@@ -1044,6 +1050,12 @@ def is_accelerator_driver(driver: str) -> bool:
 def is_example_driver(driver: str) -> bool:
     """The example and e2e test drivers publish devices that do not exist."""
     return search(EXAMPLE_DRIVER, driver)
+
+
+def injects_claim_env(driver: str) -> bool:
+    """A DRA driver that shows a container only which claims were injected (`claim_<claim>_<request>=true`),
+    never which device: Kubernetes' DRA test driver."""
+    return search(CLAIM_ENV_DRIVER, driver)
 
 
 def device_family_of_resource(resource: str, labels: Mapping[str, object] | None = None) -> str:

@@ -73,6 +73,8 @@ def _probe_script() -> str:
 
       device=PATH       an accelerator device node the container can open (every vendor's, from the registry)
       env-device=ID     a device the DRA example driver announced through GPU_DEVICE_<n> variables
+      cdi-claim=NAME    a claim whose CDI injection reached the container, as Kubernetes' DRA test driver
+                        announces it: a variable claim_<claim>_<request>=true (NAME is the variable)
       list-VENDOR=LINE  a line of the vendor's device listing (`nvidia-smi -L`, ...) when the runtime or image
                         provides the command: the verdict reads device ids from it with the vendor's pattern
       count=N           number of device= lines
@@ -86,6 +88,7 @@ def _probe_script() -> str:
         "  n=$((n+1))",
         "done",
         r"env | sed -n 's/^GPU_DEVICE_[0-9][0-9]*=\(.*\)$/AICONF env-device=\1/p'",
+        r"env | sed -n 's/^\(claim_[A-Za-z0-9_]*\)=true$/AICONF cdi-claim=\1/p'",
     ]
     for vendor in acc.VENDORS:
         # Only listings that name devices by id can tell two pods' devices apart; the first one found runs.
@@ -893,6 +896,18 @@ def _where(options: ProbeOptions, why_not: list[str]) -> str:
 
 
 # manifests --------------------------------------------------------------------------------------------------
+def claim_env_name(claim: str, request: str = CLAIM_NAME) -> str:
+    """The variable by which Kubernetes' DRA test driver marks a container given `request` of `claim`."""
+    return re.sub(r"[^a-zA-Z0-9]", "_", f"claim_{claim}_{request}")
+
+
+def template_claim_env(pod: str) -> str:
+    """A pattern of `claim_env_name` for the claim that the resourceclaim controller makes for probe pod `pod`
+    from the claim template (named `<pod>-<claim>-<5 random characters>`)."""
+    prefix = re.sub(r"[^a-zA-Z0-9]", "_", f"claim_{pod}-{CLAIM_NAME}-")
+    return "^" + re.escape(prefix) + f"[a-z0-9]{{5}}_{CLAIM_NAME}$"
+
+
 def claim_template(namespace: str, target: Target, api_version: str | None) -> dict:
     version = api_version or "v1"
     request: dict[str, object]

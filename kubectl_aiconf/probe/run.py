@@ -147,6 +147,7 @@ class Execution:
         self.unschedulable_since: dict[str, float] = {}
         self.created: set[str] = set()
         self.allocations: dict[str, list[str]] = {}  # pod -> driver/pool/device of its claim
+        self.claims: dict[str, list[str]] = {}  # pod -> names of its claims
         self.poll_failures = 0  # consecutive connection errors while waiting
 
     # creating ---------------------------------------------------------------------------------------------
@@ -314,6 +315,7 @@ class Execution:
         self.outcomes[pod.name] = outcome
         if outcome.ran:
             devices = sorted({d for o in outcome.outputs.values() for d in o.devices + o.env_devices})
+            devices += sorted({f"the CDI injection {c}" for o in outcome.outputs.values() for c in o.cdi_claims})
             self.progress(f"pod {pod.name} finished on {outcome.node}; it saw {', '.join(devices) or 'no device'}")
         else:
             self.progress(f"pod {pod.name}: {outcome.detail}")
@@ -349,6 +351,7 @@ class Execution:
         if state == "failed" and not all(o.complete for o in outcome.outputs.values()):
             return PodOutcome(pod, "failed", detail, node=node, outputs=outcome.outputs)
         outcome.allocated = self.allocations.get(pod.name, [])
+        outcome.claims = self.claims.get(pod.name, [])
         return outcome
 
     def _record_allocations(self) -> None:
@@ -372,6 +375,7 @@ class Execution:
             for owner in owners:
                 if devices and owner not in self.allocations:
                     self.allocations[owner] = devices
+                    self.claims[owner] = [claim["metadata"]["name"]]
                     self.progress(
                         f"claim {claim['metadata']['name']} of pod {owner}: scheduler allocated " + ", ".join(devices)
                     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from kubectl_aiconf.knowledge import accelerators as acc
 from kubectl_aiconf.knowledge._base import rx
-from kubectl_aiconf.probe.plan import LISTING_KEY, Plan, ProbePod
+from kubectl_aiconf.probe.plan import LISTING_KEY, Plan, ProbePod, claim_env_name, template_claim_env
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
@@ -22,6 +23,7 @@ class Output:
     lines: list[str] = field(default_factory=list)
     devices: list[str] = field(default_factory=list)
     env_devices: list[str] = field(default_factory=list)
+    cdi_claims: list[str] = field(default_factory=list)  # claim_<claim>_<request> variables the CDI edits set
     uuids: list[str] = field(default_factory=list)  # ids of the devices the vendors' device listings name
     complete: bool = False
 
@@ -51,6 +53,8 @@ def parse_output(text: str) -> Output:
             out.devices.append(value)
         elif key == "env-device" and value:
             out.env_devices.append(value)
+        elif key == "cdi-claim" and value:
+            out.cdi_claims.append(value)
         elif key.startswith(LISTING_KEY) and value:
             device_id = _listed_id(key[len(LISTING_KEY) :], value)
             if device_id:
@@ -87,6 +91,7 @@ class PodOutcome:
     outputs: dict[str, Output] = field(default_factory=dict)
     windows: dict[str, tuple[datetime | None, datetime | None]] = field(default_factory=dict)  # start, finish
     allocated: list[str] = field(default_factory=list)  # DRA devices of its claim: driver/pool/device
+    claims: list[str] = field(default_factory=list)  # names of its ResourceClaims, when they could be read
 
     @property
     def ran(self) -> bool:
@@ -121,12 +126,28 @@ def _show(items: list[str]) -> str:
     return ", ".join(items) if items else "nothing"
 
 
+def own_claim_injections(o: PodOutcome, out: Output) -> list[str]:
+    """The claim injections (claim_<claim>_<request>) in `out` that are of the pod's own claim: its claim's
+    name when it was read, else the name the resourceclaim controller gives the claim of this pod."""
+    if o.claims:
+        own = {claim_env_name(c) for c in o.claims}
+        return [c for c in out.cdi_claims if c in own]
+    pattern = template_claim_env(o.pod.name)
+    return [c for c in out.cdi_claims if re.match(pattern, c)]
+
+
+def claim_level(pod: ProbePod) -> bool:
+    """Whether the pod's driver shows a container only which claims reached it, not which device."""
+    return bool(pod.target and pod.target.driver and acc.injects_claim_env(pod.target.driver))
+
+
 def judge_pod(o: PodOutcome) -> Verdict:
     pod = o.pod
     if not o.ran:
         return Verdict(pod.name, UNKNOWN, f"could not run {_where(o)}: {o.detail}", pod.role, o.detail)
     family = pod.target.family if pod.target else "generic"
     problems, seen = [], []
+    compared = ""  # what a claim-level judgement compared, for the evidence
     for container, expected in pod.expect.items():
         out = o.outputs.get(container)
         if out is None or not out.complete:
@@ -137,13 +158,34 @@ def judge_pod(o: PodOutcome) -> Verdict:
                 f"output (log: {out.excerpt() if out else 'none'})",
                 pod.role,
             )
+        # A claim's CDI injection reaches only the containers that list the claim: any other claim's (a
+        # neighbour's), or its own in a container that did not ask, leaked.
+        own = own_claim_injections(o, out) if expected else []
+        foreign = [c for c in out.cdi_claims if c not in own]
+        if foreign:
+            problems.append(
+                f"container {container} sees the CDI injection of claims it was not given: {_show(foreign)}"
+            )
         if expected == 0:
             visible = out.devices + [f"env:{d}" for d in out.env_devices] + [f"device {u}" for u in out.uuids]
-            seen.append(f"{container}: {_show(visible)}")
+            seen.append(f"{container}: {_show(visible + [f'cdi:{c}' for c in out.cdi_claims])}")
             if visible:
                 env = _env_set(pod, container)
                 why = f" with {env}" if env else ""
                 problems.append(f"container {container}{why} requested no accelerator but sees {_show(visible)}")
+        elif claim_level(pod) and not out.units(family) and not out.uuids:
+            # The driver names no device inside the container: what can be compared is which claims' CDI
+            # injections reached it, against the claim it was given (the claim's status names the device).
+            seen.append(f"{container}: {_show([f'cdi:{c}' for c in own])}")
+            compared = (
+                f"compared claim-level CDI injection: {pod.target.driver if pod.target else 'the driver'} "
+                "names no device inside the container"
+            )
+            if len(own) != expected:
+                problems.append(
+                    f"container {container} was given {expected} claim but sees the CDI injection of "
+                    f"{len(own)} of its own"
+                )
         else:
             units = out.units(family)
             seen.append(f"{container}: {_show(units)}" + (f" ({', '.join(out.uuids)})" if out.uuids else ""))
@@ -159,6 +201,8 @@ def judge_pod(o: PodOutcome) -> Verdict:
                 )
     excerpt = "; ".join(f"{c}: {o.outputs[c].excerpt()}" for c in pod.expect if c in o.outputs)
     alloc = f"; claim allocated {', '.join(o.allocated)}" if o.allocated else ""
+    if compared:
+        alloc += f"; {compared}"
     if problems:
         return Verdict(pod.name, FAIL, f"{'; '.join(problems)} {_where(o)}{alloc} (log: {excerpt})", pod.role)
     return Verdict(pod.name, PASS, f"{'; '.join(seen)} {_where(o)}{alloc} (log: {excerpt})", pod.role)
@@ -189,6 +233,17 @@ def judge_pair(a: PodOutcome, b: PodOutcome) -> Verdict:
             f"use a --probe-image with {lister} to compare them",
             "isolation",
         )
+    elif claim_level(a.pod) and not oa.units(family) and not ob.units(family):
+        # Nothing inside the containers names a device: compare what the claims' status says was allocated
+        # (each pod seeing only its own claim's injection is judged per pod).
+        if not a.allocated or not b.allocated:
+            return Verdict(
+                name,
+                UNKNOWN,
+                "the driver names no device inside the containers and the claims' allocations could not be read",
+                "isolation",
+            )
+        ids_a, ids_b, what = set(a.allocated), set(b.allocated), "devices (by their claims' allocation)"
     else:
         ids_a, ids_b, what = set(oa.units(family)), set(ob.units(family)), "devices"
     if not ids_a or not ids_b:
@@ -291,6 +346,12 @@ def summarize(plan: Plan, outcomes: list[PodOutcome], seconds: float, namespace_
         "a pod without a request saw no accelerator" + (f", even with {'; '.join(asked)}" if asked else ""),
         "each pod given one accelerator saw exactly one",
     ]
+    by_claim = sorted({t.driver for t in plan.targets if t.driver and acc.injects_claim_env(t.driver)})
+    if by_claim:
+        shown[-1] += (
+            f" (for {', '.join(by_claim)}: the CDI injection of its own claim and no other's, the driver naming "
+            "no device inside the container)"
+        )
     if any(v.role == "isolation" and v.outcome == PASS for v in verdicts):
         shown.append("two concurrent pods on one node got different devices")
     if any(v.role == "multi" for v in positive):

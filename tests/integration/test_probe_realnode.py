@@ -8,6 +8,13 @@ deleted and the containers removed from containerd. What is simulated: the devic
 (tests/sandbox/deviceplugin/) hands out character devices 1:3 (like /dev/null) as /dev/nvidia<N>; its
 leaking mode gives every container every device, so the probe's FAIL path is real too.
 
+DRA: Kubernetes' DRA test driver, named gpu.test-driver.cdi.k8s.io, publishes the node's four devices; the
+scheduler allocates the probe's claims, the kubelet has the driver prepare them, and containerd applies the
+driver's CDI specs. That driver names no device inside the container, only the claim
+(claim_<claim>_<request>=true), so the probe judges each container by the claim injections it sees and the
+pair by the devices the claims' status names. Its leaking mode (RealNode.leak_cdi) rewrites the driver's CDI
+specs so that every prepared claim's device also injects every other's, through containerd's CDI injection.
+
 Needs root and `tests/sandbox/build.sh real-node`; without them the tests are skipped locally and FAIL under
 CI=true. One real node per machine: run beside other real-node tests with
 `flock /tmp/aiconf-realnode-tests.lock pytest ...`.
@@ -88,13 +95,13 @@ def leaky(sb):
 
 
 def probe(
-    sb, *flags: str, context: str | None = None, image: str | None = None
+    sb, *flags: str, context: str | None = None, image: str | None = None, mechanism: str = "device-plugin"
 ) -> tuple[subprocess.CompletedProcess, dict, float]:
     """Run `check --probe` on the real node with the probe image it has (or ``image``); (the process, the
     secure_accelerator_access result, seconds)."""
     rn = sb.real_node
     argv = [sys.executable, "-m", "kubectl_aiconf", "check", "--probe", "-o", "json", "--probe-node", rn.name]
-    argv += ["--probe-image", image or rn.probe_image, "--probe-mechanism", "device-plugin", *flags]
+    argv += ["--probe-image", image or rn.probe_image, "--probe-mechanism", mechanism, *flags]
     t0 = time.monotonic()
     proc = subprocess.run(argv, cwd=REPO, env=sb.env(context), capture_output=True, text=True, timeout=300)
     seconds = time.monotonic() - t0
@@ -240,6 +247,120 @@ def test_limited_user_gets_unknown_and_nothing_is_created(sb, request, plugin):
     assert "created namespace" not in proc.stderr
     assert namespaces(sb) == before
     assert len(_allocations(_plugin_log(sb))) == allocations
+
+
+# ------------------------------------------------------------------------------------------ DRA
+DRA_GPU_DRIVER = "gpu.test-driver.cdi.k8s.io"  # the test driver under a name with an accelerator word
+DRA_DEVICES = 4
+CDI_MARKER = re.compile(r"AICONF cdi-claim=(claim_\w+)")
+
+
+@pytest.fixture
+def dra(sb):
+    """The DRA test driver on the real node (started once), and a DeviceClass that selects its devices."""
+    rn = sb.real_node
+    if f"dra-{DRA_GPU_DRIVER}" not in rn.procs:
+        t0 = time.monotonic()
+        rn.start_dra_driver(driver=DRA_GPU_DRIVER, devices=DRA_DEVICES)
+        TIMES["DRA driver published"] = time.monotonic() - t0
+        api(
+            sb.admin_client(),
+            "POST",
+            "/apis/resource.k8s.io/v1/deviceclasses",
+            body={
+                "apiVersion": "resource.k8s.io/v1",
+                "kind": "DeviceClass",
+                "metadata": {"name": DRA_GPU_DRIVER},
+                "spec": {"selectors": [{"cel": {"expression": f'device.driver == "{DRA_GPU_DRIVER}"'}}]},
+            },
+        )
+    rn.leak_cdi(False)
+    return rn
+
+
+@pytest.fixture
+def dra_leaky(dra):
+    dra.leak_cdi(True, driver=DRA_GPU_DRIVER)
+    yield dra
+    dra.leak_cdi(False)
+
+
+def cdi_markers(fact: str, container: str = "probe") -> list[str]:
+    """The claim injections a container printed, from the log excerpt in its evidence."""
+    log = fact.split("(log: ", 1)[1]
+    part = next(p for p in log.split("; ") if p.startswith(f"{container}:"))
+    return CDI_MARKER.findall(part)
+
+
+def driver_specs(sb) -> list[str]:
+    return sorted(p.name for p in sb.real_node.cdi_dir.glob(f"{DRA_GPU_DRIVER}-*.json"))
+
+
+def wait_for(predicate, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what}: not after {timeout}s"
+        time.sleep(0.5)
+
+
+def test_dra_probe_passes_with_the_test_driver(sb, dra):
+    proc, result, seconds = probe(sb, mechanism="dra")
+    TIMES["DRA probe PASS"] = seconds
+    assert result["status"] == "PASS", result["message"] + "\n" + proc.stderr
+    message = result["message"]
+    assert (
+        f"probe passed (DRA claim on DeviceClass {DRA_GPU_DRIVER} (driver {DRA_GPU_DRIVER}) on {sb.real_node.name})"
+        in (message)
+    )
+    assert f"(for {DRA_GPU_DRIVER}: the CDI injection of its own claim and no other's" in message
+    f = facts(result)
+    assert set(f) == {"dra-pair-a", "dra-pair-b", "dra-multi", "negative", "dra-pair"}, f
+    assert all(fact.startswith("PASS: ") for fact in f.values()), f
+    # each container given the claim saw exactly its own claim's injection (the claim's name is the pod's
+    # name, the claim's, and five random characters), the one beside it and the negative pod none
+    for pod, container in (("dra-pair-a", "probe"), ("dra-pair-b", "probe"), ("dra-multi", "with-device")):
+        [marker] = cdi_markers(f[pod], container)
+        assert re.fullmatch(f"claim_{pod.replace('-', '_')}_accelerator_[a-z0-9]{{5}}_accelerator", marker), marker
+        assert "compared claim-level CDI injection" in f[pod]
+        assert re.search(rf"claim allocated {DRA_GPU_DRIVER}/{sb.real_node.name}/device-0\d", f[pod]), f[pod]
+    assert cdi_markers(f["dra-multi"], "without-device") == []
+    assert cdi_markers(f["negative"], "no-request") == []
+    assert "got different devices (by their claims' allocation)" in f["dra-pair"]
+    # cleanup: the namespace (and with it the claims) is gone, and the driver unprepared every claim
+    namespace = PROBE_NAMESPACES[-1]
+    assert f"namespace {namespace} is gone" in proc.stderr
+    assert probe_namespaces(sb) == set()
+    wait_for(lambda: driver_specs(sb) == [], "the driver's CDI specs removed (NodeUnprepareResources)")
+
+
+def test_dra_probe_fails_when_the_drivers_cdi_specs_leak(sb, dra_leaky):
+    proc, result, seconds = probe(sb, mechanism="dra")
+    TIMES["DRA probe FAIL"] = seconds
+    assert result["status"] == "FAIL", result["message"] + "\n" + proc.stderr
+    assert proc.returncode == 1
+    assert dra_leaky.cdi_leak is not None and dra_leaky.cdi_leak.leaked, "the leak rewrote no CDI spec"
+    assert "sees the CDI injection of claims it was not given: claim_dra_" in result["message"], result["message"]
+    f = facts(result)
+    # every claim's injection stays out of the containers that got none: CDI devices are per container
+    assert cdi_markers(f["dra-multi"], "without-device") == []
+    assert f["negative"].startswith("PASS")
+    # a container saw a claim beside its own, through containerd's CDI injection of the rewritten spec
+    leaked = [p for p in ("dra-pair-a", "dra-pair-b", "dra-multi") if f[p].startswith("FAIL")]
+    assert leaked, f
+    for pod in leaked:
+        container = "with-device" if pod == "dra-multi" else "probe"
+        assert len(cdi_markers(f[pod], container)) >= 2, f[pod]
+    assert probe_namespaces(sb) == set()
+
+
+def test_dra_limited_user_gets_unknown_and_nothing_is_created(sb, dra):
+    before = namespaces(sb)
+    proc, result, _ = probe(sb, context="limited", mechanism="dra")
+    assert result["status"] == "UNKNOWN", result["message"]
+    assert "missing permission to list nodes" in result["message"]
+    assert "created namespace" not in proc.stderr
+    assert namespaces(sb) == before
+    assert driver_specs(sb) == []
 
 
 # ------------------------------------------------------------------------------------------ containerd

@@ -42,6 +42,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -372,6 +373,7 @@ class RealNode:
         self._lock_fd: int | None = None
         self.record: dict = {}  # what was on the machine before (see start()); RECORD holds a copy
         self._stopped = False
+        self.cdi_leak: CdiLeak | None = None
 
     # ------------------------------------------------------------------ names
     @property
@@ -474,6 +476,9 @@ class RealNode:
             return []
         self._stopped = True
         t0 = time.monotonic()
+        if self.cdi_leak:
+            self.cdi_leak.stop(restore=False)
+            self.cdi_leak = None
         if "kubelet" in self.procs:
             stop_all([self.procs["kubelet"]], grace=2)
         if "containerd" in self.procs and self.procs["containerd"].alive():
@@ -825,6 +830,16 @@ class RealNode:
                 )
             time.sleep(0.2)
 
+    def leak_cdi(self, on: bool, driver: str = DRA_DRIVER) -> None:
+        """Make the DRA test driver's claims leak (``on``) or stop it: see ``CdiLeak``."""
+        if self.cdi_leak:
+            self.cdi_leak.stop(restore=True)
+            self.cdi_leak = None
+        if on:
+            self.cdi_leak = CdiLeak(self.cdi_dir, driver, self.dir)
+            self.cdi_leak.start()
+            self._log(f"CDI specs of {driver} now leak every prepared claim into every claim's containers")
+
     # ------------------------------------------------------------------ the test device plugin
     def start_device_plugin(
         self, leaky: bool = False, devices: int = DEVICE_PLUGIN_DEVICES, timeout: float = 60.0
@@ -892,6 +907,80 @@ class RealNode:
             body={"metadata": {"labels": labels}},
             content_type="application/merge-patch+json",
         )
+
+
+class CdiLeak(threading.Thread):
+    """A leaking DRA driver, made of the honest test driver: every few milliseconds it rewrites the CDI specs
+    that the driver wrote for the claims it prepared (``<driver>-<claim uid>-<request>.json``) so that each
+    claim's CDI device also sets the ``claim_<claim>_<request>=true`` variables of every other claim the driver
+    has prepared. containerd re-reads the spec directory when it creates a container (pkg/cdi's Refresh), so
+    the leak goes through its real CDI injection: a container given one claim is also given the others'
+    injections, as a driver whose devices all share one CDI spec would do. Claims prepared earlier (pods that
+    still run) leak into later ones; ``stop(restore=True)`` puts back what the driver wrote."""
+
+    def __init__(self, cdi_dir: Path, driver: str, scratch: Path, period: float = 0.01):
+        super().__init__(name=f"cdi-leak-{driver}", daemon=True)
+        self.cdi_dir, self.driver, self.scratch, self.period = cdi_dir, driver, scratch, period
+        self.originals: dict[str, str] = {}  # spec file -> the text the driver wrote
+        self.written: dict[str, str] = {}  # spec file -> the leaky text written over it
+        self.leaked: set[str] = set()  # spec files that were given another claim's variables
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.wait(self.period):
+            try:
+                self.sweep()
+            except OSError:
+                continue  # a file went (unprepared) between listing and writing
+
+    def sweep(self) -> None:
+        present = {p.name for p in self.cdi_dir.glob(f"{self.driver}-*.json")} if self.cdi_dir.is_dir() else set()
+        for name in set(self.originals) - present:
+            self.originals.pop(name, None)
+            self.written.pop(name, None)
+        specs: dict[str, dict] = {}
+        for name in sorted(present):
+            try:
+                text = (self.cdi_dir / name).read_text()
+                if self.written.get(name) != text:  # the driver wrote it (again)
+                    json.loads(text)  # os.WriteFile is not atomic: a half-written spec waits a sweep
+                    self.originals[name] = text
+                specs[name] = json.loads(self.originals[name])
+            except (FileNotFoundError, ValueError):
+                continue
+        markers = {
+            env
+            for spec in specs.values()
+            for device in spec.get("devices") or []
+            for env in (device.get("containerEdits") or {}).get("env") or []
+            if env.startswith("claim_")
+        }
+        for name, spec in specs.items():
+            extra = False
+            for device in spec.get("devices") or []:
+                edits = device.setdefault("containerEdits", {})
+                extra |= bool(markers - set(edits.get("env") or []))
+                edits["env"] = sorted(set(edits.get("env") or []) | markers)
+            text = json.dumps(spec)
+            if extra and text != self.written.get(name):
+                self._replace(name, text)
+                self.written[name] = text
+                self.leaked.add(name)
+
+    def _replace(self, name: str, text: str) -> None:
+        target = self.cdi_dir / name
+        if not target.exists():  # unprepared meanwhile: never bring a claim's spec back
+            return
+        tmp = self.scratch / f".cdi-leak-{name}"
+        tmp.write_text(text)
+        os.replace(tmp, target)
+
+    def stop(self, restore: bool) -> None:
+        self._halt.set()
+        self.join(timeout=5)
+        for name, text in self.originals.items() if restore else ():
+            if (self.cdi_dir / name).exists():
+                self._replace(name, text)
 
 
 def _read_from(path: Path, offset: int) -> str:
