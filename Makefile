@@ -7,7 +7,7 @@
 #   make binaries  build/cache kube-apiserver, etcd, kwok, kubectl under ~/.cache/kubectl-aiconf
 #   make real-node build/cache the real node's kubelet, containerd, runc, CNI plugins and images (same cache)
 #   make krew      build/cache krew and validate-krew-manifest under ~/.cache/kubectl-aiconf
-#   make unit      fast tests: no Go, no ../shared (not tests/integration, not the packaging or shared markers)
+#   make unit      fast tests: no Go, no ../shared, no browser (not tests/integration, packaging, shared, browser)
 #   make lint      ruff (lint and format check) and mypy, configured in pyproject.toml
 #   make format    let ruff format the code and fix what it can
 #   make test      lint, binaries, real-node, krew, zipapp, then every test (unit and integration)
@@ -72,7 +72,7 @@ krew:
 	.ci/build-krew.sh >/dev/null
 
 unit: venv
-	$(VPY) -m pytest -q tests --ignore=tests/integration -m "not packaging and not shared" $(PYTEST_ARGS)
+	$(VPY) -m pytest -q tests --ignore=tests/integration -m "not packaging and not shared and not browser" $(PYTEST_ARGS)
 
 LINTED := kubectl_aiconf tests bench .ci
 

@@ -130,7 +130,7 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for
 @app.command()
 def check(
     output: str = typer.Option(
-        "table", "-o", "--output", help="table, wide, json, yaml, markdown, junit or product-yaml."
+        "table", "-o", "--output", help="table, wide, json, yaml, markdown, junit, html or product-yaml."
     ),
     conformance_version: str | None = VersionOpt,
     snapshot: str | None = typer.Option(

@@ -54,6 +54,7 @@ FORMATS: dict[str, str] = {
     "markdown": "markdown",
     "junit": "junit",
     "product-yaml": "product_yaml",
+    "html": "html",
 }
 
 
