@@ -251,7 +251,7 @@ def test_waiver_keeps_the_status_and_says_until_when_by_whom_and_why():
     assert "expired" not in waiver.attrs["class"]
     assert waiver.text() == (
         "Waived until 2099-03-31 by alice: Gateway rollout planned for Q1 <script>alert('waiver')</script> "
-        "(for context prod-*)"
+        "(for context prod-east)"
     )
 
 
