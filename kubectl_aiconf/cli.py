@@ -6,6 +6,7 @@ client, output formats) are imported inside the commands so that `--help` and `v
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -16,6 +17,9 @@ import typer
 
 from kubectl_aiconf import __version__
 from kubectl_aiconf.probe import DEFAULT_IMAGE as _PROBE_IMAGE  # constants only: keeps --help fast
+from kubectl_aiconf.probe.registry import PROBES as _PROBES
+
+_PROBE_IDS = tuple(p.id + ("" if p.safe else " (opt-in)") for p in _PROBES)
 
 if TYPE_CHECKING:  # imported by the commands that use them, so that --help starts fast
     from kubectl_aiconf.output import RenderOptions
@@ -163,7 +167,8 @@ def check(
         show_default=False,
         help="-o product-yaml: the product directory where PRODUCT.yaml "
         "will be saved; aiconf-report.md and aiconf-report.json are "
-        "written there and listed as evidence.",
+        "written there and listed as evidence. With --probe (any -o): junit.xml and e2e.log of the probes "
+        "are written there too.",
     ),
     template: str | None = typer.Option(
         None,
@@ -177,9 +182,16 @@ def check(
     probe: bool = typer.Option(
         False,
         "--probe",
-        help="Prove accelerator isolation with short probe pods in a "
-        "temporary namespace (deleted afterwards); needs rights to create namespaces and "
-        "pods. Decides secure_accelerator_access.",
+        help="Run every safe probe (short pods and claims in one temporary namespace, deleted afterwards); "
+        "needs rights to create namespaces and pods. Each probe decides its requirement. "
+        "`--probe ID[,ID...]` is --probes.",
+    ),
+    probes: str | None = typer.Option(
+        None,
+        "--probes",
+        metavar="ID[,ID...]",
+        show_default=False,
+        help=f"Run these probes only (implies --probe): {', '.join(_PROBE_IDS)}.",
     ),
     probe_mechanism: str = typer.Option("auto", "--probe-mechanism", help="auto, device-plugin or dra."),
     probe_image: str = typer.Option(
@@ -190,7 +202,12 @@ def check(
     probe_node: str | None = typer.Option(
         None, "--probe-node", show_default=False, help="Probe this node (its taints are tolerated)."
     ),
-    probe_timeout: str = typer.Option("90s", "--probe-timeout", help="Longest wait for the probe pods."),
+    probe_timeout: str = typer.Option(
+        "90s",
+        "--probe-timeout",
+        help="Longest wait for the probes, all running side by side (a pod the scheduler calls unschedulable "
+        "is given up after 15s; deleting the namespace waits up to 90s more).",
+    ),
     keep: bool = typer.Option(False, "--keep", help="Keep the probe namespace for debugging."),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="With --probe: print the probe plan (-o yaml: the manifests) and create nothing."
@@ -207,11 +224,11 @@ def check(
 
     try:
         probe_options = probe_command.options(
-            probe, probe_mechanism, probe_image, probe_node, probe_timeout, keep, dry_run, snapshot
+            probe, probes, probe_mechanism, probe_image, probe_node, probe_timeout, keep, dry_run, snapshot
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    options = _render_options(output, no_color, metadata, evidence_dir, template)
+    options = _render_options(output, no_color, metadata, evidence_dir, template, probing=bool(probe_options))
     if options.template is not None and not conformance_version:
         from kubectl_aiconf.output.product_yaml import template_version
 
@@ -222,14 +239,21 @@ def check(
     warnings: list[str] = []
     version = _checklist_version(conformance_version, view.kubernetes_version, warnings)
     overrides = None
-    if probe_options and dry_run:
+    if probe_options:
+        from kubectl_aiconf.catalogue import requirements_for
+
         try:
-            typer.echo(probe_command.dry_run(view, probe_options, output))
+            selected = probe_command.for_checklist(probe_options, {r.id for r in requirements_for(version)})
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        raise typer.Exit(0)
-    if probe_options:
-        overrides = probe_command.overrides(view, probe_options, keep)
+        if dry_run:
+            typer.echo(probe_command.dry_run(view, selected, probe_options.options, output))
+            raise typer.Exit(0)
+        probe_run = probe_command.run(view, selected, probe_options.options, keep)
+        overrides = probe_run.overrides
+        if evidence_dir:
+            _save_probe_evidence(probe_run.records, evidence_dir)
+            options = dataclasses.replace(options, probe_evidence=probe_command.evidence_links(probe_run.records))
     _progress("Reading the cluster...")
     started = time.perf_counter()
     try:
@@ -248,25 +272,32 @@ def check(
         text = render(report, options)
     except OutputError as exc:
         raise UsageError(str(exc)) from None
-    if evidence_dir:  # after rendering: a draft that cannot be written leaves no evidence files behind
+    if evidence_dir and output == "product-yaml":  # after rendering: a failed draft leaves no report files
         _save_evidence(report, options, evidence_dir)
     typer.echo(text)
     raise typer.Exit(report.exit_code(unconfirmed_ok))
 
 
 def _render_options(
-    output: str, no_color: bool, metadata: str | None, evidence_dir: str | None, template: str | None
+    output: str,
+    no_color: bool,
+    metadata: str | None,
+    evidence_dir: str | None,
+    template: str | None,
+    probing: bool = False,
 ) -> RenderOptions:
     """The options of the output format; the files of --metadata and --template are read here, up front, so that
     mistakes show before connecting."""
     from kubectl_aiconf.output import OutputError, RenderOptions
 
-    if (evidence_dir or template) and output != "product-yaml":
-        raise UsageError("--evidence-dir and --template only apply to -o product-yaml")
+    if template and output != "product-yaml":
+        raise UsageError("--template only applies to -o product-yaml")
+    if evidence_dir and output != "product-yaml" and not probing:
+        raise UsageError("--evidence-dir applies to -o product-yaml, or to any -o with --probe")
     if metadata and output not in ("product-yaml", "markdown"):
         raise UsageError("--metadata only applies to -o product-yaml and -o markdown")
     color = output in ("table", "wide") and _use_color(no_color, sys.stdout)
-    if not (metadata or evidence_dir or template):
+    if not (metadata or template or (evidence_dir and output == "product-yaml")):
         return RenderOptions(output, color=color)
     from kubectl_aiconf.output.product_yaml import REPORT_FILES, load_metadata, load_template
 
@@ -276,10 +307,21 @@ def _render_options(
             color=color,
             metadata=load_metadata(metadata) if metadata else {},
             template=load_template(template) if template else None,
-            evidence_files=REPORT_FILES if evidence_dir else (),
+            evidence_files=REPORT_FILES if evidence_dir and output == "product-yaml" else (),
         )
     except OutputError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _save_probe_evidence(records: list, directory: str) -> None:
+    """junit.xml and e2e.log of the probe run, written as soon as the probes are done."""
+    from kubectl_aiconf.probe import evidence
+
+    try:
+        names = evidence.write(directory, records)
+    except OSError as exc:
+        raise UsageError(f"cannot write evidence files to {directory}: {exc.strerror or exc}") from None
+    typer.echo(f"wrote {' and '.join(names)} to {directory}", err=True)
 
 
 def _save_evidence(report: Report, options: RenderOptions, directory: str) -> None:
@@ -409,10 +451,10 @@ def validate(
     ),
     offline: bool = typer.Option(False, "--offline", help="Skip the URL and vendor-name checks that need the network."),
     rules: str = typer.Option(
-        "current",
+        "v2",
         "--rules",
-        help="current (CNCF's validator today) or v2 (the newer "
-        "validator: file:// evidence, test results, N/A cluster_autoscaling).",
+        help="v2 (CNCF's validator since September 2026: file:// evidence, test results read, N/A "
+        "cluster_autoscaling) or v1 (the validator before, for earlier submissions).",
     ),
     output: str = typer.Option("text", "-o", "--output", help="text or json."),
 ) -> None:
@@ -466,12 +508,37 @@ def version(output: str = typer.Option("text", "-o", "--output", help="text or j
     typer.echo(f"checklists: {known}")
 
 
+def _probe_argv(args: list[str]) -> list[str]:
+    """`check --probe ID[,ID...]` as `--probes ID[,ID...]`: typer has no option with an optional value, and
+    `check` takes no arguments, so a word right after --probe can only be the probes to run."""
+    if "check" not in args:
+        return args
+    out: list[str] = []
+    words = iter(args)
+    for word in words:
+        if word == "--":
+            out += [word, *words]
+        elif word.startswith("--probe="):
+            out.append("--probes=" + word[len("--probe=") :])
+        elif word == "--probe":
+            following = next(words, None)
+            if following is None:
+                out.append(word)
+            elif following.startswith("-"):
+                out += [word, following]
+            else:
+                out += ["--probes", following]
+        else:
+            out.append(word)
+    return out
+
+
 def main() -> None:
     from kubectl_aiconf.view import LoadError
     from kubectl_aiconf.view.kubeconfig import KubeconfigError
 
     try:
-        app(prog_name="kubectl aiconf", standalone_mode=True)
+        app(args=_probe_argv(sys.argv[1:]), prog_name="kubectl aiconf", standalone_mode=True)
     except (UsageError, LoadError, KubeconfigError) as exc:
         if _state["debug"]:
             raise

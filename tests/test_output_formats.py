@@ -484,7 +484,7 @@ def _validate(path: Path, rules: str, capsys) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
-@pytest.mark.parametrize("rules", ["current", "v2"])
+@pytest.mark.parametrize("rules", ["v1", "v2"])
 def test_passing_product_yaml_validates_offline(monkeypatch, tmp_path, capsys, rules):
     """What `check -o product-yaml --evidence-dir` saves, committed as a vendor would, passes CNCF's rules."""
     meta = tmp_path / "meta.yaml"
@@ -514,7 +514,7 @@ def test_unfinished_product_yaml_does_not_validate(tmp_path, capsys):
     product_dir.mkdir(parents=True)
     path = product_dir / "PRODUCT.yaml"
     path.write_text(render(make_report(statuses=MIXED_135), opts("product-yaml")) + "\n", encoding="utf-8")
-    code, out = _validate(path, "current", capsys)
+    code, out = _validate(path, "v1", capsys)
     assert code == 1
     assert "placeholder" in out.lower()
 
@@ -741,8 +741,8 @@ def test_cli_markdown_with_metadata(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["-o", "table", "--template", "t.yaml"], "--evidence-dir and --template only apply to -o product-yaml"),
-        (["-o", "json", "--evidence-dir", "d"], "--evidence-dir and --template only apply to -o product-yaml"),
+        (["-o", "table", "--template", "t.yaml"], "--template only applies to -o product-yaml"),
+        (["-o", "json", "--evidence-dir", "d"], "--evidence-dir applies to -o product-yaml, or to any -o with --probe"),
         (["-o", "junit", "--metadata", "m.yaml"], "--metadata only applies to -o product-yaml and -o markdown"),
         (["-o", "product-yaml", "--metadata", "does-not-exist.yaml"], "cannot read metadata file"),
         (["-o", "product-yaml", "--template", "does-not-exist.yaml"], "cannot read template"),

@@ -347,15 +347,15 @@ def test_probe_flags_need_probe():
     from kubectl_aiconf.probe.command import options, parse_timeout
 
     with pytest.raises(ValueError, match="--probe-node, --keep only apply with --probe"):
-        options(False, "auto", "docker.io/library/busybox:1.36", "n", "90s", True, False, None)
+        options(False, None, "auto", "docker.io/library/busybox:1.36", "n", "90s", True, False, None)
     with pytest.raises(ValueError, match="cannot be combined with --snapshot"):
-        options(True, "auto", "img", None, "90s", False, False, "snap/")
+        options(True, None, "auto", "img", None, "90s", False, False, "snap/")
     with pytest.raises(ValueError, match="invalid --probe-mechanism"):
-        options(True, "gpu", "img", None, "90s", False, False, None)
+        options(True, None, "gpu", "img", None, "90s", False, False, None)
     assert parse_timeout("2m") == 120 and parse_timeout("45") == 45
     with pytest.raises(ValueError):
         parse_timeout("0s")
-    assert options(False, "auto", "docker.io/library/busybox:1.36", None, "90s", False, False, None) is None
+    assert options(False, None, "auto", "docker.io/library/busybox:1.36", None, "90s", False, False, None) is None
 
 
 # DRA drivers that name no device inside the container (Kubernetes' DRA test driver) -----------------------------

@@ -53,7 +53,7 @@ DRAFT = (W, "draft-checklist", "path")
 
 
 def same(*problems):
-    return {"current": set(problems), "v2": set(problems)}
+    return {"v1": set(problems), "v2": set(problems)}
 
 
 FIXTURE_EXPECTATIONS: dict[str, dict[str, set]] = {
@@ -128,55 +128,55 @@ FIXTURE_EXPECTATIONS: dict[str, dict[str, set]] = {
         (E, "must-not-implemented", "ai_inference"), (E, "must-not-implemented", "accelerator_metrics")
     ),
     "v1.34/cluster-autoscaling-na": {
-        "current": {(E, "must-not-implemented", "cluster_autoscaling")},
+        "v1": {(E, "must-not-implemented", "cluster_autoscaling")},
         "v2": {(W, "must-na-conditional", "cluster_autoscaling")},
     },
     "v1.34/cluster-autoscaling-not-implemented": same((E, "must-not-implemented", "cluster_autoscaling")),
     "v1.35/na-without-notes": same((E, "na-without-notes", "gpu_sharing")),
-    "v1.35/na-blank-notes": {"current": set(), "v2": {(E, "na-without-notes", "gpu_sharing")}},
+    "v1.35/na-blank-notes": {"v1": set(), "v2": {(E, "na-without-notes", "gpu_sharing")}},
     # local evidence
     "v1.34/evidence-file-missing": same((E, "evidence-file-missing", "gang_scheduling")),
-    "v1.34/evidence-fragment": {"current": {(E, "evidence-file-missing", "gang_scheduling")}, "v2": set()},
-    "v1.34/evidence-file-url": {"current": {(E, "evidence-file-missing", "gang_scheduling")}, "v2": set()},
+    "v1.34/evidence-fragment": {"v1": {(E, "evidence-file-missing", "gang_scheduling")}, "v2": set()},
+    "v1.34/evidence-file-url": {"v1": {(E, "evidence-file-missing", "gang_scheduling")}, "v2": set()},
     "v1.34/evidence-prose": same((E, "evidence-file-missing", "gang_scheduling")),
     # v2: evidence paths and test artifacts
-    "v1.36/v2-junit-pass": {"current": {(E, "evidence-file-missing", "cluster_autoscaling")}, "v2": set()},
-    "v1.36/v2-own-prefix": {"current": {(E, "evidence-file-missing", "gang_scheduling")}, "v2": set()},
+    "v1.36/v2-junit-pass": {"v1": {(E, "evidence-file-missing", "cluster_autoscaling")}, "v2": set()},
+    "v1.36/v2-own-prefix": {"v1": {(E, "evidence-file-missing", "gang_scheduling")}, "v2": set()},
     "v1.36/v2-other-product": {
-        "current": {(E, "evidence-file-missing", "gang_scheduling")},
+        "v1": {(E, "evidence-file-missing", "gang_scheduling")},
         "v2": {(E, "evidence-path-invalid", "gang_scheduling")},
     },
-    "v1.36/v2-evidence-escape": {"current": set(), "v2": {(E, "evidence-path-invalid", "gang_scheduling")}},
+    "v1.36/v2-evidence-escape": {"v1": set(), "v2": {(E, "evidence-path-invalid", "gang_scheduling")}},
     "v1.36/v2-junit-fail": {
-        "current": set(),
+        "v1": set(),
         "v2": {(E, "artifact-failing-tests", "gang_scheduling"), (E, "artifact-test-failed", "gang_scheduling")},
     },
-    "v1.36/v2-junit-skipped": {"current": set(), "v2": {(E, "artifact-test-skipped", "secure_accelerator_access")}},
+    "v1.36/v2-junit-skipped": {"v1": set(), "v2": {(E, "artifact-test-skipped", "secure_accelerator_access")}},
     "v1.36/v2-skipped-na": {
-        "current": {(E, "must-not-implemented", "cluster_autoscaling")},
+        "v1": {(E, "must-not-implemented", "cluster_autoscaling")},
         "v2": {(W, "must-na-conditional", "cluster_autoscaling")},
     },
     "v1.36/v2-test-missing": {
-        "current": {(E, "evidence-file-missing", "robust_controller")},
+        "v1": {(E, "evidence-file-missing", "robust_controller")},
         "v2": {(E, "artifact-test-missing", "robust_controller")},
     },
     "v1.36/v2-results-json": same(),
     "v1.36/v2-results-json-build-failure": {
-        "current": set(),
+        "v1": set(),
         "v2": {(E, "artifact-failing-tests", "robust_controller")},
     },
     "v1.36/v2-e2e-log": same(),
-    "v1.36/v2-e2e-log-no-results": {"current": set(), "v2": {(E, "artifact-invalid", "secure_accelerator_access")}},
-    "v1.36/v2-junit-invalid": {"current": set(), "v2": {(E, "artifact-invalid", "gang_scheduling")}},
+    "v1.36/v2-e2e-log-no-results": {"v1": set(), "v2": {(E, "artifact-invalid", "secure_accelerator_access")}},
+    "v1.36/v2-junit-invalid": {"v1": set(), "v2": {(E, "artifact-invalid", "gang_scheduling")}},
     "v1.37/v2-hybrid-no-artifacts": {
-        "current": set(),
+        "v1": set(),
         "v2": {
             (W, "artifact-recommended", r)
             for r in ("gang_scheduling", "cluster_autoscaling", "secure_accelerator_access")
         },
     },
     "v1.37/v2-hybrid-artifacts": {
-        "current": {
+        "v1": {
             (E, "evidence-file-missing", r)
             for r in ("gang_scheduling", "cluster_autoscaling", "secure_accelerator_access")
         },
@@ -200,7 +200,7 @@ def test_every_offline_fixture_has_an_expectation():
     assert found == set(FIXTURE_EXPECTATIONS)
 
 
-@pytest.mark.parametrize("rules", ["current", "v2"])
+@pytest.mark.parametrize("rules", ["v1", "v2"])
 @pytest.mark.parametrize("fixture", sorted(FIXTURE_EXPECTATIONS))
 def test_fixture(fixture, rules):
     expected = FIXTURE_EXPECTATIONS[fixture][rules]
@@ -213,10 +213,10 @@ def test_a_draft_checklist_is_named_as_such(monkeypatch):
     """No checklist is a draft today (1.37 became final); the next one will be, and validating against it warns."""
     from kubectl_aiconf import catalogue
 
-    _, problems = outcome("v1.37/v2-hybrid-no-artifacts/PRODUCT.yaml", "current", FIXTURES)
+    _, problems = outcome("v1.37/v2-hybrid-no-artifacts/PRODUCT.yaml", "v1", FIXTURES)
     assert DRAFT not in problems
     monkeypatch.setattr(catalogue, "DRAFT_VERSIONS", frozenset({"1.37"}))
-    _, problems = outcome("v1.37/v2-hybrid-no-artifacts/PRODUCT.yaml", "current", FIXTURES)
+    _, problems = outcome("v1.37/v2-hybrid-no-artifacts/PRODUCT.yaml", "v1", FIXTURES)
     assert DRAFT in problems
 
 
@@ -251,7 +251,7 @@ def test_every_rule_has_a_failing_and_a_passing_fixture():
         "artifact-test-failed",
         "artifact-test-skipped",
     }
-    passing = [f for f, exp in FIXTURE_EXPECTATIONS.items() if not exp["current"] and not exp["v2"]]
+    passing = [f for f, exp in FIXTURE_EXPECTATIONS.items() if not exp["v1"] and not exp["v2"]]
     assert len(passing) >= 7
 
 
@@ -268,7 +268,7 @@ def test_messages_name_the_problem(capsys):
                 "v1.34/cluster-autoscaling-na/PRODUCT.yaml",
             ],
             True,
-            "current",
+            "v1",
             "text",
         )
     finally:
@@ -289,7 +289,7 @@ def test_messages_name_the_problem(capsys):
     assert "takes a #fragment as part of the file name" in out
     assert "it is listed under spec.networking, but belongs under spec.schedulingOrchestration" in out
     assert "--rules v2" in out
-    assert "5 files checked with the current CNCF rules: 0 valid, 5 invalid (offline" in out
+    assert "5 files checked with the v1 CNCF rules: 0 valid, 5 invalid (offline" in out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -378,7 +378,7 @@ def test_submission_list_is_complete():
 @needs_submissions
 @pytest.mark.parametrize("submission", sorted(SUBMISSION_ERRORS))
 def test_real_submission_current_rules(submission):
-    valid, problems = outcome(f"{submission}/PRODUCT.yaml", "current", SUBMISSIONS)
+    valid, problems = outcome(f"{submission}/PRODUCT.yaml", "v1", SUBMISSIONS)
     assert problems == SUBMISSION_ERRORS[submission]
     assert valid == (not any(p[0] == E for p in SUBMISSION_ERRORS[submission]))
 
@@ -398,7 +398,7 @@ def test_real_submissions_counts_match_the_research_note(monkeypatch, capsys):
     monkeypatch.chdir(SUBMISSIONS)
     paths = sorted(glob.glob("v1.3*/*/PRODUCT.yaml"))
     assert len(paths) == 34
-    results = validate_paths(paths, offline=True, rules="current")
+    results = validate_paths(paths, offline=True, rules="v1")
     assert sum(not r.valid for r in results) == 23
     missing_url = [
         r.path
@@ -407,12 +407,12 @@ def test_real_submissions_counts_match_the_research_note(monkeypatch, capsys):
     ]
     # talos (both versions) lacks it too, but its decode error stops the validator first
     assert len(missing_url) == 21
-    assert run_validate(paths, True, "current", "text") == 1
+    assert run_validate(paths, True, "v1", "text") == 1
     assert (
         capsys.readouterr()
         .out.rstrip()
         .endswith(
-            "34 files checked with the current CNCF rules: 11 valid, 23 invalid "
+            "34 files checked with the v1 CNCF rules: 11 valid, 23 invalid "
             "(offline: URLs and CNCF membership not checked)"
         )
     )
@@ -428,7 +428,7 @@ def test_talos_would_also_fail_the_rules_behind_the_decode_error(tmp_path):
     with open(os.path.join(src, "PRODUCT.yaml"), encoding="utf-8") as f:
         text = f.read().replace('evidence: "N/A"', "evidence: []")
     (dst / "PRODUCT.yaml").write_text(text, encoding="utf-8")
-    result = validate_paths([str(dst / "PRODUCT.yaml")], True, "current")[0]
+    result = validate_paths([str(dst / "PRODUCT.yaml")], True, "v1")[0]
     rules = {(p.rule, p.subject) for p in result.errors}
     assert ("must-not-implemented", "accelerator_metrics") in rules
     assert ("evidence-file-missing", "secure_accelerator_access") in rules
@@ -456,13 +456,11 @@ def test_catalogue_matches_the_reference_checklists():
 
 def test_exit_codes_and_json(capsys, monkeypatch):
     monkeypatch.chdir(FIXTURES)
-    assert run_validate(["v1.34/pass-complete/PRODUCT.yaml"], True, "current", "text") == 0
+    assert run_validate(["v1.34/pass-complete/PRODUCT.yaml"], True, "v1", "text") == 0
     out = capsys.readouterr().out
     assert "v1.34/pass-complete/PRODUCT.yaml: valid" in out
 
-    rc = run_validate(
-        ["v1.34/pass-complete/PRODUCT.yaml", "v1.34/metadata-missing/PRODUCT.yaml"], True, "current", "json"
-    )
+    rc = run_validate(["v1.34/pass-complete/PRODUCT.yaml", "v1.34/metadata-missing/PRODUCT.yaml"], True, "v1", "json")
     assert rc == 1
     problems = json.loads(capsys.readouterr().out)
     assert isinstance(problems, list) and len(problems) == 3
@@ -487,11 +485,11 @@ def test_warnings_do_not_fail(monkeypatch, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (([], True, "current", "text"), "no PRODUCT.yaml"),
+        (([], True, "v1", "text"), "no PRODUCT.yaml"),
         ((["v1.34/pass-complete/PRODUCT.yaml"], True, "v3", "text"), "unknown rule set 'v3'"),
-        ((["v1.34/pass-complete/PRODUCT.yaml"], True, "current", "yaml"), "unknown output format"),
-        ((["v1.34/nope/PRODUCT.yaml"], True, "current", "text"), "cannot read v1.34/nope/PRODUCT.yaml"),
-        ((["v1.34/pass-complete"], True, "current", "text"), "cannot read v1.34/pass-complete"),
+        ((["v1.34/pass-complete/PRODUCT.yaml"], True, "v1", "yaml"), "unknown output format"),
+        ((["v1.34/nope/PRODUCT.yaml"], True, "v1", "text"), "cannot read v1.34/nope/PRODUCT.yaml"),
+        ((["v1.34/pass-complete"], True, "v1", "text"), "cannot read v1.34/pass-complete"),
     ],
 )
 def test_usage_errors(args, message, monkeypatch, capsys):
@@ -505,7 +503,7 @@ def test_usage_errors(args, message, monkeypatch, capsys):
 def test_unreadable_file_is_a_usage_error_even_among_good_ones(monkeypatch, capsys):
     monkeypatch.chdir(FIXTURES)
     with pytest.raises(UsageError):
-        run_validate(["v1.34/pass-complete/PRODUCT.yaml", "missing.yaml"], True, "current", "text")
+        run_validate(["v1.34/pass-complete/PRODUCT.yaml", "missing.yaml"], True, "v1", "text")
     assert capsys.readouterr().out == ""
 
 
@@ -520,7 +518,7 @@ def test_version_from_path():
 
 def test_version_from_the_directory_when_run_inside_it(monkeypatch):
     monkeypatch.chdir(os.path.join(FIXTURES, "v1.34", "pass-complete"))
-    result = validate_paths(["PRODUCT.yaml"], True, "current")[0]
+    result = validate_paths(["PRODUCT.yaml"], True, "v1")[0]
     assert result.version == "1.34" and result.valid  # evidence resolved against "."
 
 
@@ -711,5 +709,5 @@ def test_yaml_syntax_error_has_a_line():
 
 
 def test_check_file_stops_at_decode_errors():
-    res = check_file("v1.34/x/PRODUCT.yaml", b"metadata: {}\nspec:\n  operator: x\n", "current")
+    res = check_file("v1.34/x/PRODUCT.yaml", b"metadata: {}\nspec:\n  operator: x\n", "v1")
     assert [p.rule for p in res.problems] == ["yaml-decode", "yaml-decode-stops"]

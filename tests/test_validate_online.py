@@ -155,7 +155,7 @@ def install(tmp_path, name: str, base: str) -> str:
     return f"v1.34/{name}/PRODUCT.yaml"
 
 
-def run(tmp_path, monkeypatch, paths, server, rules="current", landscape=None):
+def run(tmp_path, monkeypatch, paths, server, rules="v1", landscape=None):
     monkeypatch.chdir(tmp_path)
     return validate_paths(
         paths, offline=False, rules=rules, landscape_url=landscape or f"{server.base}/landscape.yml", timeout=5
@@ -214,7 +214,7 @@ def test_vendor_not_a_member(tmp_path, monkeypatch, server):
 def test_network_unavailable_one_line_per_check(tmp_path, monkeypatch, server, capsys):
     path = install(tmp_path, "public-urls", server.base)
     monkeypatch.chdir(tmp_path)
-    rc = run_validate([path], False, "current", "text", landscape_url=f"{server.base}/landscape.yml", timeout=5)
+    rc = run_validate([path], False, "v1", "text", landscape_url=f"{server.base}/landscape.yml", timeout=5)
     out = capsys.readouterr().out.splitlines()
     assert rc == 0
     unchecked = [line for line in out if "not checked, network unavailable" in line]
@@ -241,14 +241,14 @@ def test_landscape_from_the_environment(tmp_path, monkeypatch, server):
     path = install(tmp_path, "vendor-not-member", server.base)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(urls.LANDSCAPE_URL_ENV, f"{server.base}/landscape.yml")
-    result = validate_paths([path], offline=False, rules="current", timeout=5)[0]
+    result = validate_paths([path], offline=False, rules="v1", timeout=5)[0]
     assert ("error", "vendor-not-member", "metadata.vendorName") in problems(result)
 
 
 def test_offline_makes_no_requests(tmp_path, monkeypatch, server):
     path = install(tmp_path, "urls-broken", server.base)
     monkeypatch.chdir(tmp_path)
-    result = validate_paths([path], offline=True, rules="current")[0]
+    result = validate_paths([path], offline=True, rules="v1")[0]
     assert result.valid and server.requests == []
 
 
@@ -303,9 +303,7 @@ def test_real_submissions_online(monkeypatch, server):
     assert excluded in vendors
     server.landscape = landscape_yaml([f"{v} (member)" for v in sorted(vendors - {excluded})])
 
-    results = validate_paths(
-        paths, offline=False, rules="current", landscape_url=f"{server.base}/landscape.yml", timeout=5
-    )
+    results = validate_paths(paths, offline=False, rules="v1", landscape_url=f"{server.base}/landscape.yml", timeout=5)
     by_path = {r.path: r for r in results}
     not_members = [r.path for r in results if any(p.rule == "vendor-not-member" for p in r.errors)]
     assert not_members == ["v1.34/vcluster-private-nodes/PRODUCT.yaml"]

@@ -193,6 +193,9 @@ class Vendor(Record):
     dra_version_attributes: tuple[str, ...] = ()
     # Node labels that say the kernel driver is loaded, for drivers whose version no label advertises.
     driver_loaded: tuple[LabelMatch, ...] = ()
+    # (file, regex whose group 1 is the version): where a container given a device reads the loaded driver's
+    # version (the driver_runtime_management probe compares it with the advertised one).
+    driver_version_files: tuple[tuple[str, str], ...] = ()
     # Regexes of node label keys whose integer values add up to the number of devices on a node (the first
     # regex that matches any key counts).
     device_count_labels: tuple[str, ...] = ()
@@ -282,6 +285,9 @@ NVIDIA = Vendor(
         ),
     ),
     dra_version_attributes=("driverVersion", "cudaDriverVersion"),
+    # "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 ..."; the open modules say
+    # "NVIDIA UNIX Open Kernel Module for x86_64  570.86.15 ..."
+    driver_version_files=(("/proc/driver/nvidia/version", r"Kernel Module(?: for \S+)?\s+(\d+(?:\.\d+)+)"),),
     runtime_handler=r"nvidia",
     devices_need_runtime=True,  # the device plugin's default envvar strategy
     exporters=(
@@ -444,6 +450,7 @@ AMD = Vendor(
     ),
     version_labels=(VersionLabel("driver", "amd.com/gpu.driver-version"),),  # the node labeller's
     dra_version_attributes=("driverVersion",),
+    driver_version_files=(("/sys/module/amdgpu/version", r"^\s*(\S+)"),),  # empty for the in-tree driver
     runtime_handler=r"amd|rocm",
     exporters=(
         Exporter(

@@ -14,6 +14,9 @@ class SandboxRuntime(Record):
     words: tuple[str, ...]  # words in a RuntimeClass name or handler that name it
     node_labels: tuple[LabelMatch, ...] = ()  # labels its installer puts on nodes that have it
     installers: Component = field(default_factory=Component)
+    # What a pod under it prints that only this runtime prints (regex over its dmesg and /proc/version): the
+    # probe's per-runtime sign, beside the vendor-neutral one (a kernel other than the node's).
+    probe_signature: str = ""
 
     KIND = "sandbox"
 
@@ -25,6 +28,7 @@ SANDBOX_RUNTIMES: tuple[SandboxRuntime, ...] = (
         ("gvisor", "runsc"),
         (LabelMatch("sandbox.gke.io/runtime", "gvisor"),),
         Component(r"gvisor|runsc", r"gvisor|runsc"),
+        probe_signature=r"Starting gVisor",  # the first line of gVisor's own kernel log
     ),
     SandboxRuntime(
         "kata",

@@ -29,6 +29,8 @@ class RenderOptions:
     template: Mapping[str, Any] | None = None
     # Files the command saves next to PRODUCT.yaml; product-yaml lists them as evidence of every answer.
     evidence_files: tuple[str, ...] = ()
+    # Files a probe run saved next to them (junit.xml, e2e.log), by the requirement whose evidence they are.
+    probe_evidence: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def wide(self) -> bool:

@@ -23,6 +23,9 @@ Options used (all optional):
   evidence, by a path relative to PRODUCT.yaml, which is what CNCF's validator resolves. The names
   deliberately avoid junit.xml, results.json and e2e.log: newer validators parse files with those names as
   upstream conformance-suite results. Without evidence files every evidence list is empty.
+* ``probe_evidence``: the junit.xml and e2e.log of a probe run (`--probe --evidence-dir`), listed only by
+  the requirements a probe decided; their test cases are named ``aiconf-probe/<id>``, never after an
+  upstream test.
 """
 
 from __future__ import annotations
@@ -226,7 +229,8 @@ def build(report: Report, options: RenderOptions) -> tuple[dict, list[str]]:
         else:
             status, notes = status_of(result), notes_for(result)
             # An unanswered requirement must have no evidence: CNCF skips a SHOULD only when both are empty.
-            evidence = prior_evidence + [f for f in evidence_files if f not in prior_evidence] if status else []
+            own = evidence_files + list(options.probe_evidence.get(rid, ()))
+            evidence = prior_evidence + [f for f in own if f not in prior_evidence] if status else []
             if not status:
                 blank.append(rid)
         if level == "MUST" and status != IMPLEMENTED:

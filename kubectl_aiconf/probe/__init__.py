@@ -1,11 +1,12 @@
-"""Active accelerator-isolation probe (`kubectl aiconf check --probe`).
+"""Active probes (`kubectl aiconf check --probe`): one per requirement that running something can decide.
 
-plan.py decides what to run from the loaded cluster view (pure), run.py creates it, waits, collects the pods'
-output and judges it (verdict.py), cleanup.py removes it whatever happens. This module only holds the
-defaults the command line shows, so that `--help` imports nothing else.
+registry.py lists them; suite.py plans every selected probe, checks every permission, creates one namespace,
+runs them under one time limit and deletes the namespace whatever happens; each probe is a module here
+(accelerator.py with plan.py/run.py/verdict.py for accelerator isolation, dra.py, driver.py, sandboxing.py,
+...). evidence.py writes junit.xml and e2e.log, cleanup.py removes namespaces left behind. This module only
+holds the defaults the command line shows, so that `--help` imports nothing else.
 """
 
-REQUIREMENT_ID = "secure_accelerator_access"
 MECHANISMS = ("auto", "device-plugin", "dra")
 # Small, public, multi-arch, with a POSIX shell; mirror it (or any image with `sh`) for air-gapped registries.
 DEFAULT_IMAGE = "docker.io/library/busybox:1.36"

@@ -7,18 +7,20 @@ All API calls go through `Connection.request`. Progress goes to stderr, one line
 from __future__ import annotations
 
 import re
-import sys
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
 from typing import TextIO
 
-from kubectl_aiconf.probe import cleanup
-from kubectl_aiconf.probe.plan import DRA, Plan, PlanError, ProbeOptions, ProbePod, build_plan
-from kubectl_aiconf.probe.verdict import PodOutcome, parse_output, parse_time, summarize
-from kubectl_aiconf.result import CheckResult, Reason, Status
-from kubectl_aiconf.view import ClusterView, LoadError
+from kubectl_aiconf.probe import suite
+from kubectl_aiconf.probe.plan import DRA, Plan, ProbeOptions, ProbePod
+from kubectl_aiconf.probe.suite import ACTIVE_MARGIN as ACTIVE_MARGIN
+from kubectl_aiconf.probe.suite import SERVICE_ACCOUNT_WAIT
+from kubectl_aiconf.probe.suite import Progress as Progress
+from kubectl_aiconf.probe.suite import describe_permission as describe_permission
+from kubectl_aiconf.probe.verdict import PodOutcome, parse_output, parse_time
+from kubectl_aiconf.result import CheckResult
+from kubectl_aiconf.view import ClusterView
 from kubectl_aiconf.view.live import ApiError, ConnectError, Connection
 
 POLL_SECONDS = 1.0
@@ -26,8 +28,6 @@ POLL_FAILURES_TOLERATED = 3  # consecutive connection errors while waiting befor
 # A pod the scheduler keeps calling unschedulable for this long is given up (DRA pods are briefly
 # unschedulable until the controller has created their claim).
 UNSCHEDULABLE_GRACE = 15.0
-SERVICE_ACCOUNT_WAIT = 20.0
-ACTIVE_MARGIN = 120.0  # seconds after the probe timeout during which a run may still be cleaning up
 IMAGE_ERRORS = {
     "ErrImagePull",
     "ImagePullBackOff",
@@ -46,53 +46,10 @@ START_ERRORS = {
 }
 
 
-class Progress:
-    """`probe [  2.1s] message` lines on stderr."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.started = time.monotonic()
-
-    @property
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    def __call__(self, message: str) -> None:
-        self.stream.write(f"probe [{self.elapsed:5.1f}s] {message}\n")
-        self.stream.flush()
-
-
 # preflight --------------------------------------------------------------------------------------------------
-def describe_permission(verb: str, group: str, resource: str, subresource: str, namespace: str) -> str:
-    what = resource + (f"/{subresource}" if subresource else "") + (f".{group}" if group else "")
-    where = "in the probe namespace" if namespace else "(cluster scope)"
-    return f"{verb} {what} {where}"
-
-
-def missing_permissions(conn: Connection, plan: Plan) -> list[str]:
+def missing_permissions(conn: Connection, plan) -> list[str]:
     """Every permission of `plan.permissions()` that SelfSubjectAccessReview denies (or cannot confirm)."""
-
-    def review(perm):
-        verb, group, resource, subresource, namespace = perm
-        attrs = {"verb": verb, "group": group, "resource": resource}
-        if subresource:
-            attrs["subresource"] = subresource
-        if namespace:
-            attrs["namespace"] = namespace
-        body = {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SelfSubjectAccessReview",
-            "spec": {"resourceAttributes": attrs},
-        }
-        try:
-            answer = conn.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body=body)
-        except ApiError as exc:
-            return f"{describe_permission(*perm)} (cannot check: {exc})"
-        return None if (answer.get("status") or {}).get("allowed") else describe_permission(*perm)
-
-    perms = plan.permissions()
-    with ThreadPoolExecutor(max_workers=len(perms)) as pool:
-        return [m for m in pool.map(review, perms) if m]
+    return list(suite.missing_permissions(conn, plan.permissions()).values())
 
 
 # pod status -------------------------------------------------------------------------------------------------
@@ -136,13 +93,18 @@ def _scheduler_message(message: str) -> str:
 
 # execution --------------------------------------------------------------------------------------------------
 class Execution:
-    def __init__(self, conn: Connection, plan: Plan, progress: Callable[[str], None], keep: bool = False) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        plan: Plan,
+        progress: Callable[[str], None],
+        stop: threading.Event | None = None,
+    ) -> None:
         self.conn = conn
-        self.keep = keep
+        self.stop = stop or threading.Event()  # set when the run is interrupted: waiting ends at once
         self.plan = plan
         self.progress = progress
         self.ns = plan.namespace
-        self.created_namespace = False
         self.outcomes: dict[str, PodOutcome] = {}
         self.unschedulable_since: dict[str, float] = {}
         self.created: set[str] = set()
@@ -151,22 +113,6 @@ class Execution:
         self.poll_failures = 0  # consecutive connection errors while waiting
 
     # creating ---------------------------------------------------------------------------------------------
-    def create_namespace(self) -> None:
-        # Mark first: an interrupt while the request is in flight must still lead to a DELETE.
-        self.created_namespace = True
-        manifest = self.plan.namespace_manifest()
-        if not self.keep:
-            # `kubectl aiconf cleanup` leaves the namespace of a run that may still be going on alone.
-            until = datetime.now(timezone.utc) + timedelta(seconds=self.plan.options.timeout + ACTIVE_MARGIN)
-            manifest["metadata"]["annotations"] = {cleanup.ACTIVE_UNTIL: until.strftime("%Y-%m-%dT%H:%M:%SZ")}
-        try:
-            self.conn.request("POST", "/api/v1/namespaces", body=manifest)
-        except ApiError as exc:
-            if exc.status == 409:  # not ours: never delete it
-                self.created_namespace = False
-            raise
-        self.progress(f"created namespace {self.ns} (Pod Security: restricted)")
-
     def create_prerequisites(self) -> None:
         for obj in self.plan.prerequisites:
             group, version = obj["apiVersion"].split("/")
@@ -186,7 +132,7 @@ class Execution:
             except ApiError as exc:
                 # A brand-new namespace has no default ServiceAccount for a moment.
                 if "serviceaccount" in str(exc).lower() and time.monotonic() < deadline:
-                    time.sleep(0.5)
+                    self.stop.wait(0.5)
                     continue
                 raise
         self.created.add(pod.name)
@@ -195,7 +141,7 @@ class Execution:
 
     # waiting ----------------------------------------------------------------------------------------------
     def run(self, deadline: float) -> list[PodOutcome]:
-        self.create_namespace()
+        """Create the plan's objects in its namespace (made by the suite) and wait for its pods."""
         self.create_prerequisites()
         waves = self.plan.waves
         for number, wave in enumerate(waves, 1):
@@ -236,11 +182,13 @@ class Execution:
         pending = {p.name: p for p in pods}
         last_state: dict[str, str] = {}
         while pending:
+            if self.stop.is_set():
+                raise suite.Stopped()
             if any(p.mechanism == DRA and p.name not in self.allocations for p in pending.values()):
                 self._record_allocations()
             listing = self._list_pods()
             if listing is None:  # the API server did not answer this time; the deadline still holds
-                time.sleep(POLL_SECONDS)
+                self.stop.wait(POLL_SECONDS)
                 continue
             live = {(p.get("metadata") or {}).get("name"): p for p in listing.get("items") or []}
             now = time.monotonic()
@@ -296,7 +244,7 @@ class Execution:
                         ),
                     )
                 return
-            time.sleep(POLL_SECONDS)
+            self.stop.wait(POLL_SECONDS)
 
     def _list_pods(self) -> dict | None:
         """The probe namespace's pods; None after a connection error, unless they keep coming."""
@@ -382,70 +330,10 @@ class Execution:
 
 
 # entry points -----------------------------------------------------------------------------------------------
-def _join(*notes: str) -> str:
-    return "; ".join(n for n in notes if n)
-
-
-def unknown(message: str) -> CheckResult:
-    return CheckResult(Status.UNKNOWN, message, reason=Reason.PROBE_INCONCLUSIVE)
-
-
 def run_probe(
     view: ClusterView, conn: Connection, options: ProbeOptions, keep: bool = False, stream: TextIO | None = None
 ) -> CheckResult:
-    """Plan, preflight, run and clean up; the result for secure_accelerator_access.
+    """The accelerator-isolation probe alone (the suite with one probe); its secure_accelerator_access result."""
+    from kubectl_aiconf.probe.registry import BY_ID
 
-    Interrupts (Ctrl-C, SIGTERM, SIGHUP) clean up and then propagate as KeyboardInterrupt.
-    """
-    progress = Progress(stream)
-    try:
-        plan = build_plan(view, options)
-    except PlanError as exc:
-        progress(f"cannot run: {exc}")
-        return unknown(f"probe cannot run: {exc}")
-    progress(
-        f"plan: {len(plan.pods)} pods in namespace {plan.namespace}"
-        + "".join(f"; {t.describe()} on {t.node} ({t.free} free)" for t in plan.targets)
-        + "".join(f"; skipped {probe}: {why}" for probe, why in plan.skipped)
-    )
-    try:
-        missing = missing_permissions(conn, plan)
-    except ConnectError as exc:
-        return unknown(f"probe cannot run: {exc}")
-    if missing:
-        progress("missing permissions, nothing created: " + "; ".join(missing))
-        return unknown("probe cannot run, missing permissions (nothing was created): " + "; ".join(missing))
-
-    execution = Execution(conn, plan, progress, keep)
-    outcomes: list[PodOutcome] | None = None
-    note = ""
-    with cleanup.interrupts_as_keyboard_interrupt():
-        try:
-            outcomes = execution.run(time.monotonic() + options.timeout)
-        except KeyboardInterrupt:
-            progress("interrupted; cleaning up")
-            raise
-        except (ApiError, ConnectError) as exc:
-            progress(f"failed: {exc}")
-            note = f"probe aborted: {exc}"
-        finally:
-            if execution.created_namespace:
-                if keep:
-                    progress(
-                        f"keeping namespace {plan.namespace} (--keep); remove it with "
-                        f"`kubectl delete namespace {plan.namespace}` or `kubectl aiconf cleanup`"
-                    )
-                else:
-                    try:
-                        if not cleanup.delete_namespace(conn, plan.namespace, progress):
-                            note = _join(note, f"namespace {plan.namespace} was still terminating at the end")
-                    except (ApiError, LoadError) as exc:
-                        progress(f"could not delete namespace {plan.namespace}: {exc}; run `kubectl aiconf cleanup`")
-                        note = _join(note, f"namespace {plan.namespace} could not be deleted: {exc}")
-    seconds = progress.elapsed
-    if outcomes is None:
-        result = unknown(note or "probe did not run")
-    else:
-        result = summarize(plan, outcomes, seconds, note)
-    progress(f"done in {seconds:.1f}s: {result.status}")
-    return result
+    return suite.run_suite(view, conn, [BY_ID["secure_accelerator_access"]], options, keep, stream)[0].result

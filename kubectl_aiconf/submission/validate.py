@@ -2,14 +2,16 @@
 
 Two rule sets:
 
-* ``current`` — the validator on cncf/k8s-ai-conformance ``main``: checklist version from the
-  path, strict Go YAML decoding, required metadata (camelCase or snake_case), placeholders,
-  the k8sConformanceUrl pattern, every checklist id present, valid statuses, MUST means
-  Implemented, N/A needs notes, local evidence files exist next to the PRODUCT.yaml;
-* ``v2`` — the newer "hybrid verification" validator: the same, except that a MUST may be N/A
-  for ``cluster_autoscaling`` (with notes), evidence may be ``file://`` paths with a
-  ``#TestName`` fragment, and referenced test artifacts (junit.xml, results.json, e2e.log)
-  are read and must not contain failing tests.
+* ``v2`` (the default) — the "hybrid verification" validator, merged into cncf/k8s-ai-conformance
+  ``main`` in September 2026: checklist version from the path, strict Go YAML decoding, required
+  metadata (camelCase or snake_case), placeholders, the k8sConformanceUrl pattern, every checklist
+  id present, valid statuses, MUST means Implemented except that ``cluster_autoscaling`` may be
+  N/A (with notes), N/A needs notes, evidence may be ``file://`` paths with a ``#TestName``
+  fragment and must exist in the product directory, and referenced test artifacts (junit.xml,
+  results.json, e2e.log) are read and must not contain failing tests;
+* ``v1`` — the validator before that merge, which earlier submissions were checked with: the
+  same, except that no MUST may be N/A, evidence is a plain path (no ``file://``, a ``#fragment``
+  is part of the file name) and test artifacts are only checked for existence.
 
 Online (the default), URLs must answer and vendorName must be a CNCF member; ``--offline``
 skips both. Exit codes: 0 valid, 1 invalid, 2 usage error.
@@ -32,7 +34,7 @@ from kubectl_aiconf.submission.vocabulary import (
 )
 from kubectl_aiconf.text import plural
 
-RULE_SETS = ("current", "v2")
+RULE_SETS = ("v2", "v1")
 OUTPUTS = ("text", "json")
 
 ERROR, WARNING, NOTICE = "error", "warning", "notice"
@@ -440,7 +442,7 @@ def _check_status(res: FileResult, item, rid: str, level: str, v2: bool) -> None
             msg = f"MUST requirement has status {status!r}; it must be Implemented"
             if rid in CONDITIONAL_MUST_V2 and status == NOT_APPLICABLE:
                 msg += (
-                    " (the current CNCF validator rejects N/A even for this conditional MUST;"
+                    " (the v1 CNCF validator rejects N/A even for this conditional MUST;"
                     " the v2 validator, --rules v2, accepts it with notes)"
                 )
             res.add(ERROR, "must-not-implemented", rid, msg, line)
@@ -520,9 +522,9 @@ def _not_found(path: str) -> bool:
 
 def _evidence_hint(link: str, v2: bool = False) -> str:
     if not v2 and "#" in link:
-        return "; the current CNCF validator takes a #fragment as part of the file name"
+        return "; the v1 CNCF validator takes a #fragment as part of the file name"
     if not v2 and link.startswith("file://"):
-        return "; the current CNCF validator does not understand file:// (use a relative path)"
+        return "; the v1 CNCF validator does not understand file:// (use a relative path)"
     if " " in link.strip():
         return "; evidence must be a path or URL only, without prose"
     return ""
@@ -693,7 +695,7 @@ def _check_vendor(r: FileResult, vendor: tuple[str, int | None], members, networ
 def validate_paths(
     paths: list[str],
     offline: bool,
-    rules: str = "current",
+    rules: str = "v2",
     landscape_url: str | None = None,
     timeout: float | None = None,
 ) -> list[FileResult]:

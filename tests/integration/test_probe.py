@@ -166,7 +166,7 @@ def namespace_of(proc) -> str:
 
 
 def check_probe(sb, *flags, timeout=240):
-    return plugin(sb, "check", "--probe", "-o", "json", *flags, timeout=timeout)
+    return plugin(sb, "check", "--probe", "secure_accelerator_access", "-o", "json", *flags, timeout=timeout)
 
 
 # all probes pass --------------------------------------------------------------------------------------------
@@ -360,7 +360,17 @@ def test_read_only_user_gets_unknown_naming_every_missing_permission_and_nothing
     rules = READ_ONLY + [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["create"]}]
     kubeconfig = _service_account_kubeconfig(sb, tmp_path, "probe-reader", rules)
     before = namespaces(sb)
-    proc = plugin(sb, "check", "--probe", "-o", "json", "--probe-node", DRA_NODE, kubeconfig=kubeconfig)
+    proc = plugin(
+        sb,
+        "check",
+        "--probe",
+        "secure_accelerator_access",
+        "-o",
+        "json",
+        "--probe-node",
+        DRA_NODE,
+        kubeconfig=kubeconfig,
+    )
     result = probe_result(proc)
     assert result["status"] == "UNKNOWN", result["message"]
     message = result["message"]
@@ -379,7 +389,7 @@ def test_read_only_user_gets_unknown_naming_every_missing_permission_and_nothing
 
 def test_user_who_cannot_read_nodes_gets_unknown(sb):
     before = namespaces(sb)
-    proc = plugin(sb, "check", "--probe", "-o", "json", context="limited")
+    proc = plugin(sb, "check", "--probe", "secure_accelerator_access", "-o", "json", context="limited")
     result = probe_result(proc)
     assert result["status"] == "UNKNOWN"
     assert "missing permission to list nodes" in result["message"]
@@ -401,6 +411,7 @@ def test_interrupting_the_plugin_leaves_nothing_behind(sb, sig):
             "kubectl_aiconf",
             "check",
             "--probe",
+            "secure_accelerator_access",
             "--probe-node",
             DP_NODE,
             "--probe-image",
@@ -506,7 +517,9 @@ def test_cleanup_leaves_namespaces_of_running_probes_alone(sb):
 
 def test_dry_run_prints_manifests_and_creates_nothing(sb):
     before = namespaces(sb)
-    proc = plugin(sb, "check", "--probe", "--dry-run", "-o", "yaml", "--probe-node", DRA_NODE)
+    proc = plugin(
+        sb, "check", "--probe", "secure_accelerator_access", "--dry-run", "-o", "yaml", "--probe-node", DRA_NODE
+    )
     assert proc.returncode == 0, proc.stderr
     docs = list(yaml.safe_load_all(proc.stdout))
     assert [d["kind"] for d in docs] == ["Namespace", "ResourceClaimTemplate", "Pod", "Pod", "Pod", "Pod"]
@@ -518,7 +531,9 @@ def test_manifests_pass_restricted_pod_security_admission(sb):
     """The dry-run manifests are accepted by the API server in a restricted namespace (server-side dry run)."""
     from tests.sandbox.kube import exists, request
 
-    proc = plugin(sb, "check", "--probe", "--dry-run", "-o", "json", "--probe-node", DP_NODE)
+    proc = plugin(
+        sb, "check", "--probe", "secure_accelerator_access", "--dry-run", "-o", "json", "--probe-node", DP_NODE
+    )
     items = json.loads(proc.stdout)["items"]
     client = sb.admin_client()
     namespace = items[0]["metadata"]["name"]

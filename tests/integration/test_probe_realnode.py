@@ -100,7 +100,8 @@ def probe(
     """Run `check --probe` on the real node with the probe image it has (or ``image``); (the process, the
     secure_accelerator_access result, seconds)."""
     rn = sb.real_node
-    argv = [sys.executable, "-m", "kubectl_aiconf", "check", "--probe", "-o", "json", "--probe-node", rn.name]
+    argv = [sys.executable, "-m", "kubectl_aiconf", "check", "--probe", REQUIREMENT, "-o", "json"]
+    argv += ["--probe-node", rn.name]
     argv += ["--probe-image", image or rn.probe_image, "--probe-mechanism", mechanism, *flags]
     t0 = time.monotonic()
     proc = subprocess.run(argv, cwd=REPO, env=sb.env(context), capture_output=True, text=True, timeout=300)
