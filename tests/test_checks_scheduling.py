@@ -243,6 +243,9 @@ CLUSTER_AUTOSCALING = {
     "karpenter-sku-taint": (Status.PASS, Reason.HEALTHY),  # issue 10: was WARN, only resource-named taints counted
     "karpenter-unhealthy": (Status.FAIL, Reason.UNHEALTHY),
     "karpenter-unhealthy-no-nodepool": (Status.FAIL, Reason.UNHEALTHY),
+    # the limited user's view of a stopped Karpenter (tests/integration/test_karpenter.py): UNKNOWN, as an
+    # autoscaler it cannot see may work, but the message says the controller is down (test below)
+    "karpenter-unhealthy-nodepools-forbidden": (Status.UNKNOWN, Reason.FORBIDDEN),
     "managed-pools": (Status.UNKNOWN, Reason.MANAGED_NOT_VISIBLE),
     "managed-pools-configmaps-forbidden": (Status.UNKNOWN, Reason.FORBIDDEN),
     "openshift": (Status.PASS, Reason.HEALTHY),
@@ -399,6 +402,12 @@ def test_ca_blind_spots_are_named_never_read_as_absence(case, permission, never)
     r = ca(case)
     assert permission in r.message
     assert never not in r.message
+
+
+def test_ca_a_controller_seen_down_is_said_even_when_its_nodepools_cannot_be_read():
+    r = ca("karpenter-unhealthy-nodepools-forbidden")
+    assert r.message.startswith("Karpenter is installed but not healthy (karpenter/karpenter 0/1 available)")
+    assert "list nodepools.karpenter.sh (cluster scope)" in r.message
 
 
 # pod_autoscaling ------------------------------------------------------------------------------------------

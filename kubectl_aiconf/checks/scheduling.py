@@ -507,16 +507,17 @@ def _karpenter(
             accel.append(f"NodePool {name} ({why})")
     if not pools:
         evidence += c.crd_evidence(view, own_crds)
+        # A controller seen down fails whatever its NodePools say: a stopped Karpenter provisions nothing.
+        if controller is False:
+            return Finding(
+                Status.FAIL, Reason.UNHEALTHY, f"Karpenter is installed but not healthy ({'; '.join(bad)})", evidence
+            )
         if not pools_listing.visible:
             return Finding(
                 Status.UNKNOWN,
                 blind_reason([pools_listing]),
                 "Karpenter API is served but its NodePools could not be read",
                 evidence,
-            )
-        if controller is False:
-            return Finding(
-                Status.FAIL, Reason.UNHEALTHY, f"Karpenter is installed but not healthy ({'; '.join(bad)})", evidence
             )
         if controller and not _all_served(view, _KARPENTER.apis):
             return Finding(
