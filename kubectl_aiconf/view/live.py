@@ -11,14 +11,20 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import os
+import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from kubectl_aiconf.view import ClusterView, Listing, ListingTiming, LoadError, Outcome, Resource, gc_paused, projector
-from kubectl_aiconf.view.kubeconfig import ResolvedConfig
+from kubectl_aiconf.view.kubeconfig import ConnectOptions, ResolvedConfig
+
+if TYPE_CHECKING:
+    from urllib3._collections import HTTPHeaderDict
 
 ACCEPT_JSON = "application/json"
 ACCEPT_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
@@ -96,14 +102,25 @@ class Connection:
             # The client only logs exec-plugin failures and goes on unauthenticated.
             raise AuthError(f"context {resolved.context!r}: credential plugin failed: {failures[0]}")
         cfg.connection_pool_maxsize = MAX_PARALLEL_REQUESTS
+        if not cfg.verify_ssl:
+            # --insecure-skip-tls-verify was asked for: kubectl does not warn on every request either
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         # urllib3 retries nothing itself (request() does, within the deadline); it only follows redirects.
         # total=None: a total of 0 would also count redirects.
         self._no_retries = Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5, raise_on_status=False)
         cfg.retries = self._no_retries
+        token_file = ((resolved.config.get("users") or [{}])[0].get("user") or {}).get("tokenFile")
+        if token_file and "BearerToken" in cfg.api_key:
+            # A mounted service account token is rotated by the kubelet: read it again when it changed.
+            cfg.refresh_api_key_hook = _TokenFile(token_file)
         self.server = cfg.host
         self.context = resolved.context
         self.timeout = request_timeout or None
         self._api = kube.ApiClient(cfg)
+        # --as, --as-group, --as-uid: every request, SelfSubjectReviews and -AccessReviews too, acts as them
+        self._impersonation = resolved.impersonation
         self._lock = threading.Lock()
         self.requests = 0
 
@@ -124,7 +141,13 @@ class Connection:
         with self._lock:
             self.requests += 1
         deadline = time.monotonic() + self.timeout if self.timeout else None
-        headers = {**self._api.default_headers, "Accept": accept}
+        # a header dict that may repeat a name: each --as-group is an Impersonate-Group header of its own
+        # (imported from where urllib3 1.26 and 2.x both define it)
+        from urllib3._collections import HTTPHeaderDict
+
+        headers = HTTPHeaderDict({**self._api.default_headers, "Accept": accept})
+        for name, value in self._impersonation:
+            headers.add(name, value)
         if self._api.cookie:
             headers["Cookie"] = self._api.cookie
         payload = None
@@ -155,7 +178,7 @@ class Connection:
 
     # one request, its retries and its body, within one deadline ------------------------------------------
     def _with_retries(
-        self, method: str, url: str, headers: dict, payload: str | None, deadline: float | None
+        self, method: str, url: str, headers: HTTPHeaderDict, payload: str | None, deadline: float | None
     ) -> tuple[int, bytes, str]:
         """(status, body, note) of the last attempt; `note` says why a retryable answer was not retried.
 
@@ -166,7 +189,7 @@ class Connection:
         attempt = 0
         while True:
             # Credentials are applied per attempt: an exec plugin's token may have been refreshed meanwhile.
-            attempt_headers = dict(headers)
+            attempt_headers = headers.copy()
             self._api.update_params_for_auth(attempt_headers, [], ["BearerToken"])
             try:
                 status, retry_after, data = self._attempt(method, url, attempt_headers, payload, deadline)
@@ -202,12 +225,12 @@ class Connection:
         return ConnectError(f"timed out talking to {self.server} (--request-timeout {limit})")
 
     def _attempt(
-        self, method: str, url: str, headers: dict, payload: str | None, deadline: float | None
+        self, method: str, url: str, headers: HTTPHeaderDict, payload: str | None, deadline: float | None
     ) -> tuple[int, float | None, bytes]:
         """(status, Retry-After in seconds or None, body) of one attempt; raises _NoConnection when the
         connection could not be opened, ConnectError on any other transport failure or the deadline."""
         import urllib3
-        from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, NewConnectionError
+        from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, NewConnectionError, SSLError
         from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
         left = self._left(deadline)
@@ -232,6 +255,8 @@ class Connection:
                 raise _NoConnection(f"cannot reach the API server at {self.server}: {_first_line(reason)}") from None
             if isinstance(reason, Urllib3Timeout) or "timed out" in str(reason).lower():
                 raise self._timed_out() from None
+            if isinstance(reason, SSLError):
+                raise ConnectError(f"cannot reach the API server at {self.server}: {_tls_failure(reason)}") from None
             if isinstance(exc, MaxRetryError):
                 raise ConnectError(f"cannot reach the API server at {self.server}: {_first_line(reason)}") from None
             raise ConnectError(f"cannot talk to {self.server}: {_first_line(reason)}") from None
@@ -282,6 +307,33 @@ class Connection:
         return b"".join(chunks)
 
 
+class _TokenFile:
+    """The client's refresh hook for a token named by file: the file is read again when its mtime changes."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.mtime = self._mtime()
+
+    def _mtime(self) -> float | None:
+        try:
+            return os.stat(self.path).st_mtime
+        except OSError:
+            return None
+
+    def __call__(self, cfg) -> None:
+        mtime = self._mtime()
+        if mtime is None or mtime == self.mtime:
+            return
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                token = f.read().strip()
+        except OSError:  # mid-rotation: the token read before stays in use
+            return
+        if token:
+            self.mtime = mtime
+            cfg.api_key["BearerToken"] = f"Bearer {token}"
+
+
 class _NoConnection(Exception):
     """No connection could be opened, so nothing was sent: safe to retry whatever the method."""
 
@@ -298,13 +350,28 @@ def _first_line(value) -> str:
     return text.splitlines()[0] if text else type(value).__name__
 
 
+def _tls_failure(reason) -> str:
+    """The TLS failure in one line, with the flag that fixes the usual causes."""
+    text = re.sub(r"\[SSL: [A-Z_]+\] ?|\s*\(_ssl\.c:\d+\)", "", _first_line(reason)).rstrip(". ")
+    if "Hostname mismatch" in text or "IP address mismatch" in text:
+        return f"TLS: {text} (use the name the certificate is for, or --tls-server-name)"
+    if "certificate verify failed" in text:
+        return f"TLS: {text} (check --certificate-authority or the kubeconfig's certificate-authority)"
+    return f"TLS: {text}"
+
+
 class _CaptureErrors(logging.Handler):
+    """The client's errors while this thread loads credentials: several clusters connect at once (fleet.py),
+    and one context's failing credential plugin must not be blamed on another's."""
+
     def __init__(self, sink: list[str]) -> None:
         super().__init__(logging.ERROR)
         self.sink = sink
+        self.thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.sink.append(record.getMessage())
+        if record.thread == self.thread:
+            self.sink.append(record.getMessage())
 
 
 class LiveView(ClusterView):
@@ -317,10 +384,18 @@ class LiveView(ClusterView):
         self.username: str | None = None
 
     @classmethod
-    def connect(cls, kubeconfig: str | None, context: str | None, request_timeout: float | None) -> LiveView:
+    def connect(
+        cls,
+        kubeconfig: str | None,
+        context: str | None,
+        request_timeout: float | None,
+        *,
+        options: ConnectOptions | None = None,
+    ) -> LiveView:
+        """`options`: kubectl's other connection flags (--server, --token, --as, ...), applied to the context."""
         from kubectl_aiconf.view.kubeconfig import resolve
 
-        view = cls(Connection(resolve(kubeconfig, context), request_timeout))
+        view = cls(Connection(resolve(kubeconfig, context, options), request_timeout))
         view._preflight()
         return view
 
