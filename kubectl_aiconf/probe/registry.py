@@ -45,6 +45,43 @@ PROBES: tuple[ProbeInfo, ...] = (
         "a pod under each sandbox RuntimeClass and one under the node's default runtime, comparing their kernels",
         "sandboxing",
     ),
+    ProbeInfo(
+        "accelerator_metrics",
+        "nothing: reads each accelerator node's exporter through the API server's pod proxy",
+        "accelerator_metrics",
+    ),
+    ProbeInfo(
+        "ai_service_metrics",
+        "a pod serving Prometheus metrics, its Service and a ServiceMonitor (or scrape annotations), then queries "
+        "Prometheus for its series",
+        "service_metrics",
+    ),
+    ProbeInfo(
+        "pod_autoscaling",
+        "a Deployment of one idle pod and an HPA on a custom or external metric whose target is never reached",
+        "autoscaling",
+    ),
+    ProbeInfo(
+        "ai_inference",
+        "an HTTPRoute for a host that never resolves, on an existing Gateway or a probe Gateway, and its Service",
+        "inference",
+    ),
+    ProbeInfo(
+        "gang_scheduling",
+        "a LocalQueue on an existing ClusterQueue (Kueue) or PodGroups, a gang that fits and one a pod too big",
+        "gang",
+    ),
+    ProbeInfo(
+        "robust_controller",
+        "a minimal RayCluster its controller must reconcile, and an invalid one its webhook must refuse",
+        "controller",
+    ),
+    ProbeInfo(
+        "cluster_autoscaling",
+        "a pod asking for one accelerator no node has free, so that a node is added (opt-in: costs money)",
+        "cluster_autoscaling",
+        safe=False,
+    ),
 )
 BY_ID: dict[str, ProbeInfo] = {p.id: p for p in PROBES}
 DEFAULT_IDS: tuple[str, ...] = tuple(p.id for p in PROBES if p.safe)
