@@ -7,6 +7,8 @@ client, output formats) are imported inside the commands so that `--help` and `v
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import os
 import re
 import sys
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from kubectl_aiconf import __version__
+from kubectl_aiconf import install as _install  # constants only: keeps --help fast
 from kubectl_aiconf.probe import DEFAULT_IMAGE as _PROBE_IMAGE  # constants only: keeps --help fast
 from kubectl_aiconf.probe.registry import PROBES as _PROBES
 
@@ -24,6 +27,7 @@ _PROBE_IDS = tuple(p.id + ("" if p.safe else " (opt-in)") for p in _PROBES)
 if TYPE_CHECKING:  # imported by the commands that use them, so that --help starts fast
     from kubectl_aiconf.output import RenderOptions
     from kubectl_aiconf.result import Report
+    from kubectl_aiconf.view.kubeconfig import ConnectOptions
 
 app = typer.Typer(
     name="kubectl aiconf",
@@ -63,6 +67,12 @@ VersionOpt = typer.Option(
     show_default=False,
 )
 NoColorOpt = typer.Option(False, "--no-color", help="Never colour the output (NO_COLOR is honoured too).")
+CheckContextOpt = typer.Option(
+    None,
+    "--context",
+    help="The kubeconfig context to use; a comma-separated list checks several clusters at once.",
+    show_default=False,
+)
 
 
 def _duration(text: str) -> float | None:
@@ -107,10 +117,118 @@ def _checklist_version(requested: str | None, server_version: str | None, warnin
     return version
 
 
-def _open_view(snapshot: str | None, kubeconfig, context, request_timeout, conformance_version):
+# kubectl's global connection flags: (parameter, type, option), added to a command by @_connects
+_CONNECTION_FLAGS = (
+    (
+        "server",
+        "str | None",
+        typer.Option(
+            None, "--server", "-s", help="The address and port of the Kubernetes API server.", show_default=False
+        ),
+    ),
+    (
+        "token",
+        "str | None",
+        typer.Option(
+            None,
+            "--token",
+            help="Bearer token for the API server (replaces the user's credentials).",
+            show_default=False,
+        ),
+    ),
+    ("user", "str | None", typer.Option(None, "--user", help="The kubeconfig user to use.", show_default=False)),
+    (
+        "cluster",
+        "str | None",
+        typer.Option(None, "--cluster", help="The kubeconfig cluster to use.", show_default=False),
+    ),
+    (
+        "certificate_authority",
+        "str | None",
+        typer.Option(
+            None,
+            "--certificate-authority",
+            metavar="FILE",
+            help="Certificate file of the certificate authority.",
+            show_default=False,
+        ),
+    ),
+    (
+        "client_certificate",
+        "str | None",
+        typer.Option(
+            None, "--client-certificate", metavar="FILE", help="Client certificate file for TLS.", show_default=False
+        ),
+    ),
+    (
+        "client_key",
+        "str | None",
+        typer.Option(None, "--client-key", metavar="FILE", help="Client key file for TLS.", show_default=False),
+    ),
+    (
+        "insecure_skip_tls_verify",
+        "bool",
+        typer.Option(False, "--insecure-skip-tls-verify", help="Do not check the server's certificate (insecure)."),
+    ),
+    (
+        "tls_server_name",
+        "str | None",
+        typer.Option(
+            None, "--tls-server-name", help="Server name to check the server's certificate against.", show_default=False
+        ),
+    ),
+    (
+        "impersonate",
+        "str | None",
+        typer.Option(None, "--as", help="User to impersonate (a user or a service account).", show_default=False),
+    ),
+    (
+        "impersonate_group",
+        "list[str] | None",
+        typer.Option(None, "--as-group", help="Group to impersonate; repeat for several.", show_default=False),
+    ),
+    ("impersonate_uid", "str | None", typer.Option(None, "--as-uid", help="UID to impersonate.", show_default=False)),
+)
+
+
+def _connects(command):
+    """Give a command kubectl's global connection flags; it receives them as one `connection: ConnectOptions`.
+
+    Declared once here rather than as a dozen parameters of every command that connects."""
+    names = [name for name, _, _ in _CONNECTION_FLAGS]
+    signature = inspect.signature(command)
+    own = [p for p in signature.parameters.values() if p.name != "connection"]
+    assert not {p.name for p in own} & set(names), "a command parameter shadows a connection flag"
+    added = [
+        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=o, annotation=t) for n, t, o in _CONNECTION_FLAGS
+    ]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        from kubectl_aiconf.view.kubeconfig import ConnectOptions
+
+        flags = {name: kwargs.pop(name) for name in names}
+        connection = ConnectOptions(
+            **{k: v for k, v in flags.items() if k != "impersonate_group"},
+            impersonate_groups=tuple(flags["impersonate_group"] or ()),
+        )
+        return command(**kwargs, connection=connection)
+
+    del wrapper.__wrapped__  # typer reads the signature below, not the command's
+    wrapper.__signature__ = signature.replace(parameters=[*own, *added])
+    wrapper.__annotations__ = {
+        **{k: v for k, v in command.__annotations__.items() if k != "connection"},
+        **{n: t for n, t, _ in _CONNECTION_FLAGS},
+    }
+    return wrapper
+
+
+def _open_view(snapshot: str | None, kubeconfig, context, request_timeout, conformance_version, connection=None):
     if snapshot:
         if kubeconfig or context:
             raise UsageError("--snapshot reads files only; it cannot be combined with --kubeconfig or --context")
+        if connection is not None and connection.given():
+            raise UsageError(f"--snapshot reads files only; it cannot be combined with {', '.join(connection.given())}")
         from kubectl_aiconf.view.snapshot import SnapshotView
 
         return SnapshotView(snapshot, conformance_version)
@@ -119,7 +237,7 @@ def _open_view(snapshot: str | None, kubeconfig, context, request_timeout, confo
     timeout = _duration(request_timeout)
     _progress("Connecting to the cluster...")
     try:
-        return LiveView.connect(kubeconfig, context, timeout)
+        return LiveView.connect(kubeconfig, context, timeout, options=connection)
     finally:
         _progress("")
 
@@ -132,6 +250,7 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for
 
 
 @app.command()
+@_connects
 def check(
     output: str = typer.Option(
         "table", "-o", "--output", help="table, wide, json, yaml, markdown, junit, html or product-yaml."
@@ -144,7 +263,25 @@ def check(
         show_default=False,
     ),
     kubeconfig: str | None = KubeconfigOpt,
-    context: str | None = ContextOpt,
+    context: str | None = CheckContextOpt,
+    all_contexts: bool = typer.Option(
+        False, "--all-contexts", help="Check every context of the kubeconfig, a few clusters at a time."
+    ),
+    waivers_file: str | None = typer.Option(
+        None,
+        "--waivers",
+        metavar="FILE",
+        show_default=False,
+        help="YAML list of waivers (requirement, optional context, reason, expires, by): matching results are "
+        "marked waived and, until they expire, do not fail the exit code.",
+    ),
+    baseline: str | None = typer.Option(
+        None,
+        "--baseline",
+        metavar="FILE",
+        show_default=False,
+        help="An earlier JSON report: print what changed to stderr and exit 1 only if a MUST regressed.",
+    ),
     request_timeout: str = TimeoutOpt,
     no_color: bool = NoColorOpt,
     unconfirmed_ok: bool = typer.Option(
@@ -212,6 +349,7 @@ def check(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="With --probe: print the probe plan (-o yaml: the manifests) and create nothing."
     ),
+    connection: ConnectOptions | None = None,
 ) -> None:
     """Check the cluster, requirement by requirement (read-only unless --probe)."""
     from kubectl_aiconf.output import FORMATS, OutputError, render
@@ -235,7 +373,34 @@ def check(
         conformance_version = template_version(options.template)
     if conformance_version:
         _checklist_version(conformance_version, None, [])  # reject a bad version before connecting
-    view = _open_view(snapshot, kubeconfig, context, request_timeout, conformance_version)
+    waivers, baseline_docs = _waivers_and_baseline(waivers_file, baseline)
+    from kubectl_aiconf import fleet
+
+    if fleet.is_fleet(context, all_contexts):
+        if snapshot or probe_options:
+            raise UsageError("several clusters are checked read-only and live: no --snapshot, no --probe")
+        if metadata:
+            raise UsageError("--metadata describes one platform; it cannot be combined with several contexts")
+        # These name one server or one identity: given to every context they would check one cluster N times.
+        single = [f for f in (connection.given() if connection else []) if f not in _FLEET_FLAGS]
+        if single:
+            raise UsageError(f"{', '.join(single)} cannot be combined with several contexts")
+        try:
+            contexts = fleet.contexts_for(kubeconfig, context, all_contexts)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if len(contexts) > 1 or all_contexts:
+            _check_fleet(
+                contexts,
+                lambda name: _open_view(None, kubeconfig, name, request_timeout, conformance_version, connection),
+                conformance_version,
+                options,
+                waivers,
+                baseline_docs,
+                unconfirmed_ok,
+            )
+        context = contexts[0]
+    view = _open_view(snapshot, kubeconfig, context, request_timeout, conformance_version, connection)
     warnings: list[str] = []
     version = _checklist_version(conformance_version, view.kubernetes_version, warnings)
     overrides = None
@@ -266,6 +431,7 @@ def check(
         for timing in timed[:5]:
             typer.echo(f"debug:   {timing}", err=True)
     report = Report(version, view.kubernetes_version, view.context, view.source, results, warnings)
+    _apply_waivers(report, waivers)
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
     try:
@@ -275,7 +441,86 @@ def check(
     if evidence_dir and output == "product-yaml":  # after rendering: a failed draft leaves no report files
         _save_evidence(report, options, evidence_dir)
     typer.echo(text)
+    if baseline_docs is not None:
+        raise typer.Exit(_compare_baseline(baseline_docs, [report], fleet=False))
     raise typer.Exit(report.exit_code(unconfirmed_ok))
+
+
+_FLEET_FLAGS = ("--as", "--as-group", "--as-uid", "--insecure-skip-tls-verify")  # the same meaning on every cluster
+
+
+def _waivers_and_baseline(waivers_file: str | None, baseline: str | None):
+    """The waivers and the baseline report(s), read before connecting so that mistakes show first."""
+    from kubectl_aiconf.diff import DiffError
+    from kubectl_aiconf.diff import load as load_report
+    from kubectl_aiconf.waivers import WaiverError
+    from kubectl_aiconf.waivers import load as load_waivers
+
+    try:
+        return (
+            load_waivers(waivers_file) if waivers_file else [],
+            load_report(baseline) if baseline else None,
+        )
+    except (WaiverError, DiffError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _apply_waivers(report, waivers) -> None:
+    if waivers:
+        from kubectl_aiconf.waivers import apply
+
+        apply(report, waivers)
+
+
+def _compare_baseline(baseline_docs, reports, fleet: bool) -> int:
+    """What changed since the baseline, on stderr (stdout keeps the report, the next run's baseline); the exit
+    code says whether anything regressed."""
+    from kubectl_aiconf.diff import of_reports, render_table
+
+    changes = of_reports(baseline_docs, reports, fleet)
+    typer.echo("\nSince the baseline:\n" + render_table(changes), err=True)
+    return changes.exit_code()
+
+
+def _check_fleet(contexts, connect, conformance_version, options, waivers, baseline_docs, unconfirmed_ok) -> None:
+    """`check` of several clusters at once: each as a single run checks it; the worst exit code (fleet.py)."""
+    from kubectl_aiconf import fleet
+    from kubectl_aiconf.output import OutputError, fleet_renderer, render_fleet
+    from kubectl_aiconf.result import Report
+    from kubectl_aiconf.runner import run_checks
+    from kubectl_aiconf.view import LoadError
+    from kubectl_aiconf.view.kubeconfig import KubeconfigError
+
+    if fleet_renderer(options.format) is None:
+        from kubectl_aiconf.output import FORMATS
+
+        usable = ", ".join(f for f in FORMATS if fleet_renderer(f) is not None)
+        raise UsageError(f"-o {options.format} describes one cluster; for several use one of {usable}")
+
+    def check_one(name: str) -> Report:
+        view = connect(name)
+        warnings: list[str] = []
+        version = _checklist_version(conformance_version, view.kubernetes_version, warnings)
+        report = Report(version, view.kubernetes_version, name, view.source, run_checks(view, version), warnings)
+        _apply_waivers(report, waivers)
+        return report
+
+    _progress(f"Checking {len(contexts)} clusters...")
+    try:
+        reports = fleet.check_all(contexts, check_one, (UsageError, LoadError, KubeconfigError))
+    finally:
+        _progress("")
+    for report in reports:
+        for warning in getattr(report, "warnings", ()):
+            typer.echo(f"warning: {report.context}: {warning}", err=True)
+    try:
+        text = render_fleet(reports, options)
+    except OutputError as exc:
+        raise UsageError(str(exc)) from None
+    typer.echo(text)
+    if baseline_docs is not None:
+        raise typer.Exit(_compare_baseline(baseline_docs, reports, fleet=True))
+    raise typer.Exit(fleet.exit_code(reports, unconfirmed_ok))
 
 
 def _render_options(
@@ -338,6 +583,25 @@ def _save_evidence(report: Report, options: RenderOptions, directory: str) -> No
 
 
 @app.command()
+def diff(
+    old: str = typer.Argument(..., help="The earlier JSON (or YAML) report of `check -o json`.", show_default=False),
+    new: str = typer.Argument(..., help="The later report.", show_default=False),
+    output: str = typer.Option("table", "-o", "--output", help="table, json or yaml."),
+) -> None:
+    """What changed between two reports (one cluster or several): exit 1 only if a MUST regressed."""
+    from kubectl_aiconf.diff import DiffError, compare, load, render
+
+    if output not in ("table", "json", "yaml"):
+        raise UsageError(f"unknown output format {output!r}; use table, json or yaml")
+    try:
+        changes = compare(load(old), load(new))
+    except DiffError as exc:
+        raise UsageError(str(exc)) from None
+    typer.echo(render(changes, output))
+    raise typer.Exit(changes.exit_code())
+
+
+@app.command()
 def requirements(
     conformance_version: str = typer.Option(
         None, "--conformance-version", help="Checklist version X.Y (default: the newest final checklist)."
@@ -380,12 +644,14 @@ def requirements(
 
 
 @app.command()
+@_connects
 def snapshot(
     output_dir: str = typer.Option(..., "-o", "--output-dir", help="Directory to write the snapshot into."),
     conformance_version: str | None = VersionOpt,
     kubeconfig: str | None = KubeconfigOpt,
     context: str | None = ContextOpt,
     request_timeout: str = TimeoutOpt,
+    connection: ConnectOptions | None = None,
 ) -> None:
     """Write what the checks read (never Secrets) so that `check --snapshot DIR` reproduces the result."""
     from kubectl_aiconf.runner import reads_for
@@ -393,7 +659,7 @@ def snapshot(
     from kubectl_aiconf.view import Outcome
     from kubectl_aiconf.view.snapshot import write_snapshot
 
-    view = _open_view(None, kubeconfig, context, request_timeout, conformance_version)
+    view = _open_view(None, kubeconfig, context, request_timeout, conformance_version, connection)
     version = _checklist_version(conformance_version, view.kubernetes_version, [])
     _progress("Reading the cluster...")
     try:
@@ -470,17 +736,61 @@ def validate(
 
 
 @app.command()
+@_connects
 def cleanup(
     kubeconfig: str | None = KubeconfigOpt,
     context: str | None = ContextOpt,
     request_timeout: str = TimeoutOpt,
     dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be deleted."),
+    connection: ConnectOptions | None = None,
 ) -> None:
     """Delete probe namespaces that earlier `check --probe` runs left behind (found by their label)."""
     from kubectl_aiconf.probe import command as probe_command
 
-    view = _open_view(None, kubeconfig, context, request_timeout, None)
+    view = _open_view(None, kubeconfig, context, request_timeout, None, connection)
     raise typer.Exit(probe_command.cleanup(view.conn, dry_run))
+
+
+@app.command()
+def install(
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the manifests (required: install never changes the cluster itself)."
+    ),
+    output: str = typer.Option("yaml", "-o", "--output", help="yaml or json."),
+    sonobuoy: bool = typer.Option(
+        False, "--sonobuoy", help="Print a Sonobuoy plugin definition (JUnit results) instead of the CronJob."
+    ),
+    plugin_url: str | None = typer.Option(
+        None,
+        "--plugin-url",
+        show_default=False,
+        help="Where the pod downloads the plugin: the release's kubectl-aiconf.tar.gz (or the zipapp). Required.",
+    ),
+    plugin_sha256: str | None = typer.Option(
+        None, "--plugin-sha256", show_default=False, help="The sha256 the download must have (the release's .sha256)."
+    ),
+    namespace: str = typer.Option(_install.DEFAULT_NAMESPACE, "-n", "--namespace", help="Namespace of the CronJob."),
+    schedule: str = typer.Option(_install.DEFAULT_SCHEDULE, "--schedule", help="Cron schedule of the check."),
+    image: str = typer.Option(_install.DEFAULT_IMAGE, "--image", help="Image with python3 >= 3.10 to run it in."),
+) -> None:
+    """Print the manifests that run the check in the cluster: a CronJob with a read-only service account,
+    or a Sonobuoy plugin. Review them, then pipe them to `kubectl apply -f -`."""
+    if not dry_run:
+        raise UsageError(
+            "install only prints the manifests, to review before applying them: "
+            "kubectl aiconf install --dry-run -o yaml --plugin-url URL | kubectl apply -f -"
+        )
+    if not plugin_url:
+        raise UsageError(
+            "--plugin-url is required: the URL the pod downloads the plugin from, e.g. the release's "
+            "kubectl-aiconf.tar.gz"
+        )
+    options = _install.InstallOptions(plugin_url, plugin_sha256, namespace, schedule, image)
+    try:
+        documents = [_install.sonobuoy_plugin(options)] if sonobuoy else _install.manifests(options)
+        typer.echo(_install.render(documents, output))
+    except _install.InstallError as exc:
+        raise UsageError(str(exc)) from None
 
 
 @app.command()

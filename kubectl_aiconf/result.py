@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kubectl_aiconf.waivers import Waiver
 
 
 class Status(str, enum.Enum):
@@ -91,9 +95,16 @@ class RequirementResult:
     # A SHOULD the check found clearly not met is reported WARN; submissions must still call it
     # "Not Implemented" rather than "Partially Implemented".
     should_not_met: bool = False
+    # The waiver from --waivers that matches this result: it never changes the status; an unexpired one keeps
+    # the result out of the exit code.
+    waiver: Waiver | None = None
+
+    @property
+    def waived(self) -> bool:
+        return self.waiver is not None and self.waiver.active
 
     def to_dict(self) -> dict:
-        return {
+        data: dict = {
             "id": self.id,
             "category": self.category,
             "level": self.level,
@@ -102,6 +113,9 @@ class RequirementResult:
             "message": self.message,
             "evidence": [e.to_dict() for e in self.evidence],
         }
+        if self.waiver is not None:
+            data["waiver"] = self.waiver.to_dict()
+        return data
 
 
 @dataclass
@@ -131,10 +145,31 @@ class Report:
         }
 
     def exit_code(self, unconfirmed_ok: bool = False) -> int:
-        """0: every MUST is PASS or N/A; 1: a MUST failed; 3: a MUST could not be confirmed (UNKNOWN/WARN)."""
-        musts = [r for r in self.results if r.level == "MUST"]
+        """0: every MUST is PASS or N/A; 1: a MUST failed; 3: a MUST could not be confirmed (UNKNOWN/WARN).
+
+        A result under an unexpired waiver counts as neither."""
+        musts = [r for r in self.results if r.level == "MUST" and not r.waived]
         if any(r.status is Status.FAIL for r in musts):
             return 1
         if any(r.status in (Status.UNKNOWN, Status.WARN) for r in musts):
             return 0 if unconfirmed_ok else 3
         return 0
+
+
+EXIT_CLUSTER_ERROR = 2  # as a single run that cannot reach its cluster
+
+
+@dataclass
+class ClusterError:
+    """A cluster of a multi-cluster run that could not be checked (unreachable, credentials, unknown version).
+
+    Its JSON/YAML document is exactly {"context": ..., "error": "one line"}."""
+
+    context: str
+    error: str
+
+    def to_dict(self) -> dict:
+        return {"context": self.context, "error": self.error}
+
+    def exit_code(self, unconfirmed_ok: bool = False) -> int:
+        return EXIT_CLUSTER_ERROR

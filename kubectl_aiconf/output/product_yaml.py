@@ -135,6 +135,9 @@ def notes_for(result: RequirementResult) -> str:
         seen = "; ".join(one_line(str(e)) for e in result.evidence[:EVIDENCE_IN_NOTES])
         more = len(result.evidence) - EVIDENCE_IN_NOTES
         parts.append(f"Seen: {seen}" + (f"; and {more} more." if more > 0 else "."))
+    if result.waiver is not None:  # the status stays the check's: a waived FAIL is still Not Implemented
+        waiver = one_line(result.waiver.describe())
+        parts.append(waiver[:1].upper() + waiver[1:] + ".")
     parts.append(f"(kubectl-aiconf {__version__}: {result.status.value}, {result.reason.value})")
     return " ".join(parts)
 
