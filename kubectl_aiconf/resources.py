@@ -188,6 +188,16 @@ RESOURCECLAIMS = Resource(
     keep=("status.allocation", "status.reservedFor"),
     versions=("v1", "v1beta2", "v1beta1"),
 )
+# Taints put on devices by driver, pool and name, beside the slices' own: resource.k8s.io/v1 from Kubernetes
+# 1.37; before, a beta (1.36) or alpha API that is off by default.
+DEVICETAINTRULES = Resource(
+    "resource.k8s.io",
+    "devicetaintrules",
+    "DeviceTaintRule",
+    False,
+    keep=("spec.deviceSelector", "spec.taint.effect"),
+    versions=("v1", "v1beta2", "v1alpha3"),
+)
 
 # Gateway API and its inference extension ------------------------------------------------------------------
 GATEWAYCLASSES = _of(gateways.GATEWAY_APIS, "GatewayClass", keep=("spec.controllerName", _CONDITIONS))

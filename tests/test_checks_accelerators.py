@@ -104,6 +104,22 @@ def test_dra_support_devices_that_are_all_tainted_are_unusable_even_with_a_ready
     )
 
 
+def test_dra_support_devices_tainted_by_device_taint_rules_are_unusable():
+    """Kubernetes 1.37: DeviceTaintRules taint devices without touching the slices. Rules select by driver,
+    pool and device; effect None only informs and a rule without a selector selects nothing."""
+    r = run_check("dra_support/taint-rules", "dra_support")
+    assert verdict(r) == (S.WARN, R.UNHEALTHY)
+    assert "every device is tainted" in r.message
+    assert "3 tainted (unusable)" in facts(r, "gpu.nvidia.com")
+
+
+def test_dra_support_taint_rules_that_cannot_be_read_leave_a_ready_driver_unknown():
+    r = run_unread("dra_support/healthy", "dra_support", resources.DEVICETAINTRULES)
+    assert verdict(r) == (S.UNKNOWN, R.FORBIDDEN)
+    assert "whether DeviceTaintRules keep pods off them cannot be read" in r.message
+    assert "list devicetaintrules.resource.k8s.io (cluster scope)" in r.message
+
+
 def test_dra_support_unconfirmed_reads_v1beta1_devices_and_incomplete_pools():
     r = run_check("dra_support/unconfirmed", "dra_support")
     assert "1 device in 1 current slice" in facts(r, "npu.acme.io")

@@ -28,6 +28,7 @@ from kubectl_aiconf.resources import (
     DAEMONSETS,
     DEPLOYMENTS,
     DEVICECLASSES,
+    DEVICETAINTRULES,
     NODES,
     RESOURCECLAIMS,
     RESOURCESLICES,
@@ -74,9 +75,25 @@ class _Driver:
         return [p for p, (seen, want) in self.pools.items() if want and seen < want]
 
 
-def _dra_drivers(slices: list[dict]) -> tuple[dict[str, _Driver], int]:
-    """Drivers publishing current-generation ResourceSlices, and the number of stale slices ignored."""
+_KEEPS_PODS_OFF = ("NoSchedule", "NoExecute")
+
+
+def _rule_selectors(rules: Iterable[dict]) -> list[dict]:
+    """The device selectors of the DeviceTaintRules whose taint keeps pods off the devices. A rule without a
+    selector selects nothing; an empty one, every device."""
+    return [
+        sel
+        for rule in rules
+        for sel in [(rule.get("spec") or {}).get("deviceSelector")]
+        if isinstance(sel, dict) and ((rule.get("spec") or {}).get("taint") or {}).get("effect") in _KEEPS_PODS_OFF
+    ]
+
+
+def _dra_drivers(slices: list[dict], taint_rules: Iterable[dict] = ()) -> tuple[dict[str, _Driver], int]:
+    """Drivers publishing current-generation ResourceSlices, and the number of stale slices ignored. A device
+    is tainted by a taint of its own or by a DeviceTaintRule that selects it."""
     current, stale = common.current_slices(slices)
+    selectors = _rule_selectors(taint_rules)
     drivers: dict[str, _Driver] = {}
     for s in current:
         spec = s.get("spec") or {}
@@ -90,7 +107,10 @@ def _dra_drivers(slices: list[dict]) -> tuple[dict[str, _Driver], int]:
             drv.devices.append(device)
             drv.device_nodes.append(device.get("nodeName") or spec.get("nodeName") or "")
             body = common.device_body(device)
-            if any(t.get("effect") in ("NoSchedule", "NoExecute") for t in body.get("taints") or []):
+            where = {"driver": spec.get("driver"), "pool": pool.get("name"), "device": device.get("name")}
+            if any(t.get("effect") in _KEEPS_PODS_OFF for t in body.get("taints") or []) or any(
+                all(sel.get(k) in (None, v) for k, v in where.items()) for sel in selectors
+            ):
                 drv.tainted += 1
     return drivers, stale
 
@@ -125,11 +145,16 @@ def _server_minor(view: ClusterView) -> tuple[int, int] | None:
 
 # dra_support ------------------------------------------------------------------------------------------------
 def _driver_finding(
-    drv: _Driver, owned: list[dict], used: list[dict], workloads_blind: list[Listing], claims_blind: list[Listing]
+    drv: _Driver,
+    owned: list[dict],
+    used: list[dict],
+    workloads_blind: list[Listing],
+    claims_blind: list[Listing],
+    rules_blind: list[Listing],
 ) -> common.Finding:
     """How one DRA driver stands: PASS when its devices are usable and its workload is ready or a claim is
     allocated from it. What could not be read can only leave a driver not yet proven healthy undecided:
-    every device tainted is unusable whatever else exists."""
+    every device tainted is unusable whatever else exists, and unread DeviceTaintRules may taint the rest."""
     name = drv.name
     # With workloads unread, a not-ready kubelet plugin may hide beside the ready controller that was seen.
     ready = bool(owned) and all(common.workload_health(w)[0] for w in owned) and not workloads_blind
@@ -137,6 +162,13 @@ def _driver_finding(
     if len(drv.devices) <= drv.tainted:
         tainted = " (every device is tainted)" if drv.tainted else ""
         return common.Finding(Status.WARN, Reason.UNHEALTHY, f"DRA driver {name} publishes no usable device{tainted}")
+    if (ready or used) and rules_blind:
+        return common.Finding(
+            Status.UNKNOWN,
+            blind_reason(rules_blind),
+            f"DRA driver {name} publishes devices, but whether DeviceTaintRules keep pods off them cannot be "
+            f"read ({why_blind(rules_blind)})",
+        )
     if ready or used:
         why = join_nonempty(
             "driver workload ready" if ready else "",
@@ -163,7 +195,8 @@ def _driver_finding(
 
 
 @requirement_check(
-    "dra_support", reads=(DEVICECLASSES, RESOURCESLICES, RESOURCECLAIMS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS)
+    "dra_support",
+    reads=(DEVICECLASSES, RESOURCESLICES, RESOURCECLAIMS, DEVICETAINTRULES, DEPLOYMENTS, STATEFULSETS, DAEMONSETS),
 )
 def dra_support(view: ClusterView) -> CheckResult:
     versions = view.group_versions(DRA_GROUP)
@@ -187,6 +220,7 @@ def dra_support(view: ClusterView) -> CheckResult:
     classes, classes_blind = _read(view, DEVICECLASSES)
     slices, slices_blind = _read(view, RESOURCESLICES)
     claims, claims_blind = _read(view, RESOURCECLAIMS)
+    rules, rules_blind = _read(view, DEVICETAINTRULES)
     dra_workloads, workloads_blind = common.find_workloads(
         view, name=acc.DRA_DRIVER_WORKLOAD.name, image=acc.DRA_DRIVER_WORKLOAD.image
     )
@@ -199,7 +233,7 @@ def dra_support(view: ClusterView) -> CheckResult:
     if classes and len(classes) > 10:
         evidence.append(Evidence("DeviceClass", "...", f"{len(classes) - 10} more"))
 
-    drivers, stale = _dra_drivers(slices) if slices is not None else ({}, 0)
+    drivers, stale = _dra_drivers(slices, rules or []) if slices is not None else ({}, 0)
     if stale:
         evidence.append(
             Evidence("ResourceSlice", "(stale)", f"{plural(stale, 'slice')} of older pool generations ignored")
@@ -252,7 +286,7 @@ def dra_support(view: ClusterView) -> CheckResult:
                     f"{plural(len(used), 'claim')} allocated from {name}, {reserved} in use by pods",
                 )
             )
-        finding = replace(_driver_finding(drv, owned, used, workloads_blind, claims_blind), evidence=found)
+        finding = replace(_driver_finding(drv, owned, used, workloads_blind, claims_blind, rules_blind), evidence=found)
         findings.append(finding)
         if finding.status is Status.PASS:
             healthy.append(name)
@@ -266,7 +300,7 @@ def dra_support(view: ClusterView) -> CheckResult:
             result.message += " (example driver only: the API works, but no real accelerator is behind it)"
         if v1_missing:
             result = replace(result, status=Status.WARN, reason=Reason.PARTIAL)
-    return _settle(result, classes_blind + health_blind)
+    return _settle(result, classes_blind + health_blind + rules_blind)
 
 
 # accelerator nodes by vendor --------------------------------------------------------------------------------

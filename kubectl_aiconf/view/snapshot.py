@@ -30,6 +30,9 @@ _AGGREGATED_GROUPS = ("metrics.k8s.io", "custom.metrics.k8s.io", "external.metri
 # resource.k8s.io/v1 is GA and on by default from 1.34; earlier versions served only opt-in betas.
 _DRA_BUILTIN_FROM = (1, 34)
 _DRA = {"v1": ["deviceclasses", "resourceslices", "resourceclaims", "resourceclaimtemplates"]}
+# DeviceTaintRules are GA and served by default from 1.37: a snapshot of such a server without their listing
+# cannot say that no rule taints a device.
+_DRA_TAINT_RULES_FROM = (1, 37)
 
 
 def _group_of(api_version: str) -> tuple[str, str]:
@@ -154,6 +157,9 @@ class SnapshotView(ClusterView):
         minor = minor_of(version) if version else None
         if minor and tuple(int(x) for x in minor.split(".")) >= _DRA_BUILTIN_FROM:
             served["resource.k8s.io"] = {v: list(r) for v, r in _DRA.items()}
+        server = minor_of(self.kubernetes_version or version) if self.kubernetes_version or version else None
+        if server and tuple(int(x) for x in server.split(".")) >= _DRA_TAINT_RULES_FROM:
+            served.setdefault("resource.k8s.io", {}).setdefault("v1", []).append("devicetaintrules")
 
         def add(group: str, version: str, plural: str) -> None:
             names = served.setdefault(group, {}).setdefault(version, [])
