@@ -22,7 +22,9 @@ def load(name: str):
 
 
 def test_finds_the_webhook_that_covers_rayclusters():
-    assert rc.webhooks_for(load("webhooks.yaml")) == ["kuberay-validating-webhook-configuration/vraycluster.kb.io"]
+    assert rc.webhooks_for(load("webhooks.yaml")) == [
+        ("kuberay-validating-webhook-configuration/vraycluster.kb.io", True)
+    ]
     assert rc.webhooks_for(load("webhooks.yaml")[1:]) == []
 
 
@@ -44,9 +46,20 @@ def test_reconciled_and_refused_by_the_webhook_passes():
 
 
 def test_webhook_admitting_the_invalid_cluster_fails():
-    invalid = rc.judge_invalid(None, ["kuberay/vraycluster.kb.io"])
+    invalid = rc.judge_invalid(None, [("kuberay/vraycluster.kb.io", True)])
     result = rc.judge(load("raycluster-reconciled.yaml"), invalid, 3, finished=False)
     assert result.status is Status.FAIL and "admitted a RayCluster with duplicate" in result.message
+
+
+def test_a_webhook_that_may_be_skipped_or_cannot_be_called_shows_nothing():
+    # The ai-platform scenario's webhook has no server and failurePolicy Ignore: the API server lets it through.
+    hooks = rc.webhooks_for(load("webhooks.yaml"))
+    hooks = [(name, False) for name, _ in hooks]
+    assert rc.judge_invalid(None, hooks)[0] == "NONE"
+    result = rc.judge(load("raycluster-reconciled.yaml"), rc.judge_invalid(None, hooks), 3, finished=False)
+    assert result.status is Status.PASS and "failurePolicy Ignore" in result.message
+    refused = 'Internal error occurred: failed calling webhook "vraycluster.kb.io": connection refused'
+    assert rc.judge_invalid(refused, [(hooks[0][0], True)])[0] == "NONE"
 
 
 def test_without_a_webhook_only_reconciliation_is_shown_and_said():

@@ -24,15 +24,10 @@ def recorded() -> dict:
     return yaml.safe_load((DATA / "workloads-pass.yaml").read_text())
 
 
-def kueue_verdict(state: dict, finished: bool = True):
-    fit_adm = gang.kueue_admission(gang.workload_of(state["workloads"], gang.FIT))
-    over_adm, admitted, rejected = gang.kueue_admission(gang.workload_of(state["workloads"], gang.OVER))
-    fit = gang.judge_fit(gang.pods_seen(state["pods"], gang.FIT), gang.GANG, fit_adm[0])
-    if admitted:
-        over = ("FAIL", f"Kueue admitted the gang that cannot fit: {over_adm}")
-    else:
-        over = gang.judge_over(gang.pods_seen(state["pods"], gang.OVER), "2 pods of 2001m", over_adm, rejected)
-    return gang.judge(fit, over, "Kueue", [], finished)
+def kueue_verdict(state: dict, finished: bool = True, waited: float = 30, seen: dict | None = None):
+    """The verdict on a recorded read, the gang that fits having started `OVER_GRACE` ago (unless `seen`)."""
+    seen = {"fit_at": waited - gang.OVER_GRACE} if seen is None else seen
+    return gang.judge_kueue(state["pods"], state["workloads"], "Kueue", "2 pods of 2001m", [], waited, finished, seen)
 
 
 def test_chooses_an_active_queue_outside_a_cohort_with_room():
@@ -120,6 +115,20 @@ def test_gang_that_fits_not_started_is_unknown():
     assert kueue_verdict(state, finished=False) is None  # waits on
     result = kueue_verdict(state, finished=True)
     assert result.status is Status.UNKNOWN and "1 of 2 pods started" in result.message
+
+
+def test_the_gang_that_cannot_fit_is_watched_a_moment_after_the_other_started():
+    seen: dict = {}
+    assert kueue_verdict(recorded(), finished=False, waited=3, seen=seen) is None
+    assert seen == {"fit_at": 3}
+    assert kueue_verdict(recorded(), finished=False, waited=3 + gang.OVER_GRACE, seen=seen).status is Status.PASS
+
+
+def test_no_workload_from_kueue_is_unknown_early():
+    state = {"pods": [], "workloads": []}
+    assert kueue_verdict(state, finished=False, waited=5) is None
+    result = kueue_verdict(state, finished=False, waited=gang.WORKLOAD_WAIT)
+    assert result.status is Status.UNKNOWN and "does not manage them" in result.message
 
 
 def test_without_kueue_saying_no_the_negative_is_unknown():

@@ -19,8 +19,10 @@ VALID, INVALID = "aiconf-raycluster", "aiconf-invalid-raycluster"
 RECONCILE_WAIT = 30.0
 
 
-def webhooks_for(configs: list[dict], group: str = GROUP, plural: str = PLURAL) -> list[str]:
-    """Names of the validating webhooks whose rules cover CREATE of group/plural."""
+def webhooks_for(configs: list[dict], group: str = GROUP, plural: str = PLURAL) -> list[tuple[str, bool]]:
+    """(name, must be called) of the validating webhooks whose rules cover CREATE of group/plural. A webhook
+    with failurePolicy Ignore that cannot be reached lets every request through: its admitting one shows
+    nothing."""
     out = []
     for config in configs:
         for hook in config.get("webhooks") or []:
@@ -32,7 +34,8 @@ def webhooks_for(configs: list[dict], group: str = GROUP, plural: str = PLURAL) 
                     and (plural in resources or "*" in resources)
                     and ("CREATE" in ops or "*" in ops)
                 ):
-                    out.append(f"{config['metadata']['name']}/{hook.get('name')}")
+                    name = f"{config['metadata']['name']}/{hook.get('name')}"
+                    out.append((name, (hook.get("failurePolicy") or "Fail") == "Fail"))
                     break
     return out
 
@@ -71,15 +74,23 @@ def manifests(namespace: str, image: str) -> tuple[dict, dict]:
     return cluster(VALID, [_group("workers", image)]), cluster(INVALID, [_group("same", image), _group("same", image)])
 
 
-def judge_invalid(error: str | None, webhooks: list[str]) -> tuple[str, str]:
+def judge_invalid(error: str | None, webhooks: list[tuple[str, bool]]) -> tuple[str, str]:
     """(PASS/FAIL/NONE, fact) for the invalid RayCluster: `error` is the API server's refusal (None: created)."""
     if error is not None:
-        if "admission webhook" in error:
+        if "denied the request" in error:
             return "PASS", f"its webhook refused the invalid RayCluster (duplicate worker group names): {error}"
+        if "failed calling webhook" in error:
+            return "NONE", f"the webhook could not be called, so its judgement is not shown: {error}"
         return "NONE", f"the API server refused the invalid RayCluster itself, not a webhook: {error}"
-    if webhooks:
+    called = [name for name, must in webhooks if must]
+    if called:
         return "FAIL", (
-            f"the validating webhook {', '.join(webhooks)} admitted a RayCluster with duplicate worker group names"
+            f"the validating webhook {', '.join(called)} admitted a RayCluster with duplicate worker group names"
+        )
+    if webhooks:
+        return "NONE", (
+            f"the webhook {', '.join(n for n, _ in webhooks)} (failurePolicy Ignore) let the invalid RayCluster "
+            "through: whether it was called cannot be told, so only reconciliation is shown"
         )
     return "NONE", "no validating webhook covers RayClusters, so only reconciliation is shown"
 
@@ -156,6 +167,6 @@ def plan(view, options):
 
     summary = [
         f"RayCluster {VALID} (head only, probe image) and {INVALID} (duplicate worker groups); webhooks: "
-        + (", ".join(hooks) or "none covers RayClusters")
+        + (", ".join(n for n, _ in hooks) or "none covers RayClusters")
     ]
     return kit.part([valid, invalid], execute, summary)

@@ -31,6 +31,8 @@ FIT_CPU_MILLI = 10
 RUN_SECONDS = 20  # how long a gang pod runs: long enough for all of them to be seen running together
 # After the gang that fits has started, how long the one that cannot fit is watched for a pod that starts.
 OVER_GRACE = 5.0
+# Kueue makes a Workload for a queued Job within a second; none after this long: its controller is not at work.
+WORKLOAD_WAIT = 20.0
 KUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 GANG_ROLE = "kubectl-aiconf/gang"
 
@@ -366,6 +368,39 @@ def kueue_admission(workload: dict | None) -> tuple[str, bool, bool]:
     )
 
 
+def judge_kueue(
+    pods: list[dict],
+    workloads: list[dict],
+    how: str,
+    over_size: str,
+    evidence: list[Evidence],
+    waited: float,
+    finished: bool,
+    state: dict,
+) -> CheckResult | None:
+    """The verdict from the probe namespace's pods and Kueue Workloads as last read; None: wait on. `state`
+    keeps, between reads, when the gang that fits was first seen started."""
+    if waited >= WORKLOAD_WAIT and not (workload_of(workloads, FIT) or workload_of(workloads, OVER)):
+        return kit.unknown(
+            f"{how}: Kueue made no Workload for the probe's Jobs within {WORKLOAD_WAIT:.0f}s, so its controller "
+            "does not manage them",
+            evidence,
+        )
+    fit_adm = kueue_admission(workload_of(workloads, FIT))
+    over_adm, over_admitted, rejected = kueue_admission(workload_of(workloads, OVER))
+    fit = judge_fit(pods_seen(pods, FIT), GANG, fit_adm[0])
+    if over_admitted:
+        gang_over = ("FAIL", f"Kueue admitted the gang that cannot fit ({over_size}): {over_adm}")
+    else:
+        gang_over = judge_over(pods_seen(pods, OVER), over_size, over_adm, rejected)
+    if fit[0] == "PASS" and gang_over[0] == "PASS":
+        # Give the gang that cannot fit a moment after the other one started: it must stay out.
+        state.setdefault("fit_at", waited)
+        if waited - state["fit_at"] < OVER_GRACE and not finished:
+            return None
+    return judge(fit, gang_over, how, evidence, finished)
+
+
 # run --------------------------------------------------------------------------------------------------------
 READS: tuple = ()  # ClusterQueues and nodes are read whole by the plan itself (the checks keep less of them)
 
@@ -429,20 +464,8 @@ def _kueue_part(view, conn, options, version: str):
         def decide(seen, waited: float, over: bool) -> CheckResult | None:
             if seen is None:
                 return judge(("WAIT", "not read"), ("WAIT", "not read"), how, evidence, over)
-            pods, wls = seen
-            fit_adm = kueue_admission(workload_of(wls, FIT))
-            over_adm, over_admitted, rejected = kueue_admission(workload_of(wls, OVER))
-            fit = judge_fit(pods_seen(pods, FIT), GANG, fit_adm[0])
-            if over_admitted:
-                gang_over = ("FAIL", f"Kueue admitted the gang that cannot fit ({over_size}): {over_adm}")
-            else:
-                gang_over = judge_over(pods_seen(pods, OVER), over_size, over_adm, rejected)
-            if fit[0] == "PASS" and gang_over[0] == "PASS":
-                # Give the gang that cannot fit a moment after the other one started: it must stay out.
-                state.setdefault("fit_at", waited)
-                if waited - state["fit_at"] < OVER_GRACE and not over:
-                    return judge(fit, ("WAIT", gang_over[1]), how, evidence, False)
-            return judge(fit, gang_over, how, evidence, over)
+            pods, workloads = seen
+            return judge_kueue(pods, workloads, how, over_size, evidence, waited, over, state)
 
         return kit.poll(ctx, read, decide)
 
