@@ -487,3 +487,32 @@ def _groups(doc: dict) -> list[tuple[str, list[dict]]]:
         rows = [r for r in doc["requirements"] if r["category"] == category]
         groups.append((category, sorted(rows, key=lambda r: r["level"] != "MUST")))
     return groups
+
+
+def test_waivers_from_a_waivers_file_render_as_their_json():
+    """A Report with waivers applied (`check --waivers`) renders as its JSON document, and the verdict follows
+    the exit code: the unexpired waiver on the failing MUST excuses it, the expired one does not."""
+    import datetime
+
+    from kubectl_aiconf import waivers
+
+    report = report_from(without_waivers(prod_east()))
+    data = [
+        {"requirement": "ai_inference", "context": "prod-east", "reason": "Gateway in Q1", "expires": "2099-03-31",
+         "by": "alice"},
+        {"requirement": "robust_controller", "reason": "operator <b>next</b> week", "expires": "2026-01-31",
+         "by": "bob"},
+    ]  # fmt: skip
+    waivers.apply(report, waivers.parse(data, "test", on=datetime.date(2026, 6, 1)))
+    page = render(report, OPTIONS)
+    assert page == render_doc(report.to_dict(), OPTIONS)
+    by_id = articles(parse(page))
+    assert by_id["ai_inference"].find("p", "waiver").text() == (
+        "Waived until 2099-03-31 by alice: Gateway in Q1 (for context prod-east)"
+    )
+    assert by_id["robust_controller"].find("p", "waiver").text() == (
+        "Waiver expired on 2026-01-31 by bob: operator <b>next</b> week. It no longer excuses this result."
+    )
+    verdict = parse(page).find("p", "verdict")
+    assert report.exit_code() == 1 and "v-fail" in verdict.attrs["class"].split()
+    assert verdict.text() == "FAIL A MUST requirement failed: the check exits 1 (1 MUST waived)."
