@@ -133,6 +133,9 @@ def test_html_is_registered_and_renders_a_report_as_its_json_document():
 def test_summary_shows_cluster_versions_source_counts_and_exit_meaning():
     root = parse(render_doc(prod_east(), OPTIONS))
     assert root.find("title").text() == "AI Conformance report: prod-east"
+    assert root.find("header").text() == (
+        "Kubernetes AI Conformance report context prod-east, Kubernetes v1.35.2, checklist 1.35"
+    )
     facts = root.find("dl", "facts")
     labels = [dt.text() for dt in facts.iter("dt")]
     values = dict(zip(labels, (dd.text() for dd in facts.iter("dd"))))
@@ -319,6 +322,7 @@ def test_snapshot_report_without_versions():
     values = [dd.text() for dd in root.find("dl", "facts").iter("dd")]
     assert values[:4] == ["snapshot (no context)", "unknown", "Kubernetes AI Conformance 1.35", "a snapshot"]
     assert root.find("title").text() == "AI Conformance report: snapshot"
+    assert root.find("p", "sub").text() == "snapshot, Kubernetes version unknown, checklist 1.35"
 
 
 # several clusters ------------------------------------------------------------------------------------------

@@ -347,6 +347,12 @@ def _page(page_title: str, body: str) -> str:
     )
 
 
+def _subtitle(doc: Doc) -> str:
+    """'context admin, Kubernetes v1.35.4, checklist 1.35': the line under the title, for when it is all one reads."""
+    where = f"context {_e(doc['context'])}" if doc.get("context") else "snapshot"
+    return f"{where}, Kubernetes {_e(doc.get('kubernetesVersion') or 'version unknown')}, checklist {_checklist(doc)}"
+
+
 def render(report: Report, options: RenderOptions) -> str:
     return render_doc(report.to_dict(), options)
 
@@ -355,7 +361,7 @@ def render_doc(doc: Doc, options: RenderOptions) -> str:
     """One cluster's page from its JSON document (what `-o json` prints)."""
     name = _e(_cluster_name(doc))
     body = (
-        f'<header><h1>Kubernetes AI Conformance report</h1><p class="sub">{name}</p></header>'
+        f'<header><h1>Kubernetes AI Conformance report</h1><p class="sub">{_subtitle(doc)}</p></header>'
         f'<section id="summary"><h2>Summary</h2>{_facts(doc)}{_verdict_html(doc)}{_warnings(doc, 3)}</section>'
         f'<section id="glance"><h2>Requirements at a glance</h2>{_glance(doc, "r")}</section>'
         f'<section id="details"><h2>Requirements</h2>{_details(doc, "r", 3)}</section>'
