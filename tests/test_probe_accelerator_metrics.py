@@ -145,6 +145,9 @@ def test_targets_one_exporter_pod_per_accelerator_node():
         ("dcgm-b", "gpu-node-2", 9400, 1),
     ]
     assert notes == ["node gpu-node-3: no running nvidia exporter pod to scrape"]
+    kwok = node("gpu-node-9", 8, labels={"type": "kwok"})
+    _, notes = am.scrape_targets(exporters, [pod("dcgm-k", "gpu-node-9")], [kwok])
+    assert notes == ["not scraped: gpu-node-9 simulated (kwok), their devices do not exist"]
 
 
 def test_device_count_label_wins_over_allocatable():

@@ -118,10 +118,16 @@ def scrape_targets(
             targets.append(
                 ScrapeTarget(vendor, exporter, ns, meta.get("name") or "", node_name, port, expected, source)
             )
+    simulated = []
     for node in nodes:
+        if c.is_simulated_node(node) and c.accelerator_vendors(node):
+            simulated.append(c.name_of(node))
+            continue
         for vendor in c.accelerator_vendors(node):
-            if (vendor, c.name_of(node)) not in covered and not c.is_simulated_node(node):
+            if (vendor, c.name_of(node)) not in covered:
                 notes.append(f"node {c.name_of(node)}: no running {vendor} exporter pod to scrape")
+    if simulated:
+        notes.append(f"not scraped: {', '.join(simulated)} simulated (kwok), their devices do not exist")
     return targets[:MAX_NODES], notes
 
 
