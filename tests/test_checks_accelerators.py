@@ -180,6 +180,7 @@ def test_dra_support_unread_slices_give_the_reason_of_the_blind_spot(outcome, re
         ("healthy", S.PASS, R.HEALTHY),
         ("dra-versions", S.PASS, R.HEALTHY),
         ("unhealthy", S.WARN, R.UNHEALTHY),
+        ("operator-controller-down", S.WARN, R.UNHEALTHY),  # was PASS: the stale ClusterPolicy state was believed
         ("crds-only", S.WARN, R.UNHEALTHY),
         ("gke-managed", S.WARN, R.PARTIAL),
         ("labels-only", S.WARN, R.PARTIAL),
@@ -236,6 +237,15 @@ def test_driver_runtime_management_unhealthy_shows_what_is_not_ready():
     r = run_check("driver_runtime_management/unhealthy", "driver_runtime_management")
     assert facts(r, "gpu-cluster-policy") == "state=notReady"
     assert facts(r, "nvidia-gpu-operator/nvidia-driver-daemonset") == "1/2 ready"
+
+
+def test_driver_runtime_management_operator_seen_down_outweighs_its_last_state():
+    r = run_check("driver_runtime_management/operator-controller-down", "driver_runtime_management")
+    assert facts(r, "cluster-policy") == "state=ready"
+    assert facts(r, "gpu-operator/gpu-operator") == "NVIDIA GPU Operator controller, 0/1 available"
+    assert "NVIDIA GPU Operator controller gpu-operator/gpu-operator" in r.message
+    healthy = run_check("driver_runtime_management/healthy", "driver_runtime_management")
+    assert "controller" not in healthy.message
 
 
 def test_driver_runtime_management_crd_without_clusterpolicy():

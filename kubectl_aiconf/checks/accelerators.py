@@ -425,6 +425,15 @@ def _driver_managers(view: ClusterView, evidence: list[Evidence]) -> dict[str, _
     }
     # Drivers and the runtime hook are per node, so their installers are DaemonSets.
     daemons, ds_blind = common.match_workloads(view, agents, kinds=(DAEMONSETS,))
+    controllers = {
+        f"{v.key}:{i}:{j}": c.patterns
+        for v in acc.VENDORS
+        for i, m in enumerate(v.driver_managers)
+        for j, c in enumerate(m.components)
+    }
+    # A controller seen down outweighs its custom resource, whose status is its own last word and stays "ready"
+    # after it stopped; so Deployments that cannot be read may hide a broken one.
+    operators, deploy_blind = common.match_workloads(view, controllers, kinds=(DEPLOYMENTS,))
     out: dict[str, _Managed] = {}
     for vendor in acc.VENDORS:
         managed = out.setdefault(vendor.key, _Managed())
@@ -444,6 +453,14 @@ def _driver_managers(view: ClusterView, evidence: list[Evidence]) -> dict[str, _
                     for crd in [c for c in crds if common.crd_plural(c) == api.plural][:1]:
                         evidence.append(common.evidence(crd, f"{manager.name} CRD, but no {api.kind}"))
                         managed.broken.append(f"{manager.name} CRD without a {api.kind}")
+            if manager.components:
+                managed.blind += deploy_blind
+            for j in range(len(manager.components)):
+                for w in operators[f"{vendor.key}:{i}:{j}"]:
+                    ok, fact = common.workload_health(w)
+                    evidence.append(common.evidence(w, f"{manager.name} controller, {fact}"))
+                    if not ok:
+                        managed.broken.append(f"{manager.name} controller {common.name_of(w)}")
             if manager.node_agents:
                 managed.blind += ds_blind
             for j in range(len(manager.node_agents)):
@@ -663,7 +680,8 @@ def _judge_drivers(
 
 
 @requirement_check(
-    "driver_runtime_management", reads=(NODES, CRDS, RESOURCESLICES, RUNTIMECLASSES, DAEMONSETS) + _MANAGER_READS
+    "driver_runtime_management",
+    reads=(NODES, CRDS, RESOURCESLICES, RUNTIMECLASSES, DAEMONSETS, DEPLOYMENTS) + _MANAGER_READS,
 )
 def driver_runtime_management(view: ClusterView) -> CheckResult:
     evidence: list[Evidence] = []
