@@ -42,6 +42,7 @@ def access(case: str):
         ("healthy", Status.UNKNOWN, Reason.NEEDS_PROBE),  # passive checking never passes: only a probe can
         ("dra", Status.UNKNOWN, Reason.NEEDS_PROBE),
         ("dra-idle-plugin", Status.UNKNOWN, Reason.NEEDS_PROBE),
+        ("idle-plugin", Status.UNKNOWN, Reason.NEEDS_PROBE),
         ("dra-example", Status.UNKNOWN, Reason.NEEDS_PROBE),
         ("system-namespace-pod", Status.UNKNOWN, Reason.NEEDS_PROBE),  # a privileged add-on in a *-system namespace
         ("dra-claim-env", Status.UNKNOWN, Reason.NEEDS_PROBE),  # NVIDIA_VISIBLE_DEVICES beside a DRA claim
@@ -86,6 +87,13 @@ def test_secure_accelerator_access_status(case, status, reason):
 def test_secure_accelerator_access_holds_beside_what_it_does_not_rest_on(case, res, status, reason):
     r = run_forbidden(f"secure_accelerator_access/{case}", "secure_accelerator_access", res)
     assert (r.status, r.reason) == (status, reason), r.message
+
+
+def test_secure_accelerator_access_a_plugin_scheduled_nowhere_is_not_called_not_ready():
+    r = access("idle-plugin")
+    assert "not ready" not in r.message, r.message  # was: "device plugin ...-mps-control-daemon not ready"
+    assert facts(r, "gpu-operator/nvidia-device-plugin-mps-control-daemon") == "device plugin scheduled on no node"
+    assert facts(r, "gpu-operator/nvidia-device-plugin-daemonset") == "device plugin 2/2 ready"
 
 
 def test_secure_accelerator_access_device_plugin_mediation_needs_probe():

@@ -112,6 +112,13 @@ def _device_plugins(daemonsets: list[dict]) -> list[dict]:
     return [ds for ds in daemonsets if acc.is_accelerator_device_plugin(_bare_name(ds), common.workload_images(ds))]
 
 
+def _idle(daemonset: dict) -> bool:
+    """A DaemonSet whose node selector matches no node: not a broken plugin while nodes advertise the devices
+    (the GPU Operator's MPS control daemon, for example, runs only on nodes set up for MPS)."""
+    status = daemonset.get("status") or {}
+    return "desiredNumberScheduled" in status and int(status.get("desiredNumberScheduled") or 0) == 0
+
+
 def _bare_name(obj: dict) -> str:
     """The name without the namespace: the registry's workload patterns match names alone."""
     return str((obj.get("metadata") or {}).get("name") or "")
@@ -239,7 +246,7 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
     plugins = _device_plugins(daemonsets.items) if daemonsets.visible else []
     plugin_states = [common.workload_health(p) for p in plugins]
     for p, (_, fact) in zip(plugins, plugin_states):
-        evidence.append(common.evidence(p, f"device plugin {fact}"))
+        evidence.append(common.evidence(p, "device plugin " + ("scheduled on no node" if _idle(p) else fact)))
 
     # Mediation layer 2: DRA drivers publishing accelerator devices.
     dra = _dra_accelerator_drivers(slices.items) if slices.visible else {}
@@ -268,7 +275,7 @@ def secure_accelerator_access(view: ClusterView) -> CheckResult:
         layers.append("DRA (" + ", ".join(sorted(dra)) + ")")
     mediation = " and ".join(layers)
     notes = []
-    unready = [common.name_of(p) for p, (ok, _) in zip(plugins, plugin_states) if not ok]
+    unready = [common.name_of(p) for p, (ok, _) in zip(plugins, plugin_states) if not ok and not _idle(p)]
     if unready:
         notes.append(f"device plugin {sample(unready)} not ready")
     plugin_nodes = {n for names in by_resource.values() for n in names}
