@@ -4,6 +4,7 @@
         start, apply, run CMD, tear down; exit with CMD's code
     python -m tests.sandbox up  [--scenario NAME]... [--real-node [--leaky-device-plugin]]
         start, apply, print `export KUBECONFIG=...`, wait for Ctrl-C
+    (run and up: --kubernetes-version 1.37.2 or 1.37 starts another version of the matrix, KUBERNETES_VERSIONS)
     python -m tests.sandbox build                                      build/cache the binaries (tests/sandbox/build.sh)
     python -m tests.sandbox scenarios                                  list the scenarios
 
@@ -54,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
             action="store_true",
             help="with --real-node: the device plugin gives every container every device (isolation broken)",
         )
+        sp.add_argument(
+            "--kubernetes-version",
+            metavar="VERSION",
+            help="the control plane's Kubernetes version, one of KUBERNETES_VERSIONS in versions.env "
+            "(e.g. 1.37.2 or 1.37; default KUBERNETES_VERSION)",
+        )
         sp.add_argument("--no-build", action="store_true", help="fail instead of building missing binaries")
         sp.add_argument("--keep", action="store_true", help="keep the temp dir (logs) after teardown")
         sp.add_argument("--timeout", type=float, default=180, help="seconds for start-up and for each scenario")
@@ -72,7 +79,13 @@ def _start(args):
         scenario_dir(name)  # unknown scenario: fail before starting anything
     if args.leaky_device_plugin and not args.real_node:
         raise ValueError("--leaky-device-plugin needs --real-node")
-    sb = Sandbox(build=not args.no_build, timeout=args.timeout, keep_dir=args.keep, real_node=args.real_node)
+    sb = Sandbox(
+        build=not args.no_build,
+        timeout=args.timeout,
+        keep_dir=args.keep,
+        real_node=args.real_node,
+        kubernetes_version=args.kubernetes_version,
+    )
     sb.start()
     try:
         if sb.real_node is not None:

@@ -32,41 +32,42 @@ command -v go >/dev/null || die "Go is not installed; the sandbox binaries are b
 mkdir -p "$cache"
 if command -v flock >/dev/null; then exec 9>"$cache/.build.lock"; flock 9; fi
 
-# build_kubernetes BIN...: binaries of the k8s.io/kubernetes module (cmd/BIN), stamped with the pinned version.
-# A BIN of the form NAME=PKG builds the module's package PKG (e.g. test/e2e/dra/test-driver) as NAME.
+# build_kubernetes VERSION BIN...: binaries of the k8s.io/kubernetes module at VERSION (cmd/BIN), stamped with
+# that version, cached under k8s-VERSION/bin/. A BIN of the form NAME=PKG builds the module's package PKG (e.g.
+# test/e2e/dra/test-driver) as NAME. The missing ones are built by one `go build`, which loads the module graph
+# once and links them in parallel.
 build_kubernetes() {
-  local dir="$cache/k8s-$KUBERNETES_VERSION" bins=() pkgs=()
-  local missing=0 b
+  local version=$1; shift
+  local dir="$cache/k8s-$version" want=() pkgs=()
+  local b pkg
   for b in "$@"; do
-    if [[ $b == *=* ]]; then bins+=("${b%%=*}"); pkgs+=("${b#*=}"); else bins+=("$b"); pkgs+=("cmd/$b"); fi
+    if [[ $b == *=* ]]; then pkg=${b#*=}; b=${b%%=*}; else pkg="cmd/$b"; fi
+    [ -x "$dir/bin/$b" ] && continue
+    want+=("$b"); pkgs+=("k8s.io/kubernetes/$pkg")
   done
-  for b in "${bins[@]}"; do [ -x "$dir/bin/$b" ] || missing=1; done
-  if [ $missing = 0 ]; then say "kubernetes v$KUBERNETES_VERSION ${bins[*]}: cached"; return; fi
-  say "kubernetes v$KUBERNETES_VERSION: building ${bins[*]} (10-30 minutes the first time)"
+  if [ ${#want[@]} = 0 ]; then say "kubernetes v$version $*: cached"; return; fi
+  say "kubernetes v$version: building ${want[*]} (10-30 minutes the first time)"
   mkdir -p "$dir/bin"
   local work; work=$(mktemp -d "$dir/src.XXXXXX"); cd "$work"
   printf 'module aiconf.local/k8sbins\n\ngo 1.26\n' > go.mod
   local gomod minor staging m
-  gomod=$(go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])') || die "cannot download k8s.io/kubernetes@v$KUBERNETES_VERSION"
-  minor=${KUBERNETES_VERSION#1.}
+  gomod=$(go mod download -json "k8s.io/kubernetes@v$version" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])') || die "cannot download k8s.io/kubernetes@v$version"
+  minor=${version#1.}
   # k8s.io/kubernetes requires its staging modules at the fake version v0.0.0; point each at its real v0.X.Y tag.
   staging=$(awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "$gomod" | sort -u)
   [ -n "$staging" ] || die "no staging modules found in $gomod"
   for m in $staging; do go mod edit -replace="$m=$m@v0.$minor"; done
-  say "kubernetes: resolving modules ($(echo "$staging" | wc -l) staging modules replaced)"
-  go get "k8s.io/kubernetes@v$KUBERNETES_VERSION" >/dev/null 2>&1 || go get "k8s.io/kubernetes@v$KUBERNETES_VERSION"
-  local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$KUBERNETES_VERSION \
+  say "kubernetes v$version: resolving modules ($(echo "$staging" | wc -l) staging modules replaced)"
+  go get "k8s.io/kubernetes@v$version" >/dev/null 2>&1 || go get "k8s.io/kubernetes@v$version"
+  local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$version \
 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*} \
 -X k8s.io/component-base/version.gitTreeState=clean"
+  say "kubernetes v$version: go build ${pkgs[*]#k8s.io/kubernetes/}"
+  mkdir out
+  go build -trimpath -ldflags "$ldflags" -o out/ "${pkgs[@]}" || die "go build kubernetes v$version ${want[*]}"
   local i
-  for i in "${!bins[@]}"; do
-    b=${bins[$i]}
-    [ -x "$dir/bin/$b" ] && continue
-    say "kubernetes: go build $b (${pkgs[$i]})"
-    go build -trimpath -ldflags "$ldflags" -o "$dir/bin/$b.tmp" "k8s.io/kubernetes/${pkgs[$i]}" || die "go build $b"
-    mv "$dir/bin/$b.tmp" "$dir/bin/$b"
-  done
+  for i in "${!want[@]}"; do mv "out/${pkgs[$i]##*/}" "$dir/bin/${want[$i]}"; done
   cd "$cache"; rm -rf "$work"
 }
 
@@ -209,10 +210,16 @@ build_gvisor() {
   rm -rf "$dir/src"
 }
 
+# The control plane at KUBERNETES_VERSION with kubectl (which the sandbox uses whatever the server's version),
+# and without kubectl at each extra version given (the version matrix: a sandbox of another Kubernetes version).
 build_control_plane() {
   build_etcd
   build_kwok
-  build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
+  build_kubernetes "$KUBERNETES_VERSION" kube-apiserver kube-controller-manager kube-scheduler kubectl
+  local v
+  for v in "$@"; do
+    [ "$v" = "$KUBERNETES_VERSION" ] || build_kubernetes "$v" kube-apiserver kube-controller-manager kube-scheduler
+  done
 }
 
 build_real_node() {
@@ -223,15 +230,16 @@ build_real_node() {
   build_cni_plugins
   build_containerd
   build_gvisor
-  build_kubernetes kubelet dra-test-driver=test/e2e/dra/test-driver
+  build_kubernetes "$KUBERNETES_VERSION" kubelet dra-test-driver=test/e2e/dra/test-driver
 }
 
 start=$(date +%s)
 case ${1:-control-plane} in
-  control-plane) build_control_plane ;;
+  control-plane) shift || true; build_control_plane "$@" ;;
+  matrix) build_control_plane $KUBERNETES_VERSIONS ;;
   real-node) build_real_node ;;
-  all) build_control_plane; build_real_node ;;
-  *) die "usage: build.sh [control-plane|real-node|all]" ;;
+  all) build_control_plane $KUBERNETES_VERSIONS; build_real_node ;;
+  *) die "usage: build.sh [control-plane [VERSION...]|matrix|real-node|all]" ;;
 esac
 say "done in $(( $(date +%s) - start ))s; binaries under $cache"
 echo "$cache"

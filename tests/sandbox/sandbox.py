@@ -131,10 +131,21 @@ class Sandbox:
         verbose: bool = True,
         name: str = "aiconf-sandbox",
         real_node: bool = False,
+        kubernetes_version: str | None = None,
     ):
         """``real_node=True`` also starts one real node (kubelet, containerd, runc; realnode.py) next to the
         kwok nodes, as ``self.real_node``; it needs ``build.sh real-node`` and root, and only one runs per
-        machine at a time."""
+        machine at a time.
+
+        ``kubernetes_version`` (``1.37.2``, or ``1.37``): a control plane of another version of the matrix
+        (``KUBERNETES_VERSIONS`` in versions.env); default ``KUBERNETES_VERSION``. The real node's kubelet is
+        built at ``KUBERNETES_VERSION`` only, so a real node needs that version."""
+        self.kubernetes_version = binaries.resolve_version(kubernetes_version)
+        if real_node and self.kubernetes_version != binaries.kubernetes_version():
+            raise ValueError(
+                f"a real node runs Kubernetes {binaries.kubernetes_version()} only, "
+                f"not {self.kubernetes_version} (its kubelet is built at KUBERNETES_VERSION)"
+            )
         self.build = build
         self.timeout = timeout
         self.keep_dir = keep_dir
@@ -231,7 +242,7 @@ class Sandbox:
         self._install_signal_handlers()
         atexit.register(self.stop)
         try:
-            binaries.ensure(build=self.build)
+            binaries.ensure(build=self.build, kubernetes_version=self.kubernetes_version)
             if self.want_real_node:
                 binaries.ensure(build=self.build, real_node=True)
             self.dir = Path(tempfile.mkdtemp(prefix=f"{self.name}-"))
@@ -258,7 +269,10 @@ class Sandbox:
             self.stop()
             raise
         self.startup_seconds = time.monotonic() - t0
-        _say(f"control plane up at {self.server} in {self.startup_seconds:.1f}s (kubeconfig {self.kubeconfig})")
+        _say(
+            f"Kubernetes v{self.kubernetes_version} up at {self.server} in {self.startup_seconds:.1f}s "
+            f"(kubeconfig {self.kubeconfig})"
+        )
         return self
 
     def stop(self) -> None:
@@ -407,7 +421,7 @@ class Sandbox:
 
         def argv():
             return [
-                str(binaries.binary("kube-apiserver")),
+                str(binaries.kubernetes_binary("kube-apiserver", self.kubernetes_version)),
                 f"--etcd-servers=http://127.0.0.1:{self.ports['etcd']}",
                 "--bind-address=127.0.0.1",
                 f"--secure-port={self.ports['apiserver']}",
@@ -510,7 +524,7 @@ class Sandbox:
         self._spawn(
             "kube-controller-manager",
             [
-                str(binaries.binary("kube-controller-manager")),
+                str(binaries.kubernetes_binary("kube-controller-manager", self.kubernetes_version)),
                 f"--kubeconfig={kc}",
                 "--leader-elect=false",
                 "--secure-port=0",
@@ -529,7 +543,7 @@ class Sandbox:
         self._spawn(
             "kube-scheduler",
             [
-                str(binaries.binary("kube-scheduler")),
+                str(binaries.kubernetes_binary("kube-scheduler", self.kubernetes_version)),
                 f"--kubeconfig={kc}",
                 "--leader-elect=false",
                 "--secure-port=0",
