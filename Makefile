@@ -6,6 +6,7 @@
 #   make release   dist/kubectl-aiconf.tar.gz + dist/krew-manifest.yaml (sha256 filled in)
 #   make binaries  build/cache kube-apiserver, etcd, kwok, kubectl under ~/.cache/kubectl-aiconf
 #   make real-node build/cache the real node's kubelet, containerd, runc, CNI plugins and images (same cache)
+#   make components build/cache controller-gen, the components' generated CRDs, Kueue, KubeRay, Prometheus Operator
 #   make krew      build/cache krew and validate-krew-manifest under ~/.cache/kubectl-aiconf
 #   make unit      fast tests: no Go, no ../shared, no browser (not tests/integration, packaging, shared, browser)
 #   make lint      ruff (lint and format check) and mypy, configured in pyproject.toml
@@ -36,7 +37,7 @@ ZIPAPP_INPUTS := pyproject.toml LICENSE \
   .ci/build_zipapp.py .ci/zipapp-requirements.txt .ci/zipapp-build-constraints.txt .ci/kubectl_aiconf_preamble.py \
   $(shell find kubectl_aiconf \( -name __pycache__ -o -name '*.egg-info' \) -prune -o \( -type f ! -name '*.pyc' -print \) -o \( -type d -print \))
 
-.PHONY: help venv zipapp release binaries real-node krew test unit lint format demo bench clean
+.PHONY: help venv zipapp release binaries real-node components krew test unit lint format demo bench clean
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -68,6 +69,9 @@ binaries:
 real-node:
 	tests/sandbox/build.sh real-node >/dev/null
 
+components:
+	tests/sandbox/build.sh components >/dev/null
+
 krew:
 	.ci/build-krew.sh >/dev/null
 
@@ -85,7 +89,7 @@ format: venv
 	$(VENV)/bin/ruff check --fix $(LINTED)
 	$(VENV)/bin/ruff format $(LINTED)
 
-test: lint binaries real-node krew zipapp
+test: lint binaries real-node components krew zipapp
 	$(VPY) -m pytest -q tests $(PYTEST_ARGS)
 
 # The read-only check, then `check --probe` on the sandbox's real node (tests/sandbox/demo.py; check's exit

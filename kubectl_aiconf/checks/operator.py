@@ -211,6 +211,10 @@ def _judge(f: Found, workload_blind: list[Listing], webhook_blind: list[Listing]
     hooks_blind = [b for h in f.webhooks if h.healthy is None for b in h.blind] + webhook_blind
     if hooks_blind:
         return "blind", hooks_blind
+    # A webhook reached by URL, not through a Service, cannot be checked from the cluster state, and one that
+    # does not answer refuses every new custom resource (seen with a real KubeRay): not confirmed working.
+    if any(h.healthy is None for h in f.webhooks):
+        return "unchecked", []
     if ctrl_ok:
         if f.crs[GOOD] or f.crs[SEEN]:
             return "healthy", []
@@ -319,6 +323,8 @@ def robust_controller(view: ClusterView) -> CheckResult:
         return "; ".join(f"{f.op.name}: {_summary(f, workload_blind, webhook_blind)}" for f in fs[:2])
 
     broken_note = f"; not working: {names(states['broken'])}" if states.get("broken") else ""
+    if states.get("unchecked"):
+        broken_note += f"; not confirmed (webhook by URL): {names(states['unchecked'])}"
     healthy = states.get("healthy", [])
     ai_healthy = [f for f in healthy if f.op.ai]
     # _judge calls an operator healthy only when nothing unread could show it broken: the PASS holds.
@@ -336,14 +342,24 @@ def robust_controller(view: ClusterView) -> CheckResult:
         f = healthy[0]
         return CheckResult(
             Status.PASS,
-            f"no AI-specific operator found, but {f.op.name} is a working CRD-based "
-            f"operator: {_summary(f, workload_blind, webhook_blind)}{broken_note}",
+            f"no AI-specific operator {'works' if any(x.op.ai for x in installed) else 'found'}, but {f.op.name} "
+            f"is a working CRD-based operator: {_summary(f, workload_blind, webhook_blind)}{broken_note}",
             evidence,
             Reason.HEALTHY,
             holds_despite_blind=True,
         )
     if states.get("blind"):
         return common.unknown(f"{names(states['blind'])} found but cannot be confirmed working", blind, evidence)
+    if states.get("unchecked"):
+        what = (
+            f"{names(states['unchecked'])} found but cannot be confirmed working: a webhook it needs is reached "
+            f"by URL, which the cluster state cannot show answering: {summaries(states['unchecked'])}"
+        )
+        # what could not be read may hold a working operator (a scheduler found only through its CRDs)
+        unread = blind + workload_blind + webhook_blind + ([] if crds.visible else [crds])
+        if unread:
+            return common.unknown(what, unread, evidence)
+        return CheckResult(Status.UNKNOWN, what, evidence, Reason.NEEDS_PROBE)
     # No operator's state rests on an unread listing. Operators are found through their CRDs: with the CRD
     # list read, nothing unread can add one, so the verdicts below hold.
     settled = crds.visible

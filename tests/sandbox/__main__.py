@@ -21,6 +21,7 @@ Exit codes: CMD's exit code; 125 if the sandbox could not be started or the scen
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import subprocess
@@ -73,10 +74,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _start(args):
     from .sandbox import Sandbox
-    from .scenarios import scenario_dir
+    from .scenarios import PROGRAM_SCENARIOS, scenario_dir
 
     for name in args.scenario:
-        scenario_dir(name)  # unknown scenario: fail before starting anything
+        if name not in PROGRAM_SCENARIOS:
+            scenario_dir(name)  # unknown scenario: fail before starting anything
     if args.leaky_device_plugin and not args.real_node:
         raise ValueError("--leaky-device-plugin needs --real-node")
     sb = Sandbox(
@@ -91,7 +93,10 @@ def _start(args):
         if sb.real_node is not None:
             sb.real_node.start_device_plugin(leaky=args.leaky_device_plugin)
         for name in args.scenario:
-            sb.apply_scenario(name, timeout=args.timeout)
+            if name in PROGRAM_SCENARIOS:
+                importlib.import_module(f".{PROGRAM_SCENARIOS[name]}", __package__).apply(sb, timeout=args.timeout)
+            else:
+                sb.apply_scenario(name, timeout=args.timeout)
         if args.nodes:
             t0 = time.monotonic()
             sb.create_nodes(args.nodes)
@@ -202,9 +207,9 @@ def main(argv: list[str] | None = None) -> int:
             print(binaries.bin_dir(component))
         return 0
     if args.command == "scenarios":
-        from .scenarios import scenario_names
+        from .scenarios import PROGRAM_SCENARIOS, scenario_names
 
-        print("\n".join(scenario_names()))
+        print("\n".join(scenario_names() + sorted(PROGRAM_SCENARIOS)))
         return 0
     return 2
 

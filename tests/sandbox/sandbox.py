@@ -166,6 +166,7 @@ class Sandbox:
         self._stopped = False
         self._old_handlers: dict[int, object] = {}
         self._owner_thread = None
+        self._stop_hooks: list = []  # on_stop(): run first when the sandbox stops
 
     # ------------------------------------------------------------------ paths and clients
     @property
@@ -280,6 +281,11 @@ class Sandbox:
             return
         self._stopped = True
         t0 = time.monotonic()
+        for hook in reversed(self._stop_hooks):  # e.g. controllers of components.py, which talk to the API server
+            try:
+                hook()
+            except Exception as exc:  # noqa: BLE001 - teardown goes on whatever a hook does
+                self._log(f"stop hook {hook!r} failed: {exc}")
         if self.real_node is not None:  # first: its teardown talks to containerd, not to the API server
             self.real_node.stop()
         order = ["kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"]
@@ -301,6 +307,10 @@ class Sandbox:
             pass
         if self.procs:
             self._log(f"stopped in {time.monotonic() - t0:.1f}s")
+
+    def on_stop(self, hook) -> None:
+        """Call ``hook()`` first when the sandbox stops (last registered, first called)."""
+        self._stop_hooks.append(hook)
 
     def pids(self) -> list[int]:
         procs = list(self.procs.values()) + (list(self.real_node.procs.values()) if self.real_node else [])

@@ -88,6 +88,9 @@ ORDER = {
     "HorizontalPodAutoscaler": 6,
 }
 CUSTOM_ORDER = 5
+# Scenarios made by code instead of YAML (real controllers at work): NAME -> module of this package whose
+# apply(sandbox) builds it. The CLI offers them with the YAML ones; scenario_names() lists the YAML ones only.
+PROGRAM_SCENARIOS = {"real-stack": "real_stack"}
 CRD_FINALIZER_PATIENCE = 15
 
 
