@@ -7,6 +7,7 @@
 #   make binaries  build/cache kube-apiserver, etcd, kwok, kubectl under ~/.cache/kubectl-aiconf
 #   make real-node build/cache the real node's kubelet, containerd, runc, CNI plugins and images (same cache)
 #   make components build/cache controller-gen, the components' generated CRDs, Kueue, KubeRay, Prometheus Operator
+#                  (and Karpenter with its kwok provider, the NVIDIA GPU Operator)
 #   make krew      build/cache krew and validate-krew-manifest under ~/.cache/kubectl-aiconf
 #   make unit      fast tests: no Go, no ../shared, no browser (not tests/integration, packaging, shared, browser)
 #   make lint      ruff (lint and format check) and mypy, configured in pyproject.toml
@@ -71,6 +72,8 @@ real-node:
 
 components:
 	tests/sandbox/build.sh components >/dev/null
+	tests/sandbox/build.sh karpenter >/dev/null
+	tests/sandbox/build.sh gpu-operator >/dev/null
 
 krew:
 	.ci/build-krew.sh >/dev/null

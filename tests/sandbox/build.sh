@@ -19,6 +19,10 @@
 #     ~/.cache/kubectl-aiconf/controller-gen-<v>/bin/controller-gen
 #     ~/.cache/kubectl-aiconf/crds-<component>-<v>/*.yaml  (CRDs generated from each component's Go API types)
 #     ~/.cache/kubectl-aiconf/{kueue,kuberay,prometheus-operator}-<v>/bin/<name>
+#   build.sh karpenter         Karpenter's kwok provider (tests/sandbox/karpenter.py):
+#     ~/.cache/kubectl-aiconf/karpenter-kwok-<v>/bin/karpenter-kwok, crds-karpenter{,-kwok}-<v>/*.yaml
+#   build.sh gpu-operator      the NVIDIA GPU Operator (tests/sandbox/gpu_operator.py):
+#     ~/.cache/kubectl-aiconf/gpu-operator-<v>/{bin/gpu-operator,assets/}, crds-gpu-operator-<v>/*.yaml
 #   build.sh all               both
 #
 # A second run finds every file and does nothing. Prints the cache directory on success.
@@ -235,6 +239,60 @@ build_gvisor() {
   rm -rf "$dir/src"
 }
 
+# Karpenter with its kwok cloud provider (tests/sandbox/karpenter.py), at the version of components.env's
+# KARPENTER_CRDS: the provider's main package sigs.k8s.io/karpenter/kwok as karpenter-kwok-<v>/bin/karpenter-kwok
+# (built with the newer Go its go.mod asks for, a toolchain module the proxy serves), karpenter.sh's CRDs
+# (KARPENTER_CRDS), and the CRDs the controller also watches, generated into crds-karpenter-kwok-<v>/:
+# NodeOverlay, CapacityBuffer, and the provider's KWOKNodeClass.
+build_karpenter() {
+  # shellcheck source=components.env
+  source "$here/components.env"
+  build_go_tool controller-gen "$CONTROLLER_GEN"
+  controller_gen="$cache/controller-gen-${CONTROLLER_GEN##*@v}/bin/controller-gen"
+  local module=${KARPENTER_CRDS%% *}
+  local KARPENTER_KWOK_CRDS="$module pkg/apis/v1alpha1 pkg/apis/autoscaling/v1beta1 kwok/apis/v1alpha1"
+  local KARPENTER_KWOK_GOTOOLCHAIN=$KARPENTER_GOTOOLCHAIN KARPENTER_BUILD_GOTOOLCHAIN=go1.26.9
+  generate_crds KARPENTER_CRDS
+  generate_crds KARPENTER_KWOK_CRDS
+  build_go_tool karpenter-kwok "${module%@*}/kwok@${module##*@}" "$KARPENTER_BUILD_GOTOOLCHAIN"
+}
+
+# The NVIDIA GPU Operator (tests/sandbox/gpu_operator.py), at the version of components.env's GPU_OPERATOR_CRDS
+# (its CRDs too), as gpu-operator-<v>/bin/gpu-operator, with the manifests it renders its DaemonSets from in
+# gpu-operator-<v>/assets/. Its image has those at /opt/gpu-operator/ and the host's /etc mounted at /host-etc/:
+# two paths it hard-codes, so it is built from a copy of the module where they name assets/ and this machine's
+# /etc instead.
+build_gpu_operator() {
+  # shellcheck source=components.env
+  source "$here/components.env"
+  build_go_tool controller-gen "$CONTROLLER_GEN"
+  controller_gen="$cache/controller-gen-${CONTROLLER_GEN##*@v}/bin/controller-gen"
+  generate_crds GPU_OPERATOR_CRDS
+  local module=${GPU_OPERATOR_CRDS%% *}
+  local version=${module##*@}
+  local dir="$cache/gpu-operator-${version#v}"
+  if [ -x "$dir/bin/gpu-operator" ] && [ -d "$dir/assets/manifests" ]; then
+    say "gpu-operator $version: cached"; return
+  fi
+  say "gpu-operator $version: building (paths patched: /opt/gpu-operator, /host-etc)"
+  local src
+  src=$(go mod download -json "$module" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') \
+    || die "cannot download $module"
+  rm -rf "$dir/src" "$dir/assets"; mkdir -p "$dir/bin"
+  cp -r "$src" "$dir/src"; chmod -R u+w "$dir/src"
+  grep -qF '"/host-etc/os-release"' "$dir/src/controllers/object_controls.go" \
+    || die "gpu-operator $version: its os-release path changed; review the patch"
+  grep -rlF '"/opt/gpu-operator/' "$dir/src/controllers" "$dir/src/internal" \
+    | xargs sed -i "s#\"/opt/gpu-operator/#\"$dir/assets/#g"
+  sed -i 's#"/host-etc/os-release"#"/etc/os-release"#' "$dir/src/controllers/object_controls.go"
+  (cd "$dir/src" && go build -trimpath -ldflags "-s -w" -o "$dir/bin/gpu-operator.tmp" ./cmd/gpu-operator) \
+    || die "go build gpu-operator"
+  mkdir -p "$dir/assets.tmp"
+  cp -r "$dir/src/assets/." "$dir/assets.tmp/"; cp -r "$dir/src/manifests" "$dir/assets.tmp/"
+  mv "$dir/assets.tmp" "$dir/assets"; mv "$dir/bin/gpu-operator.tmp" "$dir/bin/gpu-operator"
+  rm -rf "$dir/src"
+}
+
 # The control plane at KUBERNETES_VERSION with kubectl (which the sandbox uses whatever the server's version),
 # and without kubectl at each extra version given (the version matrix: a sandbox of another Kubernetes version).
 build_control_plane() {
@@ -307,8 +365,10 @@ case ${1:-control-plane} in
   matrix) build_control_plane $KUBERNETES_VERSIONS ;;
   real-node) build_real_node ;;
   components) build_components ;;
+  karpenter) build_karpenter ;;
+  gpu-operator) build_gpu_operator ;;
   all) build_control_plane $KUBERNETES_VERSIONS; build_real_node ;;
-  *) die "usage: build.sh [control-plane [VERSION...]|matrix|real-node|components|all]" ;;
+  *) die "usage: build.sh [control-plane [VERSION...]|matrix|real-node|components|all|karpenter|gpu-operator]" ;;
 esac
 say "done in $(( $(date +%s) - start ))s; binaries under $cache"
 echo "$cache"
