@@ -345,6 +345,13 @@ def check(
         help="Longest wait for the probes, all running side by side (a pod the scheduler calls unschedulable "
         "is given up after 15s; deleting the namespace waits up to 90s more).",
     ),
+    allow_scale_up: bool = typer.Option(
+        False,
+        "--allow-scale-up",
+        help="Let the opt-in cluster_autoscaling probe add a node (`--probe cluster_autoscaling --allow-scale-up`): "
+        "one pending accelerator pod must get a new node within --probe-timeout; the pod and the node's "
+        "NodeClaim are deleted afterwards.",
+    ),
     keep: bool = typer.Option(False, "--keep", help="Keep the probe namespace for debugging."),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="With --probe: print the probe plan (-o yaml: the manifests) and create nothing."
@@ -362,7 +369,16 @@ def check(
 
     try:
         probe_options = probe_command.options(
-            probe, probes, probe_mechanism, probe_image, probe_node, probe_timeout, keep, dry_run, snapshot
+            probe,
+            probes,
+            probe_mechanism,
+            probe_image,
+            probe_node,
+            probe_timeout,
+            keep,
+            dry_run,
+            snapshot,
+            allow_scale_up=allow_scale_up,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

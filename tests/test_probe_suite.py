@@ -13,7 +13,7 @@ from test_probe_plan import FakeView, node
 from test_probe_run import ScriptedApi, allowed, gone
 
 from kubectl_aiconf.cli import _probe_argv
-from kubectl_aiconf.probe import command, evidence, registry, suite
+from kubectl_aiconf.probe import DEFAULT_IMAGE, command, evidence, registry, suite
 from kubectl_aiconf.probe.plan import PlanError, ProbeOptions
 from kubectl_aiconf.result import CheckResult, Evidence, Reason, Status
 from kubectl_aiconf.submission import artifacts
@@ -68,6 +68,21 @@ def test_a_named_probe_outside_the_checklist_is_a_usage_error_but_the_default_se
     ]
     with pytest.raises(ValueError, match="--probes needs probe ids"):
         command.options(False, " ", "auto", "img", None, "90s", False, False, None)
+
+
+def test_allow_scale_up_reaches_the_probes_and_only_applies_with_probe():
+    chosen = command.options(
+        True, "cluster_autoscaling", "auto", "img", None, "90s", False, False, None, allow_scale_up=True
+    )
+    assert (
+        chosen is not None
+        and chosen.options.allow_scale_up
+        and [p.id for p in chosen.probes] == ["cluster_autoscaling"]
+    )
+    default = command.options(True, None, "auto", "img", None, "90s", False, False, None)
+    assert default is not None and not default.options.allow_scale_up
+    with pytest.raises(ValueError, match="--allow-scale-up only applies with --probe"):
+        command.options(False, None, "auto", DEFAULT_IMAGE, None, "90s", False, False, None, allow_scale_up=True)
 
 
 # the suite ------------------------------------------------------------------------------------------------------

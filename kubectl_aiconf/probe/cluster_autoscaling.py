@@ -8,6 +8,7 @@ Pure: `choose_pool`, `manifest`, `judge`. Thin: `plan`'s execute.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kubectl_aiconf.knowledge import accelerators as acc
@@ -100,7 +101,7 @@ READS: tuple = ()
 def plan(view, options):
     from kubectl_aiconf.view.live import ApiError
 
-    if not getattr(options, "allow_scale_up", False):
+    if not options.allow_scale_up:
         raise PlanError("it adds a node, which costs money: run it with --allow-scale-up")
     conn = getattr(view, "conn", None)
     if conn is None:
@@ -130,7 +131,7 @@ def plan(view, options):
 
     def execute(ctx) -> CheckResult:
         before = node_names()
-        known = {(c.get("metadata") or {}).get("name") for c in claims_since(set())}
+        known = {(c.get("metadata") or {}).get("name") or "" for c in claims_since(set())}
         kit.create_all(ctx, [pod])
         limit = ctx.remaining()
         ctx.progress(f"waiting for a new node for the pod, at most {limit:.0f}s")
@@ -149,8 +150,7 @@ def plan(view, options):
         try:
             return kit.poll(ctx, read, decide)
         finally:
-            # Only the NodeClaim whose node took the probe's pod is surely the probe's.
-            _remove(ctx, pod_path, [c for c in new if node and ((c.get("status") or {}).get("nodeName") == node[0])])
+            _remove(ctx, pod_path, lambda: _claims_of_node(conn, claims_since(known), node[0] if node else ""))
 
     summary = [f"pod {POD} asking for one {choice.resource} ({choice.note})"]
     extra = [("delete", "", "pods", "", options.namespace), ("list", "", "nodes", "", "")]
@@ -159,14 +159,35 @@ def plan(view, options):
     return kit.part([pod], execute, summary, extra, holds_devices=True)
 
 
-def _remove(ctx, pod_path: str, claims: list[dict]) -> None:
-    """Delete the pod, then the NodeClaims made for it, so that the new node goes away."""
+def _claims_of_node(conn, claims: list[dict], node: str) -> list[dict]:
+    """The NodeClaims (of those made during the probe) that launched `node`: only these are surely the probe's.
+    A claim names its node in status.nodeName once the node registered; until then its status.providerID is
+    the node's spec.providerID."""
+    if not node:
+        return []
+    provider = ((conn.request("GET", f"/api/v1/nodes/{node}") or {}).get("spec") or {}).get("providerID")
+    return [
+        c
+        for c in claims
+        if (c.get("status") or {}).get("nodeName") == node
+        or (provider and (c.get("status") or {}).get("providerID") == provider)
+    ]
+
+
+def _remove(ctx, pod_path: str, probe_claims: Callable[[], list[dict]]) -> None:
+    """Delete the pod, then the NodeClaims made for it (read afresh: the last poll may predate the claim's
+    status), so that the new node goes away."""
     from kubectl_aiconf.view.live import ApiError, ConnectError
 
     try:
         ctx.conn.request("DELETE", pod_path)
     except (ApiError, ConnectError) as exc:
         ctx.progress(f"could not delete the pod: {exc}")
+    try:
+        claims = probe_claims()
+    except (ApiError, ConnectError) as exc:
+        ctx.progress(f"could not read the NodeClaims to delete the probe's: {exc}; check them by hand")
+        return
     for claim in claims:
         name = (claim.get("metadata") or {}).get("name")
         try:

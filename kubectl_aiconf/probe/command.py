@@ -38,6 +38,7 @@ def options(
     keep: bool,
     dry_run: bool,
     snapshot: str | None,
+    allow_scale_up: bool = False,
 ) -> Selection | None:
     """The selection from the flags, or None without --probe/--probes. Raises ValueError on bad combinations."""
     if not enabled and probes is None:
@@ -48,6 +49,7 @@ def options(
             ("--probe-timeout", parse_timeout(timeout) != DEFAULT_TIMEOUT),
             ("--keep", keep),
             ("--dry-run", dry_run),
+            ("--allow-scale-up", allow_scale_up),
         )
         given = [flag for flag, on in flags if on]
         if given:
@@ -62,7 +64,13 @@ def options(
         raise ValueError(f"invalid --probe-mechanism {mechanism!r}: use {', '.join(MECHANISMS)}")
     if not image.strip():
         raise ValueError("--probe-image must name an image")
-    opts = ProbeOptions(mechanism=mechanism, image=image.strip(), node=node or None, timeout=parse_timeout(timeout))
+    opts = ProbeOptions(
+        mechanism=mechanism,
+        image=image.strip(),
+        node=node or None,
+        timeout=parse_timeout(timeout),
+        allow_scale_up=allow_scale_up,
+    )
     return Selection(selected, opts, probes is not None)
 
 

@@ -125,6 +125,7 @@ class ProbeOptions:
     node: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     namespace: str | None = None  # generated when None
+    allow_scale_up: bool = False  # --allow-scale-up: the cluster_autoscaling probe may add a node
 
 
 @dataclass
