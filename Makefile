@@ -4,7 +4,8 @@
 #   make venv      .venv with the project (editable) and the dev tools
 #   make zipapp    dist/kubectl-aiconf: one pure-Python shiv file, any CPython >= 3.10
 #   make release   dist/kubectl-aiconf.tar.gz + dist/krew-manifest.yaml (sha256 filled in)
-#   make binaries  build/cache kube-apiserver, etcd, kwok, kubectl under ~/.cache/kubectl-aiconf
+#   make binaries  build/cache kube-apiserver, etcd, kwok, kubectl under ~/.cache/kubectl-aiconf, for each
+#                  Kubernetes version of the matrix (tests/sandbox/versions.env)
 #   make real-node build/cache the real node's kubelet, containerd, runc, CNI plugins and images (same cache)
 #   make components build/cache controller-gen, the components' generated CRDs, Kueue, KubeRay, Prometheus Operator
 #                  (and Karpenter with its kwok provider, the NVIDIA GPU Operator)
@@ -65,7 +66,7 @@ $(RELEASE) &: $(ZIPAPP) LICENSE krew-manifest.yaml kubectl_aiconf/__init__.py .c
 	$(VPY) .ci/release.py
 
 binaries:
-	tests/sandbox/build.sh >/dev/null
+	tests/sandbox/build.sh matrix >/dev/null
 
 real-node:
 	tests/sandbox/build.sh real-node >/dev/null

@@ -59,6 +59,13 @@ def test_cronjob_manifests_pass_a_server_side_dry_run(sandbox):
     from tests.sandbox.kube import KubeError, request
 
     docs = install("-n", "aiconf-install-dry", "--schedule", "*/15 * * * *")
+    # other modules on this shared sandbox apply the reader ClusterRole from testdata/rbac under the same name;
+    # a create of an existing name is refused before validation, so the cluster-wide pair gets its own name here
+    for obj in docs:
+        if obj["kind"] in ("ClusterRole", "ClusterRoleBinding"):
+            obj["metadata"]["name"] += "-dry-run"
+        if obj["kind"] == "ClusterRoleBinding":
+            obj["roleRef"]["name"] += "-dry-run"
     namespace = docs[0]
     assert dry_run_create(sandbox, namespace)["metadata"]["name"] == "aiconf-install-dry"
     # namespaced objects need their namespace to exist; create it for real, with the manifest's labels
