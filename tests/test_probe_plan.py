@@ -254,6 +254,23 @@ def test_prefers_the_node_with_most_free_devices():
     assert plan.targets[0].node == "gpu-b" and plan.targets[0].free == 3
 
 
+def test_prefers_a_real_node_to_a_simulated_one_with_more_free_devices():
+    kwok = node("kwok-gpu", gpus=8)
+    kwok["metadata"]["annotations"] = {"kwok.x-k8s.io/node": "fake"}
+    plan = plan_for([kwok, node("real-gpu", gpus=1)])
+    assert plan.targets[0].node == "real-gpu"
+    assert not plan.simulated_nodes
+    plan = plan_for([kwok])  # only simulated: it is still probed, and the verdict will say so
+    assert plan.targets[0].node == "kwok-gpu" and plan.simulated_nodes == {"kwok-gpu"}
+
+
+def test_dra_prefers_a_real_node_to_a_simulated_one_with_more_free_devices():
+    kwok = node("kwok-gpu", gpus=0, labels={"type": "kwok", "nvidia.com/gpu.present": "true"})
+    objects = [*dra_cluster(devices=1), kwok, resource_slice("kwok-gpu", devices=8)]
+    plan = plan_for(objects, mechanism="dra")
+    assert [t.node for t in plan.targets] == ["gpu-0"]
+
+
 @pytest.mark.parametrize(
     "labels, reason",
     [

@@ -563,8 +563,17 @@ def device_plugin_targets(
                     f"{mapped[res]} serves {res} only on nodes without it)"
                 )
             targets.append(target)
-    # most free devices, then whole devices before partitions, then by node
-    targets.sort(key=lambda t: (-min(t.free, 3), not acc.is_whole_accelerator_resource(t.resource or ""), t.node))
+    # real nodes first (a simulated node's pods prove nothing, and kwok may never finish them), then most free
+    # devices, then whole devices before partitions, then by node
+    simulated = {common.name_of(n) for n in nodes if common.is_simulated_node(n)}
+    targets.sort(
+        key=lambda t: (
+            t.node in simulated,
+            -min(t.free, 3),
+            not acc.is_whole_accelerator_resource(t.resource or ""),
+            t.node,
+        )
+    )
     return targets, passed
 
 
@@ -617,8 +626,10 @@ def dra_targets(
             if common.is_example_driver(selector.driver):
                 target.notes.append(f"{selector.driver} is an example driver: its devices are simulated")
             ranked.append((rank, target))
-    # keep the class order (best class first), then nodes with most free devices
-    ranked.sort(key=lambda rt: (rt[0], -min(rt[1].usable_free, 3), rt[1].node))
+    # real nodes first (as for device plugins), then the class order (best class first), then nodes with most
+    # free devices
+    simulated = {common.name_of(n) for n in nodes if common.is_simulated_node(n)}
+    ranked.sort(key=lambda rt: (rt[1].node in simulated, rt[0], -min(rt[1].usable_free, 3), rt[1].node))
     targets = [t for _, t in ranked]
     if classes and not targets:
         passed.append(
