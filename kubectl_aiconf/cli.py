@@ -19,7 +19,8 @@ import typer
 
 from kubectl_aiconf import __version__
 from kubectl_aiconf import install as _install  # constants only: keeps --help fast
-from kubectl_aiconf.probe import DEFAULT_IMAGE as _PROBE_IMAGE  # constants only: keeps --help fast
+from kubectl_aiconf import probe as _probe_limits  # constants only: keeps --help fast
+from kubectl_aiconf.probe import DEFAULT_IMAGE as _PROBE_IMAGE
 from kubectl_aiconf.probe.registry import PROBES as _PROBES
 
 _PROBE_IDS = tuple(p.id + ("" if p.safe else " (opt-in)") for p in _PROBES)
@@ -342,8 +343,12 @@ def check(
     probe_timeout: str = typer.Option(
         "90s",
         "--probe-timeout",
-        help="Longest wait for the probes, all running side by side (a pod the scheduler calls unschedulable "
-        "is given up after 15s; deleting the namespace waits up to 90s more).",
+        help="Longest wait for the probes, all running side by side. Inside it, waits end early where waiting "
+        f"cannot help: a pod the scheduler calls unschedulable after {_probe_limits.UNSCHEDULABLE_GRACE:.0f}s, "
+        f"no Kueue Workload for the gang after {_probe_limits.WORKLOAD_WAIT:.0f}s, no status from the AI "
+        f"operator after {_probe_limits.RECONCILE_WAIT:.0f}s, no report on the route from the Gateway's "
+        f"controller after {_probe_limits.ROUTE_WAIT:.0f}s. Deleting the namespace afterwards waits up to "
+        f"{_probe_limits.NAMESPACE_GONE_TIMEOUT:.0f}s more.",
     ),
     allow_scale_up: bool = typer.Option(
         False,

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from kubectl_aiconf.probe import NAMESPACE_GONE_TIMEOUT
 from kubectl_aiconf.probe.plan import NAMESPACE_PREFIX, PROBE_SELECTOR
 from kubectl_aiconf.view.live import ApiError, Connection
 
-NAMESPACE_GONE_TIMEOUT = 90.0
 # Set by a run on its namespace: until then the run that created it may still be using it.
 ACTIVE_UNTIL = "kubectl-aiconf/active-until"
 POLL_SECONDS = 0.5

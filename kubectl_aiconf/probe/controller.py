@@ -9,14 +9,12 @@ says so. Pure: `webhooks_for`, `manifests`, `judge_invalid`, `judge`. Thin: `pla
 
 from __future__ import annotations
 
-from kubectl_aiconf.probe import kit
+from kubectl_aiconf.probe import RECONCILE_WAIT, kit
 from kubectl_aiconf.probe.plan import PlanError
 from kubectl_aiconf.result import CheckResult, Evidence
 
 GROUP, PLURAL = "ray.io", "rayclusters"
 VALID, INVALID = "aiconf-raycluster", "aiconf-invalid-raycluster"
-# An operator writes a new resource's status within seconds; one that has not after this long is not reconciling.
-RECONCILE_WAIT = 30.0
 
 
 def webhooks_for(configs: list[dict], group: str = GROUP, plural: str = PLURAL) -> list[tuple[str, bool]]:

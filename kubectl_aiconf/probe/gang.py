@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kubectl_aiconf.knowledge import schedulers
-from kubectl_aiconf.probe import kit
+from kubectl_aiconf.probe import WORKLOAD_WAIT, kit
 from kubectl_aiconf.probe.plan import PlanError, namespace_manifest, quantity
 from kubectl_aiconf.result import CheckResult, Evidence
 
@@ -31,8 +31,6 @@ FIT_CPU_MILLI = 10
 RUN_SECONDS = 20  # how long a gang pod runs: long enough for all of them to be seen running together
 # After the gang that fits has started, how long the one that cannot fit is watched for a pod that starts.
 OVER_GRACE = 5.0
-# Kueue makes a Workload for a queued Job within a second; none after this long: its controller is not at work.
-WORKLOAD_WAIT = 20.0
 KUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 GANG_ROLE = "kubectl-aiconf/gang"
 

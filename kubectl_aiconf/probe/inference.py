@@ -14,14 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kubectl_aiconf.knowledge.gateways import GATEWAY_GROUP
-from kubectl_aiconf.probe import kit
+from kubectl_aiconf.probe import ROUTE_WAIT, kit
 from kubectl_aiconf.probe.plan import PlanError, namespace_manifest
 from kubectl_aiconf.result import CheckResult, Evidence
 
 ROUTE, SERVICE, GATEWAY = "aiconf-route", "aiconf-backend", "aiconf-gateway"
 PATH = "/aiconf-probe"
-# A Gateway controller reports on a new route within seconds; one that has not after this long is not coming.
-ROUTE_WAIT = 30.0
 HTTP_PROTOCOLS = ("HTTP", "HTTPS")
 # Reasons that say the probe's own route does not suit the parent (not that the controller failed).
 PLAN_MISMATCH = ("NotAllowedByListeners", "NoMatchingListenerHostname", "NoMatchingParent")

@@ -10,12 +10,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kubectl_aiconf.probe import UNSCHEDULABLE_GRACE
 from kubectl_aiconf.probe.plan import _labels, _security_context
 from kubectl_aiconf.probe.suite import Context
 from kubectl_aiconf.view.live import ApiError
 
 POLL_SECONDS = 0.5
-UNSCHEDULABLE_GRACE = 15.0
 PROBE_LABEL = "kubectl-aiconf/probe"  # which probe of the run a pod belongs to (they share the namespace)
 
 

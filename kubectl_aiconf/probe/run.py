@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from kubectl_aiconf.probe import suite
+from kubectl_aiconf.probe import UNSCHEDULABLE_GRACE, suite
 from kubectl_aiconf.probe.plan import DRA, Plan, ProbeOptions, ProbePod
 from kubectl_aiconf.probe.suite import ACTIVE_MARGIN as ACTIVE_MARGIN
 from kubectl_aiconf.probe.suite import SERVICE_ACCOUNT_WAIT
@@ -25,9 +25,6 @@ from kubectl_aiconf.view.live import ApiError, ConnectError, Connection
 
 POLL_SECONDS = 1.0
 POLL_FAILURES_TOLERATED = 3  # consecutive connection errors while waiting before the run gives up
-# A pod the scheduler keeps calling unschedulable for this long is given up (DRA pods are briefly
-# unschedulable until the controller has created their claim).
-UNSCHEDULABLE_GRACE = 15.0
 IMAGE_ERRORS = {
     "ErrImagePull",
     "ImagePullBackOff",

@@ -60,7 +60,7 @@ class BlindRead(Exception):
 
 @dataclass
 class ListingTiming:
-    """Where the time of one live listing went (`--debug` and bench/profile.py print it)."""
+    """Where the time of one live listing went (`--debug` and bench/profile_check.py print it)."""
 
     key: str
     pages: int = 0
