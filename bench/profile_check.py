@@ -1,8 +1,8 @@
 """Where the time of one `check` goes, stage by stage, live or on a snapshot (prints figures, asserts nothing).
 
-    .venv/bin/python bench/profile.py [--kubeconfig FILE] [--context NAME]     # a live cluster
-    .venv/bin/python bench/profile.py --snapshot DIR                           # a snapshot
-    .venv/bin/python bench/profile.py --sandbox [--nodes 5000 --pods 20000]    # a fresh sandbox at that scale
+    .venv/bin/python bench/profile_check.py [--kubeconfig FILE] [--context NAME]     # a live cluster
+    .venv/bin/python bench/profile_check.py --snapshot DIR                           # a snapshot
+    .venv/bin/python bench/profile_check.py --sandbox [--nodes 5000 --pods 20000]    # a fresh sandbox at that scale
 
 Stages: imports, connecting (credentials, version, identity, discovery) or reading the snapshot files, the
 listings (per listing: pages, bytes, time waiting for the server, decoding, trimming), the checks (the
