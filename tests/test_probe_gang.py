@@ -172,6 +172,55 @@ def test_podgroup_plan_asks_one_pod_more_than_the_nodes_hold():
         gang.podgroup_plan("ns", gang.PODGROUP_KINDS["volcano"], [], "busybox")
 
 
+def kai_queue(name: str, parent: str = "") -> dict:
+    return {"metadata": {"name": name}, "spec": {"parentQueue": parent} if parent else {}}
+
+
+def test_kai_gangs_go_to_an_existing_leaf_queue():
+    queues = [kai_queue("root"), kai_queue("research", "root"), kai_queue("default-queue", "root")]
+    assert gang.choose_leaf_queue(queues) == "default-queue"
+    assert gang.choose_leaf_queue([kai_queue("root"), kai_queue("team-a", "root")]) == "team-a"
+    with pytest.raises(PlanError, match="no leaf Queue"):
+        gang.choose_leaf_queue([])
+    objects, size = gang.podgroup_plan("ns", gang.PODGROUP_KINDS["kai"], [8000, 8000], "busybox", "team-a")
+    groups = [o for o in objects if o["kind"] == "PodGroup"]
+    assert {g["apiVersion"] for g in groups} == {"scheduling.run.ai/v2alpha2"}
+    assert [(g["metadata"]["name"], g["spec"]) for g in groups] == [
+        (gang.FIT, {"minMember": 2, "queue": "team-a"}),
+        (gang.OVER, {"minMember": 3, "queue": "team-a"}),
+    ]
+    pods = [o for o in objects if o["kind"] == "Pod"]
+    assert len(pods) == 5 and {p["metadata"]["namespace"] for p in pods} == {"ns"}
+    assert pods[0]["spec"]["schedulerName"] == "kai-scheduler"
+    assert pods[0]["metadata"]["annotations"] == {"pod-group-name": gang.FIT}
+    assert pods[-1]["metadata"]["labels"]["kai.scheduler/queue"] == "team-a"
+
+
+class KaiCluster:
+    """A view and connection of a cluster whose only gang scheduler is KAI."""
+
+    def __init__(self, queues: list[dict]) -> None:
+        self.conn = self
+        self.queues = queues
+
+    def group_versions(self, group: str) -> list[str]:
+        return ["v2alpha2", "v2"] if group == "scheduling.run.ai" else []
+
+    def request(self, method: str, path: str, query=None) -> dict:
+        items = {"/api/v1/nodes": [node("a", "4"), node("b", "4")], "/apis/scheduling.run.ai/v2/queues": self.queues}
+        return {"items": items.get(path, [])}
+
+
+def test_kai_is_planned_when_it_is_the_gang_scheduler_served():
+    from kubectl_aiconf.probe.plan import ProbeOptions
+
+    cluster = KaiCluster([kai_queue("default"), kai_queue("default-queue", "default")])
+    part = gang.plan(cluster, ProbeOptions(namespace="ns"))
+    assert "KAI Scheduler (PodGroups, schedulerName kai-scheduler, Queue default-queue)" in part.summary[0]
+    with pytest.raises(PlanError, match="no leaf Queue"):
+        gang.plan(KaiCluster([]), ProbeOptions(namespace="ns"))
+
+
 def test_podgroup_verdicts_on_pod_timelines():
     pods = recorded()["pods"]
     fit = gang.judge_fit(gang.pods_seen(pods, gang.FIT), 2, "")

@@ -7,9 +7,10 @@ namespace, and two suspended Jobs queued there. `fit`: 2 pods of 10m CPU, within
 what its cohort could lend), so one pod would fit and the gang cannot: Kueue must admit it never, and no pod
 of it may start. Nothing cluster-wide is created or changed.
 
-PodGroup schedulers (Volcano, scheduler-plugins coscheduling): a PodGroup of `minMember` pods handed to the
-scheduler; `over` asks for one pod more than the nodes can hold at its size. Their decision logic is the same
-`judge` on pod timelines; the sandbox runs only Kueue for real.
+PodGroup schedulers (Volcano, KAI, scheduler-plugins coscheduling): a PodGroup of `minMember` pods handed to
+the scheduler; `over` asks for one pod more than the nodes can hold at its size. KAI also wants a queue: the
+PodGroups and pods name an existing leaf Queue (none is created). Their decision logic is the same `judge` on
+pod timelines; the sandbox runs only Kueue for real.
 
 Pure: `kueue_plan`, `podgroup_plan`, `judge_fit`, `judge_over`, `judge`. Thin: `plan`'s execute.
 """
@@ -177,8 +178,10 @@ class PodGroupKind:
     scheduler: schedulers.GangScheduler
     api_version: str
     pod_label: str = ""  # label naming the PodGroup on its pods
-    pod_annotation: str = ""  # annotation naming it (Volcano)
+    pod_annotation: str = ""  # annotation naming it (Volcano, KAI)
     scheduler_name: str = ""
+    queue_label: str = ""  # label naming the scheduler's queue on the pods (KAI), also the PodGroup's spec.queue
+    queues_path: str = ""  # where its (cluster-scoped) queues are listed, when the probe must pick one
 
 
 PODGROUP_KINDS = {
@@ -187,6 +190,14 @@ PODGROUP_KINDS = {
         "scheduling.volcano.sh/v1beta1",
         pod_annotation="scheduling.k8s.io/group-name",
         scheduler_name="volcano",
+    ),
+    "kai": PodGroupKind(
+        schedulers.KAI,
+        "scheduling.run.ai/v2alpha2",
+        pod_annotation="pod-group-name",
+        scheduler_name="kai-scheduler",
+        queue_label="kai.scheduler/queue",
+        queues_path="/apis/scheduling.run.ai/v2/queues",
     ),
     "coscheduling": PodGroupKind(
         schedulers.COSCHEDULING,
@@ -220,9 +231,23 @@ def largest_free_cpu(nodes: list[dict], pods: list[dict]) -> list[int]:
     return sorted(free, reverse=True)
 
 
-def podgroup_plan(namespace: str, kind: PodGroupKind, free_cpu: list[int], image: str) -> tuple[list[dict], str]:
+def choose_leaf_queue(queues: list[dict]) -> str:
+    """A KAI Queue pods may be submitted to: one that is no other queue's parent, `default-queue` or a name
+    with "default" first. Raises PlanError when there is none (the probe creates nothing cluster-wide)."""
+    names = {(q.get("metadata") or {}).get("name") or "" for q in queues} - {""}
+    parents = {str((q.get("spec") or {}).get("parentQueue") or "") for q in queues}
+    leaves = sorted(names - parents, key=lambda n: (n != "default-queue", "default" not in n, n))
+    if not leaves:
+        raise PlanError("KAI Scheduler has no leaf Queue to submit the probe's gangs to (the probe creates none)")
+    return leaves[0]
+
+
+def podgroup_plan(
+    namespace: str, kind: PodGroupKind, free_cpu: list[int], image: str, queue: str = ""
+) -> tuple[list[dict], str]:
     """PodGroups and pods: the gang that fits (GANG small pods) and one of as many pods as fit at a size
-    where one fits per node, plus one. Returns (objects, what the gang that cannot fit asks for)."""
+    where one fits per node, plus one; `queue` is the scheduler's queue they go to (KAI). Returns (objects,
+    what the gang that cannot fit asks for)."""
     if not free_cpu or free_cpu[0] < 2 * FIT_CPU_MILLI:
         raise PlanError("no Ready node with free CPU for the probe's gang")
     # More than half the largest free node: one per node at most; as many fit as nodes have that much free.
@@ -236,7 +261,7 @@ def podgroup_plan(namespace: str, kind: PodGroupKind, free_cpu: list[int], image
                 "apiVersion": kind.api_version,
                 "kind": "PodGroup",
                 "metadata": {"name": name, "namespace": namespace, "labels": kit.labels()},
-                "spec": {"minMember": pods},
+                "spec": {"minMember": pods, **({"queue": queue} if queue else {})},
             }
         )
         for i in range(pods):
@@ -245,6 +270,8 @@ def podgroup_plan(namespace: str, kind: PodGroupKind, free_cpu: list[int], image
                 meta["labels"][kind.pod_label] = name
             if kind.pod_annotation:
                 meta["annotations"] = {kind.pod_annotation: name}
+            if kind.queue_label and queue:
+                meta["labels"][kind.queue_label] = queue
             spec = kit.pod_spec([_gang_container(image, milli, ("cpu",))])
             spec["schedulerName"] = kind.scheduler_name
             objects.append({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec})
@@ -432,9 +459,16 @@ def _plan(view, conn, options):
                 conn.request("GET", "/api/v1/pods", query=[("fieldSelector", "status.phase=Running")]).get("items")
                 or []
             )
-            objects, over_size = podgroup_plan(options.namespace, kind, largest_free_cpu(nodes, pods), options.image)
-            return _podgroup_part(kind, objects, over_size, options.namespace)
-    raise PlanError("no gang scheduler the probe drives is served (Kueue, Volcano, scheduler-plugins coscheduling)")
+            queue = ""
+            if kind.queues_path:
+                queue = choose_leaf_queue(conn.request("GET", kind.queues_path).get("items") or [])
+            objects, over_size = podgroup_plan(
+                options.namespace, kind, largest_free_cpu(nodes, pods), options.image, queue
+            )
+            return _podgroup_part(kind, objects, over_size, options.namespace, queue)
+    raise PlanError(
+        "no gang scheduler the probe drives is served (Kueue, Volcano, KAI, scheduler-plugins coscheduling)"
+    )
 
 
 def _kueue_part(view, conn, options, version: str):
@@ -475,8 +509,9 @@ def _kueue_part(view, conn, options, version: str):
     return kit.part(objects, execute, summary, reads)
 
 
-def _podgroup_part(kind: PodGroupKind, objects: list[dict], over_size: str, ns: str):
-    how = f"{kind.scheduler.name} (PodGroups, schedulerName {kind.scheduler_name})"
+def _podgroup_part(kind: PodGroupKind, objects: list[dict], over_size: str, ns: str, queue: str = ""):
+    on_queue = f", Queue {queue}" if queue else ""
+    how = f"{kind.scheduler.name} (PodGroups, schedulerName {kind.scheduler_name}{on_queue})"
 
     def execute(ctx) -> CheckResult:
         kit.create_all(ctx, objects)
