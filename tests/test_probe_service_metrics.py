@@ -93,3 +93,75 @@ def test_prometheus_without_backends_is_unknown_at_once():
     said = '503 Service Unavailable: no endpoints available for service "prometheus-operated:web"'
     result = sm.judge(None, None, target(), NS, 1, finished=False, unreachable=said)
     assert result is not None and result.status is Status.UNKNOWN and "no endpoints available" in result.message
+
+
+# Google Managed Prometheus -----------------------------------------------------------------------------------
+def gmp_target() -> sm.Target:
+    return sm.choose_prometheus([], [], LABELS, gmp=True)
+
+
+def test_managed_prometheus_gets_a_podmonitoring_when_no_prometheus_can_be_queried():
+    t = gmp_target()
+    assert t.how == "podmonitoring" and "Google Managed Prometheus" in t.note
+    pod, service, monitoring = sm.manifests(NS, t, "busybox")
+    assert monitoring["apiVersion"] == "monitoring.googleapis.com/v1" and monitoring["kind"] == "PodMonitoring"
+    assert monitoring["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": sm.APP}
+    assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == sm.APP
+    assert monitoring["spec"]["endpoints"] == [{"port": "metrics", "path": sm.PATH, "interval": "5s"}]
+    assert "annotations" not in pod["metadata"]
+    # an operator's Prometheus that watches the namespace is still preferred: its query shows the series itself
+    assert sm.choose_prometheus(load("prometheuses.yaml"), [], LABELS, gmp=True).how == "servicemonitor"
+
+
+def test_podmonitoring_target_status_decides():
+    healthy = sm.judge_podmonitoring(load("podmonitoring-healthy.yaml"), NS, 31, finished=False)
+    assert healthy is not None and healthy.status is Status.PASS and "1 healthy target" in healthy.message
+    assert sm.judge_podmonitoring(load("podmonitoring-unhealthy.yaml"), NS, 10, finished=False) is None
+    down = sm.judge_podmonitoring(load("podmonitoring-unhealthy.yaml"), NS, 90, finished=True)
+    assert down.status is Status.FAIL and "404 Not Found" in down.message
+    silent = {"status": {"conditions": [{"type": "ConfigurationCreateSuccess", "status": "True"}]}}
+    unknown = sm.judge_podmonitoring(silent, NS, 90, finished=True)
+    assert unknown.status is Status.UNKNOWN and "no target status" in unknown.message
+
+
+class Answers:
+    def __init__(self, config=None, error=None):
+        self.config, self.error = config, error
+
+    def request(self, method, path):
+        from kubectl_aiconf.view.live import ApiError
+
+        assert path == sm.GMP_OPERATOR_CONFIG
+        if self.error:
+            raise ApiError(self.error, "forbidden")
+        return self.config
+
+
+def test_managed_prometheus_without_target_status_is_not_probed():
+    with pytest.raises(PlanError, match="targetStatus"):
+        sm.gmp_without_target_status(Answers({"features": {}}))
+    sm.gmp_without_target_status(Answers({"features": {"targetStatus": {"enabled": True}}}))
+    sm.gmp_without_target_status(Answers(error=403))  # cannot tell: the probe runs and says what it saw
+
+
+class GmpCluster:
+    """A cluster with Google Managed Prometheus (target status on) and no Prometheus to query."""
+
+    def __init__(self) -> None:
+        self.conn = self
+
+    def group_versions(self, group: str) -> list[str]:
+        return ["v1"] if group == sm.GMP_GROUP else []
+
+    def request(self, method: str, path: str) -> dict:
+        if path == sm.GMP_OPERATOR_CONFIG:
+            return {"features": {"targetStatus": {"enabled": True}}}
+        return {"items": []}
+
+
+def test_plan_on_managed_prometheus_creates_a_podmonitoring_and_may_read_it():
+    from kubectl_aiconf.probe.plan import ProbeOptions
+
+    part = sm.plan(GmpCluster(), ProbeOptions(namespace=NS))
+    assert [o["kind"] for o in part.objects] == ["Pod", "Service", "PodMonitoring"]
+    assert ("get", sm.GMP_GROUP, "podmonitorings", "", NS) in part.permissions

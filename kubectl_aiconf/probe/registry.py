@@ -52,8 +52,8 @@ PROBES: tuple[ProbeInfo, ...] = (
     ),
     ProbeInfo(
         "ai_service_metrics",
-        "a pod serving Prometheus metrics, its Service and a ServiceMonitor (or scrape annotations), then queries "
-        "Prometheus for its series",
+        "a pod serving Prometheus metrics, its Service and a ServiceMonitor (or scrape annotations, or a "
+        "PodMonitoring for managed Prometheus), then looks for its series",
         "service_metrics",
     ),
     ProbeInfo(

@@ -1,10 +1,12 @@
 """ai_service_metrics probe: a pod exposing Prometheus metrics, plus what the monitoring stack found needs to
 discover it (a ServiceMonitor labelled the way the Prometheus instance selects them; or the
 prometheus.io/scrape annotations for a plain Prometheus), confirmed by querying that Prometheus through the
-API server's service proxy for the probe's series.
+API server's service proxy for the probe's series. Without a Prometheus to query, on Google Managed Prometheus:
+a PodMonitoring, confirmed by the target status its operator writes on it (its data goes to Cloud Monitoring,
+which the API server cannot reach).
 
-Pure: `choose_prometheus`, `manifests`, `judge`. Thin: `plan`'s execute. The sandbox runs no Prometheus
-server: this probe is tested on recorded query and target answers only.
+Pure: `choose_prometheus`, `manifests`, `judge`, `judge_podmonitoring`. Thin: `plan`'s execute. The sandbox
+runs no Prometheus server: this probe is tested on recorded answers only.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from kubectl_aiconf.result import CheckResult, Evidence
 APP, METRIC, PORT = "aiconf-metrics", "aiconf_probe_info", 8080
 PATH = "/metrics.txt"  # busybox httpd serves .txt as text/plain, the content type Prometheus requires
 OPERATOR_GROUP = "monitoring.coreos.com"
+GMP_GROUP = "monitoring.googleapis.com"  # Google Managed Prometheus
+GMP_OPERATOR_CONFIG = f"/apis/{GMP_GROUP}/v1/namespaces/gmp-public/operatorconfigs/config"
 # Services a plain Prometheus server is reached through (chart and kube-prometheus names), and their port.
 PLAIN_SERVICES = ("prometheus-server", "prometheus", "prometheus-k8s")
 
@@ -27,7 +31,7 @@ PLAIN_SERVICES = ("prometheus-server", "prometheus", "prometheus-k8s")
 class Target:
     """The Prometheus to query and how the probe gets itself scraped by it."""
 
-    how: str  # "servicemonitor" or "annotations"
+    how: str  # "servicemonitor", "annotations" or "podmonitoring" (Google Managed Prometheus)
     service: str  # namespace/name:port of the Prometheus Service (proxy path part)
     monitor_labels: dict[str, str] = field(default_factory=dict)
     note: str = ""
@@ -54,9 +58,10 @@ def _required_labels(selector: dict | None) -> dict[str, str] | None:
     return labels if kit.selector_matches(selector, labels) else None
 
 
-def choose_prometheus(instances: list[dict], services: list[dict], ns_labels: dict) -> Target:
+def choose_prometheus(instances: list[dict], services: list[dict], ns_labels: dict, gmp: bool = False) -> Target:
     """A Prometheus Operator instance that would select a ServiceMonitor in the probe namespace; else a
-    plain Prometheus Service (annotations)."""
+    plain Prometheus Service (annotations); else, where Google Managed Prometheus is served (`gmp`), a
+    PodMonitoring."""
     why_not = []
     for prom in sorted(instances, key=lambda p: (p.get("metadata") or {}).get("name") or ""):
         meta, spec = prom.get("metadata") or {}, prom.get("spec") or {}
@@ -88,6 +93,13 @@ def choose_prometheus(instances: list[dict], services: list[dict], ns_labels: di
                 note=f"Prometheus Service {meta.get('namespace')}/{meta.get('name')}, scraping annotated pods"
                 + (f" ({'; '.join(why_not)})" if why_not else ""),
             )
+    if gmp:
+        return Target(
+            "podmonitoring",
+            "",
+            note="Google Managed Prometheus: a PodMonitoring, judged by the target status its operator writes"
+            + (f" ({'; '.join(why_not)})" if why_not else ""),
+        )
     raise PlanError(
         "no Prometheus the probe can be scraped by and query" + (f": {'; '.join(why_not)}" if why_not else "")
     )
@@ -122,6 +134,18 @@ def manifests(namespace: str, target: Target, image: str) -> list[dict]:
         "spec": {"selector": {"app.kubernetes.io/name": APP}, "ports": [{"name": "metrics", "port": PORT}]},
     }
     objects = [pod, service]
+    if target.how == "podmonitoring":
+        objects.append(
+            {
+                "apiVersion": f"{GMP_GROUP}/v1",
+                "kind": "PodMonitoring",
+                "metadata": {"name": APP, "namespace": namespace, "labels": kit.labels()},
+                "spec": {
+                    "selector": {"matchLabels": {"app.kubernetes.io/name": APP}},
+                    "endpoints": [{"port": "metrics", "path": PATH, "interval": "5s"}],
+                },
+            }
+        )
     if target.how == "servicemonitor":
         objects.append(
             {
@@ -189,8 +213,79 @@ def judge(
     return kit.unknown(f"after {waited:.0f}s Prometheus {found}", evidence)
 
 
+def judge_podmonitoring(pm: dict | None, namespace: str, waited: float, finished: bool) -> CheckResult | None:
+    """From the PodMonitoring's status (Google Managed Prometheus); None: wait on. Its operator writes
+    `endpointStatuses` only where target status is enabled (OperatorConfig features.targetStatus)."""
+    evidence = [Evidence("Probe plan", namespace, f"PodMonitoring {APP} for the probe pod's port metrics{PATH}")]
+    status = (pm or {}).get("status") or {}
+    for c in status.get("conditions") or []:
+        said = f"{c.get('type')}={c.get('status')} {c.get('message') or ''}".strip()
+        evidence.append(Evidence("PodMonitoring condition", APP, said))
+        if c.get("type") == "ConfigurationCreateSuccess" and c.get("status") == "False" and finished:
+            why = c.get("message") or c.get("reason")
+            return kit.failed(f"the managed collectors refused the probe's PodMonitoring: {why}", evidence)
+    endpoints = status.get("endpointStatuses") or []
+    active = sum(int(e.get("activeTargets") or 0) for e in endpoints)
+    unhealthy = sum(int(e.get("unhealthyTargets") or 0) for e in endpoints)
+    errors = [
+        str(t["lastError"])
+        for e in endpoints
+        for g in e.get("sampleGroups") or []
+        for t in g.get("sampleTargets") or []
+        if t.get("lastError")
+    ]
+    for e in endpoints:
+        evidence.append(
+            Evidence(
+                "PodMonitoring target status",
+                str(e.get("name") or APP),
+                f"{e.get('activeTargets') or 0} active, "
+                f"{e.get('unhealthyTargets') or 0} unhealthy, updated {e.get('lastUpdateTime') or '?'}",
+            )
+        )
+    if active and not unhealthy:
+        return kit.passed(
+            f"Google Managed Prometheus scrapes the probe pod: its PodMonitoring reports {active} healthy "
+            f"target{'s' if active > 1 else ''} within {waited:.0f}s",
+            evidence,
+        )
+    if not finished:
+        return None
+    if unhealthy:
+        return kit.failed(
+            "Google Managed Prometheus found the probe pod but cannot scrape it"
+            + (f": {errors[0]}" if errors else f" ({unhealthy} unhealthy target)"),
+            evidence,
+        )
+    if pm is None:
+        return kit.unknown("the probe's PodMonitoring could not be read", evidence)
+    return kit.unknown(
+        f"after {waited:.0f}s the PodMonitoring has no target status: its collectors' scrape cannot be seen from "
+        "the cluster (enable targetStatus in OperatorConfig gmp-public/config, or query Cloud Monitoring)",
+        evidence,
+    )
+
+
 # run --------------------------------------------------------------------------------------------------------
 READS: tuple = ()
+
+
+def gmp_without_target_status(conn) -> None:
+    """Raise PlanError when Google Managed Prometheus is set up without target status (its default): the
+    PodMonitoring would then never show a scrape, and the probe would only wait. An OperatorConfig that cannot
+    be read is no reason to stop."""
+    from kubectl_aiconf.view.live import ApiError
+
+    try:
+        config = conn.request("GET", GMP_OPERATOR_CONFIG)
+    except ApiError:
+        return
+    if not (((config.get("features") or {}).get("targetStatus") or {}).get("enabled")):
+        raise PlanError(
+            "Google Managed Prometheus reports no target status here (OperatorConfig gmp-public/config: "
+            "features.targetStatus.enabled is off), so a scrape of the probe pod could not be seen; enable it "
+            "to let the probe decide"
+        )
 
 
 def plan(view, options):
@@ -208,8 +303,23 @@ def plan(view, options):
     except ApiError as exc:
         raise PlanError(f"the monitoring stack cannot be read: {exc}") from None
     labels = {**namespace_manifest(ns)["metadata"]["labels"], "kubernetes.io/metadata.name": ns}
-    target = choose_prometheus(instances, services, labels)
+    target = choose_prometheus(instances, services, labels, gmp="v1" in view.group_versions(GMP_GROUP))
     objects = manifests(ns, target, options.image)
+    summary = [target.note, f"pod {APP} serving {METRIC} on :{PORT}{PATH}"]
+    if target.how == "podmonitoring":
+        gmp_without_target_status(conn)
+        pm_path = f"/apis/{GMP_GROUP}/v1/namespaces/{ns}/podmonitorings/{APP}"
+
+        def execute_gmp(ctx) -> CheckResult:
+            kit.create_all(ctx, objects)
+            ctx.progress(f"waiting for the target status of PodMonitoring {APP}")
+            return kit.poll(
+                ctx,
+                lambda: ctx.conn.request("GET", pm_path),
+                lambda pm, waited, over: judge_podmonitoring(pm, ns, waited, over),
+            )
+
+        return kit.part(objects, execute_gmp, summary, [("get", GMP_GROUP, "podmonitorings", "", ns)])
 
     def execute(ctx) -> CheckResult:
         from kubectl_aiconf.view.live import ApiError
@@ -237,4 +347,4 @@ def plan(view, options):
         return kit.poll(ctx, read, decide)
 
     perms = [("get", "", "services", "proxy", target.service.split("/")[0])]
-    return kit.part(objects, execute, [target.note, f"pod {APP} serving {METRIC} on :{PORT}{PATH}"], perms)
+    return kit.part(objects, execute, summary, perms)
