@@ -225,6 +225,9 @@ def _connects(command):
 
 
 def _open_view(snapshot: str | None, kubeconfig, context, request_timeout, conformance_version, connection=None):
+    from kubectl_aiconf.view import freeze_loaded_objects
+
+    freeze_loaded_objects()  # the process ends after this run
     if snapshot:
         if kubeconfig or context:
             raise UsageError("--snapshot reads files only; it cannot be combined with --kubeconfig or --context")

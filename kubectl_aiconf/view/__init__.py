@@ -213,6 +213,21 @@ class ClusterView:
         return f"{len(self._listings)} listings, {kept} objects kept, {self.requests_made()} API requests"
 
 
+_freeze_loaded = False
+
+
+def freeze_loaded_objects() -> None:
+    """From now on, what a view has loaded is left out of cyclic garbage collection (gc.freeze) once loaded.
+
+    For a process that ends after its run, as the command line does: the loaded objects live until then, and
+    the millions of them that were made while collection was paused would otherwise be walked by the next
+    collections, young and then old, while the checks run: 0.8 s of a 2.7 s check of a 25,000-object
+    snapshot. Not for long-lived processes (a test run): garbage cycles alive at the moment of freezing are
+    never collected."""
+    global _freeze_loaded
+    _freeze_loaded = True
+
+
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while a view decodes and trims its listings.
@@ -225,6 +240,8 @@ def gc_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        if _freeze_loaded:
+            gc.freeze()
         if was_enabled:
             gc.enable()
 
