@@ -1,6 +1,7 @@
 """ai_inference probe: parent choice, manifests and verdicts on recorded HTTPRoute statuses (testdata/probes).
 
-The sandbox has no Gateway controller: this decision is tested on recorded statuses only.
+The sandbox has no Gateway controller: this decision is tested on recorded statuses only, and the data-path
+request on the client pod's log lines.
 """
 
 from __future__ import annotations
@@ -57,7 +58,11 @@ def test_selector_listeners_follow_the_namespace_labels():
 
 def test_manifests_route_only_a_host_of_the_probe():
     objects = inf.manifests(NS, parent())
-    assert [o["kind"] for o in objects] == ["Service", "HTTPRoute"]
+    assert [o["kind"] for o in objects] == ["Pod", "Service", "HTTPRoute"]
+    backend, service = objects[0], objects[1]
+    assert backend["metadata"]["labels"]["app.kubernetes.io/name"] == inf.SERVICE
+    assert inf.token(NS) in backend["spec"]["containers"][0]["command"][2]
+    assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": inf.BACKEND_PORT}]
     route = objects[-1]["spec"]
     assert route["hostnames"] == [f"{NS}.models.example.com"]
     assert route["parentRefs"] == [
@@ -73,6 +78,7 @@ def test_manifests_route_only_a_host_of_the_probe():
     cluster = load("gateways.yaml")
     own = inf.manifests(NS, inf.choose_parent([], cluster["classes"], NS, LABELS))
     assert own[0]["kind"] == "Gateway" and own[0]["spec"]["gatewayClassName"] == "eg"
+    assert (parent().protocol, parent().port) == ("HTTP", 80)
 
 
 def test_accepted_with_resolved_refs_passes():
@@ -102,3 +108,48 @@ def test_no_status_from_the_controller_is_unknown_at_the_end():
     other = load("route-accepted.yaml")
     other["status"]["parents"][0]["parentRef"]["name"] = "someone-else"
     assert inf.judge(other, parent(), 30, finished=True).status is Status.UNKNOWN
+
+
+# the data path ------------------------------------------------------------------------------------------------
+def accepted() -> inf.CheckResult:
+    result = inf.judge(load("route-accepted.yaml"), parent(), 2, finished=False)
+    assert result is not None
+    return result
+
+
+def client_run(*lines: str, state: str = "done") -> inf.pods.PodRun:
+    return inf.pods.PodRun(inf.CLIENT, state, "" if state == "done" else "timed out", logs={"probe": "\n".join(lines)})
+
+
+def test_client_asks_the_gateway_address_for_the_route_host():
+    gateway = {"status": {"addresses": [{"type": "IPAddress", "value": "10.96.4.7"}]}}
+    assert inf.gateway_address(gateway) == "10.96.4.7" and inf.gateway_address({"status": {}}) == ""
+    pod = inf.client_pod(NS, parent(), "10.96.4.7", "busybox", 60)
+    script = pod["spec"]["containers"][0]["command"][2]
+    assert f"Host: {NS}.models.example.com" in script and "'http://10.96.4.7:80/aiconf-probe'" in script
+    assert inf.token(NS) in script and pod["metadata"]["namespace"] == NS
+    assert inf.client_url("fd00::7", parent()) == "http://[fd00::7]:80/aiconf-probe"
+
+
+def test_the_token_back_through_the_gateway_passes():
+    result = inf.judge_data_path(accepted(), client_run("AICONF attempt=", "AICONF reached=yes"), "10.96.4.7", parent())
+    assert result.status is Status.PASS and "reached the probe backend" in result.message
+    assert any(e.kind == "Data path" and "answered" in e.fact for e in result.evidence)
+
+
+def test_the_gateway_answering_with_an_error_fails():
+    said = "AICONF attempt=wget: server returned error: HTTP/1.1 404 Not Found"
+    result = inf.judge_data_path(accepted(), client_run(said, said, "AICONF reached=no"), "10.96.4.7", parent())
+    assert result.status is Status.FAIL and "404 Not Found" in result.message
+
+
+def test_an_unreachable_address_or_a_client_that_did_not_run_shows_nothing():
+    silent = inf.judge_data_path(accepted(), client_run("AICONF attempt=", "AICONF reached=no"), "10.96.4.7", parent())
+    assert silent.status is Status.UNKNOWN and "could not be reached from a pod" in silent.message
+    stuck = inf.judge_data_path(accepted(), client_run(state="timeout"), "10.96.4.7", parent())
+    assert stuck.status is Status.UNKNOWN and "did not run" in stuck.message
+
+
+def test_without_an_address_the_route_verdict_stands_and_says_so():
+    result = inf.judge_data_path(accepted(), None, "", parent())
+    assert result.status is Status.PASS and "no request sent through the data path" in result.message

@@ -3,23 +3,31 @@ from other namespaces (or to a probe Gateway of an Accepted GatewayClass), must 
 by the Gateway's controller.
 
 The route only matches the host `<namespace>.aiconf-probe.invalid` (a name that never resolves) under
-/aiconf-probe, so it cannot take traffic from anything else on a shared Gateway. Its backend is a probe
-Service. No request is sent through the data path.
+/aiconf-probe, so it cannot take traffic from anything else on a shared Gateway. Its backend is a probe pod
+serving a token behind a probe Service. Where a data path exists (the route was accepted, the listener speaks
+plain HTTP and the Gateway reports an address), a client pod then asks the Gateway's address for the route's
+host and path: the token coming back shows a request really reached the backend through the Gateway.
 
-Pure: `choose_parent`, `manifests`, `judge`. Thin: `plan`'s execute.
+Pure: `choose_parent`, `manifests`, `client_pod`, `judge`, `judge_data_path`. Thin: `plan`'s execute.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from kubectl_aiconf.knowledge.gateways import GATEWAY_GROUP
-from kubectl_aiconf.probe import ROUTE_WAIT, kit
+from kubectl_aiconf.probe import DEFAULT_IMAGE, ROUTE_WAIT, kit, pods
 from kubectl_aiconf.probe.plan import PlanError, namespace_manifest
-from kubectl_aiconf.result import CheckResult, Evidence
+from kubectl_aiconf.result import CheckResult, Evidence, Status
 
-ROUTE, SERVICE, GATEWAY = "aiconf-route", "aiconf-backend", "aiconf-gateway"
+ROUTE, SERVICE, GATEWAY, CLIENT = "aiconf-route", "aiconf-backend", "aiconf-gateway", "aiconf-client"
 PATH = "/aiconf-probe"
+BACKEND_PORT = 8080  # the backend runs as a non-root user: no port below 1024
+ATTEMPTS = 10  # the client's requests, 2 s apart: a data plane may take a few seconds to program a new route
+# An HTTP error status in what wget printed (busybox: "server returned error: HTTP/1.1 404 Not Found"; GNU
+# wget: "ERROR 404: Not Found."): the Gateway answered, so its address was reached.
+_HTTP_ERROR = re.compile(r"server returned error|ERROR [45]\d\d|HTTP/\d(?:\.\d)? [45]\d\d")
 HTTP_PROTOCOLS = ("HTTP", "HTTPS")
 # Reasons that say the probe's own route does not suit the parent (not that the controller failed).
 PLAN_MISMATCH = ("NotAllowedByListeners", "NoMatchingListenerHostname", "NoMatchingParent")
@@ -34,6 +42,8 @@ class Parent:
     gateway_class: str
     create_gateway: bool  # the probe makes the Gateway itself
     note: str
+    protocol: str = "HTTP"  # the chosen listener's
+    port: int = 80
 
 
 def _true(obj: dict, type_: str) -> bool:
@@ -93,6 +103,8 @@ def choose_parent(gateways: list[dict], classes: list[dict], namespace: str, ns_
             (gw.get("spec") or {}).get("gatewayClassName") or "",
             False,
             f"Gateway {name} listener {listener.get('name')} ({listener.get('protocol')}) admits the route",
+            str(listener.get("protocol")),
+            int(listener.get("port") or 80),
         )
     if accepted_classes:
         cls = sorted(str(name) for name in accepted_classes)[0]
@@ -111,7 +123,12 @@ def choose_parent(gateways: list[dict], classes: list[dict], namespace: str, ns_
     )
 
 
-def manifests(namespace: str, parent: Parent) -> list[dict]:
+def token(namespace: str) -> str:
+    """What the backend answers: the run's own, so that no other server's page can pass for it."""
+    return f"aiconf-backend-of-{namespace}"
+
+
+def manifests(namespace: str, parent: Parent, image: str = DEFAULT_IMAGE) -> list[dict]:
     objects = []
     if parent.create_gateway:
         objects.append(
@@ -125,12 +142,31 @@ def manifests(namespace: str, parent: Parent) -> list[dict]:
                 },
             }
         )
+    serve = (
+        f"mkdir -p /tmp/www && printf '%s\\n' '{token(namespace)}' > /tmp/www{PATH} && "
+        f"exec httpd -f -p {BACKEND_PORT} -h /tmp/www"
+    )
+    backend_labels = kit.labels({"app.kubernetes.io/name": SERVICE})
+    objects.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": SERVICE, "namespace": namespace, "labels": backend_labels},
+            "spec": kit.pod_spec(
+                [kit.container("backend", image, serve, ports=[{"name": "http", "containerPort": BACKEND_PORT}])],
+                restart="Always",
+            ),
+        }
+    )
     objects.append(
         {
             "apiVersion": "v1",
             "kind": "Service",
             "metadata": {"name": SERVICE, "namespace": namespace, "labels": kit.labels()},
-            "spec": {"selector": {"app.kubernetes.io/name": SERVICE}, "ports": [{"name": "http", "port": 80}]},
+            "spec": {
+                "selector": {"app.kubernetes.io/name": SERVICE},
+                "ports": [{"name": "http", "port": 80, "targetPort": BACKEND_PORT}],
+            },
         }
     )
     ref: dict = {"group": GATEWAY_GROUP, "kind": "Gateway", "name": parent.gateway, "namespace": parent.namespace}
@@ -193,13 +229,76 @@ def judge(route: dict | None, parent: Parent, waited: float, finished: bool) -> 
         )
     if accepted.get("status") == "True" and resolved.get("status") == "True":
         return kit.passed(
-            f"{controller} accepted an HTTPRoute on {where} and resolved its backend Service after {waited:.0f}s "
-            "(no request was sent through the data path)",
+            f"{controller} accepted an HTTPRoute on {where} and resolved its backend Service after {waited:.0f}s",
             evidence,
         )
     if not finished:
         return None
     return kit.unknown(f"{controller} reported on the HTTPRoute but not Accepted and ResolvedRefs: {shown}", evidence)
+
+
+def gateway_address(gateway: dict | None) -> str:
+    """The first address the Gateway reports (an IP address or a host name), or ""."""
+    for address in ((gateway or {}).get("status") or {}).get("addresses") or []:
+        if address.get("value"):
+            return str(address["value"])
+    return ""
+
+
+def client_url(address: str, parent: Parent) -> str:
+    host = f"[{address}]" if ":" in address else address  # an IPv6 address
+    return f"http://{host}:{parent.port}{PATH}"
+
+
+def client_pod(namespace: str, parent: Parent, address: str, image: str, timeout: float) -> dict:
+    """A pod that asks the Gateway's address for the route's host and path, ATTEMPTS times at most, and says
+    in its log whether the backend's token came back (and what each failed attempt got)."""
+    script = (
+        f"i=0; while [ $i -lt {ATTEMPTS} ]; do "
+        f"out=$(wget -q -O - -T 3 --header 'Host: {parent.hostname}' '{client_url(address, parent)}' 2>&1); "
+        f"if echo \"$out\" | grep -q '{token(namespace)}'; then echo 'AICONF reached=yes'; exit 0; fi; "
+        'echo "AICONF attempt=$(echo "$out" | head -n 1)"; i=$((i+1)); sleep 2; done; '
+        "echo 'AICONF reached=no'"
+    )
+    return pods.pod(namespace, CLIENT, "ai_inference", script, image, timeout=timeout)
+
+
+def judge_data_path(route_result: CheckResult, run: pods.PodRun | None, address: str, parent: Parent) -> CheckResult:
+    """The route's verdict (a PASS) completed by the client pod's request through the Gateway (`run`; None:
+    no data path to try, `address` empty or the listener not plain HTTP)."""
+    evidence = list(route_result.evidence)
+    if run is None:
+        why = "the Gateway reports no address" if not address else f"the listener speaks {parent.protocol}"
+        evidence.append(Evidence("Data path", ROUTE, f"no request sent: {why}"))
+        return kit.passed(route_result.message + f" (no request sent through the data path: {why})", evidence)
+    url = client_url(address, parent)
+    said = pods.keys(run.logs.get("probe", ""))
+    attempts = said.get("attempt") or []
+    if run.ran and said.get("reached") == ["yes"]:
+        evidence.append(Evidence("Data path", url, f"Host {parent.hostname}: the probe backend answered"))
+        return kit.passed(route_result.message + "; a request through the Gateway reached the probe backend", evidence)
+    if not run.ran:
+        evidence.append(Evidence("Data path", url, f"client pod {run.state}: {run.detail}"))
+        return kit.unknown(
+            route_result.message + f", but the client pod that would send a request through it did not run: "
+            f"{run.detail or run.state}",
+            evidence,
+        )
+    last = attempts[-1] if attempts else "no answer"
+    evidence.append(Evidence("Data path", url, f"{len(attempts)} requests for Host {parent.hostname}, last: {last}"))
+    answered = [a for a in attempts if _HTTP_ERROR.search(a)]
+    if answered:
+        # The Gateway's data plane answered, for the accepted route, with an error: it does not route.
+        return kit.failed(
+            f"the HTTPRoute was accepted, but requests through the Gateway ({url}) did not reach the probe "
+            f"backend: {answered[-1]}",
+            evidence,
+        )
+    return kit.unknown(
+        route_result.message + f", but the Gateway's address {address} could not be reached from a pod "
+        f"({last}): the data path was not shown",
+        evidence,
+    )
 
 
 # run --------------------------------------------------------------------------------------------------------
@@ -222,21 +321,38 @@ def plan(view, options):
     ns = options.namespace
     labels = {**namespace_manifest(ns)["metadata"]["labels"], "kubernetes.io/metadata.name": ns}
     parent = choose_parent(gateways, classes, ns, labels)
-    return make_part(ns, parent)
+    return make_part(ns, parent, options.image)
 
 
-def make_part(ns: str, parent: Parent):
-    objects = manifests(ns, parent)
+def make_part(ns: str, parent: Parent, image: str = DEFAULT_IMAGE):
+    objects = manifests(ns, parent, image)
     route_path = kit.object_path(objects[-1])
+    gateway_path = f"/apis/{GATEWAY_GROUP}/v1/namespaces/{parent.namespace}/gateways/{parent.gateway}"
 
     def execute(ctx) -> CheckResult:
         kit.create_all(ctx, objects)
         ctx.progress(
             f"waiting for the controller of {parent.gateway} to report on the route, at most {ROUTE_WAIT:.0f}s"
         )
-        return kit.poll(
+        result = kit.poll(
             ctx, lambda: ctx.conn.request("GET", route_path), lambda r, t, over: judge(r, parent, t, over), ROUTE_WAIT
         )
+        if result.status is not Status.PASS:
+            return result
+        address = gateway_address(ctx.conn.request("GET", gateway_path)) if parent.protocol == "HTTP" else ""
+        if not address:
+            return judge_data_path(result, None, address, parent)
+        ctx.progress(f"sending a request through the Gateway ({client_url(address, parent)}) from pod {CLIENT}")
+        runs = pods.run_pods(ctx, [client_pod(ns, parent, address, image, ctx.remaining())])
+        return judge_data_path(result, runs.get(CLIENT), address, parent)
 
-    summary = [f"{parent.note}; HTTPRoute {ROUTE} for host {parent.hostname}{PATH} to Service {SERVICE}"]
-    return kit.part(objects, execute, summary)
+    summary = [
+        f"{parent.note}; HTTPRoute {ROUTE} for host {parent.hostname}{PATH} to Service {SERVICE} (a pod answering "
+        f"a token); once the route is accepted, pod {CLIENT} requests it through the Gateway's address"
+    ]
+    extra = [
+        ("get", GATEWAY_GROUP, "gateways", "", parent.namespace),
+        ("list", "", "pods", "", ns),
+        ("get", "", "pods", "log", ns),
+    ]
+    return kit.part(objects, execute, summary, extra)
