@@ -225,9 +225,6 @@ def _connects(command):
 
 
 def _open_view(snapshot: str | None, kubeconfig, context, request_timeout, conformance_version, connection=None):
-    from kubectl_aiconf.view import freeze_loaded_objects
-
-    freeze_loaded_objects()  # the process ends after this run
     if snapshot:
         if kubeconfig or context:
             raise UsageError("--snapshot reads files only; it cannot be combined with --kubeconfig or --context")
@@ -868,9 +865,10 @@ def _probe_argv(args: list[str]) -> list[str]:
 
 
 def main() -> None:
-    from kubectl_aiconf.view import LoadError
+    from kubectl_aiconf.view import LoadError, freeze_loaded_objects
     from kubectl_aiconf.view.kubeconfig import KubeconfigError
 
+    freeze_loaded_objects()  # this process ends after its run (not so a test calling the app in-process)
     try:
         app(args=_probe_argv(sys.argv[1:]), prog_name="kubectl aiconf", standalone_mode=True)
     except (UsageError, LoadError, KubeconfigError) as exc:

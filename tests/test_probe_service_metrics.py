@@ -119,6 +119,12 @@ def test_podmonitoring_target_status_decides():
     assert sm.judge_podmonitoring(load("podmonitoring-unhealthy.yaml"), NS, 10, finished=False) is None
     down = sm.judge_podmonitoring(load("podmonitoring-unhealthy.yaml"), NS, 90, finished=True)
     assert down.status is Status.FAIL and "404 Not Found" in down.message
+    not_yet = load("podmonitoring-unhealthy.yaml")
+    target = not_yet["status"]["endpointStatuses"][0]["sampleGroups"][0]["sampleTargets"][0]
+    target["health"] = "unknown"
+    del target["lastError"]
+    pending = sm.judge_podmonitoring(not_yet, NS, 90, finished=True)
+    assert pending.status is Status.UNKNOWN and "not scraped yet" in pending.message
     silent = {"status": {"conditions": [{"type": "ConfigurationCreateSuccess", "status": "True"}]}}
     unknown = sm.judge_podmonitoring(silent, NS, 90, finished=True)
     assert unknown.status is Status.UNKNOWN and "no target status" in unknown.message
@@ -142,6 +148,8 @@ def test_managed_prometheus_without_target_status_is_not_probed():
         sm.gmp_without_target_status(Answers({"features": {}}))
     sm.gmp_without_target_status(Answers({"features": {"targetStatus": {"enabled": True}}}))
     sm.gmp_without_target_status(Answers(error=403))  # cannot tell: the probe runs and says what it saw
+    with pytest.raises(PlanError, match="targetStatus"):
+        sm.gmp_without_target_status(Answers(error=404))  # no OperatorConfig: GMP's defaults
 
 
 class GmpCluster:

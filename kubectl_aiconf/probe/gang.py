@@ -452,8 +452,8 @@ def _plan(view, conn, options):
     if version:
         return _kueue_part(view, conn, options, version)
     for kind in PODGROUP_KINDS.values():
-        group = kind.api_version.split("/")[0]
-        if _served_version(view, group, (kind.api_version.split("/")[1],)):
+        group, version = kind.api_version.split("/")
+        if version in view.group_versions(group):  # exactly the version the plan writes
             nodes = conn.request("GET", "/api/v1/nodes").get("items") or []
             pods = (
                 conn.request("GET", "/api/v1/pods", query=[("fieldSelector", "status.phase=Running")]).get("items")

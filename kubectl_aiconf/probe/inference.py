@@ -14,6 +14,7 @@ Pure: `choose_parent`, `manifests`, `client_pod`, `judge`, `judge_data_path`. Th
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 from kubectl_aiconf.knowledge.gateways import GATEWAY_GROUP
@@ -24,7 +25,9 @@ from kubectl_aiconf.result import CheckResult, Evidence, Status
 ROUTE, SERVICE, GATEWAY, CLIENT = "aiconf-route", "aiconf-backend", "aiconf-gateway", "aiconf-client"
 PATH = "/aiconf-probe"
 BACKEND_PORT = 8080  # the backend runs as a non-root user: no port below 1024
-ATTEMPTS = 10  # the client's requests, 2 s apart: a data plane may take a few seconds to program a new route
+ATTEMPT_SECONDS = 5  # one request of the client (3 s at most) and the pause after it
+MAX_ATTEMPTS = 20  # a data plane may take a while to program a new route: tries spread over the time left
+BACKEND_READY_WAIT = 30.0  # the backend pod must be Ready before a request can reach it
 # An HTTP error status in what wget printed (busybox: "server returned error: HTTP/1.1 404 Not Found"; GNU
 # wget: "ERROR 404: Not Found."): the Gateway answered, so its address was reached.
 _HTTP_ERROR = re.compile(r"server returned error|ERROR [45]\d\d|HTTP/\d(?:\.\d)? [45]\d\d")
@@ -250,11 +253,15 @@ def client_url(address: str, parent: Parent) -> str:
     return f"http://{host}:{parent.port}{PATH}"
 
 
+def attempts_for(seconds: float) -> int:
+    return max(2, min(MAX_ATTEMPTS, int(seconds // ATTEMPT_SECONDS)))
+
+
 def client_pod(namespace: str, parent: Parent, address: str, image: str, timeout: float) -> dict:
-    """A pod that asks the Gateway's address for the route's host and path, ATTEMPTS times at most, and says
-    in its log whether the backend's token came back (and what each failed attempt got)."""
+    """A pod that asks the Gateway's address for the route's host and path, as many times as `timeout` allows,
+    and says in its log whether the backend's token came back (and what each failed attempt got)."""
     script = (
-        f"i=0; while [ $i -lt {ATTEMPTS} ]; do "
+        f"i=0; while [ $i -lt {attempts_for(timeout - 10)} ]; do "  # 10 s for the pod to start and end
         f"out=$(wget -q -O - -T 3 --header 'Host: {parent.hostname}' '{client_url(address, parent)}' 2>&1); "
         f"if echo \"$out\" | grep -q '{token(namespace)}'; then echo 'AICONF reached=yes'; exit 0; fi; "
         'echo "AICONF attempt=$(echo "$out" | head -n 1)"; i=$((i+1)); sleep 2; done; '
@@ -263,42 +270,44 @@ def client_pod(namespace: str, parent: Parent, address: str, image: str, timeout
     return pods.pod(namespace, CLIENT, "ai_inference", script, image, timeout=timeout)
 
 
-def judge_data_path(route_result: CheckResult, run: pods.PodRun | None, address: str, parent: Parent) -> CheckResult:
-    """The route's verdict (a PASS) completed by the client pod's request through the Gateway (`run`; None:
-    no data path to try, `address` empty or the listener not plain HTTP)."""
+def judge_data_path(
+    route_result: CheckResult, run: pods.PodRun | None, address: str, parent: Parent, not_tried: str = ""
+) -> CheckResult:
+    """The route's verdict (a PASS) with what a request through the Gateway showed (`run`, the client pod;
+    None: no request was sent, `not_tried` says why). Only the token coming back adds to the PASS; a data path
+    that could not be shown (no address, an address a pod cannot reach, a client that did not run) leaves the
+    route's PASS as it was, and says so; the Gateway answering the route's requests with an HTTP error, once
+    the backend was Ready, makes it UNKNOWN (a data plane may take longer to program a route than the probe
+    waits, so it is no proof of a fault)."""
     evidence = list(route_result.evidence)
+
+    def route_only(why: str, where: str = ROUTE) -> CheckResult:
+        evidence.append(Evidence("Data path", where, f"not shown: {why}"))
+        return kit.passed(route_result.message + f" (the data path was not shown: {why})", evidence)
+
     if run is None:
-        why = "the Gateway reports no address" if not address else f"the listener speaks {parent.protocol}"
-        evidence.append(Evidence("Data path", ROUTE, f"no request sent: {why}"))
-        return kit.passed(route_result.message + f" (no request sent through the data path: {why})", evidence)
+        return route_only(not_tried or "no request was sent")
     url = client_url(address, parent)
+    if not run.ran:
+        return route_only(f"the client pod did not run ({run.detail or run.state})", url)
     said = pods.keys(run.logs.get("probe", ""))
     attempts = said.get("attempt") or []
-    if run.ran and said.get("reached") == ["yes"]:
+    if said.get("reached") == ["yes"]:
         evidence.append(Evidence("Data path", url, f"Host {parent.hostname}: the probe backend answered"))
         return kit.passed(route_result.message + "; a request through the Gateway reached the probe backend", evidence)
-    if not run.ran:
-        evidence.append(Evidence("Data path", url, f"client pod {run.state}: {run.detail}"))
-        return kit.unknown(
-            route_result.message + f", but the client pod that would send a request through it did not run: "
-            f"{run.detail or run.state}",
-            evidence,
-        )
     last = attempts[-1] if attempts else "no answer"
     evidence.append(Evidence("Data path", url, f"{len(attempts)} requests for Host {parent.hostname}, last: {last}"))
-    answered = [a for a in attempts if _HTTP_ERROR.search(a)]
-    if answered:
-        # The Gateway's data plane answered, for the accepted route, with an error: it does not route.
-        return kit.failed(
-            f"the HTTPRoute was accepted, but requests through the Gateway ({url}) did not reach the probe "
-            f"backend: {answered[-1]}",
+    if attempts and _HTTP_ERROR.search(last):
+        return kit.unknown(
+            f"the HTTPRoute was accepted, but the Gateway ({url}) still answered its requests with an error after "
+            f"{len(attempts)} tries, the backend Ready: {last}",
             evidence,
         )
-    return kit.unknown(
-        route_result.message + f", but the Gateway's address {address} could not be reached from a pod "
-        f"({last}): the data path was not shown",
-        evidence,
-    )
+    return route_only(f"the Gateway's address {address} could not be reached from a pod ({last})", url)
+
+
+def backend_ready(pod: dict | None) -> bool:
+    return kit.condition(pod or {}, "Ready").get("status") == "True"
 
 
 # run --------------------------------------------------------------------------------------------------------
@@ -325,8 +334,11 @@ def plan(view, options):
 
 
 def make_part(ns: str, parent: Parent, image: str = DEFAULT_IMAGE):
+    from kubectl_aiconf.view.live import ApiError, ConnectError
+
     objects = manifests(ns, parent, image)
     route_path = kit.object_path(objects[-1])
+    backend_path = kit.object_path(next(o for o in objects if o["kind"] == "Pod"))
     gateway_path = f"/apis/{GATEWAY_GROUP}/v1/namespaces/{parent.namespace}/gateways/{parent.gateway}"
 
     def execute(ctx) -> CheckResult:
@@ -339,10 +351,23 @@ def make_part(ns: str, parent: Parent, image: str = DEFAULT_IMAGE):
         )
         if result.status is not Status.PASS:
             return result
-        address = gateway_address(ctx.conn.request("GET", gateway_path)) if parent.protocol == "HTTP" else ""
+        if parent.protocol != "HTTP":
+            return judge_data_path(result, None, "", parent, f"the listener speaks {parent.protocol}")
+        try:
+            return data_path(ctx, result)
+        except (ApiError, ConnectError) as exc:
+            return judge_data_path(result, None, "", parent, f"the data path could not be tried: {exc}")
+
+    def data_path(ctx, result: CheckResult) -> CheckResult:
+        address = gateway_address(ctx.conn.request("GET", gateway_path))
         if not address:
-            return judge_data_path(result, None, address, parent)
-        ctx.progress(f"sending a request through the Gateway ({client_url(address, parent)}) from pod {CLIENT}")
+            return judge_data_path(result, None, "", parent, "the Gateway reports no address")
+        give_up = time.monotonic() + min(BACKEND_READY_WAIT, ctx.remaining())
+        while not backend_ready(ctx.conn.request("GET", backend_path)):
+            if time.monotonic() >= give_up:
+                return judge_data_path(result, None, address, parent, f"the backend pod {SERVICE} was not Ready")
+            ctx.sleep(kit.POLL_SECONDS)
+        ctx.progress(f"sending requests through the Gateway ({client_url(address, parent)}) from pod {CLIENT}")
         runs = pods.run_pods(ctx, [client_pod(ns, parent, address, image, ctx.remaining())])
         return judge_data_path(result, runs.get(CLIENT), address, parent)
 
@@ -353,6 +378,7 @@ def make_part(ns: str, parent: Parent, image: str = DEFAULT_IMAGE):
     extra = [
         ("get", GATEWAY_GROUP, "gateways", "", parent.namespace),
         ("list", "", "pods", "", ns),
+        ("get", "", "pods", "", ns),
         ("get", "", "pods", "log", ns),
     ]
     return kit.part(objects, execute, summary, extra)

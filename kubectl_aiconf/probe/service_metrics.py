@@ -227,12 +227,13 @@ def judge_podmonitoring(pm: dict | None, namespace: str, waited: float, finished
     endpoints = status.get("endpointStatuses") or []
     active = sum(int(e.get("activeTargets") or 0) for e in endpoints)
     unhealthy = sum(int(e.get("unhealthyTargets") or 0) for e in endpoints)
+    # "unhealthy" also counts targets not scraped yet (health unknown): only a scrape that failed is a failure
     errors = [
         str(t["lastError"])
         for e in endpoints
         for g in e.get("sampleGroups") or []
         for t in g.get("sampleTargets") or []
-        if t.get("lastError")
+        if t.get("health") == "down" and t.get("lastError")
     ]
     for e in endpoints:
         evidence.append(
@@ -251,10 +252,12 @@ def judge_podmonitoring(pm: dict | None, namespace: str, waited: float, finished
         )
     if not finished:
         return None
+    if errors:
+        return kit.failed(f"Google Managed Prometheus found the probe pod but cannot scrape it: {errors[0]}", evidence)
     if unhealthy:
-        return kit.failed(
-            "Google Managed Prometheus found the probe pod but cannot scrape it"
-            + (f": {errors[0]}" if errors else f" ({unhealthy} unhealthy target)"),
+        return kit.unknown(
+            f"after {waited:.0f}s the PodMonitoring reports {unhealthy} target not healthy, without a scrape error "
+            "(not scraped yet)",
             evidence,
         )
     if pm is None:
@@ -271,15 +274,17 @@ READS: tuple = ()
 
 
 def gmp_without_target_status(conn) -> None:
-    """Raise PlanError when Google Managed Prometheus is set up without target status (its default): the
-    PodMonitoring would then never show a scrape, and the probe would only wait. An OperatorConfig that cannot
-    be read is no reason to stop."""
+    """Raise PlanError when Google Managed Prometheus is set up without target status (its default, also when
+    there is no OperatorConfig): the PodMonitoring would then never show a scrape, and the probe would only
+    wait. An OperatorConfig that cannot be read (forbidden) is no reason to stop."""
     from kubectl_aiconf.view.live import ApiError
 
     try:
         config = conn.request("GET", GMP_OPERATOR_CONFIG)
-    except ApiError:
-        return
+    except ApiError as exc:
+        if exc.status != 404:  # forbidden or failed: cannot tell, so the probe runs and says what it saw
+            return
+        config = {}  # no OperatorConfig: GMP's defaults, target status off
     if not (((config.get("features") or {}).get("targetStatus") or {}).get("enabled")):
         raise PlanError(
             "Google Managed Prometheus reports no target status here (OperatorConfig gmp-public/config: "
