@@ -63,3 +63,28 @@ def test_no_node_within_the_limit_fails():
     assert ca.judge(pod(None), {"cpu-1"}, [], 60, 10, finished=False) is None  # waits on
     result = ca.judge(pod(None), {"cpu-1"}, ["gpu-x"], 60, 60, finished=True)
     assert result.status is Status.FAIL and "within the 60s limit" in result.message and "gpu-x" in result.message
+
+
+class Nodes:
+    """Answers the node listing of the probe's cleanup (or refuses it)."""
+
+    def __init__(self, provider: str | None = None, status: int = 0) -> None:
+        self.provider, self.status = provider, status
+
+    def request(self, method, path, query=None):
+        from kubectl_aiconf.view.live import ApiError
+
+        assert (method, path, query) == ("GET", "/api/v1/nodes", [("fieldSelector", "metadata.name=gpu-abc12")])
+        if self.status:
+            raise ApiError(self.status, "forbidden")
+        return {"items": [{"metadata": {"name": "gpu-abc12"}, "spec": {"providerID": self.provider}}]}
+
+
+def test_the_claim_that_launched_the_pods_node_is_found_by_name_or_provider_id():
+    named = {"metadata": {"name": "gpu-abc12"}, "status": {"nodeName": "gpu-abc12"}}
+    registering = {"metadata": {"name": "gpu-x"}, "status": {"providerID": "kwok://gpu-abc12"}}
+    other = {"metadata": {"name": "gpu-y"}, "status": {"providerID": "kwok://other"}}
+    claims = [named, registering, other]
+    assert ca._claims_of_node(Nodes("kwok://gpu-abc12"), claims, "gpu-abc12") == [named, registering]
+    assert ca._claims_of_node(Nodes(status=403), claims, "gpu-abc12") == [named]  # the name still matches
+    assert ca._claims_of_node(Nodes("kwok://gpu-abc12"), claims, "") == []

@@ -163,9 +163,15 @@ def _claims_of_node(conn, claims: list[dict], node: str) -> list[dict]:
     """The NodeClaims (of those made during the probe) that launched `node`: only these are surely the probe's.
     A claim names its node in status.nodeName once the node registered; until then its status.providerID is
     the node's spec.providerID."""
+    from kubectl_aiconf.view.live import ApiError, ConnectError
+
     if not node:
         return []
-    provider = ((conn.request("GET", f"/api/v1/nodes/{node}") or {}).get("spec") or {}).get("providerID")
+    try:  # a list (the verb the preflight checked) of the one node
+        found = conn.request("GET", "/api/v1/nodes", query=[("fieldSelector", f"metadata.name={node}")]).get("items")
+        provider = (((found or [{}])[0]).get("spec") or {}).get("providerID")
+    except (ApiError, ConnectError):
+        provider = None  # then the node's name alone matches its claim
     return [
         c
         for c in claims
