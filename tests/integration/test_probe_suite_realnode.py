@@ -232,6 +232,14 @@ def test_dra_support_fails_when_the_driver_cannot_prepare(sb):
     later), the scheduler allocates from them, and the kubelet cannot prepare the claim."""
     rn = sb.real_node
     rn.procs[f"dra-{DRIVER}"].stop()
+    # Wait until the kubelet has unregistered the driver. Before that, it would call the dead driver to prepare
+    # the claim, keep the claim as its own, and then hold the pod in Terminating for good (it cannot unprepare
+    # without the driver), so that the probe's namespace could not go: a race with the probe's pod otherwise.
+    kubelet_log = sb.dir / "logs" / "kubelet.log"
+    deadline = time.monotonic() + 30
+    while not re.search(rf'UnregisterPlugin started.*"Name":"{re.escape(DRIVER)}"', kubelet_log.read_text()):
+        assert time.monotonic() < deadline, "the kubelet did not unregister the stopped DRA driver within 30 s"
+        time.sleep(0.2)
     proc, seconds = check(sb, "--probes", "dra_support", "--probe-timeout", "20s")
     TIMES["dra_support FAIL"] = seconds
     result = results(proc)["dra_support"]
