@@ -42,11 +42,47 @@ def facts(result, name: str) -> str:
     return " | ".join(e.fact for e in result.evidence if e.name == name)
 
 
+# A real node is machine-wide (one kubelet, containerd and cgroup tree: tests/sandbox/realnode.py holds a lock,
+# and a second node fails at once), so the modules that start one (every integration module whose name has
+# `realnode`; tests/test_suite_layout.py keeps it so) run in one pytest-xdist worker, one after another.
+REAL_NODE_GROUP = "real-node"
+
+
+def work_unit(nodeid: str) -> str:
+    """What one pytest-xdist worker runs whole: a module (its module- and session-scoped fixtures, such as a
+    sandbox and its scenario, are then set up in one worker only), or every real-node module together."""
+    path = nodeid.split("::", 1)[0]
+    return REAL_NODE_GROUP if "realnode" in path.rpartition("/")[2] else path
+
+
+def _run_order(item) -> int:
+    """The real node's group, then the other integration modules, then the unit tests: longest first, so that
+    under pytest-xdist the short units fill the end of the run."""
+    if work_unit(item.nodeid) == REAL_NODE_GROUP:
+        return 0
+    return 1 if "integration" in item.path.parts else 2
+
+
 def pytest_collection_modifyitems(items):
     """Tests that read ../shared are marked `shared`, so `make unit` runs on a fresh clone without it."""
     for item in items:
         if "reference_submissions" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.shared)
+    items.sort(key=_run_order)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` (-n N --dist loadfile): files as work units, but the real-node modules as one."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModuleScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture
