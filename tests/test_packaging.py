@@ -104,6 +104,7 @@ def test_make_targets_run_what_they_promise():
         demo,
     )
     assert "real=--real-node" in demo and "build.sh real-node" in demo  # the probe on a real node, as root
+    assert "build.sh control-plane" in demo and "build.sh matrix" not in demo  # the pinned version only
     assert "bench/run.py" in dry_run("bench")
     assert "bench/mutate.py" in dry_run("mutate")
     assert "ruff format --check" in dry_run("lint") and "mypy" in dry_run("lint")
