@@ -10,7 +10,7 @@ control plane of its own, started when its first test runs and stopped when pyte
 version (pytest groups a session fixture's tests by parameter). Keep the matrix to tests where versions differ:
 each extra version costs a start-up and its scenario loads.
 
-Binaries: if tests/sandbox/build.sh has not cached them yet, the fixture runs it (10-30 minutes once).
+Binaries: if tests/sandbox/build.sh has not cached them yet, the fixture runs it (about 10 minutes on 2 cores, once).
 Set AICONF_SANDBOX_BUILD=0 to skip that. When the control plane cannot be had, tests are skipped locally
 but FAIL under CI=true: a CI run must never pass by skipping its integration layer.
 """

@@ -154,7 +154,7 @@ def missing(real_node: bool = False, kubernetes_version: str | None = None) -> l
 
 def ensure(build: bool = True, real_node: bool = False, kubernetes_version: str | None = None) -> None:
     """Make sure every binary exists (with ``real_node``, those of the real node, and nothing else; with
-    ``kubernetes_version``, also that version's control plane); run build.sh (10-30 min cold per Kubernetes
+    ``kubernetes_version``, also that version's control plane); run build.sh (6-9 min cold per Kubernetes
     version) if allowed, else raise BinariesMissing."""
     gone = missing(real_node, kubernetes_version)
     if not gone:
