@@ -429,6 +429,11 @@ def test_demo_runs_the_check_and_the_probe_on_a_real_node(sb):
         "secure_accelerator_access: PASS\n  probe passed (nvidia.com/gpu through the device plugin on real-node-0)"
         in out
     )
+    # then every requirement in one line: the scenario's controllers are objects only, which the probes show
+    assert "Every requirement after the probes (id, status, reason, message):" in out
+    no_status = r"\n  robust_controller +FAIL +probe-failed +probe failed: the KubeRay controller wrote no status"
+    assert re.search(no_status, out), out[-3000:]
+    assert re.search(r"\n  secure_accelerator_access +PASS +probe-passed ", out)
     assert "starting the test device plugin (4 nvidia.com/gpu, leaky=False)" in proc.stderr
     # every probe of the default set runs; each says when it is done
     done = re.search(r"probe \[ *[\d.]+s\] secure_accelerator_access: done in [\d.]+s: PASS", proc.stderr)
