@@ -26,7 +26,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.test_probe_realnode import wait_for
 from tests.integration.test_realnode import started_sandbox
 from tests.sandbox.kube import request as api
 from tests.sandbox.realnode import LABELS, RUNTIME_CLASS
@@ -232,13 +231,7 @@ def test_dra_support_fails_when_the_driver_cannot_prepare(sb):
     """The driver goes away after publishing: its ResourceSlices stay for a while (the kubelet wipes them
     later), the scheduler allocates from them, and the kubelet cannot prepare the claim."""
     rn = sb.real_node
-    rn.procs[f"dra-{DRIVER}"].stop()
-    # Wait until the kubelet has unregistered the driver. Before that, it would call the dead driver to prepare
-    # the claim, keep the claim as its own, and then hold the pod in Terminating for good (it cannot unprepare
-    # without the driver), so that the probe's namespace could not go: a race with the probe's pod otherwise.
-    kubelet_log = sb.dir / "logs" / "kubelet.log"
-    unregistered = re.compile(rf'UnregisterPlugin started.*"Name":"{re.escape(DRIVER)}"')
-    wait_for(lambda: unregistered.search(kubelet_log.read_text()), "the kubelet unregisters the stopped DRA driver", 30)
+    rn.stop_dra_driver(DRIVER)  # returns once the kubelet has let go of it, else the probe's pod could hang
     proc, seconds = check(sb, "--probes", "dra_support", "--probe-timeout", "20s")
     TIMES["dra_support FAIL"] = seconds
     result = results(proc)["dra_support"]

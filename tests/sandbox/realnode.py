@@ -830,6 +830,22 @@ class RealNode:
                 )
             time.sleep(0.2)
 
+    def stop_dra_driver(self, driver: str = DRA_DRIVER, timeout: float = 30.0) -> None:
+        """Stop the DRA driver ``driver`` and return once the kubelet has unregistered it; its ResourceSlices
+        stay. Until the kubelet notices, it would still call the dead driver to prepare a claim, keep the claim
+        as its own, and then hold the pod in Terminating for good (it cannot unprepare without the driver)."""
+        self.procs[f"dra-{driver}"].stop()
+        kubelet_log = self.procs["kubelet"].log_path
+        unregistered = f'"Name":"{driver}"'
+        deadline = time.monotonic() + timeout
+        while not any(
+            "UnregisterPlugin started" in line and unregistered in line
+            for line in kubelet_log.read_text(errors="replace").splitlines()
+        ):
+            if time.monotonic() > deadline:
+                raise RealNodeError(f"the kubelet has not unregistered the DRA driver {driver} after {timeout:.0f}s")
+            time.sleep(0.5)
+
     def leak_cdi(self, on: bool, driver: str = DRA_DRIVER) -> None:
         """Make the DRA test driver's claims leak (``on``) or stop it: see ``CdiLeak``."""
         if self.cdi_leak:
